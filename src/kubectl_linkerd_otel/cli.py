@@ -1,0 +1,106 @@
+"""The command line: the group, its lazily loaded commands, and the one place that maps errors to exit codes.
+
+Exit codes: 0 success, 1 checks failed (check/targets), 2 the command itself could not run.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from typing import List, Optional
+
+import click
+
+from . import __version__
+from .errors import PluginError
+from .options import global_options, kube_flags
+
+# name -> module under kubectl_linkerd_otel.commands exposing `command`; loaded only when needed.
+COMMANDS = {
+    "install": "install",
+    "uninstall": "uninstall",
+    "check": "check",
+    "targets": "targets",
+    "version": "version",
+    "_extension-metadata": "extension_metadata",
+    "completion": "completion",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> List[str]:
+        return [name for name, module in COMMANDS.items() if _module_exists(module)]
+
+    def get_command(self, ctx: click.Context, name: str) -> Optional[click.Command]:
+        module = COMMANDS.get(name)
+        if module is None or not _module_exists(module):
+            return None
+        return importlib.import_module(f"{__package__}.commands.{module}").command
+
+
+def _module_exists(module: str) -> bool:
+    return importlib.util.find_spec(f"{__package__}.commands.{module}") is not None
+
+
+def prog_name(argv0: str) -> str:
+    base = os.path.basename(argv0)
+    if base.startswith("linkerd-otel"):
+        return "linkerd otel"
+    return "kubectl linkerd-otel"
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                              "max_content_width": 110})
+@kube_flags
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Get Linkerd's metrics into any OpenTelemetry backend, without linkerd-viz, and prove they arrive.
+
+    \b
+    Typical use:
+      kubectl linkerd-otel install                      apply the collector stack
+      kubectl linkerd-otel check                        diagnose the whole path
+      kubectl linkerd-otel targets                      which proxies are scraped, and why not
+    """
+    opts = global_options(ctx)
+    ctx.call_on_close(opts.close)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    name = prog_name(sys.argv[0] if sys.argv else "kubectl-linkerd_otel")
+    verbose = any(a in ("-v", "--verbose") or a.startswith("--verbose=") and a != "--verbose=false"
+                  for a in args)
+    try:
+        cli.main(args=args, prog_name=name, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        # `... | head`: the reader went away; say nothing.
+        try:
+            sys.stdout = None  # type: ignore[assignment]
+        finally:
+            os._exit(0)
+    except PluginError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug of ours: one line, the traceback only on request
+        if verbose:
+            raise
+        click.echo(f"Error: internal error: {type(exc).__name__}: {exc} "
+                   f"(re-run with -v for the traceback, and please report it)", err=True)
+        sys.exit(2)
+    sys.exit(0)
+
+
+__all__ = ["cli", "main", "__version__"]

@@ -1,0 +1,167 @@
+"""kubectl's global flags, accepted before or after the subcommand, and the lazily built cluster client.
+
+kubectl passes none of its own flags to a plugin, so the plugin parses them itself. Each flag is declared
+on the group and again on every subcommand; all of them write into one GlobalOptions object shared
+through click's context, so `kubectl linkerd-otel -n x check` and `... check -n x` mean the same.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, List, Optional
+
+import click
+
+DEFAULT_NAMESPACE = "observability"
+_UNSET_VALUES = (None, (), "")
+
+
+def parse_bool(value: Any) -> bool:
+    """Go-style bool flag values as Linkerd passes them (`--verbose=false`)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("", "1", "t", "true", "yes", "y", "on"):
+        return True
+    if text in ("0", "f", "false", "no", "n", "off"):
+        return False
+    raise click.BadParameter(f"{value!r} is not a boolean (use true or false)")
+
+
+def parse_duration(value: Any, *, flag: str = "duration") -> Optional[float]:
+    """kubectl/Go durations: `30s`, `5m0s`, `1h`, `250ms`, or a bare number of seconds. `0` -> None."""
+    from .durations import parse_go_duration
+
+    if value is None:
+        return None
+    seconds = parse_go_duration(str(value), flag=flag)
+    return seconds or None
+
+
+@dataclass
+class GlobalOptions:
+    kubeconfig: Optional[str] = None
+    context: Optional[str] = None
+    cluster: Optional[str] = None
+    user: Optional[str] = None
+    server: Optional[str] = None
+    token: Optional[str] = field(default=None, repr=False)
+    namespace: str = DEFAULT_NAMESPACE
+    namespace_given: bool = False
+    request_timeout: Optional[float] = None
+    as_user: Optional[str] = None
+    as_groups: List[str] = field(default_factory=list)
+    insecure_skip_tls_verify: bool = False
+    verbose: int = 0
+    no_color: bool = False
+    _kube: Any = field(default=None, repr=False)
+
+    @property
+    def color(self) -> bool:
+        return not self.no_color and not os.environ.get("NO_COLOR")
+
+    def kube(self):
+        """The cluster client, built on first use (importing the kubernetes package costs ~0.7 s)."""
+        if self._kube is None:
+            from .kube import Kube, KubeOptions
+
+            self._kube = Kube.connect(KubeOptions(
+                kubeconfig=self.kubeconfig, context=self.context, cluster=self.cluster,
+                user=self.user, server=self.server, token=self.token,
+                request_timeout=self.request_timeout, as_user=self.as_user,
+                as_groups=list(self.as_groups), insecure_skip_tls_verify=self.insecure_skip_tls_verify,
+            ))
+        return self._kube
+
+    def close(self) -> None:
+        if self._kube is not None:
+            self._kube.close()
+            self._kube = None
+
+
+def global_options(ctx: click.Context) -> GlobalOptions:
+    root = ctx.find_root()
+    if not isinstance(root.obj, GlobalOptions):
+        root.obj = GlobalOptions()
+    return root.obj
+
+
+def _store(attr: str, convert: Callable[[Any], Any] = lambda v: v) -> Callable:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value in _UNSET_VALUES:
+            return
+        opts = global_options(ctx)
+        setattr(opts, attr, convert(value))
+        if attr == "namespace":
+            opts.namespace_given = True
+    return callback
+
+
+def _groups(values) -> List[str]:
+    # Linkerd passes `--as-group=[]`; kubectl accepts comma-free repeated flags.
+    out: List[str] = []
+    for value in values:
+        value = value.strip()
+        if value.startswith("[") and value.endswith("]"):
+            value = value[1:-1]
+        out.extend(part.strip() for part in value.split(",") if part.strip())
+    return out
+
+
+def _verbosity(value: Any) -> int:
+    text = str(value).strip().lower()
+    if text.isdigit():
+        return int(text)
+    return 1 if parse_bool(text) else 0
+
+
+_FLAGS = [
+    click.option("--kubeconfig", metavar="PATH", help="Path to the kubeconfig file to use.",
+                 callback=_store("kubeconfig"), expose_value=False, is_eager=True),
+    click.option("--context", metavar="NAME", help="The kubeconfig context to use.",
+                 callback=_store("context"), expose_value=False, is_eager=True),
+    click.option("--cluster", metavar="NAME", help="The kubeconfig cluster to use.",
+                 callback=_store("cluster"), expose_value=False, is_eager=True),
+    click.option("--user", metavar="NAME", help="The kubeconfig user to use.",
+                 callback=_store("user"), expose_value=False, is_eager=True),
+    click.option("-s", "--server", metavar="URL", help="The address of the Kubernetes API server.",
+                 callback=_store("server"), expose_value=False, is_eager=True),
+    click.option("--token", metavar="TOKEN", help="Bearer token for the API server.",
+                 callback=_store("token"), expose_value=False, is_eager=True),
+    click.option("-n", "--namespace", metavar="NS",
+                 help=f"Namespace of the collector (default {DEFAULT_NAMESPACE}).",
+                 callback=_store("namespace"), expose_value=False, is_eager=True),
+    click.option("--request-timeout", metavar="DURATION",
+                 help="Timeout for a single API request, e.g. 30s or 1m (0: the default, 30s).",
+                 callback=_store("request_timeout",
+                                 lambda v: parse_duration(v, flag="--request-timeout")),
+                 expose_value=False, is_eager=True),
+    click.option("--as", "as_user", metavar="USER", help="User to impersonate.",
+                 callback=_store("as_user"), expose_value=False, is_eager=True),
+    click.option("--as-group", "as_groups", metavar="GROUP", multiple=True,
+                 help="Group to impersonate (repeatable).",
+                 callback=_store("as_groups", _groups), expose_value=False, is_eager=True),
+    click.option("--insecure-skip-tls-verify", "insecure_skip_tls_verify", is_flag=False,
+                 flag_value="true", metavar="[BOOL]",
+                 help="Do not verify the API server's certificate (insecure).",
+                 callback=_store("insecure_skip_tls_verify", parse_bool), expose_value=False,
+                 is_eager=True),
+    click.option("-v", "--verbose", is_flag=False, flag_value="1", metavar="[LEVEL]",
+                 help="Verbose output (tracebacks on internal errors).",
+                 callback=_store("verbose", _verbosity), expose_value=False, is_eager=True),
+    click.option("--no-color", is_flag=False, flag_value="true", metavar="[BOOL]",
+                 help="Plain output without colour (also: NO_COLOR=1).",
+                 callback=_store("no_color", parse_bool), expose_value=False, is_eager=True),
+]
+
+
+def kube_flags(func: Callable) -> Callable:
+    """Add kubectl's global flags to a group or command."""
+    for option in reversed(_FLAGS):
+        func = option(func)
+    return func
+
+
+def output_option(*choices: str, default: str):
+    return click.option("-o", "--output", type=click.Choice(list(choices), case_sensitive=False),
+                        default=default, show_default=True, help="Output format.")
