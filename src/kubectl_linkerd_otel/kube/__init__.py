@@ -1,0 +1,456 @@
+"""The one door to the API server.
+
+`kubernetes` reads kubeconfig and credentials (kubeconfig.py); httpx sends the requests and we read raw
+JSON into plain dicts (typed model objects are far too slow for thousands of pods). Every failure
+becomes a typed error from errors.py with a one-line message.
+"""
+from __future__ import annotations
+
+import json
+import random
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional
+from urllib.parse import quote
+
+from .. import __version__
+from ..errors import (ApiStatusError, ApiTimeout, ApiUnreachable, Conflict, Forbidden, Gone,
+                      KubeError, NotFound, TlsError, Unauthorized)
+from ..naming import FIELD_MANAGER
+from .kubeconfig import Connection, KubeOptions, resolve
+from .resources import Resource, resource, resource_for
+
+__all__ = ["Kube", "KubeOptions", "ApplyResult", "ProxyResponse", "AccessReview", "resource",
+           "resource_for", "Resource"]
+
+DEFAULT_TIMEOUT = 30.0
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+MAX_ATTEMPTS = 6
+
+
+class ApplyResult(NamedTuple):
+    object: dict
+    action: str   # created | configured | unchanged
+
+
+class ProxyResponse(NamedTuple):
+    status: int
+    text: str
+
+
+class AccessReview(NamedTuple):
+    allowed: bool
+    reason: str
+
+
+@dataclass
+class _What:
+    """What a request does, for error messages: `list pods in namespace x`."""
+
+    verb: str
+    resource: str
+    namespace: Optional[str] = None
+    name: Optional[str] = None
+
+    def __str__(self) -> str:
+        text = f"{self.verb} {self.resource}"
+        if self.name:
+            text += f" {self.name!r}"
+        if self.namespace:
+            text += f" in namespace {self.namespace}"
+        elif self.verb in ("list", "watch", "delete collection"):
+            text += " in all namespaces"
+        return text
+
+
+class Kube:
+    """A connection to one API server. Thread-safe: gather steps share it."""
+
+    def __init__(self, connection: Connection, *, timeout: Optional[float] = None,
+                 as_user: Optional[str] = None, as_groups: Optional[List[str]] = None):
+        import httpx
+
+        self.connection = connection
+        self.timeout = timeout or DEFAULT_TIMEOUT
+        headers = {"User-Agent": f"kubectl-linkerd-otel/{__version__}", "Accept": "application/json"}
+        self._impersonation: List[tuple] = []
+        if as_user:
+            self._impersonation.append(("Impersonate-User", as_user))
+        for group in as_groups or []:
+            self._impersonation.append(("Impersonate-Group", group))
+        self._client = httpx.Client(base_url=connection.server, headers=headers,
+                                    verify=self._tls_context(), proxy=connection.proxy,
+                                    timeout=self.timeout)
+
+    @classmethod
+    def connect(cls, opts: KubeOptions) -> "Kube":
+        return cls(resolve(opts), timeout=opts.request_timeout, as_user=opts.as_user,
+                   as_groups=opts.as_groups)
+
+    @property
+    def server_url(self) -> str:
+        return self.connection.server
+
+    @property
+    def context(self) -> str:
+        return self.connection.context
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _tls_context(self):
+        conn = self.connection
+        if not conn.server.startswith("https"):
+            return True
+        if not conn.verify:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        else:
+            try:
+                ctx = ssl.create_default_context(cafile=conn.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise TlsError(f"cannot load the certificate authority {conn.ca_file}: {exc}") from None
+        if conn.cert_file:
+            try:
+                ctx.load_cert_chain(conn.cert_file, conn.key_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise TlsError(f"cannot load the client certificate {conn.cert_file}: {exc}") from None
+        return ctx
+
+    # --- the request loop -------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, what: _What, *, params: Optional[dict] = None,
+                 body: Optional[bytes] = None, content_type: Optional[str] = None,
+                 accept: Optional[str] = None, raise_for_status: bool = True,
+                 timeout: Optional[float] = None):
+        import httpx
+
+        budget = timeout or self.timeout
+        deadline = time.monotonic() + budget
+        url = f"{self.connection.server}{path}"
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ApiTimeout(f"the API server at {self.connection.server} did not answer "
+                                 f"within {budget:g}s ({what}); retry, or raise --request-timeout")
+            headers = self._headers(content_type, accept)
+            extensions = ({"sni_hostname": self.connection.tls_server_name}
+                          if self.connection.tls_server_name else None)
+            try:
+                response = self._client.request(method, path, params=params, content=body,
+                                                headers=headers, timeout=remaining,
+                                                extensions=extensions)
+            except httpx.TimeoutException:
+                raise ApiTimeout(f"the API server at {self.connection.server} did not answer "
+                                 f"within {budget:g}s ({what}); retry, or raise "
+                                 "--request-timeout") from None
+            except httpx.ConnectError as exc:
+                if _is_tls_failure(exc):
+                    raise TlsError(f"TLS handshake with {self.connection.server} failed: "
+                                   f"{_tls_reason(exc)}; check the cluster's certificate-authority "
+                                   "in the kubeconfig") from None
+                raise ApiUnreachable(f"cannot reach the API server at {self.connection.server}: "
+                                     f"{_reason(exc)}; is the cluster running and is the context "
+                                     f"{self.connection.context!r} the right one?") from None
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                if attempt < MAX_ATTEMPTS and self._backoff(attempt, deadline):
+                    continue
+                raise ApiUnreachable(f"the API server at {self.connection.server} dropped the "
+                                     f"connection ({what}): {_reason(exc)}; retry in a moment") from None
+            except httpx.HTTPError as exc:
+                raise ApiUnreachable(f"request to {url} failed: {_reason(exc)}") from None
+            if response.status_code in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
+                if self._backoff(attempt, deadline, response.headers.get("Retry-After")):
+                    continue
+            if raise_for_status and response.status_code >= 400:
+                raise self._status_error(response, what)
+            return response
+
+    def _headers(self, content_type: Optional[str], accept: Optional[str]) -> List[tuple]:
+        headers: List[tuple] = list(self._impersonation)
+        auth = self.connection.authorization()
+        if auth:
+            headers.append(("Authorization", auth))
+        if content_type:
+            headers.append(("Content-Type", content_type))
+        if accept:
+            headers.append(("Accept", accept))
+        return headers
+
+    @staticmethod
+    def _backoff(attempt: int, deadline: float, retry_after: Optional[str] = None) -> bool:
+        """Sleep before the next attempt; False when that would pass the deadline."""
+        delay = min(0.1 * 2 ** (attempt - 1), 5.0) * (0.5 + random.random() / 2)
+        if retry_after:
+            try:
+                delay = max(delay, float(retry_after))
+            except ValueError:
+                pass
+        if time.monotonic() + delay >= deadline:
+            return False
+        time.sleep(delay)
+        return True
+
+    def _status_error(self, response, what: _What) -> KubeError:
+        status = response.status_code
+        reason, message, details = "", "", {}
+        try:
+            doc = response.json()
+            if isinstance(doc, dict) and doc.get("kind") == "Status":
+                reason = doc.get("reason", "")
+                message = doc.get("message", "")
+                details = doc.get("details") or {}
+        except ValueError:
+            message = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
+        server = self.connection.server
+        if status == 401:
+            return Unauthorized(f"the API server at {server} rejected our credentials (401 "
+                                f"Unauthorized) to {what}; the token may have expired: log in again "
+                                f"or check the user of context {self.connection.context!r}",
+                                status=status, reason=reason, details=details)
+        if status == 403:
+            detail = f": {message}" if message else ""
+            return Forbidden(f"forbidden to {what}{detail}; ask a cluster admin for that permission "
+                             "or use --context/--as with an account that has it",
+                             status=status, reason=reason, details=details)
+        if status == 404:
+            return NotFound(f"{what}: not found", status=status, reason=reason, details=details)
+        if status == 409:
+            return Conflict(message or f"{what}: conflict", status=status, reason=reason,
+                            details=_conflict_details(details))
+        if status == 410:
+            return Gone(f"{what}: the list expired while we paged through it; retry",
+                        status=status, reason=reason, details=details)
+        if status == 429:
+            return ApiStatusError(f"the API server at {server} is throttling us (429) to {what}; "
+                                  "retry in a moment", status=status, reason=reason)
+        detail = f": {message}" if message else ""
+        return ApiStatusError(f"the API server answered {status} to {what}{detail}",
+                              status=status, reason=reason, details=details)
+
+    def _json(self, method: str, path: str, what: _What, **kwargs) -> Any:
+        response = self._request(method, path, what, **kwargs)
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiStatusError(f"the API server sent a non-JSON answer to {what}") from None
+
+    # --- verbs ----------------------------------------------------------------------------
+
+    def version(self) -> dict:
+        return self._json("GET", "/version", _What("get", "version"))
+
+    def list(self, resource_name: str, namespace: Optional[str] = None, *,
+             label_selector: Optional[str] = None, field_selector: Optional[str] = None,
+             limit: int = 500) -> List[dict]:
+        return list(self.iter(resource_name, namespace, label_selector=label_selector,
+                              field_selector=field_selector, limit=limit))
+
+    def iter(self, resource_name: str, namespace: Optional[str] = None, *,
+             label_selector: Optional[str] = None, field_selector: Optional[str] = None,
+             limit: int = 500, _may_restart: bool = True) -> Iterator[dict]:
+        res = resource(resource_name)
+        what = _What("list", res.plural, namespace)
+        path = res.path(namespace)
+        token = None
+        yielded = 0
+        while True:
+            params: Dict[str, Any] = {"limit": limit}
+            if label_selector:
+                params["labelSelector"] = label_selector
+            if field_selector:
+                params["fieldSelector"] = field_selector
+            if token:
+                params["continue"] = token
+            try:
+                doc = self._json("GET", path, what, params=params)
+            except Gone:
+                # The continue token expired: start over once, skipping what we already gave out.
+                if not _may_restart or not token:
+                    raise
+                skip = yielded
+                for item in self.iter(resource_name, namespace, label_selector=label_selector,
+                                      field_selector=field_selector, limit=limit,
+                                      _may_restart=False):
+                    if skip:
+                        skip -= 1
+                        continue
+                    yield item
+                return
+            kind = (doc.get("kind") or f"{res.kind}List")
+            kind = kind[:-4] if kind.endswith("List") else kind
+            for item in doc.get("items") or []:
+                item.setdefault("apiVersion", doc.get("apiVersion", res.api_version))
+                item.setdefault("kind", kind)
+                yielded += 1
+                yield item
+            token = (doc.get("metadata") or {}).get("continue")
+            if not token:
+                return
+
+    def get(self, resource_name: str, name: str, namespace: Optional[str] = None) -> dict:
+        res = resource(resource_name)
+        what = _What("get", res.plural, namespace, name)
+        try:
+            return self._json("GET", res.path(namespace, name), what)
+        except NotFound:
+            where = f" in namespace {namespace}" if namespace and res.namespaced else ""
+            raise NotFound(f'{res.kind} "{name}" not found{where}') from None
+
+    def get_or_none(self, resource_name: str, name: str, namespace: Optional[str] = None
+                    ) -> Optional[dict]:
+        try:
+            return self.get(resource_name, name, namespace)
+        except NotFound:
+            return None
+
+    def apply(self, obj: dict, *, dry_run: bool = False, force: bool = False) -> ApplyResult:
+        """Server-side apply as field manager kubectl-linkerd-otel."""
+        res = resource_for(obj)
+        meta = obj.get("metadata") or {}
+        name, namespace = meta.get("name"), meta.get("namespace") if res.namespaced else None
+        before = self.get_or_none(_plural_key(res), name, namespace)
+        params = {"fieldManager": FIELD_MANAGER, "force": "true" if force else "false"}
+        if dry_run:
+            params["dryRun"] = "All"
+        what = _What("apply", res.plural, namespace, name)
+        after = self._json("PATCH", res.path(namespace, name), what, params=params,
+                           body=json.dumps(obj).encode(),
+                           content_type="application/apply-patch+yaml")
+        if before is None:
+            action = "created"
+        elif dry_run:
+            action = "unchanged" if _comparable(before) == _comparable(after) else "configured"
+        else:
+            same = (before.get("metadata", {}).get("resourceVersion")
+                    == after.get("metadata", {}).get("resourceVersion"))
+            action = "unchanged" if same else "configured"
+        return ApplyResult(after, action)
+
+    def delete(self, resource_name: str, name: str, namespace: Optional[str] = None, *,
+               dry_run: bool = False) -> bool:
+        res = resource(resource_name)
+        params = {"propagationPolicy": "Background"}
+        if dry_run:
+            params["dryRun"] = "All"
+        try:
+            self._request("DELETE", res.path(namespace, name),
+                          _What("delete", res.plural, namespace, name), params=params)
+        except NotFound:
+            return False
+        return True
+
+    def pod_logs(self, namespace: str, pod: str, *, container: Optional[str] = None,
+                 tail_lines: Optional[int] = None, since_seconds: Optional[int] = None,
+                 previous: bool = False) -> str:
+        params: Dict[str, Any] = {}
+        if container:
+            params["container"] = container
+        if tail_lines is not None:
+            params["tailLines"] = int(tail_lines)
+        if since_seconds is not None:
+            params["sinceSeconds"] = max(1, int(since_seconds))
+        if previous:
+            params["previous"] = "true"
+        path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
+        response = self._request("GET", path, _What("get", "pods/log", namespace, pod),
+                                 params=params, accept="text/plain")
+        return response.text
+
+    def proxy_get(self, namespace: str, pod: str, port: Any, path: str, *,
+                  timeout: Optional[float] = None) -> ProxyResponse:
+        """GET through the pods/proxy subresource. The pod's answer is returned whatever its status;
+        the API server's own refusals (401/403) raise."""
+        target, _, query = path.lstrip("/").partition("?")
+        url = f"/api/v1/namespaces/{namespace}/pods/{pod}:{port}/proxy/{quote(target)}"
+        params = dict(p.split("=", 1) if "=" in p else (p, "") for p in query.split("&") if p)
+        what = _What("get", "pods/proxy", namespace, f"{pod}:{port}")
+        response = self._request("GET", url, what, params=params or None, raise_for_status=False,
+                                 accept="*/*", timeout=timeout)
+        if response.status_code in (401, 403) and _is_status(response):
+            raise self._status_error(response, what)
+        return ProxyResponse(response.status_code, response.text)
+
+    def access_review(self, *, user: str, groups: Optional[List[str]] = None, verb: str,
+                      resource: str, group: str = "", namespace: Optional[str] = None,
+                      subresource: str = "") -> AccessReview:
+        attributes: Dict[str, Any] = {"verb": verb, "resource": resource, "group": group}
+        if namespace:
+            attributes["namespace"] = namespace
+        if subresource:
+            attributes["subresource"] = subresource
+        spec: Dict[str, Any] = {"user": user, "resourceAttributes": attributes}
+        if groups:
+            spec["groups"] = list(groups)
+        review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                  "spec": spec}
+        doc = self._json("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                         _What("create", "subjectaccessreviews"), body=json.dumps(review).encode(),
+                         content_type="application/json")
+        status = doc.get("status") or {}
+        return AccessReview(bool(status.get("allowed")),
+                            status.get("reason") or status.get("evaluationError") or "")
+
+
+def _plural_key(res: Resource) -> str:
+    return f"{res.plural}.{res.group}" if res.group else res.plural
+
+
+def _comparable(obj: dict) -> dict:
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items()
+            if k not in ("managedFields", "resourceVersion", "generation", "creationTimestamp", "uid")}
+    rest = {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+    return {"metadata": meta, **rest}
+
+
+def _conflict_details(details: dict) -> dict:
+    """Status causes -> [{"field", "manager", "message"}] (manager from `conflict with "x" ...`)."""
+    import re
+
+    causes = []
+    for cause in details.get("causes") or []:
+        message = cause.get("message", "")
+        match = re.search(r'conflict with "([^"]+)"', message)
+        causes.append({"field": cause.get("field", ""), "manager": match.group(1) if match else "",
+                       "message": message})
+    return {**details, "causes": causes}
+
+
+def _is_status(response) -> bool:
+    try:
+        return response.json().get("kind") == "Status"
+    except (ValueError, AttributeError):
+        return False
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    seen = set()
+    current: Optional[BaseException] = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            return True
+        current = current.__cause__ or current.__context__
+    text = str(exc)
+    return "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text
+
+
+def _tls_reason(exc: BaseException) -> str:
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        tail = text.split("CERTIFICATE_VERIFY_FAILED", 1)[1].strip("] ():")
+        return f"certificate verify failed{': ' + tail if tail else ''}"
+    return _reason(exc)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    for known in ("Connection refused", "Name or service not known", "No route to host",
+                  "Temporary failure in name resolution", "Server disconnected"):
+        if known in text:
+            return known.lower()
+    return text.splitlines()[0][:200]

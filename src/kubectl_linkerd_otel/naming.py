@@ -1,0 +1,53 @@
+"""Names and labels shared by what `install` renders and what `check`/`targets` look for."""
+from __future__ import annotations
+
+from . import __version__
+
+FIELD_MANAGER = "kubectl-linkerd-otel"
+PART_OF = "linkerd-otel"
+MANAGED_BY = "kubectl-linkerd-otel"
+MANAGED_BY_SELECTOR = f"app.kubernetes.io/managed-by={MANAGED_BY}"
+
+# Linkerd runs `linkerd-<name> check` for every namespace labelled linkerd.io/extension=<name>.
+EXTENSION_LABEL = "linkerd.io/extension"
+EXTENSION_NAME = "otel"
+EXTENSION_BINARY = "linkerd-otel"
+
+DEFAULT_NAMESPACE = "observability"
+COLLECTOR_NAME = "linkerd-otel-collector"          # ServiceAccount, ClusterRole(Binding), workload, Service
+CONFIGMAP_NAME = "linkerd-otel-collector-config"
+CONFIG_KEY = "config.yaml"
+SECRET_NAME = "linkerd-otel-collector-credentials"
+CONTAINER_NAME = "otel-collector"
+
+# Ports the collector exposes on its pod (named so that pods/proxy and probes can refer to them).
+RECEIVER_API_PORT = 9090      # the prometheus receiver's Prometheus API: /api/v1/targets
+SELF_METRICS_PORT = 8888      # the collector's own metrics: otelcol_exporter_sent_metric_points, ...
+HEALTH_PORT = 13133           # health_check extension
+RECEIVER_API_PORT_NAME = "prom-api"
+SELF_METRICS_PORT_NAME = "self-metrics"
+HEALTH_PORT_NAME = "health"
+
+# The reference setup ("Beyond linkerd-viz", applied by hand): check and targets understand it too.
+REFERENCE_WORKLOAD = "otel-collector"
+REFERENCE_CONFIGMAP = "otel-collector-config"
+
+LINKERD_PROXY_CONTAINER = "linkerd-proxy"
+LINKERD_ADMIN_PORT_NAME = "linkerd-admin"
+LINKERD_ADMIN_PORT = 4191
+DEFAULT_LINKERD_NAMESPACE = "linkerd"
+
+
+def common_labels(component: str) -> dict:
+    """Labels every object we render carries."""
+    return {
+        "app.kubernetes.io/name": component,
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "app.kubernetes.io/version": __version__,
+    }
+
+# Pod-template annotation holding a hash of the collector ConfigMap: a config change rolls the pods.
+CONFIG_HASH_ANNOTATION = "linkerd-otel.io/config-hash"
+# The namespace label Linkerd sets on its control plane namespace.
+CONTROL_PLANE_LABEL = "linkerd.io/is-control-plane"

@@ -1,0 +1,56 @@
+"""Fixtures: a fake API server on 127.0.0.1 that the real client stack talks to over HTTP."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from fakekube import FakeApiServer  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+FIXTURES = SHARED / "fixtures"
+
+
+def load_fixture(name: str):
+    """A shared fixture file (harness-mesh-*.json) as parsed JSON."""
+    with open(FIXTURES / name, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def mesh_objects():
+    """Every object of the shared harness mesh: namespaces, pods, deployments, collector ConfigMap."""
+    objects = []
+    for name in ("harness-mesh-namespaces.json", "harness-mesh-pods.json",
+                 "harness-mesh-deployments.json"):
+        doc = load_fixture(name)
+        for item in doc["items"]:
+            item.setdefault("apiVersion", "v1")
+            objects.append(item)
+    objects.append(load_fixture("harness-mesh-collector-configmap.json"))
+    return objects
+
+
+@pytest.fixture
+def fake_api(tmp_path, monkeypatch):
+    """An empty fake API server; KUBECONFIG points at it (token auth, context `fake`)."""
+    server = FakeApiServer().start()
+    path = server.kubeconfig(str(tmp_path / "kubeconfig"))
+    monkeypatch.setenv("KUBECONFIG", path)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    server.kubeconfig_path = path
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mesh_api(fake_api):
+    """The fake API server loaded with the shared harness mesh (reference collector included)."""
+    fake_api.add_many(mesh_objects())
+    return fake_api

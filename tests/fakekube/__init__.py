@@ -1,0 +1,4 @@
+"""A fake Kubernetes API server for tests (see server.py)."""
+from .server import FakeApiServer, Fault, Request
+
+__all__ = ["FakeApiServer", "Fault", "Request"]

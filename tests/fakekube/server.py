@@ -1,0 +1,491 @@
+"""A small Kubernetes API server on 127.0.0.1 for tests: real HTTP, real client stack.
+
+It serves what the plugin uses: /version, list (label/field selectors, limit/continue), get, server-side
+apply with field ownership and conflicts, create, delete (one or a collection), pods/log, pods/proxy and
+SubjectAccessReviews. Faults can be injected: an error status for N requests, latency, dropped connections.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Dict, List, Optional, Tuple, Union
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import yaml
+
+from .resources import by_plural, kind_of
+from .selectors import field_selector, label_selector
+from .store import ApplyConflict, Store
+
+ProxyBody = Union[str, Callable[[Dict[str, str]], Union[str, Tuple[int, str]]]]
+
+
+@dataclass
+class Fault:
+    kind: str                      # status | drop | delay
+    times: Optional[int]           # None: forever
+    path: Optional[str] = None     # regex searched in the request path
+    method: Optional[str] = None
+    status: int = 500
+    retry_after: Optional[str] = None
+    seconds: float = 0.0
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.times is not None and self.times <= 0:
+            return False
+        if self.method and self.method.upper() != method:
+            return False
+        return self.path is None or re.search(self.path, path) is not None
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: Dict[str, str]
+    headers: Dict[str, str]
+    body: Optional[bytes] = None
+
+
+@dataclass
+class _Rule:
+    user: str
+    verb: str
+    resource: str
+    namespace: Optional[str]
+    group: str
+
+
+class FakeApiServer:
+    def __init__(self, token: str = "test-token"):
+        self.store = Store()
+        self.token = token                 # required bearer token; None accepts anything
+        self.version = {"major": "1", "minor": "31", "gitVersion": "v1.31.2",
+                        "platform": "linux/amd64", "goVersion": "go1.22.8"}
+        self.requests: List[Request] = []
+        self.faults: List[Fault] = []
+        self.expire_continue_tokens = 0    # answer 410 to this many continue requests
+        self.logs: Dict[Tuple[str, str, str], str] = {}
+        self.proxies: Dict[Tuple[str, str, str, str], Tuple[int, ProxyBody]] = {}
+        self.sar_rules: List[_Rule] = []
+        self.sar_policy: Optional[Callable[[dict], bool]] = None
+        self.apply_hooks: Dict[str, List[Callable[["FakeApiServer", dict], None]]] = {}
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "FakeApiServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def kubeconfig(self, path: str, *, context: str = "fake", token: Optional[str] = None) -> str:
+        config = {
+            "apiVersion": "v1", "kind": "Config", "current-context": context,
+            "clusters": [{"name": "fake-cluster", "cluster": {"server": self.url}}],
+            "users": [{"name": "fake-user", "user": {"token": token or self.token or "any"}}],
+            "contexts": [{"name": context, "context": {"cluster": "fake-cluster",
+                                                       "user": "fake-user"}}],
+        }
+        with open(path, "w", encoding="utf-8") as fh:
+            yaml.safe_dump(config, fh)
+        return path
+
+    # --- objects ----------------------------------------------------------------------------
+
+    def add(self, obj: dict) -> dict:
+        return self.store.put(obj)
+
+    def add_many(self, objs) -> None:
+        if isinstance(objs, dict):
+            objs = objs.get("items", [])
+        for obj in objs:
+            self.add(obj)
+
+    def _key(self, resource: str, name: str, namespace: Optional[str]):
+        plural, _, group = resource.partition(".")
+        kind = by_plural(group, plural) or next(
+            (k for k in _all_kinds() if k.plural == plural), None)
+        if kind is None:
+            raise KeyError(resource)
+        return (kind.group, kind.plural, (namespace or "") if kind.namespaced else "", name)
+
+    def get(self, resource: str, name: str, namespace: Optional[str] = None) -> Optional[dict]:
+        return self.store.get(self._key(resource, name, namespace))
+
+    def objects(self, resource: str) -> List[dict]:
+        plural, _, group = resource.partition(".")
+        kind = by_plural(group, plural) or next(k for k in _all_kinds() if k.plural == plural)
+        return self.store.list(kind.group, kind.plural, None)
+
+    def remove(self, resource: str, name: str, namespace: Optional[str] = None) -> None:
+        self.store.delete(self._key(resource, name, namespace))
+
+    def update_as(self, manager: str, resource: str, name: str, namespace: Optional[str],
+                  patch: dict) -> dict:
+        """Someone else (kubectl edit, a controller) changes fields and takes their ownership."""
+        return self.store.update_as(self._key(resource, name, namespace), manager, patch)
+
+    def set_logs(self, namespace: str, pod: str, container: str, text: str) -> None:
+        self.logs[(namespace, pod, container)] = text
+
+    def set_proxy(self, namespace: str, pod: str, port, path: str, status: int = 200,
+                  body: ProxyBody = "") -> None:
+        self.proxies[(namespace, pod, str(port), path.lstrip("/"))] = (status, body)
+
+    def allow(self, user: str, verb: str, resource: str, namespace: Optional[str] = None,
+              group: str = "") -> None:
+        """SubjectAccessReviews answer allowed for this; namespace None means every namespace."""
+        self.sar_rules.append(_Rule(user, verb, resource, namespace, group))
+
+    def on_apply(self, kind: str, callback: Callable[["FakeApiServer", dict], None]) -> None:
+        self.apply_hooks.setdefault(kind, []).append(callback)
+
+    # --- faults -------------------------------------------------------------------------------
+
+    def fail(self, status: int, times: Optional[int] = 1, path: Optional[str] = None,
+             method: Optional[str] = None, retry_after: Optional[str] = None) -> None:
+        self.faults.append(Fault("status", times, path, method, status, retry_after))
+
+    def drop(self, times: Optional[int] = 1, path: Optional[str] = None) -> None:
+        self.faults.append(Fault("drop", times, path))
+
+    def delay(self, seconds: float, path: Optional[str] = None, times: Optional[int] = None) -> None:
+        self.faults.append(Fault("delay", times, path, seconds=seconds))
+
+    def requests_to(self, path_regex: str, method: Optional[str] = None) -> List[Request]:
+        return [r for r in self.requests if re.search(path_regex, r.path)
+                and (method is None or r.method == method)]
+
+    def _take_fault(self, method: str, path: str) -> Optional[Fault]:
+        with self._lock:
+            for fault in self.faults:
+                if fault.matches(method, path):
+                    if fault.times is not None:
+                        fault.times -= 1
+                    return fault
+        return None
+
+
+def _all_kinds():
+    from .resources import KINDS
+    return KINDS
+
+
+def _status(code: int, reason: str, message: str, details: Optional[dict] = None) -> dict:
+    doc = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+           "message": message, "reason": reason, "code": code}
+    if details:
+        doc["details"] = details
+    return doc
+
+
+_REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+            405: "MethodNotAllowed", 409: "Conflict", 410: "Expired", 422: "Invalid",
+            429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
+            504: "Timeout"}
+
+
+class _Reply(Exception):
+    def __init__(self, code: int, body, content_type: str = "application/json",
+                 headers: Optional[Dict[str, str]] = None):
+        super().__init__(code)
+        self.code, self.body, self.content_type, self.headers = code, body, content_type, headers or {}
+
+
+def _handler_for(api: FakeApiServer):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):  # quiet
+            pass
+
+        def do_GET(self):
+            self._serve("GET")
+
+        def do_POST(self):
+            self._serve("POST")
+
+        def do_PATCH(self):
+            self._serve("PATCH")
+
+        def do_PUT(self):
+            self._serve("PUT")
+
+        def do_DELETE(self):
+            self._serve("DELETE")
+
+        def _serve(self, method: str) -> None:
+            parts = urlsplit(self.path)
+            path = parts.path
+            query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            api.requests.append(Request(method, path, query, dict(self.headers.items()), body))
+            fault = api._take_fault(method, path)
+            if fault is not None and fault.kind == "delay":
+                time.sleep(fault.seconds)
+                fault = None
+            if fault is not None and fault.kind == "drop":
+                self.close_connection = True
+                return
+            try:
+                if fault is not None:
+                    headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+                    raise _Reply(fault.status, _status(fault.status,
+                                                       _REASONS.get(fault.status, "Unknown"),
+                                                       "injected fault"), headers=headers)
+                self._authenticate()
+                route(api, method, path, query, body)
+            except _Reply as reply:
+                self._send(reply)
+
+        def _authenticate(self) -> None:
+            if api.token is None:
+                return
+            if self.headers.get("Authorization") != f"Bearer {api.token}":
+                raise _Reply(401, _status(401, "Unauthorized", "Unauthorized"))
+
+        def _send(self, reply: _Reply) -> None:
+            if isinstance(reply.body, (dict, list)):
+                payload = json.dumps(reply.body).encode()
+            elif isinstance(reply.body, bytes):
+                payload = reply.body
+            else:
+                payload = str(reply.body).encode()
+            self.send_response(reply.code)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+    return Handler
+
+
+_PATH = re.compile(
+    r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
+    r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>.*))?$")
+
+
+def route(api: FakeApiServer, method: str, path: str, query: Dict[str, str], body) -> None:
+    if path == "/version":
+        raise _Reply(200, api.version)
+    if path in ("/api", "/apis"):
+        raise _Reply(200, {"kind": "APIVersions" if path == "/api" else "APIGroupList",
+                           "versions": ["v1"], "groups": []})
+    if path == "/apis/authorization.k8s.io/v1/subjectaccessreviews" and method == "POST":
+        raise _Reply(201, _review(api, json.loads(body or b"{}")))
+    match = _PATH.match(path)
+    if not match:
+        raise _Reply(404, _status(404, "NotFound", "the server could not find the requested resource"))
+    group = match.group("group") or ""
+    api_version = "v1" if match.group("core") else f"{group}/{match.group('version')}"
+    ns, plural, name, sub = match.group("ns"), match.group("plural"), match.group("name"), \
+        match.group("sub")
+    kind = by_plural(group, plural)
+    if kind is None:
+        raise _Reply(404, _status(404, "NotFound", f"the server could not find the requested "
+                                                   f"resource ({plural})"))
+    if kind.plural == "pods" and sub is not None:
+        _pod_subresource(api, ns or "", name or "", sub, query)
+    namespace = ns if kind.namespaced else None
+    if name is None:
+        if method == "GET":
+            _list(api, kind, api_version, namespace, query)
+        if method == "POST":
+            _create(api, kind, namespace, body)
+        if method == "DELETE":
+            _delete_collection(api, kind, api_version, namespace, query)
+        raise _Reply(405, _status(405, "MethodNotAllowed", "method not allowed"))
+    key = (kind.group, kind.plural, namespace or "", name)
+    if method == "GET":
+        obj = api.store.get(key)
+        if obj is None:
+            raise _Reply(404, _not_found(kind, name))
+        raise _Reply(200, obj)
+    if method == "PATCH":
+        _patch(api, kind, api_version, namespace, name, query, body)
+    if method == "DELETE":
+        if query.get("dryRun") == "All":
+            obj = api.store.get(key)
+        else:
+            obj = api.store.delete(key)
+        if obj is None:
+            raise _Reply(404, _not_found(kind, name))
+        raise _Reply(200, {"kind": "Status", "apiVersion": "v1", "status": "Success",
+                           "details": {"name": name, "kind": kind.plural}})
+    raise _Reply(405, _status(405, "MethodNotAllowed", "method not allowed"))
+
+
+def _not_found(kind, name: str) -> dict:
+    return _status(404, "NotFound", f'{kind.plural} "{name}" not found',
+                   {"name": name, "kind": kind.plural})
+
+
+def _selected(items: List[dict], query: Dict[str, str]) -> List[dict]:
+    try:
+        labels = label_selector(query.get("labelSelector", ""))
+        fields = field_selector(query.get("fieldSelector", ""))
+    except ValueError as exc:
+        raise _Reply(400, _status(400, "BadRequest", str(exc)))
+    return [o for o in items if labels(o.get("metadata", {}).get("labels") or {}) and fields(o)]
+
+
+def _list(api: FakeApiServer, kind, api_version: str, namespace: Optional[str], query) -> None:
+    items = _selected(api.store.list(kind.group, kind.plural, namespace), query)
+    offset = 0
+    if query.get("continue"):
+        if api.expire_continue_tokens > 0:
+            api.expire_continue_tokens -= 1
+            raise _Reply(410, _status(410, "Expired", "The provided continue parameter is too old "
+                                                      "to display a consistent list result."))
+        try:
+            offset = json.loads(base64.b64decode(query["continue"]))["offset"]
+        except (ValueError, KeyError):
+            raise _Reply(400, _status(400, "BadRequest", "invalid continue token"))
+    limit = int(query.get("limit") or 0)
+    page = items[offset:offset + limit] if limit else items[offset:]
+    meta = {"resourceVersion": api.store.resource_version}
+    if limit and offset + limit < len(items):
+        meta["continue"] = base64.b64encode(json.dumps({"offset": offset + limit}).encode()).decode()
+        meta["remainingItemCount"] = len(items) - offset - limit
+    for item in page:   # a real list omits kind and apiVersion on items
+        item.pop("kind", None)
+        item.pop("apiVersion", None)
+    raise _Reply(200, {"kind": f"{kind.kind}List", "apiVersion": api_version, "metadata": meta,
+                       "items": page})
+
+
+def _create(api: FakeApiServer, kind, namespace: Optional[str], body) -> None:
+    obj = json.loads(body or b"{}")
+    if namespace:
+        obj.setdefault("metadata", {})["namespace"] = namespace
+    key = api.store.key_of(obj)
+    if api.store.get(key) is not None:
+        raise _Reply(409, _status(409, "AlreadyExists",
+                                  f'{kind.plural} "{key[3]}" already exists'))
+    raise _Reply(201, api.store.put(obj))
+
+
+def _delete_collection(api: FakeApiServer, kind, api_version, namespace, query) -> None:
+    items = _selected(api.store.list(kind.group, kind.plural, namespace), query)
+    if query.get("dryRun") != "All":
+        for item in items:
+            meta = item["metadata"]
+            api.store.delete((kind.group, kind.plural, meta.get("namespace", "") if kind.namespaced
+                              else "", meta["name"]))
+    raise _Reply(200, {"kind": f"{kind.kind}List", "apiVersion": api_version, "metadata": {},
+                       "items": items})
+
+
+def _patch(api: FakeApiServer, kind, api_version, namespace, name, query, body) -> None:
+    doc = yaml.safe_load(body or b"{}") or {}
+    if True:  # only server-side apply is served
+        manager = query.get("fieldManager")
+        if not manager:
+            raise _Reply(400, _status(400, "BadRequest", "fieldManager is required for apply"))
+        meta = doc.setdefault("metadata", {})
+        if meta.get("name") not in (None, name):
+            raise _Reply(400, _status(400, "BadRequest", "the name of the object does not match"))
+        meta["name"] = name
+        if namespace:
+            meta["namespace"] = namespace
+        doc.setdefault("apiVersion", api_version)
+        doc.setdefault("kind", kind.kind)
+        try:
+            obj, created = api.store.apply(doc, manager, force=query.get("force") == "true",
+                                           dry_run=query.get("dryRun") == "All")
+        except ApplyConflict as exc:
+            causes = [{"reason": "FieldManagerConflict", "message": f'conflict with "{m}"',
+                       "field": f} for m, f in exc.conflicts]
+            text = "; ".join(f'conflict with "{m}": {f}' for m, f in exc.conflicts)
+            raise _Reply(409, _status(409, "Conflict",
+                                      f"Apply failed with {len(causes)} conflict(s): {text}",
+                                      {"causes": causes}))
+        if query.get("dryRun") != "All":
+            for hook in api.apply_hooks.get(kind.kind, []):
+                hook(api, obj)
+            obj = api.store.get((kind.group, kind.plural, namespace or "", name)) or obj
+        raise _Reply(201 if created else 200, obj)
+
+
+def _pod_subresource(api: FakeApiServer, ns: str, name: str, sub: str, query) -> None:
+    pod_name, _, port = name.partition(":")
+    pod = api.store.get(("", "pods", ns, pod_name))
+    if pod is None:
+        raise _Reply(404, _status(404, "NotFound", f'pods "{pod_name}" not found'))
+    if sub == "log":
+        containers = [c["name"] for c in pod["spec"].get("containers", [])]
+        all_containers = containers + [c["name"] for c in pod["spec"].get("initContainers", [])]
+        container = query.get("container")
+        if not container:
+            if len(containers) != 1:
+                raise _Reply(400, _status(400, "BadRequest",
+                                          f"a container name must be specified for pod {pod_name}, "
+                                          f"choose one of: {containers}"))
+            container = containers[0]
+        if container not in all_containers:
+            raise _Reply(400, _status(400, "BadRequest", f"container {container} is not valid for "
+                                                         f"pod {pod_name}"))
+        text = api.logs.get((ns, pod_name, container), "")
+        lines = text.splitlines(keepends=True)
+        if query.get("tailLines"):
+            lines = lines[-int(query["tailLines"]):] if int(query["tailLines"]) else []
+        raise _Reply(200, "".join(lines), content_type="text/plain")
+    if sub == "proxy" or sub.startswith("proxy/"):
+        target = unquote(sub[len("proxy/"):]) if sub.startswith("proxy/") else ""
+        raw_query = "&".join(f"{k}={v}" for k, v in sorted(query.items()))
+        handler = (api.proxies.get((ns, pod_name, port, f"{target}?{raw_query}" if raw_query else target))
+                   or api.proxies.get((ns, pod_name, port, target)))
+        if handler is None:
+            ip = pod.get("status", {}).get("podIP", "")
+            raise _Reply(503, _status(503, "ServiceUnavailable",
+                                      f"error trying to reach service: dial tcp {ip}:{port}: "
+                                      "connect: connection refused"))
+        status, body = handler
+        if callable(body):
+            body = body(dict(query))
+            if isinstance(body, tuple):
+                status, body = body
+        raise _Reply(status, body, content_type="text/plain; charset=utf-8")
+    raise _Reply(404, _status(404, "NotFound", f"pods/{sub} is not served by the fake"))
+
+
+def _review(api: FakeApiServer, review: dict) -> dict:
+    spec = review.get("spec") or {}
+    attrs = spec.get("resourceAttributes") or {}
+    allowed = False
+    if api.sar_policy is not None:
+        allowed = bool(api.sar_policy(spec))
+    else:
+        for rule in api.sar_rules:
+            if (rule.user == spec.get("user") and rule.verb in (attrs.get("verb"), "*")
+                    and rule.resource in (attrs.get("resource"), "*")
+                    and rule.group == attrs.get("group", "")
+                    and (rule.namespace is None or rule.namespace == attrs.get("namespace"))):
+                allowed = True
+                break
+    result = copy.deepcopy(review)
+    result["status"] = {"allowed": allowed}
+    if allowed:
+        result["status"]["reason"] = "allowed by the fake's rules"
+    return result
