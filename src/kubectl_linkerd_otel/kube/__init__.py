@@ -440,10 +440,12 @@ def _is_tls_failure(exc: BaseException) -> bool:
 
 
 def _tls_reason(exc: BaseException) -> str:
+    import re
+
     text = str(exc)
     if "CERTIFICATE_VERIFY_FAILED" in text:
-        tail = text.split("CERTIFICATE_VERIFY_FAILED", 1)[1].strip("] ():")
-        return f"certificate verify failed{': ' + tail if tail else ''}"
+        match = re.search(r"certificate verify failed: (.+?)\s*\(_ssl", text)
+        return "certificate verify failed" + (f" ({match.group(1).rstrip('.')})" if match else "")
     return _reason(exc)
 
 
