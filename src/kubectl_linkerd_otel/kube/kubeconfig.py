@@ -199,7 +199,7 @@ def _load(config: dict, context_name: str, cluster: dict, opts: KubeOptions) -> 
         logging.getLogger().removeHandler(handler)
 
     user = _named(config["users"], config["contexts"][0]["context"].get("user") or "", "user") or {}
-    has_token = "BearerToken" in configuration.api_key
+    has_token = bool(_bearer(configuration))
     if "exec" in user and not has_token and not configuration.cert_file:
         command = (user.get("exec") or {}).get("command", "?")
         detail = errors[-1] if errors else "it returned no credentials"
@@ -215,7 +215,7 @@ def _load(config: dict, context_name: str, cluster: dict, opts: KubeOptions) -> 
             except Exception as exc:  # an exec plugin or OIDC refresh that fails later
                 raise KubeconfigError(f"refreshing the credentials of context {context_name!r} "
                                       f"failed: {exc}") from None
-        return configuration.api_key.get("BearerToken")
+        return _bearer(configuration)
 
     return Connection(
         server=(opts.server or configuration.host).rstrip("/"),
@@ -245,11 +245,16 @@ def _in_cluster_connection(opts: KubeOptions) -> Connection:
     def authorization() -> Optional[str]:
         if configuration.refresh_api_key_hook is not None:
             configuration.refresh_api_key_hook(configuration)
-        return configuration.api_key.get("BearerToken") or configuration.api_key.get("authorization")
+        return _bearer(configuration)
 
     return Connection(server=configuration.host.rstrip("/"), context="(in-cluster)",
                       ca_file=configuration.ssl_ca_cert,
                       verify=not opts.insecure_skip_tls_verify, authorization=authorization)
+
+
+def _bearer(configuration) -> Optional[str]:
+    # kubernetes >= 36 keeps the header under "BearerToken", older releases under "authorization".
+    return configuration.api_key.get("BearerToken") or configuration.api_key.get("authorization")
 
 
 def _static_token(token: Optional[str]) -> Callable[[], Optional[str]]:
