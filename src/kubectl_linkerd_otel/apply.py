@@ -1,0 +1,360 @@
+"""Putting the rendered stack into the cluster, and taking it out again (cluster I/O).
+
+The decision "print the manifests or apply them" lives in `print_instead_of_apply`, used by both
+`install` and `uninstall`: `linkerd-otel install | kubectl apply -f -` must work like other Linkerd
+extensions, while `kubectl linkerd-otel install` on a terminal applies.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from typing import Callable, List, Optional, Tuple
+
+from .durations import format_go_duration
+from .errors import Conflict, KubeError, PluginError
+from .naming import (COLLECTOR_NAME, CONTROL_PLANE_LABEL, MANAGED_BY_SELECTOR, REFERENCE_CONFIGMAP,
+                     REFERENCE_WORKLOAD, SECRET_NAME)
+
+PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+POLL_SECONDS = 2.0
+
+
+# --- print or apply ---------------------------------------------------------------------------
+
+def print_instead_of_apply(output: Optional[str], dry_run: Optional[str], stdout_is_tty: bool) -> bool:
+    """True when the command should print manifests and change nothing.
+
+    `-o yaml|json` or `--dry-run[=client]` print; `-o text` applies; without `-o` a terminal applies and a
+    pipe prints (so `linkerd-otel install | kubectl apply -f -` works)."""
+    if dry_run == "client":
+        return True
+    if output in ("yaml", "json"):
+        return dry_run != "server"
+    if output == "text" or dry_run == "server":
+        return False
+    return not stdout_is_tty
+
+
+def stdout_is_tty() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def object_ref(obj: dict) -> str:
+    """`deployment.apps/name`, as kubectl prints it."""
+    api_version = obj.get("apiVersion", "")
+    kind = obj.get("kind", "").lower()
+    group = api_version.split("/", 1)[0] if "/" in api_version else ""
+    return f"{kind}.{group}/{obj['metadata']['name']}" if group else f"{kind}/{obj['metadata']['name']}"
+
+
+# --- Linkerd ----------------------------------------------------------------------------------
+
+def detect_linkerd_namespace(kube, override: Optional[str], *, required: bool) -> str:
+    """The Linkerd control plane's namespace: `override`, else the namespace labelled
+    linkerd.io/is-control-plane=true, else `linkerd` if it exists. Raises when Linkerd is missing and
+    `required`."""
+    if override:
+        if required and kube.get_or_none("namespaces", override) is None:
+            raise PluginError(f"namespace {override} (--linkerd-namespace) does not exist",
+                              hint="give the namespace Linkerd is installed in, or --skip-linkerd-check")
+        return override
+    labelled = [ns["metadata"]["name"] for ns in
+                kube.list("namespaces", label_selector=f"{CONTROL_PLANE_LABEL}=true")]
+    if len(labelled) == 1:
+        return labelled[0]
+    if len(labelled) > 1:
+        if "linkerd" in labelled:
+            return "linkerd"
+        raise PluginError(f"several Linkerd control planes found ({', '.join(sorted(labelled))})",
+                          hint="pick one with --linkerd-namespace")
+    if kube.get_or_none("namespaces", "linkerd") is not None:
+        return "linkerd"
+    if required:
+        raise PluginError("Linkerd is not installed in this cluster (no namespace labelled "
+                          f"{CONTROL_PLANE_LABEL}=true)",
+                          hint="install Linkerd first (linkerd install | kubectl apply -f -), or pass "
+                               "--skip-linkerd-check (with --linkerd-namespace if it is not linkerd)")
+    return "linkerd"
+
+
+# --- apply ------------------------------------------------------------------------------------
+
+def conflict_error(obj: dict, exc: Conflict) -> PluginError:
+    causes = exc.causes
+    parts = []
+    for cause in causes:
+        field = cause.get("field") or "a field"
+        manager = cause.get("manager") or "another field manager"
+        parts.append(f"{field} (owned by {manager})")
+    what = ", ".join(parts) if parts else "fields managed by someone else"
+    return PluginError(f"{object_ref(obj)}: not overwriting {what}, changed by someone else",
+                       hint="re-run with --force-conflicts to take them over, or undo that change")
+
+
+def apply_objects(kube, objects: List[dict], *, dry_run: bool, force: bool,
+                  echo: Callable[[str], None], skip: Optional[dict] = None) -> List[Tuple[dict, str]]:
+    """Server-side apply in order; one line per object. `skip` maps refs to a reason (printed, not
+    applied). Returns (object, action) pairs."""
+    suffix = " (server dry run)" if dry_run else ""
+    done: List[Tuple[dict, str]] = []
+    for obj in objects:
+        ref = object_ref(obj)
+        if skip and ref in skip:
+            echo(f"{ref} unchanged ({skip[ref]})")
+            done.append((obj, "unchanged"))
+            continue
+        try:
+            result = kube.apply(obj, dry_run=dry_run, force=force)
+        except Conflict as exc:
+            raise conflict_error(obj, exc) from None
+        echo(f"{ref} {result.action}{suffix}")
+        done.append((result.object, result.action))
+    return done
+
+
+def keep_user_secret(kube, namespace: str, credentials_given: bool) -> Optional[str]:
+    """Why an existing Secret must not be replaced, or None. Only credentials passed on the command
+    line replace a Secret that is already there (a hand-made one, or one from an earlier install)."""
+    if credentials_given:
+        return None
+    existing = kube.get_or_none("secrets", SECRET_NAME, namespace)
+    if existing is None:
+        return None
+    return "kept as it is: pass --basic-auth/--header to replace its credentials"
+
+
+def remove_other_mode(kube, namespace: str, mode: str, *, dry_run: bool,
+                      echo: Callable[[str], None]) -> None:
+    """After switching between deployment and daemonset mode, the old workload has to go."""
+    other = "daemonsets" if mode == "deployment" else "deployments"
+    old = kube.get_or_none(other, COLLECTOR_NAME, namespace)
+    if old is None or not _ours(old):
+        return
+    kube.delete(other, COLLECTOR_NAME, namespace, dry_run=dry_run)
+    echo(f"{object_ref(old)} deleted (replaced by the {mode}){' (server dry run)' if dry_run else ''}")
+
+
+def reference_setup_warning(kube, namespace: str) -> Optional[str]:
+    """The hand-applied reference collector next to ours would send every metric twice."""
+    workload = kube.get_or_none("deployments", REFERENCE_WORKLOAD, namespace)
+    if workload is None or _ours(workload):
+        return None
+    return (f"the hand-applied collector deployment/{REFERENCE_WORKLOAD} is still running in {namespace}: "
+            f"both collectors scrape and export the same metrics; once ours works, remove it with "
+            f"`kubectl -n {namespace} delete deployment/{REFERENCE_WORKLOAD} "
+            f"configmap/{REFERENCE_CONFIGMAP}`")
+
+
+def _ours(obj: dict) -> bool:
+    key, value = MANAGED_BY_SELECTOR.split("=", 1)
+    return ((obj.get("metadata") or {}).get("labels") or {}).get(key) == value
+
+
+# --- rollout ----------------------------------------------------------------------------------
+
+def rollout_state(workload: dict) -> Tuple[bool, str]:
+    """(done, progress text) as `kubectl rollout status` judges a Deployment or DaemonSet."""
+    spec = workload.get("spec") or {}
+    status = workload.get("status") or {}
+    generation = (workload.get("metadata") or {}).get("generation") or 0
+    observed = status.get("observedGeneration") or 0
+    if workload.get("kind") == "DaemonSet":
+        desired = status.get("desiredNumberScheduled") or 0
+        updated = status.get("updatedNumberScheduled") or 0
+        ready = status.get("numberAvailable") or 0
+        done = observed >= generation and desired > 0 and updated == desired and ready == desired
+        return done, f"{ready}/{desired} ready, {updated} updated"
+    wanted = spec.get("replicas", 1)
+    updated = status.get("updatedReplicas") or 0
+    available = status.get("availableReplicas") or 0
+    total = status.get("replicas") or 0
+    done = observed >= generation and updated == wanted and available >= wanted and total == updated
+    return done, f"{available}/{wanted} ready, {updated} updated"
+
+
+def _pod_selector(workload: dict) -> str:
+    labels = ((workload.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def _last_event(kube, namespace: str, pod: str) -> str:
+    try:
+        events = kube.list("events", namespace, field_selector=f"involvedObject.name={pod}")
+    except KubeError:
+        return ""
+    if not events:
+        return ""
+
+    def when(ev: dict) -> str:
+        return ev.get("lastTimestamp") or ev.get("eventTime") or \
+            (ev.get("metadata") or {}).get("creationTimestamp") or ""
+
+    last = max(events, key=when)
+    return f"{last.get('reason', '')}: {last.get('message', '')}".strip(": ")
+
+
+def not_ready_pods(kube, workload: dict) -> List[str]:
+    """One line per collector pod that is not ready: name, READY, why, last event."""
+    from .podstatus import is_fully_ready, not_ready_reason, ready_column, waiting_reasons
+
+    namespace = workload["metadata"]["namespace"]
+    lines = []
+    for pod in kube.list("pods", namespace, label_selector=_pod_selector(workload)):
+        if is_fully_ready(pod):
+            continue
+        name = pod["metadata"]["name"]
+        waiting = waiting_reasons(pod)
+        why = ", ".join(f"{c}: {r}" for c, r in waiting) if waiting else not_ready_reason(pod)
+        line = f"pod/{name} {ready_column(pod)} ready: {why}"
+        event = _last_event(kube, namespace, name)
+        if event:
+            line += f"; last event: {event}"
+        lines.append(line)
+    return lines
+
+
+def wait_for_rollout(kube, workload: dict, *, timeout: float, interactive: bool,
+                     echo_err: Callable[[str], None], sleep: Callable[[float], None] = time.sleep) -> None:
+    """Wait until the workload's pods are updated and ready; on timeout, say which pods are not and why."""
+    plural = "daemonsets" if workload["kind"] == "DaemonSet" else "deployments"
+    name, namespace = workload["metadata"]["name"], workload["metadata"]["namespace"]
+    ref = object_ref(workload)
+    deadline = time.monotonic() + timeout
+    progress = _Progress(ref, interactive, echo_err)
+    try:
+        while True:
+            current = kube.get(plural, name, namespace)
+            done, text = rollout_state(current)
+            progress.update(text)
+            if done:
+                progress.finish(f"{ref} rolled out: {text}")
+                return
+            if time.monotonic() >= deadline:
+                break
+            sleep(min(POLL_SECONDS, max(deadline - time.monotonic(), 0.05)))
+    finally:
+        progress.close()
+    for line in not_ready_pods(kube, current) or ["no collector pod exists yet (see "
+                                                  f"`kubectl -n {namespace} describe {ref}`)"]:
+        echo_err("  " + line)
+    raise PluginError(f"timed out after {format_go_duration(timeout)} waiting for {ref} ({text})",
+                      hint="see the pods above, run `kubectl linkerd-otel check`, or raise --timeout")
+
+
+class _Progress:
+    """A rich spinner on a terminal; otherwise a plain line whenever the state changes."""
+
+    def __init__(self, ref: str, interactive: bool, echo_err: Callable[[str], None]):
+        self.ref, self.echo_err, self.last = ref, echo_err, None
+        self.live = None
+        if interactive:
+            from rich.console import Console
+            from rich.status import Status
+
+            self.live = Status(f"waiting for {ref}", console=Console(stderr=True))
+            self.live.start()
+
+    def update(self, text: str) -> None:
+        if text == self.last:
+            return
+        self.last = text
+        if self.live is not None:
+            self.live.update(f"waiting for {self.ref}: {text}")
+        else:
+            self.echo_err(f"waiting for {self.ref}: {text}")
+
+    def finish(self, text: str) -> None:
+        self.close()
+        self.echo_err(text)
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+
+# --- uninstall --------------------------------------------------------------------------------
+
+NAMESPACED_KINDS = ("deployments", "daemonsets", "services", "configmaps", "secrets", "serviceaccounts",
+                    "rolebindings", "roles")
+# What may live in a namespace without counting as "something else": Kubernetes puts these there.
+_DEFAULT_OBJECTS = {("configmaps", "kube-root-ca.crt"), ("serviceaccounts", "default")}
+_OCCUPANTS = ("pods", "deployments", "daemonsets", "statefulsets", "services", "configmaps", "secrets",
+              "serviceaccounts", "roles", "rolebindings")
+
+
+def _binds_namespace(binding: dict, namespace: str) -> bool:
+    return any(s.get("kind") == "ServiceAccount" and s.get("namespace") == namespace
+               for s in binding.get("subjects") or [])
+
+
+def objects_to_delete(kube, namespace: str) -> List[Tuple[str, dict]]:
+    """(resource, object) pairs we installed in `namespace`, plus our cluster RBAC, in delete order;
+    the namespace itself last, only when nothing else lives in it."""
+    found: List[Tuple[str, dict]] = []
+    for plural in NAMESPACED_KINDS:
+        for obj in kube.list(plural, namespace, label_selector=MANAGED_BY_SELECTOR):
+            found.append((plural, obj))
+    bindings = kube.list("clusterrolebindings", label_selector=MANAGED_BY_SELECTOR)
+    ours = [b for b in bindings if _binds_namespace(b, namespace)]
+    still_used = {(b.get("roleRef") or {}).get("name") for b in bindings if b not in ours}
+    found += [("clusterrolebindings", b) for b in ours]
+    for role in kube.list("clusterroles", label_selector=MANAGED_BY_SELECTOR):
+        if ours and role["metadata"]["name"] not in still_used:
+            found.append(("clusterroles", role))
+    ns = kube.get_or_none("namespaces", namespace)
+    if ns is not None and _ours(ns) and namespace not in PROTECTED_NAMESPACES \
+            and not _others_in(kube, namespace, found):
+        found.append(("namespaces", ns))
+    return found
+
+
+def _others_in(kube, namespace: str, ours: List[Tuple[str, dict]]) -> bool:
+    mine = {(plural, obj["metadata"]["name"]) for plural, obj in ours}
+    owned_by_ours = {obj["metadata"]["name"] for plural, obj in ours
+                     if plural in ("deployments", "daemonsets")}
+    for plural in _OCCUPANTS:
+        for obj in kube.list(plural, namespace):
+            key = (plural, obj["metadata"]["name"])
+            if key in mine or key in _DEFAULT_OBJECTS:
+                continue
+            if plural == "pods" and _owned_by(obj, owned_by_ours):
+                continue
+            if plural == "secrets" and obj.get("type") == "kubernetes.io/service-account-token":
+                continue
+            return True
+    return False
+
+
+def _owned_by(pod: dict, workloads: set) -> bool:
+    # collector pods belong to a ReplicaSet (named after the Deployment) or to the DaemonSet
+    for ref in (pod.get("metadata") or {}).get("ownerReferences") or []:
+        name = ref.get("name", "")
+        if name in workloads or any(name.startswith(w + "-") for w in workloads):
+            return True
+    return False
+
+
+def delete_objects(kube, found: List[Tuple[str, dict]], *, dry_run: bool,
+                   echo: Callable[[str], None]) -> int:
+    suffix = " (server dry run)" if dry_run else ""
+    count = 0
+    for plural, obj in found:
+        meta = obj["metadata"]
+        if kube.delete(plural, meta["name"], meta.get("namespace"), dry_run=dry_run):
+            count += 1
+            echo(f"{object_ref(obj)} deleted{suffix}")
+        else:
+            echo(f"{object_ref(obj)} already gone")
+    return count
+
+
+def reference(obj: dict) -> dict:
+    """Just enough of an object for `kubectl delete -f -`: never its data."""
+    meta = {"name": obj["metadata"]["name"]}
+    if obj["metadata"].get("namespace"):
+        meta["namespace"] = obj["metadata"]["namespace"]
+    return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": meta}

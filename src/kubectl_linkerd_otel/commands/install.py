@@ -1,0 +1,210 @@
+"""`install`: render the collector stack and apply it (or print it)."""
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from ..options import global_options, kube_flags, output_option, parse_bool, parse_duration
+
+DRY_RUN_CHOICES = ("none", "client", "server")
+
+
+def _dry_run(_ctx, _param, value):
+    if value is None:
+        return None
+    value = str(value).strip().lower()
+    if value in ("", "true", "client"):
+        return "client"
+    if value in ("none", "false"):
+        return None
+    if value == "server":
+        return "server"
+    raise click.BadParameter("use --dry-run, --dry-run=client, --dry-run=server or --dry-run=none")
+
+
+def _bool(_ctx, _param, value):
+    return parse_bool(value)
+
+
+def dry_run_option(func):
+    return click.option("--dry-run", "dry_run", is_flag=False, flag_value="client", default=None,
+                        metavar="[client|server|none]", callback=_dry_run,
+                        help="client: print what would be applied, touch nothing; "
+                             "server: let the API server validate without saving.")(func)
+
+
+@click.command("install")
+@kube_flags
+@click.option("--linkerd-namespace", metavar="NS", default=None,
+              help="Namespace of the Linkerd control plane (default: detected; offline: linkerd).")
+@click.option("--mode", type=click.Choice(["deployment", "daemonset"]), default="deployment",
+              show_default=True, help="One collector (deployment) or one per node scraping its node.")
+@click.option("--image", default=None, metavar="IMAGE", help="Collector image (default: a pinned release).")
+@click.option("--exporter-endpoint", metavar="ENDPOINT", default=None,
+              help="OTLP endpoint: host:port for grpc, a URL for http (default: the demo OpenObserve).")
+@click.option("--exporter-protocol", type=click.Choice(["grpc", "http"]), default="grpc",
+              show_default=True)
+@click.option("--header", "headers", multiple=True, metavar="NAME=VALUE",
+              help="Exporter header (repeatable). Credential-like headers go to the Secret.")
+@click.option("--basic-auth", metavar="USER:PASS", default=None,
+              help="Exporter basic auth (kept in a Secret). Prefer --basic-auth-from-env.")
+@click.option("--basic-auth-from-env", metavar="VAR", default=None,
+              help="Read USER:PASS for basic auth from the local environment variable VAR.")
+@click.option("--insecure", is_flag=True, help="Plain-text connection to the exporter endpoint.")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="CA certificate (PEM) that signed the exporter endpoint's certificate.")
+@click.option("--debug-exporter", is_flag=True, help="Also log metrics with the debug exporter.")
+@click.option("--cpu-request", default="100m", show_default=True)
+@click.option("--memory-request", default="256Mi", show_default=True)
+@click.option("--cpu-limit", default=None, help="CPU limit (default: none).")
+@click.option("--memory-limit", default="512Mi", show_default=True,
+              help="Memory limit; memory_limiter and GOMEMLIMIT are sized from it.")
+@click.option("--show-secrets", is_flag=True,
+              help="Include the credentials Secret in printed YAML (for `| kubectl apply -f -`).")
+@click.option("--force-conflicts", is_flag=True,
+              help="Take over fields that another field manager changed.")
+@click.option("--skip-linkerd-check", is_flag=True, help="Install even when Linkerd is not found.")
+@click.option("--wait", "wait", is_flag=False, flag_value="true", default="true", metavar="[BOOL]",
+              callback=_bool, help="Wait for the collectors to be ready (default true).")
+@click.option("--timeout", default="5m", show_default=True, metavar="DURATION",
+              help="How long --wait waits.")
+@dry_run_option
+@output_option("text", "yaml", "json", default=None)
+def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol, headers, basic_auth,
+            basic_auth_from_env, insecure, ca_file, debug_exporter, cpu_request, memory_request,
+            cpu_limit, memory_limit, show_secrets, force_conflicts, skip_linkerd_check, wait, timeout,
+            dry_run, output):
+    """Install the OpenTelemetry collector that scrapes the Linkerd proxies.
+
+    \b
+    On a terminal it applies (server-side) and waits for the rollout; piped, or with
+    -o yaml / --dry-run, it prints the manifests instead:
+      kubectl linkerd-otel install --exporter-endpoint otlp.example:4317 --basic-auth-from-env OTLP_CREDS
+      linkerd-otel install --show-secrets | kubectl apply -f -
+    """
+    from .. import apply as applier
+    from ..errors import KubeconfigError, UsageError
+    from ..render.manifests import render, secret
+    from ..render.options import DEFAULT_IMAGE, InstallOptions, parse_header
+
+    opts = global_options(click.get_current_context())
+    if basic_auth and basic_auth_from_env:
+        raise UsageError("--basic-auth and --basic-auth-from-env exclude each other: pick one")
+    if basic_auth_from_env:
+        basic_auth = os.environ.get(basic_auth_from_env)
+        if not basic_auth:
+            raise UsageError(f"--basic-auth-from-env: the environment variable {basic_auth_from_env} "
+                             f"is not set or empty; export it as USER:PASSWORD")
+    ca_pem = None
+    if ca_file:
+        with open(ca_file, encoding="utf-8") as handle:
+            ca_pem = handle.read()
+        if "BEGIN CERTIFICATE" not in ca_pem:
+            raise UsageError(f"--ca-file {ca_file} holds no PEM certificate")
+    timeout_seconds = parse_duration(timeout, flag="--timeout") or 300.0
+
+    install = InstallOptions(
+        namespace=opts.namespace, mode=mode, image=image or DEFAULT_IMAGE,
+        exporter_endpoint=exporter_endpoint, exporter_protocol=exporter_protocol,
+        headers=[parse_header(h) for h in headers], basic_auth=basic_auth, insecure=insecure,
+        ca_pem=ca_pem, debug_exporter=debug_exporter, cpu_request=cpu_request,
+        memory_request=memory_request, cpu_limit=cpu_limit, memory_limit=memory_limit,
+    )
+    if linkerd_namespace:
+        install.linkerd_namespace = linkerd_namespace
+    install.validate()
+    for warning in install.image_warnings():
+        click.echo(f"Warning: {warning}", err=True)
+
+    printing = applier.print_instead_of_apply(output, dry_run, applier.stdout_is_tty())
+    if printing:
+        _print(opts, install, linkerd_namespace, output, dry_run, show_secrets)
+        return
+
+    try:
+        kube = opts.kube()
+    except KubeconfigError as exc:
+        hint = "; ".join(h for h in (exc.hint, "--dry-run -o yaml prints the manifests without a cluster")
+                         if h)
+        raise KubeconfigError(exc.message, hint=hint) from None
+    install.linkerd_namespace = applier.detect_linkerd_namespace(
+        kube, linkerd_namespace, required=not skip_linkerd_check)
+    server_dry_run = dry_run == "server"
+    objects = render(install)
+    skip = {}
+    reason = applier.keep_user_secret(kube, install.namespace, install.credentials_given)
+    sec = secret(install)
+    if reason and sec is not None:
+        skip[applier.object_ref(sec)] = reason
+
+    def echo(line):
+        if output == "json":
+            return
+        click.echo(line)
+
+    results = applier.apply_objects(kube, objects, dry_run=server_dry_run, force=force_conflicts,
+                                    echo=echo, skip=skip)
+    applier.remove_other_mode(kube, install.namespace, install.mode, dry_run=server_dry_run, echo=echo)
+    if output == "json":
+        click.echo(json.dumps([{"object": applier.object_ref(o), "action": a} for o, a in results],
+                              indent=2))
+    if all(action == "unchanged" for _o, action in results):
+        click.echo("nothing changed: the collector stack is already as rendered", err=True)
+    if install.uses_demo_backend:
+        _demo_note()
+    duplicate = applier.reference_setup_warning(kube, install.namespace)
+    if duplicate:
+        click.echo(f"Warning: {duplicate}", err=True)
+    if server_dry_run or not wait:
+        return
+    applier.wait_for_rollout(kube, results[-1][0], timeout=timeout_seconds,
+                             interactive=applier.stdout_is_tty() and _stderr_tty(),
+                             echo_err=lambda line: click.echo(line, err=True))
+
+
+def _stderr_tty() -> bool:
+    import sys
+
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _demo_note() -> None:
+    click.echo("Note: no --exporter-endpoint given: metrics go to the demo OpenObserve of the reference "
+               "setup with its demo credentials; pass --exporter-endpoint and --basic-auth-from-env "
+               "for a real backend", err=True)
+
+
+def _print(opts, install, linkerd_namespace, output, dry_run, show_secrets) -> None:
+    """Render only. Reads the cluster just to find Linkerd's namespace, and only when it can."""
+    from .. import apply as applier
+    from ..errors import KubeError
+    from ..render.manifests import render, secret_instructions
+    from ..render.yaml_out import dump_all
+
+    if not linkerd_namespace:
+        try:
+            install.linkerd_namespace = applier.detect_linkerd_namespace(
+                opts.kube(), None, required=False)
+        except KubeError:
+            click.echo(f"Note: cluster not reachable: rendering for the Linkerd control plane in "
+                       f"namespace {install.linkerd_namespace} (--linkerd-namespace changes it)", err=True)
+    if output is None and dry_run is None:
+        click.echo("Note: stdout is not a terminal: printing the manifests instead of applying them "
+                   "(pipe them into `kubectl apply -f -`, or pass -o text to apply)", err=True)
+    objects = render(install, include_secret=show_secrets)
+    if output == "json":
+        click.echo(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=2))
+    else:
+        click.echo(dump_all(objects), nl=False)
+    if install.credentials() and not show_secrets:
+        click.echo("Note: the Secret with the exporter credentials is left out of this output. "
+                   "Create it before applying: " + secret_instructions(install) +
+                   ", or re-run with --show-secrets when piping into "
+                   "`kubectl apply -f -`", err=True)
+    if install.uses_demo_backend:
+        _demo_note()

@@ -1,0 +1,171 @@
+"""Everything `install` renders from, validated once (pure: no environment, no cluster)."""
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from ..errors import UsageError
+from ..naming import DEFAULT_LINKERD_NAMESPACE, DEFAULT_NAMESPACE
+
+# otel/opentelemetry-collector (core). >= 0.144 names the OTLP exporters otlp_grpc / otlp_http.
+DEFAULT_IMAGE = "otel/opentelemetry-collector:0.159.0"
+
+# The reference setup's in-cluster OpenObserve, used when no exporter flag is given.
+DEMO_ENDPOINT = "openobserve-openobserve-standalone.openobserve.svc.cluster.local:5081"
+DEMO_HEADERS = (("organization", "default"), ("stream-name", "default"))
+DEMO_BASIC_AUTH = "root@example.com:Complexpass#123"  # OpenObserve's documented demo login
+
+MODES = ("deployment", "daemonset")
+PROTOCOLS = ("grpc", "http")
+
+# Header names whose values are treated as credentials: they go to the Secret, never the ConfigMap.
+_SENSITIVE_HEADER = re.compile(r"auth|token|key|secret|passw|cookie|signature", re.IGNORECASE)
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T|m)?$")
+_CPU = re.compile(r"^[0-9]+(?:\.[0-9]+)?m?$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_MEMORY_FACTORS = {None: 1, "k": 1000, "M": 1000 ** 2, "G": 1000 ** 3, "T": 1000 ** 4,
+                   "Ki": 1024, "Mi": 1024 ** 2, "Gi": 1024 ** 3, "Ti": 1024 ** 4}
+
+
+def memory_mib(quantity: str) -> int:
+    """A Kubernetes memory quantity in whole MiB (rounded down)."""
+    match = _QUANTITY.match(quantity.strip())
+    if not match or match.group(2) == "m":
+        raise UsageError(f"invalid memory quantity {quantity!r}: use e.g. 512Mi or 1Gi")
+    return int(float(match.group(1)) * _MEMORY_FACTORS[match.group(2)] // (1024 ** 2))
+
+
+@dataclass
+class Credential:
+    """A value kept in the Secret under `key` and given to the collector as env var `env`."""
+    env: str
+    value: str = field(repr=False)
+    prefix: str = ""      # the header value is prefix + ${env:ENV}
+    source: str = "base64 of USER:PASSWORD"   # what the value is, for instructions
+
+    def header_value(self) -> str:
+        return "%s${env:%s}" % (self.prefix, self.env)
+
+
+@dataclass
+class InstallOptions:
+    namespace: str = DEFAULT_NAMESPACE
+    linkerd_namespace: str = DEFAULT_LINKERD_NAMESPACE
+    mode: str = "deployment"
+    image: str = DEFAULT_IMAGE
+    exporter_endpoint: Optional[str] = None
+    exporter_protocol: str = "grpc"
+    headers: List[Tuple[str, str]] = field(default_factory=list)
+    basic_auth: Optional[str] = field(default=None, repr=False)   # "user:pass"
+    insecure: bool = False
+    ca_pem: Optional[str] = None          # the contents of --ca-file
+    debug_exporter: bool = False
+    cpu_request: str = "100m"
+    memory_request: str = "256Mi"
+    cpu_limit: Optional[str] = None
+    memory_limit: str = "512Mi"
+    scrape_interval: str = "30s"
+
+    @property
+    def uses_demo_backend(self) -> bool:
+        return self.exporter_endpoint is None
+
+    @property
+    def endpoint(self) -> str:
+        return DEMO_ENDPOINT if self.uses_demo_backend else str(self.exporter_endpoint)
+
+    @property
+    def tls_insecure(self) -> bool:
+        return True if self.uses_demo_backend else self.insecure
+
+    @property
+    def credentials_given(self) -> bool:
+        """Credentials came from the command line (not the demo defaults)."""
+        return self.basic_auth is not None or any(_SENSITIVE_HEADER.search(k) for k, _v in self.headers)
+
+    def plain_headers(self) -> List[Tuple[str, str]]:
+        headers = list(DEMO_HEADERS) if self.uses_demo_backend else []
+        return headers + [(k, v) for k, v in self.headers if not _SENSITIVE_HEADER.search(k)]
+
+    def basic_auth_value(self) -> Optional[str]:
+        auth = DEMO_BASIC_AUTH if self.uses_demo_backend and self.basic_auth is None else self.basic_auth
+        return auth
+
+    def credentials(self) -> List[Tuple[str, Credential]]:
+        """(header name, credential) pairs: the headers whose values live in the Secret."""
+        out: List[Tuple[str, Credential]] = []
+        auth = self.basic_auth_value()
+        if auth is not None:
+            token = base64.b64encode(auth.encode("utf-8")).decode("ascii")
+            out.append(("Authorization", Credential("OTLP_AUTH", token, prefix="Basic ")))
+        secret_headers = [(k, v) for k, v in self.headers if _SENSITIVE_HEADER.search(k)]
+        for index, (name, value) in enumerate(secret_headers):
+            out.append((name, Credential(f"OTLP_HEADER_{index}", value, source=f"the {name} header value")))
+        return out
+
+    def memory_limiter(self) -> Dict[str, int]:
+        """memory_limiter sized from the container limit: 80% hard, 20% of the limit as spike."""
+        limit = memory_mib(self.memory_limit)
+        return {"limit_mib": max(limit * 4 // 5, 1), "spike_limit_mib": max(limit // 5, 1)}
+
+    def validate(self) -> "InstallOptions":
+        if not _DNS_LABEL.match(self.namespace) or len(self.namespace) > 63:
+            raise UsageError(f"invalid namespace {self.namespace!r}: use a DNS label like observability")
+        if not _DNS_LABEL.match(self.linkerd_namespace):
+            raise UsageError(f"invalid --linkerd-namespace {self.linkerd_namespace!r}")
+        if self.mode not in MODES:
+            raise UsageError(f"invalid --mode {self.mode!r}: use deployment or daemonset")
+        if self.exporter_protocol not in PROTOCOLS:
+            raise UsageError(f"invalid --exporter-protocol {self.exporter_protocol!r}: use grpc or http")
+        if not self.image or any(c.isspace() for c in self.image):
+            raise UsageError(f"invalid --image {self.image!r}")
+        if self.exporter_endpoint is not None and not self.exporter_endpoint.strip():
+            raise UsageError("--exporter-endpoint is empty: give host:port (grpc) or a URL (http)")
+        if self.insecure and self.ca_pem:
+            raise UsageError("--insecure and --ca-file exclude each other: pick one")
+        if self.uses_demo_backend and (self.headers or self.basic_auth or self.insecure or self.ca_pem):
+            raise UsageError("exporter options need --exporter-endpoint (without it the demo "
+                             "OpenObserve backend is used)")
+        if self.basic_auth is not None and ":" not in self.basic_auth:
+            # never echo the value: it is a credential
+            raise UsageError("--basic-auth needs USER:PASSWORD")
+        for name, _value in self.headers:
+            if not _HEADER_NAME.match(name):
+                raise UsageError(f"invalid header name {name!r}: use --header NAME=VALUE")
+            if name.lower() == "authorization" and self.basic_auth is not None:
+                raise UsageError("--header Authorization=... and --basic-auth both set the "
+                                 "Authorization header: pick one")
+        memory_mib(self.memory_request)
+        memory_mib(self.memory_limit)
+        if memory_mib(self.memory_limit) < 64:
+            raise UsageError(f"--memory-limit {self.memory_limit} is too small: give at least 64Mi")
+        if memory_mib(self.memory_request) > memory_mib(self.memory_limit):
+            raise UsageError("--memory-request is larger than --memory-limit")
+        for flag, value in (("--cpu-request", self.cpu_request), ("--cpu-limit", self.cpu_limit)):
+            if value is not None and not _CPU.match(value):
+                raise UsageError(f"invalid {flag} {value!r}: use e.g. 100m or 1")
+        return self
+
+    def image_warnings(self) -> List[str]:
+        tag = self.image.rsplit("/", 1)[-1]
+        if "@" in tag:
+            return []
+        if ":" not in tag or tag.endswith(":latest"):
+            return [f"image {self.image} is not pinned to a version: every restart may run a "
+                    f"different collector; pin a release, e.g. {DEFAULT_IMAGE}"]
+        return []
+
+
+def parse_header(text: str) -> Tuple[str, str]:
+    if "=" not in text:
+        raise UsageError("invalid --header (no '='): use --header NAME=VALUE")
+    name, value = text.split("=", 1)
+    return name.strip(), value
+
+
+def env_name_ok(name: str) -> bool:
+    return bool(_ENV_NAME.match(name))

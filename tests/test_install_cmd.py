@@ -1,0 +1,330 @@
+"""`install` against the fake API server."""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from helpers import run_cli
+
+from kubectl_linkerd_otel import naming
+
+NS = "observability"
+APPLY = ["install", "-o", "text", "--wait=false"]
+EXPECTED_REFS = [
+    "namespace/observability",
+    "serviceaccount/linkerd-otel-collector",
+    "clusterrole.rbac.authorization.k8s.io/linkerd-otel-collector",
+    "clusterrolebinding.rbac.authorization.k8s.io/linkerd-otel-collector",
+    "secret/linkerd-otel-collector-credentials",
+    "configmap/linkerd-otel-collector-config",
+    "deployment.apps/linkerd-otel-collector",
+]
+
+
+def _patches(api):
+    return [r for r in api.requests if r.method == "PATCH"]
+
+
+def test_fresh_install_creates_every_object(mesh_api):
+    result = run_cli(*APPLY)
+    assert result.exit_code == 0, result.stderr
+    # the reference setup already has the namespace: we only add our labels to it
+    assert result.stdout.splitlines() == ["namespace/observability configured"] + [
+        f"{ref} created" for ref in EXPECTED_REFS[1:]]
+    assert mesh_api.get("deployments", naming.COLLECTOR_NAME, NS) is not None
+    assert mesh_api.get("clusterroles", naming.COLLECTOR_NAME) is not None
+    ns = mesh_api.get("namespaces", NS)
+    assert ns["metadata"]["labels"]["linkerd.io/extension"] == "otel"
+    cm = mesh_api.get("configmaps", naming.CONFIGMAP_NAME, NS)
+    assert "^linkerd-proxy;linkerd-admin;linkerd$$" in cm["data"]["config.yaml"]
+    assert "demo" in result.stderr   # the default backend's credentials are called demo ones
+    # the reference collector is left alone, with a warning that it duplicates the metrics
+    assert mesh_api.get("configmaps", naming.REFERENCE_CONFIGMAP, NS) is not None
+    assert "deployment/otel-collector is still running" in result.stderr
+
+
+def test_second_run_changes_nothing_and_says_so(mesh_api):
+    assert run_cli(*APPLY).exit_code == 0
+    again = run_cli(*APPLY)
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.splitlines() == [f"{ref} unchanged" + (
+        " (kept as it is: pass --basic-auth/--header to replace its credentials)"
+        if ref.startswith("secret/") else "") for ref in EXPECTED_REFS]
+    assert "nothing changed" in again.stderr
+
+
+def test_option_change_configures_only_what_changed(mesh_api):
+    assert run_cli(*APPLY).exit_code == 0
+    result = run_cli(*APPLY, "--debug-exporter")
+    assert result.exit_code == 0, result.stderr
+    assert "configmap/linkerd-otel-collector-config configured" in result.stdout
+    assert "deployment.apps/linkerd-otel-collector configured" in result.stdout   # config hash rolled
+    assert "serviceaccount/linkerd-otel-collector unchanged" in result.stdout
+
+
+def test_conflict_stops_and_names_object_field_and_manager(mesh_api):
+    assert run_cli(*APPLY).exit_code == 0
+    mesh_api.update_as("kubectl-edit", "configmaps", naming.CONFIGMAP_NAME, NS,
+                       {"data": {"config.yaml": "edited by hand"}})
+    result = run_cli(*APPLY, "--debug-exporter")
+    assert result.exit_code == 2
+    assert "configmap/linkerd-otel-collector-config" in result.stderr
+    assert ".data.config.yaml" in result.stderr and "kubectl-edit" in result.stderr
+    assert "--force-conflicts" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert mesh_api.get("configmaps", naming.CONFIGMAP_NAME, NS)["data"]["config.yaml"] == "edited by hand"
+    forced = run_cli(*APPLY, "--debug-exporter", "--force-conflicts")
+    assert forced.exit_code == 0, forced.stderr
+    assert "configmap/linkerd-otel-collector-config configured" in forced.stdout
+    assert "debug:" in mesh_api.get("configmaps", naming.CONFIGMAP_NAME, NS)["data"]["config.yaml"]
+
+
+def test_refuses_without_linkerd_unless_skipped(fake_api):
+    result = run_cli(*APPLY)
+    assert result.exit_code == 2
+    assert "Linkerd is not installed" in result.stderr and "--skip-linkerd-check" in result.stderr
+    assert _patches(fake_api) == []
+    skipped = run_cli(*APPLY, "--skip-linkerd-check")
+    assert skipped.exit_code == 0, skipped.stderr
+    assert fake_api.get("deployments", naming.COLLECTOR_NAME, NS) is not None
+
+
+def test_control_plane_namespace_is_detected(fake_api):
+    fake_api.add({"apiVersion": "v1", "kind": "Namespace",
+                  "metadata": {"name": "mesh-cp", "labels": {"linkerd.io/is-control-plane": "true"}}})
+    result = run_cli(*APPLY)
+    assert result.exit_code == 0
+    assert "still running" not in result.stderr     # no reference collector in this cluster
+    text = fake_api.get("configmaps", naming.CONFIGMAP_NAME, NS)["data"]["config.yaml"]
+    assert "^linkerd-proxy;linkerd-admin;mesh-cp$$" in text
+    assert "- mesh-cp" in text
+
+
+def test_linkerd_namespace_flag_overrides_and_must_exist(mesh_api):
+    result = run_cli(*APPLY, "--linkerd-namespace", "nope")
+    assert result.exit_code == 2 and "nope" in result.stderr
+    ok = run_cli(*APPLY, "--linkerd-namespace", "other-mesh")
+    assert ok.exit_code == 0, ok.stderr
+    text = mesh_api.get("configmaps", naming.CONFIGMAP_NAME, NS)["data"]["config.yaml"]
+    assert "linkerd-admin;other-mesh$$" in text
+
+
+def test_namespace_flag_moves_the_stack(mesh_api):
+    assert run_cli(*APPLY, "-n", "otel").exit_code == 0
+    assert mesh_api.get("deployments", naming.COLLECTOR_NAME, "otel") is not None
+    binding = mesh_api.get("clusterrolebindings", naming.COLLECTOR_NAME)
+    assert binding["subjects"][0]["namespace"] == "otel"
+
+
+SECRET_PASS = "Sup3r-S3cret-Pa55"
+SECRET_KEY = "api-key-Zq9Xw7"
+
+
+def _all_text(api, result) -> str:
+    stored = json.dumps([api.objects(r) for r in ("configmaps", "deployments", "namespaces")])
+    return result.stdout + result.stderr + stored
+
+
+def test_no_credential_text_in_outputs_or_configmap(mesh_api, monkeypatch):
+    monkeypatch.setenv("MY_OTLP_CREDS", "robot:" + SECRET_PASS)
+    encoded = base64.b64encode(("robot:" + SECRET_PASS).encode()).decode()
+    args = ["--exporter-endpoint", "otlp.example:4317", "--basic-auth-from-env", "MY_OTLP_CREDS",
+            "--header", "X-Api-Key=" + SECRET_KEY, "--header", "tenant=acme"]
+    result = run_cli(*APPLY, *args)
+    assert result.exit_code == 0, result.stderr
+    for needle in (SECRET_PASS, SECRET_KEY, encoded):
+        assert needle not in _all_text(mesh_api, result)
+    sec = mesh_api.get("secrets", naming.SECRET_NAME, NS)
+    assert base64.b64decode(sec["data"]["OTLP_AUTH"]).decode() == encoded
+    assert base64.b64decode(sec["data"]["OTLP_HEADER_0"]).decode() == SECRET_KEY
+    # a conflict error does not carry it either
+    mesh_api.update_as("kubectl-edit", "secrets", naming.SECRET_NAME, NS,
+                       {"data": {"OTLP_AUTH": base64.b64encode(b"other").decode()}})
+    conflict = run_cli(*APPLY, *args)
+    assert conflict.exit_code == 2
+    for needle in (SECRET_PASS, SECRET_KEY, encoded):
+        assert needle not in conflict.stdout + conflict.stderr
+
+
+def test_printed_yaml_leaves_the_secret_out_unless_asked(mesh_api):
+    args = ["--exporter-endpoint", "otlp.example:4317", "--basic-auth", "robot:" + SECRET_PASS]
+    encoded = base64.b64encode(("robot:" + SECRET_PASS).encode()).decode()
+    result = run_cli("install", "--dry-run", "-o", "yaml", *args)
+    assert result.exit_code == 0, result.stderr
+    assert "kind: Secret" not in result.stdout
+    assert SECRET_PASS not in result.output and encoded not in result.output
+    assert "create secret generic linkerd-otel-collector-credentials" in result.stderr
+    assert "--show-secrets" in result.stderr
+    shown = run_cli("install", "--dry-run", "-o", "yaml", "--show-secrets", *args)
+    assert "kind: Secret" in shown.stdout
+    assert base64.b64encode(encoded.encode()).decode() in shown.stdout
+    assert _patches(mesh_api) == []
+
+
+def test_piped_stdout_prints_instead_of_applying(mesh_api):
+    result = run_cli("install")     # run_cli's stdout is not a terminal, like `| kubectl apply -f -`
+    assert result.exit_code == 0, result.stderr
+    docs = result.stdout.split("---\n")
+    assert "kind: Deployment" in result.stdout and len([d for d in docs if d.strip()]) == 6
+    assert "not a terminal" in result.stderr
+    assert _patches(mesh_api) == []
+
+
+def test_dry_run_json_touches_nothing(mesh_api):
+    result = run_cli("install", "--dry-run", "-o", "json")
+    assert result.exit_code == 0
+    kinds = [o["kind"] for o in json.loads(result.stdout)["items"]]
+    assert kinds[-1] == "Deployment" and "Secret" not in kinds
+    assert _patches(mesh_api) == []
+
+
+def test_printing_works_without_a_cluster(monkeypatch, tmp_path):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    result = run_cli("install", "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert "linkerd-admin;linkerd$$" in result.stdout
+    assert "not reachable" in result.stderr
+
+
+def test_server_dry_run_validates_without_saving(mesh_api):
+    result = run_cli("install", "--dry-run=server", "--wait=false")
+    assert result.exit_code == 0, result.stderr
+    assert "deployment.apps/linkerd-otel-collector created (server dry run)" in result.stdout
+    assert mesh_api.get("deployments", naming.COLLECTOR_NAME, NS) is None
+    patches = _patches(mesh_api)
+    assert patches and all("dryRun=All" in str(r.query) or r.query.get("dryRun") == "All"
+                           for r in patches)
+
+
+def test_hand_made_secret_is_kept_unless_credentials_are_passed(mesh_api):
+    mine = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": naming.SECRET_NAME, "namespace": NS},
+            "data": {"OTLP_AUTH": base64.b64encode(b"bXk6b3du").decode()}}
+    mesh_api.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    mesh_api.add(mine)
+    result = run_cli(*APPLY)
+    assert result.exit_code == 0, result.stderr
+    assert "secret/linkerd-otel-collector-credentials unchanged (kept" in result.stdout
+    assert mesh_api.get("secrets", naming.SECRET_NAME, NS)["data"] == mine["data"]
+    replaced = run_cli(*APPLY, "--exporter-endpoint", "o:4317", "--basic-auth", "a:b")
+    assert replaced.exit_code == 0, replaced.stderr
+    assert mesh_api.get("secrets", naming.SECRET_NAME, NS)["data"]["OTLP_AUTH"] == \
+        base64.b64encode(base64.b64encode(b"a:b")).decode()
+
+
+def test_daemonset_mode_replaces_the_deployment(mesh_api):
+    assert run_cli(*APPLY).exit_code == 0
+    result = run_cli(*APPLY, "--mode", "daemonset")
+    assert result.exit_code == 0, result.stderr
+    assert "daemonset.apps/linkerd-otel-collector created" in result.stdout
+    assert "deployment.apps/linkerd-otel-collector deleted" in result.stdout
+    assert mesh_api.get("deployments", naming.COLLECTOR_NAME, NS) is None
+    ds = mesh_api.get("daemonsets", naming.COLLECTOR_NAME, NS)
+    assert ds["spec"]["template"]["spec"]["containers"][0]["env"][1]["name"] == "K8S_NODE_NAME"
+
+
+def test_latest_image_warns(mesh_api):
+    result = run_cli(*APPLY, "--image", "otel/opentelemetry-collector:latest")
+    assert result.exit_code == 0
+    assert "Warning: image otel/opentelemetry-collector:latest is not pinned" in result.stderr
+
+
+def _roll_out(api, obj):
+    status = obj.get("status") or {}
+    generation = obj["metadata"].get("generation", 1)
+    if status.get("observedGeneration") == generation:
+        return
+    obj["status"] = {"observedGeneration": generation, "replicas": 1, "updatedReplicas": 1,
+                     "readyReplicas": 1, "availableReplicas": 1}
+    api.add(obj)
+
+
+def test_wait_reports_the_rollout(mesh_api):
+    mesh_api.on_apply("Deployment", _roll_out)
+    result = run_cli("install", "-o", "text", "--timeout", "20s")
+    assert result.exit_code == 0, result.stderr
+    assert "deployment.apps/linkerd-otel-collector rolled out: 1/1 ready, 1 updated" in result.stderr
+
+
+def test_wait_timeout_names_not_ready_pods_with_reason_and_event(mesh_api):
+    mesh_api.add({"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "linkerd-otel-collector-5d9f-abcde", "namespace": NS,
+        "labels": {"app.kubernetes.io/name": "otel-collector", "app.kubernetes.io/part-of": "linkerd-otel"}},
+        "spec": {"containers": [{"name": "otel-collector", "image": "x"}]},
+        "status": {"phase": "Pending", "containerStatuses": [{
+            "name": "otel-collector", "ready": False, "restartCount": 0,
+            "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling"}}}]}})
+    mesh_api.add({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "ev1", "namespace": NS},
+                  "involvedObject": {"kind": "Pod", "name": "linkerd-otel-collector-5d9f-abcde",
+                                     "namespace": NS},
+                  "reason": "Failed", "message": 'Failed to pull image "x": not found',
+                  "lastTimestamp": "2026-11-25T10:00:00Z"})
+    result = run_cli("install", "-o", "text", "--timeout", "1s")
+    assert result.exit_code == 2
+    assert "timed out after 1s" in result.stderr
+    assert "pod/linkerd-otel-collector-5d9f-abcde 0/1 ready: otel-collector: ImagePullBackOff" \
+        in result.stderr
+    assert 'last event: Failed: Failed to pull image "x": not found' in result.stderr
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--basic-auth", "a:b"], "--exporter-endpoint"),
+    (["--exporter-endpoint", "x:1", "--basic-auth-from-env", "UNSET_VAR_FOR_TEST"], "UNSET_VAR_FOR_TEST"),
+    (["--timeout", "soon"], "--timeout"),
+    (["--dry-run=maybe"], "--dry-run"),
+])
+def test_bad_flags_exit_2_with_a_message(mesh_api, args, fragment):
+    result = run_cli(*APPLY, *args)
+    assert result.exit_code == 2
+    assert fragment in result.stderr
+    assert _patches(mesh_api) == []
+
+
+@pytest.mark.parametrize("output,dry_run,tty,prints", [
+    (None, None, True, False),        # kubectl linkerd-otel install on a terminal: apply
+    (None, None, False, True),        # linkerd-otel install | kubectl apply -f -
+    ("text", None, False, False),     # -o text applies even when piped (CI logs)
+    ("yaml", None, True, True),
+    ("json", None, True, True),
+    (None, "client", True, True),
+    ("text", "client", True, True),
+    (None, "server", False, False),   # the API server validates: nothing printed instead
+    ("yaml", "server", True, False),
+])
+def test_the_print_or_apply_rule(output, dry_run, tty, prints):
+    from kubectl_linkerd_otel.apply import print_instead_of_apply
+
+    assert print_instead_of_apply(output, dry_run, tty) is prints
+
+
+def test_applying_without_a_cluster_points_at_dry_run(monkeypatch, tmp_path):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    result = run_cli(*APPLY)
+    assert result.exit_code == 2
+    assert "--dry-run -o yaml" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("obj,done", [
+    ({"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 1},
+      "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1}},
+     False),   # the controller has not seen the new spec yet
+    ({"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 1},
+      "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1, "availableReplicas": 1}},
+     False),   # an old pod is still there
+    ({"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 1},
+      "status": {"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1}},
+     True),
+    ({"kind": "DaemonSet", "metadata": {"generation": 1},
+      "status": {"observedGeneration": 1, "desiredNumberScheduled": 3, "updatedNumberScheduled": 3,
+                 "numberAvailable": 2}}, False),
+    ({"kind": "DaemonSet", "metadata": {"generation": 1},
+      "status": {"observedGeneration": 1, "desiredNumberScheduled": 3, "updatedNumberScheduled": 3,
+                 "numberAvailable": 3}}, True),
+])
+def test_rollout_state(obj, done):
+    from kubectl_linkerd_otel.apply import rollout_state
+
+    assert rollout_state(obj)[0] is done

@@ -1,0 +1,85 @@
+"""InstallOptions: validation, credentials split, sizing."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from kubectl_linkerd_otel.errors import UsageError
+from kubectl_linkerd_otel.render.collector_config import collector_config
+from kubectl_linkerd_otel.render.options import (DEFAULT_IMAGE, DEMO_ENDPOINT, InstallOptions,
+                                                 memory_mib, parse_header)
+
+
+@pytest.mark.parametrize("quantity,mib", [("512Mi", 512), ("1Gi", 1024), ("1G", 953), ("1048576", 1),
+                                          ("1.5Gi", 1536)])
+def test_memory_quantities(quantity, mib):
+    assert memory_mib(quantity) == mib
+
+
+@pytest.mark.parametrize("bad", ["lots", "512MB", "100m", ""])
+def test_bad_memory_quantity_is_a_usage_error(bad):
+    with pytest.raises(UsageError):
+        memory_mib(bad)
+
+
+def test_memory_limiter_is_sized_from_the_limit():
+    assert InstallOptions(memory_limit="1Gi").memory_limiter() == {"limit_mib": 819, "spike_limit_mib": 204}
+
+
+@pytest.mark.parametrize("kwargs,fragment", [
+    (dict(namespace="Bad_NS"), "namespace"),
+    (dict(mode="statefulset"), "--mode"),
+    (dict(exporter_protocol="udp"), "--exporter-protocol"),
+    (dict(exporter_endpoint="x:1", insecure=True, ca_pem="pem"), "exclude"),
+    (dict(headers=[("a", "b")]), "--exporter-endpoint"),
+    (dict(exporter_endpoint="x:1", basic_auth="nocolon"), "USER:PASSWORD"),
+    (dict(exporter_endpoint="x:1", headers=[("bad header", "v")]), "header name"),
+    (dict(exporter_endpoint="x:1", basic_auth="u:p", headers=[("Authorization", "v")]), "pick one"),
+    (dict(memory_limit="32Mi", memory_request="16Mi"), "too small"),
+    (dict(memory_request="1Gi"), "larger"),
+    (dict(cpu_limit="two"), "--cpu-limit"),
+    (dict(image="has space"), "--image"),
+])
+def test_invalid_options_are_refused(kwargs, fragment):
+    with pytest.raises(UsageError) as info:
+        InstallOptions(**kwargs).validate()
+    assert fragment in str(info.value)
+
+
+def test_bad_basic_auth_message_does_not_echo_the_value():
+    with pytest.raises(UsageError) as info:
+        InstallOptions(exporter_endpoint="x:1", basic_auth="hunter2hunter2").validate()
+    assert "hunter2" not in str(info.value)
+
+
+def test_header_parsing_keeps_equals_in_values_and_hides_bad_input():
+    assert parse_header("X-Token=a=b") == ("X-Token", "a=b")
+    with pytest.raises(UsageError) as info:
+        parse_header("Authorization: Bearer s3cr3t")
+    assert "s3cr3t" not in str(info.value)
+
+
+def test_image_warning_on_latest_or_untagged_only():
+    assert InstallOptions(image="otel/opentelemetry-collector:latest").image_warnings()
+    assert InstallOptions(image="otel/opentelemetry-collector").image_warnings()
+    assert not InstallOptions(image="registry:5000/otel/collector:0.150.0").image_warnings()
+    assert not InstallOptions(image="otel/opentelemetry-collector@sha256:abc").image_warnings()
+    assert not InstallOptions().image_warnings()
+    assert DEFAULT_IMAGE.startswith("otel/opentelemetry-collector:0.")
+
+
+def test_demo_backend_defaults_match_the_reference_setup():
+    opts = InstallOptions()
+    assert opts.uses_demo_backend and opts.endpoint == DEMO_ENDPOINT and opts.tls_insecure
+    assert dict(opts.plain_headers()) == {"organization": "default", "stream-name": "default"}
+    (name, cred), = opts.credentials()
+    assert name == "Authorization"
+    assert base64.b64decode(cred.value) == b"root@example.com:Complexpass#123"
+    assert not opts.credentials_given
+
+
+def test_http_protocol_uses_otlp_http_exporter():
+    cfg = collector_config(InstallOptions(exporter_endpoint="https://x", exporter_protocol="http"))
+    assert list(cfg["exporters"]) == ["otlp_http/backend"]
+    assert "tls" not in cfg["exporters"]["otlp_http/backend"]
