@@ -1,0 +1,345 @@
+"""Prometheus `kubernetes_sd_configs` with `role: pod` (pure), as `discovery/kubernetes/pod.go` does it.
+
+`discover(pod)` turns one pod as the API returns it (a dict) into a `PodTargets`: the labels Prometheus
+puts on the pod's target group (`__meta_kubernetes_pod_*`, `__meta_kubernetes_namespace`) and one small
+dict per target (per container port; one for a container without ports), containers first, then init
+containers. A pod without `status.podIP` has no targets. No phase filter: completed pods that still
+have an IP are discovered.
+
+Every value is a non-empty string: Prometheus treats an empty value as an absent label (an empty pod
+label still gives `labelpresent_<name>="true"`, an unnamed port gives no `_container_port_name`).
+
+`SDConfig.selects(pod)` applies the SD config's own filters: `namespaces` (`names`, `own_namespace`)
+and `selectors` (label and field selectors of role pod, evaluated as the API server would).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+META = "__meta_kubernetes_"
+POD = META + "pod_"
+PROXY_CONTAINER = "linkerd-proxy"
+
+_sanitized: Dict[str, str] = {}
+_INVALID = re.compile(r"[^a-zA-Z0-9_]")
+
+
+def sanitize(name: str) -> str:
+    """strutil.SanitizeLabelName: every code point outside [a-zA-Z0-9_] becomes `_` (no collapsing)."""
+    out = _sanitized.get(name)
+    if out is None:
+        out = _INVALID.sub("_", name)
+        if len(_sanitized) < 100_000:
+            _sanitized[name] = out
+    return out
+
+
+def join_host_port(host: str, port: str) -> str:
+    """net.JoinHostPort: brackets around IPv6 addresses."""
+    if ":" in host:
+        return f"[{host}]:{port}"
+    return f"{host}:{port}"
+
+
+@dataclass
+class TargetInfo:
+    """One discovered target of a pod: its own labels plus what the report shows."""
+
+    labels: Dict[str, str]            # __address__, _container_* (merged over the pod's group labels)
+    container: str
+    init: bool
+    port_name: str = ""
+    port: Optional[int] = None
+
+
+@dataclass
+class PodTargets:
+    pod: dict
+    namespace: str
+    name: str
+    meshed: bool                      # a linkerd-proxy container or init container
+    ip: str
+    group: Dict[str, str] = field(default_factory=dict)   # target-group labels; empty without an IP
+    targets: List[TargetInfo] = field(default_factory=list)
+
+    @property
+    def phase(self) -> str:
+        return (self.pod.get("status") or {}).get("phase") or ""
+
+    @property
+    def key(self) -> Tuple[str, str]:
+        return self.namespace, self.name
+
+
+def is_meshed(pod: dict) -> bool:
+    spec = pod.get("spec") or {}
+    for c in spec.get("containers") or ():
+        if c.get("name") == PROXY_CONTAINER:
+            return True
+    for c in spec.get("initContainers") or ():
+        if c.get("name") == PROXY_CONTAINER:
+            return True
+    return False
+
+
+def _pod_ready(status: dict) -> str:
+    for cond in status.get("conditions") or ():
+        if cond.get("type") == "Ready":
+            return str(cond.get("status") or "").lower()
+    return "unknown"
+
+
+def group_labels(pod: dict) -> Dict[str, str]:
+    """podLabels() + the namespace label: what every target of the pod shares."""
+    meta = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    status = pod.get("status") or {}
+    ls: Dict[str, str] = {}
+
+    def put(name: str, value: Any) -> None:
+        if value not in (None, ""):
+            ls[name] = str(value)
+
+    put(POD + "ip", status.get("podIP"))
+    put(POD + "ready", _pod_ready(status))
+    put(POD + "phase", status.get("phase"))
+    put(POD + "node_name", spec.get("nodeName"))
+    put(POD + "host_ip", status.get("hostIP"))
+    put(POD + "uid", meta.get("uid"))
+    put(POD + "name", meta.get("name"))
+    for key, value in (meta.get("labels") or {}).items():
+        name = sanitize(key)
+        put(POD + "label_" + name, value)
+        ls[POD + "labelpresent_" + name] = "true"
+    for key, value in (meta.get("annotations") or {}).items():
+        name = sanitize(key)
+        put(POD + "annotation_" + name, value)
+        ls[POD + "annotationpresent_" + name] = "true"
+    for ref in meta.get("ownerReferences") or ():
+        if ref.get("controller") is True:
+            put(POD + "controller_kind", ref.get("kind"))
+            put(POD + "controller_name", ref.get("name"))
+            break
+    put(META + "namespace", meta.get("namespace"))
+    return ls
+
+
+def discover(pod: dict) -> PodTargets:
+    meta = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    status = pod.get("status") or {}
+    ip = status.get("podIP") or ""
+    result = PodTargets(pod, meta.get("namespace") or "", meta.get("name") or "", is_meshed(pod), ip)
+    if not ip:
+        return result
+    result.group = group_labels(pod)
+    ids = {}
+    for s in status.get("containerStatuses") or ():
+        ids.setdefault(("c", s.get("name")), s.get("containerID") or "")
+    for s in status.get("initContainerStatuses") or ():
+        ids.setdefault(("i", s.get("name")), s.get("containerID") or "")
+    targets = result.targets
+    for init, containers in ((False, spec.get("containers") or ()), (True, spec.get("initContainers") or ())):
+        init_text = "true" if init else "false"
+        for c in containers:
+            cname = c.get("name") or ""
+            base = {POD + "container_init": init_text}
+            if cname:
+                base[POD + "container_name"] = cname
+            cid = ids.get(("i" if init else "c", cname))
+            if cid:
+                base[POD + "container_id"] = cid
+            if c.get("image"):
+                base[POD + "container_image"] = str(c["image"])
+            ports = c.get("ports") or ()
+            if not ports:
+                labels = dict(base)
+                labels["__address__"] = ip
+                targets.append(TargetInfo(labels, cname, init))
+                continue
+            for port in ports:
+                number = port.get("containerPort")
+                text = str(int(number)) if isinstance(number, (int, float)) else str(number or 0)
+                labels = dict(base)
+                labels["__address__"] = join_host_port(ip, text)
+                labels[POD + "container_port_number"] = text
+                if port.get("name"):
+                    labels[POD + "container_port_name"] = str(port["name"])
+                if port.get("protocol"):
+                    labels[POD + "container_port_protocol"] = str(port["protocol"])
+                targets.append(TargetInfo(labels, cname, init, str(port.get("name") or ""),
+                                          int(number) if isinstance(number, (int, float)) else None))
+    return result
+
+
+# -- selectors -------------------------------------------------------------------------------------
+class SelectorError(ValueError):
+    pass
+
+
+_LABEL_REQ = re.compile(
+    r"\s*(?P<neg>!)?\s*(?P<key>[A-Za-z0-9_.\-/]+)\s*"
+    r"(?:(?P<op>==|!=|=|\bnotin\b|\bin\b)\s*(?P<value>\([^)]*\)|[A-Za-z0-9_.\-]*))?\s*")
+
+
+def _split_top(text: str) -> List[str]:
+    parts, depth, current = [], 0, []
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return [p for p in (x.strip() for x in parts) if p]
+
+
+def parse_label_selector(text: str) -> List[Tuple[str, str, Tuple[str, ...]]]:
+    """`a=b,c!=d,e in (x,y),f notin (z),g,!h` -> [(key, op, values)]; op in = != in notin exists !exists."""
+    reqs = []
+    for part in _split_top(text or ""):
+        m = _LABEL_REQ.fullmatch(part)
+        if not m:
+            raise SelectorError(f"invalid label selector {text!r}")
+        key, op, value = m.group("key"), m.group("op"), m.group("value")
+        if m.group("neg"):
+            if op:
+                raise SelectorError(f"invalid label selector {text!r}")
+            reqs.append((key, "!exists", ()))
+        elif not op:
+            reqs.append((key, "exists", ()))
+        elif op in ("in", "notin"):
+            if not value or not value.startswith("("):
+                raise SelectorError(f"invalid label selector {text!r}")
+            values = tuple(v.strip() for v in value[1:-1].split(",") if v.strip())
+            reqs.append((key, op, values))
+        else:
+            reqs.append((key, "!=" if op == "!=" else "=", (value or "",)))
+    return reqs
+
+
+def label_selector_matches(reqs, labels: Dict[str, str]) -> bool:
+    for key, op, values in reqs:
+        present = key in labels
+        value = labels.get(key)
+        if op == "exists" and not present:
+            return False
+        if op == "!exists" and present:
+            return False
+        if op == "=" and (not present or value != values[0]):
+            return False
+        if op == "!=" and present and value == values[0]:
+            return False
+        if op == "in" and (not present or value not in values):
+            return False
+        if op == "notin" and present and value in values:
+            return False
+    return True
+
+
+POD_FIELDS = {
+    "metadata.name": lambda p: (p.get("metadata") or {}).get("name"),
+    "metadata.namespace": lambda p: (p.get("metadata") or {}).get("namespace"),
+    "spec.nodeName": lambda p: (p.get("spec") or {}).get("nodeName"),
+    "spec.restartPolicy": lambda p: (p.get("spec") or {}).get("restartPolicy"),
+    "spec.schedulerName": lambda p: (p.get("spec") or {}).get("schedulerName"),
+    "spec.serviceAccountName": lambda p: (p.get("spec") or {}).get("serviceAccountName"),
+    "spec.hostNetwork": lambda p: "true" if (p.get("spec") or {}).get("hostNetwork") else "false",
+    "status.phase": lambda p: (p.get("status") or {}).get("phase"),
+    "status.podIP": lambda p: (p.get("status") or {}).get("podIP"),
+    "status.nominatedNodeName": lambda p: (p.get("status") or {}).get("nominatedNodeName"),
+}
+
+
+def parse_field_selector(text: str) -> List[Tuple[str, str, str]]:
+    reqs = []
+    for part in _split_top(text or ""):
+        m = re.fullmatch(r"\s*([A-Za-z0-9_.]+)\s*(==|!=|=)\s*(.*?)\s*", part)
+        if not m:
+            raise SelectorError(f"invalid field selector {text!r}")
+        if m.group(1) not in POD_FIELDS:
+            raise SelectorError(f"field label not supported for pods: {m.group(1)}")
+        reqs.append((m.group(1), "!=" if m.group(2) == "!=" else "=", m.group(3)))
+    return reqs
+
+
+def field_selector_matches(reqs, pod: dict) -> bool:
+    for name, op, value in reqs:
+        actual = POD_FIELDS[name](pod) or ""
+        if (actual == value) != (op == "="):
+            return False
+    return True
+
+
+def unresolved(value: str) -> bool:
+    """A `${env:...}` reference the simulation could not resolve (no collector pod to read it from)."""
+    return "${" in value
+
+
+@dataclass
+class SDConfig:
+    """One `kubernetes_sd_configs` entry (role pod)."""
+
+    role: str = "pod"
+    namespaces: Optional[List[str]] = None     # None: all namespaces
+    own_namespace: bool = False
+    label_selector: str = ""
+    field_selector: str = ""
+    raw: dict = field(default_factory=dict)
+    notes: List[str] = field(default_factory=list)
+    _label_reqs: Any = None
+    _field_reqs: Any = None
+
+    def compile(self) -> "SDConfig":
+        self._label_reqs = parse_label_selector(self.label_selector) if self.label_selector else []
+        reqs = parse_field_selector(self.field_selector) if self.field_selector else []
+        kept = []
+        for req in reqs:
+            if unresolved(req[2]):
+                self.notes.append(f"field selector {req[0]}{req[1]}{req[2]} depends on the collector "
+                                  f"pod's environment; treated as matching every pod")
+            else:
+                kept.append(req)
+        self._field_reqs = kept
+        return self
+
+    def namespace_list(self, own: str) -> Optional[List[str]]:
+        names = list(self.namespaces or [])
+        if self.own_namespace and own:
+            names.append(own)
+        return names or None
+
+    def namespace_ok(self, namespace: str, own: str = "") -> bool:
+        names = self.namespace_list(own)
+        return names is None or namespace in names
+
+    def selector_ok(self, pod: dict) -> bool:
+        if self._label_reqs is None:
+            self.compile()
+        if self._label_reqs and not label_selector_matches(
+                self._label_reqs, (pod.get("metadata") or {}).get("labels") or {}):
+            return False
+        if self._field_reqs and not field_selector_matches(self._field_reqs, pod):
+            return False
+        return True
+
+    def selects(self, pod: dict, own: str = "") -> bool:
+        return self.namespace_ok((pod.get("metadata") or {}).get("namespace") or "", own) \
+            and self.selector_ok(pod)
+
+    def describe_filters(self, own: str = "") -> str:
+        bits = []
+        names = self.namespace_list(own)
+        if names is not None:
+            bits.append("namespaces " + ", ".join(names))
+        if self.label_selector:
+            bits.append(f"label selector {self.label_selector!r}")
+        if self.field_selector:
+            bits.append(f"field selector {self.field_selector!r}")
+        return "; ".join(bits) or "all pods"
