@@ -73,7 +73,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     verbose = any(a in ("-v", "--verbose") or a.startswith("--verbose=") and a != "--verbose=false"
                   for a in args)
     try:
-        cli.main(args=args, prog_name=name, standalone_mode=False)
+        # Without standalone mode click returns ctx.exit(n)'s code instead of exiting.
+        code = cli.main(args=args, prog_name=name, standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -100,7 +101,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         click.echo(f"Error: internal error: {type(exc).__name__}: {exc} "
                    f"(re-run with -v for the traceback, and please report it)", err=True)
         sys.exit(2)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 __all__ = ["cli", "main", "__version__"]
