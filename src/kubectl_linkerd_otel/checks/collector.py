@@ -1,0 +1,240 @@
+"""linkerd-otel-collector: namespace, service account, RBAC, config, rollout, pods."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from .. import naming, podstatus
+from .common import facts, gather_error, listing, ref
+from .framework import Category, Check, fail, passed, skip, warn
+
+RESTART_WINDOW = 3600
+
+
+def namespace(snap, _opts):
+    error = gather_error(snap, "namespaces")
+    if error:
+        return fail(error)
+    ns = snap.collector_namespace
+    if snap.namespace(ns) is None:
+        return fail(f"namespace '{ns}' does not exist: run `kubectl linkerd-otel install`, or pass the "
+                    "collector's namespace with -n")
+    how = {"extension-label": f" (labelled {naming.EXTENSION_LABEL}={naming.EXTENSION_NAME})"}.get(
+        snap.collector_namespace_source, "")
+    return passed(f"collector namespace '{ns}' exists{how}")
+
+
+def workload(snap, _opts):
+    error = gather_error(snap, "deployments", "daemonsets")
+    if error:
+        return fail(error)
+    if snap.workload() is None:
+        return fail(f"no collector Deployment or DaemonSet in '{snap.collector_namespace}' (looked for "
+                    f"{naming.COLLECTOR_NAME} and {naming.REFERENCE_WORKLOAD})")
+    return passed(f"collector workload {snap.collector_workload} found")
+
+
+def service_account(snap, _opts):
+    error = gather_error(snap, "serviceaccounts")
+    if error:
+        return fail(error)
+    name = snap.service_account_name()
+    if not any(sa["metadata"]["name"] == name for sa in snap.service_accounts):
+        return fail(f"service account '{name}' used by the collector does not exist")
+    return passed(f"collector service account '{name}' exists")
+
+
+def _reviews(snap):
+    return [r for r in snap.access_reviews if r.get("resource") == "pods"
+            and r.get("verb") in ("get", "list", "watch") and r.get("namespace") != "__all__"]
+
+
+def rbac(snap, _opts):
+    errors = [f"{k}: {v}" for k, v in snap.errors.items() if k.startswith("access/")]
+    if errors:
+        return fail("could not ask the API server (SubjectAccessReview) what the collector may do",
+                    listing(errors))
+    reviews = [r for r in _reviews(snap)]
+    if not reviews:
+        return skip("no access reviews were made")
+    denied = sorted({f"{r['verb']} pods in {r['namespace'] or 'all namespaces'}"
+                     for r in reviews if not r["allowed"]})
+    if denied:
+        who = f"system:serviceaccount:{snap.collector_namespace}:{snap.service_account_name()}"
+        return fail(f"{who} may not: {'; '.join(denied[:6])}" + (" ..." if len(denied) > 6 else ""))
+    return None
+
+
+def rbac_extra(snap, _opts):
+    extra = sorted({f"{r['verb']} {r['resource']}" for r in snap.access_reviews
+                    if r.get("allowed") and (r.get("resource") != "pods" or r.get("verb") in ("create", "delete"))})
+    if extra:
+        return warn(f"the collector may also {', '.join(extra)}: it only needs to get, list and watch pods")
+    return None
+
+
+def config_present(snap, _opts):
+    error = gather_error(snap, "configmaps")
+    if error:
+        return fail(error)
+    if not snap.collector_configmap:
+        return fail(f"no collector ConfigMap in '{snap.collector_namespace}' (looked for the one the workload "
+                    f"mounts, {naming.CONFIGMAP_NAME} and {naming.REFERENCE_CONFIGMAP})")
+    if not snap.config_text():
+        return fail(f"ConfigMap {snap.collector_configmap} holds no config")
+    return passed(f"collector config {snap.collector_configmap} found")
+
+
+def config_parses(snap, _opts):
+    if facts(snap).parse_error:
+        return fail(f"collector config {snap.collector_configmap}: {facts(snap).parse_error}")
+    return None
+
+
+def _unescaped_dollars(value, path=""):
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.extend(_unescaped_dollars(item, f"{path}.{key}" if path else str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(_unescaped_dollars(item, f"{path}[{index}]"))
+    elif isinstance(value, str):
+        # `$$` is a literal `$` and `${env:X}` is an env reference: both fine. `$1` or `$name` is not.
+        if re.search(r"(?<!\$)(?:\$\$)*\$(?=[A-Za-z0-9_])", value):
+            found.append(f"{path}: {value!r}")
+    return found
+
+
+def _consistency_problems(config: dict):
+    problems, warnings = [], []
+    pipelines = ((config.get("service") or {}).get("pipelines") or {})
+    for section, key in (("receivers", "receivers"), ("processors", "processors"), ("exporters", "exporters")):
+        defined = set((config.get(section) or {}).keys())
+        for pipe, body in pipelines.items():
+            for name in (body or {}).get(key) or []:
+                if name not in defined:
+                    problems.append(f"pipeline {pipe} uses {section[:-1]} '{name}', which is not defined")
+    metrics = [b or {} for p, b in pipelines.items() if str(p).split("/")[0] == "metrics"]
+    if not any(any(str(r).split("/")[0] == "prometheus" for r in b.get("receivers") or [])
+               and [e for e in b.get("exporters") or [] if str(e).split("/")[0] != "debug"] for b in metrics):
+        problems.append("no metrics pipeline goes from the prometheus receiver to an exporter (debug aside)")
+    receivers = config.get("receivers") or {}
+    for name, body in receivers.items():
+        if str(name).split("/")[0] == "prometheus":
+            for item in _unescaped_dollars(body, f"receivers.{name}"):
+                problems.append(f"unescaped $ (write $$ in the collector config): {item}")
+    return problems, warnings
+
+
+def _collector_image(snap):
+    obj = snap.workload() or {}
+    containers = ((obj.get("spec") or {}).get("template", {}).get("spec") or {}).get("containers") or []
+    return next((c.get("image") for c in containers if c.get("name") != naming.LINKERD_PROXY_CONTAINER), None)
+
+
+def _shared_validator_problems(snap, config):
+    """The install issue's validator (collector/config.py), or None when it is not there."""
+    try:
+        from ..collector.config import find_problems
+    except ImportError:
+        return None
+    problems, warnings = [], []
+    for problem in find_problems(config, image=_collector_image(snap)):
+        # credentials have their own check under linkerd-otel-exporter
+        if "in plain text in the config" in problem.message:
+            continue
+        (problems if problem.severity == "error" else warnings).append(problem.message)
+    return problems, warnings
+
+
+def config_consistent(snap, _opts):
+    config = facts(snap).config
+    if config is None:
+        return skip("the config did not parse")
+    found = _shared_validator_problems(snap, config)
+    problems, warnings = found if found is not None else _consistency_problems(config)
+    if problems:
+        return fail(f"{len(problems)} problems in {snap.collector_configmap}", listing(problems + warnings))
+    if warnings:
+        return warn(f"{len(warnings)} warnings in {snap.collector_configmap}", listing(warnings))
+    return None
+
+
+def image_pinned(snap, _opts):
+    obj = snap.workload()
+    containers = ((obj.get("spec") or {}).get("template", {}).get("spec") or {}).get("containers") or []
+    loose = []
+    for container in containers:
+        image = container.get("image") or ""
+        if "@sha256:" in image:
+            continue
+        tag = image.rsplit("/", 1)[-1].partition(":")[2]
+        if not tag or tag == "latest":
+            loose.append(f"{container.get('name')}: {image}")
+    if loose:
+        return warn("the collector image is not pinned to a version", loose)
+    return None
+
+
+def rolled_out(snap, _opts):
+    obj = snap.workload()
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    if obj.get("kind") == "DaemonSet":
+        desired, available = status.get("desiredNumberScheduled", 0), status.get("numberAvailable", 0)
+    else:
+        desired, available = spec.get("replicas", 1), status.get("availableReplicas", 0)
+        updated = status.get("updatedReplicas", 0)
+        if desired and updated < desired:
+            return fail(f"{snap.collector_workload}: {updated}/{desired} replicas updated: the rollout is not done")
+    if available < desired or desired == 0:
+        return fail(f"{snap.collector_workload}: {available}/{desired} replicas available")
+    return None
+
+
+def _epoch(text: str) -> float:
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def pods(snap, _opts):
+    collector_pods = snap.collector_pods()
+    if not collector_pods:
+        return fail(f"no pods of {snap.collector_workload} found")
+    crashing, not_ready, restarted = [], [], []
+    for pod in collector_pods:
+        last = podstatus.last_termination(pod)
+        waiting = dict(podstatus.waiting_reasons(pod))
+        if "CrashLoopBackOff" in waiting.values():
+            why = f", last exit: {last['reason']} (exit code {last['exitCode']})" if last else ""
+            crashing.append(f"{pod['metadata']['name']} is crash-looping ({podstatus.restarts(pod)} restarts{why})"
+                            + (f": {last['message'].strip()[:200]}" if last and last["message"] else ""))
+        elif not podstatus.is_fully_ready(pod):
+            not_ready.append(f"{pod['metadata']['name']}  {podstatus.ready_column(pod)}  "
+                             f"{podstatus.not_ready_reason(pod)}")
+        elif last and snap.taken_at and snap.taken_at - _epoch(last["finishedAt"]) < RESTART_WINDOW:
+            restarted.append(f"{pod['metadata']['name']} restarted in the last hour ({last['reason']})")
+    if crashing or not_ready:
+        return fail(f"{len(crashing) + len(not_ready)} of {len(collector_pods)} collector pods are not healthy",
+                    listing(crashing + not_ready))
+    if restarted:
+        return warn("collector pods restarted recently", listing(restarted))
+    return passed(f"{len(collector_pods)} collector pods running and ready")
+
+
+CATEGORY = Category("linkerd-otel-collector", [
+    Check("namespace", "collector namespace exists", namespace, "otel-namespace", fatal=True),
+    Check("workload", "collector workload exists", workload, "otel-workload", fatal=True),
+    Check("service-account", "collector service account exists", service_account, "otel-service-account"),
+    Check("rbac", "collector can get, list and watch pods where it scrapes", rbac, "otel-rbac"),
+    Check("rbac-extra", "collector has no permissions beyond what it needs", rbac_extra, "otel-rbac-extra",
+          retryable=False),
+    Check("image", "collector image is pinned", image_pinned, "otel-image-pinned", retryable=False),
+    Check("rollout", "collector workload is rolled out", rolled_out, "otel-rollout"),
+    Check("pods", "collector pods are running and ready", pods, "otel-pods"),
+    Check("config", "collector config exists", config_present, "otel-config", fatal=True),
+    Check("config-parses", "collector config parses", config_parses, "otel-config-parses", fatal=True),
+    Check("config-consistent", "collector config is consistent", config_consistent, "otel-config-consistent"),
+], requires=("kubernetes-api",))

@@ -1,0 +1,166 @@
+"""linkerd-otel-exporter: the backend is there, and points actually leave the collector."""
+from __future__ import annotations
+
+from ..collector import facts as facts_mod
+from ..collector import logs as log_classes
+from ..collector import telemetry
+from .common import facts, listing
+from .framework import Category, Check, fail, passed, skip, warn
+
+SELF_METRICS_FIX = ("bind them to the pod: service.telemetry.metrics.readers: [{pull: {exporter: {prometheus: "
+                    "{host: 0.0.0.0, port: 8888}}}}]")
+
+
+def _exporters(snap):
+    return [e for e in facts(snap).exporters if e.kind != "debug"]
+
+
+def configured(snap, _opts):
+    exporters = _exporters(snap)
+    if not exporters:
+        return fail("the collector config has no exporter besides debug: metrics go nowhere")
+    names = ", ".join(f"{e.name} -> {e.endpoint or '?'}" for e in exporters)
+    return passed(f"exporters configured: {names}")
+
+
+def _service(snap, name, namespace):
+    return next((s for s in snap.services if s["metadata"]["name"] == name
+                 and s["metadata"].get("namespace") == namespace), None)
+
+
+def _ready_endpoints(snap, name, namespace, port):
+    count = 0
+    for slice_ in snap.endpoint_slices:
+        meta = slice_.get("metadata") or {}
+        if meta.get("namespace") != namespace or \
+                (meta.get("labels") or {}).get("kubernetes.io/service-name") != name:
+            continue
+        for endpoint in slice_.get("endpoints") or []:
+            if (endpoint.get("conditions") or {}).get("ready", True) is not False:
+                count += len(endpoint.get("addresses") or [])
+    return count
+
+
+def in_cluster(snap, _opts):
+    problems, good = [], []
+    targets = [(e, facts_mod.cluster_service(e.endpoint)) for e in _exporters(snap)]
+    targets = [(e, t) for e, t in targets if t]
+    if not targets:
+        return skip("no in-cluster exporter endpoint")
+    for exporter, (name, namespace, port) in targets:
+        namespace = namespace or snap.collector_namespace
+        key = f"service/{namespace}/{name}"
+        if key in snap.errors:
+            problems.append(f"{exporter.name}: could not read Service {namespace}/{name}: {snap.errors[key]}")
+            continue
+        service = _service(snap, name, namespace)
+        if service is None:
+            problems.append(f"{exporter.name}: Service {namespace}/{name} does not exist")
+            continue
+        ports = [p.get("port") for p in (service.get("spec") or {}).get("ports") or []]
+        if port not in ports:
+            problems.append(f"{exporter.name}: Service {namespace}/{name} does not expose port {port} "
+                            f"(ports: {', '.join(str(p) for p in ports) or 'none'})")
+            continue
+        ready = _ready_endpoints(snap, name, namespace, port)
+        if not ready:
+            problems.append(f"{exporter.name}: Service {namespace}/{name} has no ready endpoints")
+            continue
+        good.append(f"{namespace}/{name}:{port} ({ready} ready endpoints)")
+    if problems:
+        return fail("; ".join(problems))
+    return passed(f"exporter Service {', '.join(good)}")
+
+
+def external(snap, opts):
+    outside = [e for e in _exporters(snap) if e.endpoint and not facts_mod.cluster_service(e.endpoint)]
+    if not outside:
+        return skip("no external exporter endpoint")
+    if not snap.exporter_probes:
+        return skip("not probed (pass --probe-exporter to connect from this workstation)")
+    bad = [f"{endpoint}: {error}" for endpoint, error in snap.exporter_probes.items() if error]
+    if bad:
+        return fail("; ".join(bad))
+    return None
+
+
+def _reads(snap):
+    pairs = {}
+    for pod, texts in snap.self_metrics.items():
+        parsed = [telemetry.safe_parse(t) for t in texts]
+        parsed = [p for p in parsed if p is not None and p.has_exporter_metrics]
+        if parsed:
+            pairs[pod] = parsed
+    return pairs
+
+
+def self_metrics(snap, _opts):
+    found = facts(snap)
+    if not facts_mod.binds_pod_ip(found.self_metrics):
+        where = "not configured (default localhost:8888)" if found.self_metrics is None else \
+            f"bound to {found.self_metrics[0]}:{found.self_metrics[1]}"
+        return warn(f"the collector's self-metrics are {where}, out of reach of the API server's pod proxy; "
+                    f"{SELF_METRICS_FIX}. Falling back to what the logs show")
+    if snap.self_metrics_errors:
+        return warn("could not read the collector's self-metrics",
+                    listing([f"{k}: {v}" for k, v in snap.self_metrics_errors.items()]))
+    if not _reads(snap):
+        return warn("the self-metrics hold no otelcol_exporter_* series (is the exporter in a pipeline?)")
+    return None
+
+
+def sent(snap, _opts):
+    reads = _reads(snap)
+    if not reads:
+        dropped = sum(log_classes.classify(t)[log_classes.EXPORT_DROPPED].count for t in snap.logs.values())
+        if dropped:
+            return fail(f"no self-metrics; the logs show {dropped} dropped exports")
+        return skip("no self-metrics to read; the logs show no dropped exports")
+    total = sum(r[-1].total_sent() for r in reads.values())
+    if total <= 0:
+        return fail("otelcol_exporter_sent_metric_points is 0: nothing has been exported yet")
+    return passed(f"{int(total)} metric points sent")
+
+
+def failures(snap, _opts):
+    reads = {pod: r for pod, r in _reads(snap).items() if len(r) >= 2}
+    if not reads:
+        return skip("needs two self-metrics reads")
+    growing = []
+    for pod, (first, second) in ((p, (r[0], r[-1])) for p, r in reads.items()):
+        for exporter, delta in telemetry.failed_growth(first, second).items():
+            growing.append(f"{pod}: exporter {exporter} failed {int(delta)} more points "
+                           f"in {snap.metrics_interval:g}s")
+    if growing:
+        return fail("otelcol_exporter_send_failed_metric_points is growing", listing(growing))
+    return None
+
+
+def encrypted(snap, _opts):
+    plain = [f"{e.name} -> {e.endpoint}" for e in _exporters(snap)
+             if e.insecure and e.endpoint and not facts_mod.cluster_service(e.endpoint)]
+    if plain:
+        return warn("plain-text export (tls.insecure) to an endpoint outside the cluster", plain)
+    return None
+
+
+def credentials(snap, _opts):
+    found = [f"exporters.{e.name}.{path}" for e in facts(snap).exporters for path in e.credentials]
+    if found:
+        return warn("credentials are written into the config: keep them in a Secret and refer to them as "
+                    "${env:VAR}", found)
+    return None
+
+
+CATEGORY = Category("linkerd-otel-exporter", [
+    Check("configured", "an exporter is configured", configured, "otel-exporter-configured", fatal=True,
+          retryable=False),
+    Check("service", "in-cluster exporter Service has ready endpoints", in_cluster, "otel-exporter-service"),
+    Check("external", "external exporter endpoint is reachable", external, "otel-exporter-external"),
+    Check("self-metrics", "collector self-metrics can be read", self_metrics, "otel-self-metrics"),
+    Check("sent", "exporter has sent metric points", sent, "otel-exporter-sent"),
+    Check("send-failed", "exporter send failures are not growing", failures, "otel-exporter-failed"),
+    Check("tls", "export to outside the cluster is encrypted", encrypted, "otel-exporter-tls", retryable=False),
+    Check("credentials", "no credentials written into the config", credentials, "otel-credentials",
+          retryable=False),
+], requires=("linkerd-otel-collector",))

@@ -1,0 +1,117 @@
+"""Checks as data: a Category is a name and a list of Checks; a Check is a pure function of the Snapshot.
+
+A check function returns None (passed), or an Outcome: `warn(...)`, `fail(...)`, `skip(...)`, or
+`passed(description=...)` to word a success differently. When a `fatal` check fails, the rest of its
+category, and every category that `requires` it, is skipped and says why.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+OK = "ok"
+WARNING = "warning"
+ERROR = "error"
+SKIPPED = "skipped"
+
+HINT_BASE = "https://github.com/linkerd-otel/kubectl-linkerd-otel#"
+
+
+def hint_url(anchor: str) -> str:
+    return HINT_BASE + anchor if anchor else ""
+
+
+@dataclass
+class Outcome:
+    status: str
+    error: str = ""
+    details: List[str] = field(default_factory=list)
+    description: str = ""
+
+
+def passed(description: str = "", details: Sequence[str] = ()) -> Outcome:
+    return Outcome(OK, "", list(details), description)
+
+
+def warn(error: str, details: Sequence[str] = (), description: str = "") -> Outcome:
+    return Outcome(WARNING, error, list(details), description)
+
+
+def fail(error: str, details: Sequence[str] = (), description: str = "") -> Outcome:
+    return Outcome(ERROR, error, list(details), description)
+
+
+def skip(reason: str) -> Outcome:
+    return Outcome(SKIPPED, reason)
+
+
+@dataclass
+class Result:
+    category: str
+    check_id: str
+    status: str
+    description: str
+    error: str = ""
+    hint: str = ""
+    details: List[str] = field(default_factory=list)
+    retryable: bool = False
+
+
+@dataclass
+class Check:
+    id: str
+    description: str
+    run: Callable[[Any, "CheckOptions"], Optional[Outcome]]
+    anchor: str = ""
+    fatal: bool = False
+    retryable: bool = True
+
+
+@dataclass
+class Category:
+    name: str
+    checks: List[Check]
+    requires: Sequence[str] = ()
+
+
+@dataclass
+class CheckOptions:
+    namespace_filter: Sequence[str] = ()
+    probe_exporter: bool = False
+
+
+def run_categories(categories: Sequence[Category], snapshot: Any,
+                   options: Optional[CheckOptions] = None) -> List[Result]:
+    options = options or CheckOptions()
+    results: List[Result] = []
+    blocked: Dict[str, str] = {}   # category -> why its dependents are skipped
+    for category in categories:
+        reason = next((blocked[r] for r in category.requires if r in blocked), "")
+        if reason:
+            blocked[category.name] = reason
+        for check in category.checks:
+            if reason:
+                results.append(Result(category.name, check.id, SKIPPED, check.description,
+                                      error=f"skipped: {reason}", hint="", retryable=check.retryable))
+                continue
+            try:
+                outcome = check.run(snapshot, options) or passed()
+            except Exception as exc:   # a bug in one check must not hide the others
+                outcome = fail(f"internal error in this check: {type(exc).__name__}: {exc}")
+            result = Result(category.name, check.id, outcome.status,
+                            outcome.description or check.description, outcome.error,
+                            hint_url(check.anchor) if outcome.status in (WARNING, ERROR) else "",
+                            outcome.details, check.retryable)
+            results.append(result)
+            if check.fatal and outcome.status in (ERROR, SKIPPED):
+                reason = f"'{check.description}' did not pass"
+                blocked[category.name] = reason
+    return results
+
+
+def failed(results: Sequence[Result]) -> bool:
+    return any(r.status == ERROR for r in results)
+
+
+def retryable_failures(results: Sequence[Result]) -> bool:
+    return any(r.status == ERROR and r.retryable for r in results)

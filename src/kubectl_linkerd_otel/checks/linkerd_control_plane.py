@@ -1,0 +1,65 @@
+"""linkerd-control-plane: Linkerd is installed, its pods are ready, the scrape config points at it."""
+from __future__ import annotations
+
+from .. import podstatus
+from .common import control_plane_namespace, facts, gather_error, labels, listing
+from .framework import Category, Check, fail, passed, skip, warn
+
+
+def installed(snap, _opts):
+    error = gather_error(snap, "namespaces", "pods")
+    if error:
+        return fail(error)
+    ns = control_plane_namespace(snap)
+    if ns is None:
+        return fail("no Linkerd control plane found (no namespace labelled linkerd.io/is-control-plane=true"
+                    f" and no control-plane pods in '{snap.linkerd_namespace_hint or 'linkerd'}')")
+    return passed(f"control plane namespace '{ns}' exists")
+
+
+def pods_ready(snap, _opts):
+    ns = control_plane_namespace(snap)
+    pods = [p for p in snap.pods if p["metadata"].get("namespace") == ns
+            and labels(p).get("linkerd.io/control-plane-component")]
+    if not pods:
+        return fail(f"no control-plane pods in namespace '{ns}'")
+    bad = [f"{p['metadata']['name']}  {podstatus.ready_column(p)}  {podstatus.not_ready_reason(p)}"
+           for p in pods if not podstatus.is_fully_ready(p)]
+    if bad:
+        return fail(f"{len(bad)} of {len(pods)} control-plane pods are not ready", listing(bad))
+    return None
+
+
+def _strings(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def scrape_namespace(snap, _opts):
+    config = facts(snap).config
+    if config is None:
+        return skip("no collector config to compare")
+    ns = control_plane_namespace(snap)
+    receivers = config.get("receivers") or {}
+    scrape = [body for name, body in receivers.items() if str(name).split("/")[0] == "prometheus"]
+    text = list(_strings(scrape))
+    if not text:
+        return skip("the collector config has no prometheus receiver")
+    if not any(ns in s for s in text):
+        return fail(f"the scrape config never mentions the control-plane namespace '{ns}': the proxy job "
+                    "keeps only pods whose linkerd.io/control-plane-ns label matches it")
+    return None
+
+
+CATEGORY = Category("linkerd-control-plane", [
+    Check("installed", "Linkerd control plane is installed", installed, "l5d-installed", fatal=True),
+    Check("pods", "control plane pods are running and ready", pods_ready, "l5d-control-plane-pods"),
+    Check("scrape-ns", "scrape config uses the control-plane namespace", scrape_namespace,
+          "l5d-scrape-namespace", retryable=False),
+], requires=("kubernetes-api",))

@@ -1,0 +1,75 @@
+"""linkerd-otel-logs: what the collector's recent logs say (counts are lower bounds: the collector
+samples repeated lines)."""
+from __future__ import annotations
+
+from ..collector import logs as classes
+from .common import listing
+from .framework import Category, Check, fail, passed, skip, warn
+
+SAMPLED = "counts are lower bounds: the collector drops repeated log lines"
+
+
+def summary(snap):
+    merged = classes.LogSummary()
+    for text in snap.logs.values():
+        merged = merged.merge(classes.classify(text or ""))
+    return merged
+
+
+def read(snap, _opts):
+    if not snap.collector_pods():
+        return skip("no collector pods")
+    errors = [f"{k[5:]}: {v}" for k, v in snap.errors.items() if k.startswith("logs/")]
+    if errors:
+        return fail("could not read collector logs", listing(errors))
+    if not snap.logs:
+        return skip("no running collector pods to read")
+    total = summary(snap)
+    started = "" if total.started else "; no start line within the window (it may have started earlier)"
+    return passed(f"read {total.lines} log lines from {len(snap.logs)} collector pods{started}")
+
+
+def _examples(cls, with_details: str = ""):
+    lines = []
+    if cls.details and with_details:
+        lines.append(f"{with_details}: {', '.join(cls.details[:5])}")
+    return lines + [f"e.g. {line}" for line in cls.examples]
+
+
+def _class_check(name, message, severity, detail_label=""):
+    def run(snap, _opts):
+        if not snap.logs:
+            return skip("no logs read")
+        cls = summary(snap)[name]
+        if cls.count == 0:
+            return None
+        outcome = fail if severity == "error" else warn
+        return outcome(f"{cls.count} {message} ({SAMPLED})", _examples(cls, detail_label))
+    return run
+
+
+def exports(snap, _opts):
+    if not snap.logs:
+        return skip("no logs read")
+    total = summary(snap)
+    dropped, retried = total[classes.EXPORT_DROPPED], total[classes.EXPORT_RETRY]
+    if dropped.count:
+        return fail(f"{dropped.count} exports dropped, {retried.count} retried ({SAMPLED})",
+                    _examples(dropped, "causes") + _examples(retried, "retry causes")[:2])
+    if retried.count:
+        return warn(f"{retried.count} exports retried ({SAMPLED})", _examples(retried, "causes"))
+    return None
+
+
+CATEGORY = Category("linkerd-otel-logs", [
+    Check("read", "collector logs can be read", read, "otel-logs-read", fatal=True),
+    Check("config-errors", "no config errors in the logs",
+          _class_check(classes.CONFIG_ERROR, "config errors", "error"), "otel-logs-config"),
+    Check("forbidden", "no RBAC errors ('is forbidden') in the logs",
+          _class_check(classes.FORBIDDEN, "RBAC 'is forbidden' errors", "error"), "otel-logs-forbidden"),
+    Check("scrape", "no scrape failures in the logs",
+          _class_check(classes.SCRAPE_FAILED, "scrape failures", "warning", "targets"), "otel-logs-scrape"),
+    Check("export", "no export retries or drops in the logs", exports, "otel-logs-export"),
+    Check("other", "no other errors in the logs",
+          _class_check(classes.OTHER_ERROR, "other error lines", "warning"), "otel-logs-other"),
+], requires=("linkerd-otel-collector",))

@@ -1,0 +1,14 @@
+"""The categories `check` runs, in order."""
+from __future__ import annotations
+
+from . import collector, exporter, kubernetes_api, linkerd_control_plane, linkerd_data_plane, logs, targets
+
+CATEGORIES = [
+    kubernetes_api.CATEGORY,
+    linkerd_control_plane.CATEGORY,
+    linkerd_data_plane.CATEGORY,
+    collector.CATEGORY,
+    logs.CATEGORY,
+    exporter.CATEGORY,
+    targets.CATEGORY,
+]

@@ -1,0 +1,117 @@
+"""What `check` needs to know from a collector config: exporters and their endpoints, where self-metrics
+and the receiver's API listen, credentials written in clear (pure; tolerant of any malformed input)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+_CREDENTIAL_KEYS = re.compile(r"^(authorization|password|token|api[-_]?key|x-api-key|secret|bearer_token)$", re.I)
+_ENV_REF = re.compile(r"\$\{(env:)?[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+@dataclass
+class Exporter:
+    name: str
+    kind: str
+    endpoint: str = ""
+    insecure: bool = False
+    credentials: List[str] = field(default_factory=list)   # header/field names holding literal secrets
+
+
+@dataclass
+class CollectorFacts:
+    config: Optional[dict] = None
+    parse_error: str = ""
+    exporters: List[Exporter] = field(default_factory=list)
+    self_metrics: Optional[Tuple[str, int]] = None    # (host, port) or None when not configured
+    receiver_api: Optional[Tuple[str, int]] = None    # the prometheus receiver's API server
+
+
+def _split_hostport(endpoint: str, default_port: int) -> Tuple[str, int]:
+    text = re.sub(r"^[a-z]+://", "", str(endpoint or "")).split("/", 1)[0]
+    host, _, port = text.rpartition(":")
+    if not host:
+        return text, default_port
+    try:
+        return host.strip("[]"), int(port)
+    except ValueError:
+        return host, default_port
+
+
+def _credentials(value: Any, path: str = "") -> List[str]:
+    found: List[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else str(key)
+            if _CREDENTIAL_KEYS.match(str(key)) and isinstance(item, str) and item and not _ENV_REF.search(item):
+                found.append(sub)
+            else:
+                found.extend(_credentials(item, sub))
+    return found
+
+
+def extract(text: Optional[str]) -> CollectorFacts:
+    import yaml
+
+    facts = CollectorFacts()
+    if not text:
+        facts.parse_error = "empty config"
+        return facts
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        facts.parse_error = f"not valid YAML: {str(exc).splitlines()[0]}"
+        return facts
+    if not isinstance(config, dict):
+        facts.parse_error = "the config is not a mapping"
+        return facts
+    facts.config = config
+    for name, body in (config.get("exporters") or {}).items():
+        body = body if isinstance(body, dict) else {}
+        tls = body.get("tls") if isinstance(body.get("tls"), dict) else {}
+        facts.exporters.append(Exporter(
+            name=str(name), kind=str(name).split("/", 1)[0], endpoint=str(body.get("endpoint") or ""),
+            insecure=bool(tls.get("insecure")), credentials=_credentials(body)))
+    telemetry = ((config.get("service") or {}).get("telemetry") or {}).get("metrics") or {}
+    if isinstance(telemetry, dict):
+        for reader in telemetry.get("readers") or []:
+            prom = (((reader or {}).get("pull") or {}).get("exporter") or {}).get("prometheus")
+            if isinstance(prom, dict):
+                facts.self_metrics = (str(prom.get("host") or "localhost"), int(prom.get("port") or 8888))
+        if facts.self_metrics is None and telemetry.get("address"):
+            facts.self_metrics = _split_hostport(telemetry["address"], 8888)
+    for name, body in (config.get("receivers") or {}).items():
+        if str(name).split("/", 1)[0] != "prometheus" or not isinstance(body, dict):
+            continue
+        api = body.get("api_server") or {}
+        if isinstance(api, dict) and api.get("enabled"):
+            endpoint = (api.get("server_config") or {}).get("endpoint") or "localhost:9090"
+            facts.receiver_api = _split_hostport(endpoint, 9090)
+    return facts
+
+
+def binds_pod_ip(hostport: Optional[Tuple[str, int]]) -> bool:
+    """Reachable through pods/proxy only when bound beyond loopback."""
+    return bool(hostport) and hostport[0] not in ("localhost", "127.0.0.1", "::1")
+
+
+def cluster_service(endpoint: str) -> Optional[Tuple[str, Optional[str], int]]:
+    """(service, namespace or None, port) for an in-cluster endpoint (`*.svc`, `*.svc.cluster.local`, bare name)."""
+    host, port = _split_hostport(endpoint, 4317)
+    if not host or re.fullmatch(r"[\d.]+", host) or ":" in host:
+        return None
+    parts = host.split(".")
+    if host.endswith(".svc.cluster.local") and len(parts) >= 5:
+        return parts[0], parts[1], port
+    if host.endswith(".svc") and len(parts) >= 3:
+        return parts[0], parts[1], port
+    if len(parts) == 1:
+        return host, None, port
+    if len(parts) == 2 and parts[1] not in ("com", "io", "net", "org", "dev", "cloud", "local"):
+        return parts[0], parts[1], port
+    return None
+
+
+def endpoint_hostport(endpoint: str) -> Tuple[str, int]:
+    return _split_hostport(endpoint, 443)

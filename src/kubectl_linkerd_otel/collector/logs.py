@@ -1,0 +1,141 @@
+"""Classify the collector's log lines into what a user needs to know (pure).
+
+The collector samples its logs (after 10 identical messages per 10 s it drops most repeats), so counts
+are lower bounds: a class seen once may have happened hundreds of times.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List
+
+STARTED = "started"
+CONFIG_ERROR = "config-error"
+FORBIDDEN = "forbidden"
+SCRAPE_FAILED = "scrape-failed"
+EXPORT_RETRY = "export-retry"
+EXPORT_DROPPED = "export-dropped"
+OTHER_ERROR = "other-error"
+
+CLASSES = (STARTED, CONFIG_ERROR, FORBIDDEN, SCRAPE_FAILED, EXPORT_RETRY, EXPORT_DROPPED, OTHER_ERROR)
+MAX_EXAMPLES = 3
+
+_CONFIG_ERROR = re.compile(
+    r"(Error: (failed to get config|invalid configuration|cannot unmarshal|failed to resolve config)"
+    r"|failed to get config|'[^']*' has invalid keys|references (exporter|receiver|processor|extension) \"?[^ ]+\"? which is not configured"
+    r"|cannot unmarshal the configuration|collector server run finished with error)", re.I)
+_LEVEL = re.compile(r"\b(error|ERROR|fatal|FATAL|panic|PANIC)\b")
+_JSON_LEVEL = re.compile(r'"level"\s*:\s*"(error|fatal|panic|dpanic)"', re.I)
+_RPC_CAUSE = re.compile(r"(rpc error: code = \w+ desc = [^\"\t]*|code = \w+|"
+                        r"(?:Permanent error: )?error exporting items, request to \S+ responded with HTTP Status Code \d+"
+                        r"|HTTP Status Code \d+|dial tcp [^\"\t]*|connection refused|no such host|context deadline exceeded)")
+_TARGET = re.compile(r'"(?:target_labels|instance)"\s*:\s*"?([^,"}]*)|instance="([^"]+)"|instance=([^\s,}]+)')
+
+
+@dataclass
+class LogClass:
+    name: str
+    count: int = 0
+    examples: List[str] = field(default_factory=list)
+    details: List[str] = field(default_factory=list)   # causes (export) or targets (scrape)
+
+    def add(self, line: str, detail: str = "") -> None:
+        self.count += 1
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(line.strip()[:400])
+        if detail and detail not in self.details:
+            self.details.append(detail)
+
+
+@dataclass
+class LogSummary:
+    lines: int = 0
+    classes: Dict[str, LogClass] = field(default_factory=lambda: {n: LogClass(n) for n in CLASSES})
+
+    def __getitem__(self, name: str) -> LogClass:
+        return self.classes[name]
+
+    @property
+    def started(self) -> bool:
+        return self.classes[STARTED].count > 0
+
+    def merge(self, other: "LogSummary") -> "LogSummary":
+        out = LogSummary(lines=self.lines + other.lines)
+        for name in CLASSES:
+            mine, theirs = self.classes[name], other.classes[name]
+            merged = out.classes[name]
+            merged.count = mine.count + theirs.count
+            merged.examples = (mine.examples + theirs.examples)[:MAX_EXAMPLES]
+            merged.details = list(dict.fromkeys(mine.details + theirs.details))
+        return out
+
+
+def classify_line(line: str) -> str:
+    """The class of one line, or "" for ordinary lines."""
+    if "Everything is ready" in line:
+        return STARTED
+    if "is forbidden" in line:
+        return FORBIDDEN
+    if "Failed to scrape Prometheus endpoint" in line:
+        return SCRAPE_FAILED
+    if "Exporting failed" in line:
+        if "Dropping data" in line or "Rejecting data" in line or "No more retries" in line:
+            return EXPORT_DROPPED
+        return EXPORT_RETRY
+    if _CONFIG_ERROR.search(line):
+        return CONFIG_ERROR
+    if _is_error_level(line):
+        return OTHER_ERROR
+    return ""
+
+
+def _is_error_level(line: str) -> bool:
+    if _JSON_LEVEL.search(line):
+        return True
+    # console encoding: "2026-01-01T00:00:00.000Z\terror\t..." ; the level is the second field
+    parts = line.split("\t")
+    if len(parts) > 1 and parts[1].strip().lower() in ("error", "fatal", "panic", "dpanic"):
+        return True
+    return line.startswith("Error:") or bool(re.match(r"^\S+\s+(error|fatal|panic)\s", line, re.I))
+
+
+def _json_field(line: str, name: str) -> str:
+    match = re.search(r'"%s"\s*:\s*"((?:[^"\\]|\\.)*)"' % re.escape(name), line)
+    if not match:
+        return ""
+    return match.group(1).replace('\\"', '"').replace("\\\\", "\\")
+
+
+def _export_cause(line: str) -> str:
+    error = _json_field(line, "error")
+    if error:
+        rpc = re.search(r"rpc error: code = \w+ desc = .*", error)
+        return (rpc.group(0) if rpc else error)[:200]
+    match = _RPC_CAUSE.search(line)
+    return match.group(1).strip().rstrip('",') if match else ""
+
+
+def _scrape_target(line: str) -> str:
+    labels = _json_field(line, "target_labels") or line
+    inst = re.search(r'instance="([^"]+)"', labels) or re.search(r'"instance"\s*:\s*"([^"]+)"', line)
+    if inst:
+        return inst.group(1)
+    return _json_field(line, "scrape_pool")
+
+
+def classify(text: str) -> LogSummary:
+    summary = LogSummary()
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        summary.lines += 1
+        name = classify_line(line)
+        if not name:
+            continue
+        detail = ""
+        if name in (EXPORT_RETRY, EXPORT_DROPPED):
+            detail = _export_cause(line)
+        elif name == SCRAPE_FAILED:
+            detail = _scrape_target(line)
+        summary.classes[name].add(line, detail)
+    return summary

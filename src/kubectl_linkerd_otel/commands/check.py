@@ -1,0 +1,131 @@
+"""`check`: diagnose the whole path, from the proxies to the backend, in the style of `linkerd check`.
+
+Also the entry point `linkerd check` calls for extensions (`linkerd-otel check --output=json ...`):
+every flag Linkerd passes is accepted in the `--flag=value` form, unknown flags are ignored.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from typing import Optional
+
+import click
+
+from ..naming import DEFAULT_NAMESPACE
+from ..options import global_options, kube_flags, output_option, parse_bool, parse_duration
+
+RETRY_EVERY = 5.0
+
+
+@click.command("check", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@kube_flags
+@output_option("table", "json", "short", default="table")
+@click.option("--wait", "wait", metavar="DURATION", default="0",
+              help="Retry failing checks every 5s for up to this long, e.g. 2m (default: no retry).")
+@click.option("--namespace-filter", multiple=True, metavar="NS",
+              help="Limit the data-plane checks to this namespace (repeatable).")
+@click.option("--metrics-interval", default="3s", show_default=True, metavar="DURATION",
+              help="Time between the two reads of the collector's self-metrics.")
+@click.option("--since", "log_since", default="1h", show_default=True, metavar="DURATION",
+              help="How far back to read the collector's logs (at most 2000 lines per pod).")
+@click.option("--probe-exporter", is_flag=True, help="Connect to an external exporter endpoint from here.")
+@click.option("--snapshot", "snapshot_file", metavar="FILE", help="Check a saved snapshot instead of the cluster.")
+@click.option("--save-snapshot", metavar="FILE", help="Write what was gathered (secrets redacted) to FILE.")
+@click.option("--linkerd-namespace", metavar="NS", default=None, help="Linkerd's namespace (set by `linkerd check`).")
+@click.option("--proxy", metavar="BOOL", default=None, hidden=True)
+@click.option("--api-addr", metavar="ADDR", default=None, hidden=True)
+@click.option("--pre", metavar="BOOL", default=None, hidden=True)
+def command(output: str, wait: str, namespace_filter, metrics_interval: str, log_since: str, probe_exporter: bool,
+            snapshot_file: Optional[str], save_snapshot: Optional[str], linkerd_namespace: Optional[str],
+            proxy: Optional[str], api_addr: Optional[str], pre: Optional[str]) -> None:
+    """Diagnose whether Linkerd's metrics reach your backend, and why not."""
+    from ..checks.framework import CheckOptions, failed, retryable_failures, run_categories
+    from ..checks.registry import CATEGORIES
+
+    ctx = click.get_current_context()
+    opts = global_options(ctx)
+    output = output.lower()
+    extension_mode = linkerd_namespace is not None or proxy is not None
+    filters = list(namespace_filter)
+    if ctx.args and not extension_mode:
+        # unknown flags are accepted for Linkerd's sake (newer Linkerd versions may pass more); say so
+        click.echo(f"warning: ignoring unknown arguments: {' '.join(ctx.args)}", err=True)
+    if extension_mode and opts.namespace_given:
+        # Linkerd's --namespace is its data-plane filter, not our collector's namespace.
+        filters.append(opts.namespace)
+    # --api-addr (Linkerd's own control-plane API, "mostly for testing") means nothing to us: accepted, unused.
+    if proxy is not None:
+        parse_bool(proxy)
+    deadline = time.monotonic() + (parse_duration(wait, flag="--wait") or 0)
+    interval = parse_duration(metrics_interval, flag="--metrics-interval") or 0.0
+    since = parse_duration(log_since, flag="--since")
+    check_options = CheckOptions(namespace_filter=tuple(filters), probe_exporter=probe_exporter)
+
+    def collect():
+        if snapshot_file:
+            from ..snapshot import Snapshot
+            return Snapshot.load(snapshot_file)
+        return _gather(opts, extension_mode, linkerd_namespace or "", interval, probe_exporter, filters, since)
+
+    spinner = _Spinner(enabled=output != "json" and sys.stderr.isatty())
+    snap = collect()
+    results = run_categories(CATEGORIES, snap, check_options)
+    while retryable_failures(results) and not snapshot_file and time.monotonic() + RETRY_EVERY < deadline:
+        until = time.monotonic() + RETRY_EVERY
+        while time.monotonic() < until:
+            spinner.show("waiting for checks to pass")
+            time.sleep(0.1)
+        snap = collect()
+        results = run_categories(CATEGORIES, snap, check_options)
+    spinner.clear()
+    if save_snapshot:
+        snap.save(save_snapshot)
+
+    if output == "json":
+        from ..report.check_json import render as render_json
+        click.echo(render_json(results), nl=False)
+    else:
+        from ..report.check_human import render as render_human
+        click.echo(render_human(results, short=output == "short", color=opts.color and sys.stdout.isatty()),
+                   nl=False)
+    if failed(results):
+        ctx.exit(1)
+
+
+def _gather(opts, extension_mode: bool, linkerd_namespace: str, interval: float, probe: bool, filters,
+            since: Optional[float]):
+    from ..errors import KubeconfigError
+    from ..snapshot import Snapshot, gather
+
+    if extension_mode or not opts.namespace_given:
+        source = "default"
+        namespace = opts.namespace if not extension_mode else DEFAULT_NAMESPACE
+    else:
+        source, namespace = "flag", opts.namespace
+    try:
+        kube = opts.kube()
+    except KubeconfigError as exc:
+        return Snapshot(collector_namespace=namespace, client_error=str(exc),
+                        linkerd_namespace_hint=linkerd_namespace, taken_at=time.time())
+    return gather(kube, namespace=namespace, namespace_source=source, linkerd_namespace=linkerd_namespace,
+                  metrics_interval=interval, probe_exporter=probe, data_namespaces=filters,
+                  log_since_seconds=int(since) if since else None)
+
+
+class _Spinner:
+    FRAMES = "|/-\\"
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.frame = 0
+
+    def show(self, text: str) -> None:
+        if self.enabled:
+            self.frame += 1
+            sys.stderr.write(f"\r{self.FRAMES[self.frame % 4]} {text}")
+            sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.enabled and self.frame:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()

@@ -1,0 +1,78 @@
+"""`check` output in `linkerd check`'s style: categories, √ ‼ ×, indented error and hint, a status line.
+
+`short` prints only what is not √ (and the status line)."""
+from __future__ import annotations
+
+from typing import Callable, List, Sequence
+
+from ..checks.framework import ERROR, OK, SKIPPED, WARNING, Result
+
+OK_MARK = "\u221a"
+WARN_MARK = "\u203c"
+ERROR_MARK = "\u00d7"
+SKIP_MARK = "-"
+
+
+def _styler(color: bool) -> Callable[[str, str], str]:
+    if not color:
+        return lambda text, _fg: text
+    import click
+
+    return lambda text, fg: click.style(text, fg=fg)
+
+
+def _wholly_skipped(results: Sequence[Result]) -> dict:
+    reasons: dict = {}
+    for result in results:
+        if result.status != SKIPPED or not result.error.startswith("skipped: "):
+            reasons[result.category] = None
+        elif result.category not in reasons:
+            reasons[result.category] = result.error
+        elif reasons[result.category] != result.error:
+            reasons[result.category] = None
+    return {k: v for k, v in reasons.items() if v}
+
+
+def render(results: Sequence[Result], *, short: bool = False, color: bool = False) -> str:
+    style = _styler(color)
+    marks = {OK: (OK_MARK, "green"), WARNING: (WARN_MARK, "yellow"), ERROR: (ERROR_MARK, "red"),
+             SKIPPED: (SKIP_MARK, "bright_black")}
+    lines: List[str] = []
+    category = None
+    whole_skips = _wholly_skipped(results)
+    for result in results:
+        if short and result.status in (OK, SKIPPED):
+            continue
+        if result.category in whole_skips:
+            if result.category != category:
+                if category is not None:
+                    lines.append("")
+                category = result.category
+                lines += [category, "-" * len(category),
+                          style(f"{SKIP_MARK} all checks {whole_skips[category]}", "bright_black")]
+            continue
+        if result.category != category:
+            if category is not None:
+                lines.append("")
+            category = result.category
+            lines.append(category)
+            lines.append("-" * len(category))
+        mark, fg = marks[result.status]
+        if result.status == SKIPPED:
+            lines.append(style(f"{mark} {result.description} ({result.error})", fg))
+            continue
+        lines.append(f"{style(mark, fg)} {result.description}")
+        if result.status in (WARNING, ERROR):
+            if result.error:
+                lines.append(f"    {result.error}")
+            lines.extend(f"        {detail}" for detail in result.details)
+            if result.hint:
+                lines.append(f"    see {result.hint} for hints")
+        elif result.details:
+            lines.extend(f"        {detail}" for detail in result.details)
+    if lines:
+        lines.append("")
+    success = not any(r.status == ERROR for r in results)
+    mark = style(OK_MARK, "green") if success else style(ERROR_MARK, "red")
+    lines.append(f"Status check results are {mark}")
+    return "\n".join(lines) + "\n"

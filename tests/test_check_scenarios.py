@@ -1,0 +1,427 @@
+"""`check` against the fake API server: each scenario asserts the exact result of the exact check."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import scenarios
+from helpers import run_cli
+
+NS = scenarios.NS
+
+
+def check_json(*extra):
+    result = run_cli("check", "-o", "json", "--metrics-interval=0s", *extra)
+    doc = json.loads(result.stdout)
+    return result, doc
+
+
+def find(doc, category, text):
+    for cat in doc["categories"]:
+        if cat["categoryName"] != category:
+            continue
+        for check in cat["checks"]:
+            if text in check["description"]:
+                return check
+    raise AssertionError(f"no check {text!r} in {category}: {json.dumps(doc, indent=1)}")
+
+
+def not_success(doc):
+    return [(c["categoryName"], k["description"], k["result"]) for c in doc["categories"]
+            for k in c["checks"] if k["result"] != "success"]
+
+
+def test_healthy_cluster_all_pass(mesh_api):
+    scenarios.healthy(mesh_api)
+    result = run_cli("check", "--metrics-interval=0s")
+    assert result.exit_code == 0, result.output
+    assert "\u00d7" not in result.stdout and "\u203c" not in result.stdout
+    assert result.stdout.rstrip().endswith("Status check results are \u221a")
+    assert "√ 5 targets scraped (jobs: linkerd-proxy), 6 meshed pods, 0 not scraped" in result.stdout
+    _, doc = check_json()
+    assert doc["success"] is True
+    assert not_success(doc) == []
+    # a check that does not apply passes and says why
+    assert find(doc, "linkerd-otel-exporter", "external exporter endpoint is reachable")["description"] == \
+        "external exporter endpoint is reachable (no external exporter endpoint)"
+
+
+def test_api_unreachable(mesh_api):
+    mesh_api.drop(times=None)
+    result, doc = check_json("--request-timeout=2s")
+    assert result.exit_code == 1
+    api = find(doc, "kubernetes-api", "can query the Kubernetes API")
+    assert api["result"] == "error" and api["error"].startswith("cannot reach the Kubernetes API")
+    assert api["hint"].endswith("#k8s-api")
+    assert find(doc, "linkerd-otel-collector", "collector namespace exists")["error"].startswith("skipped:")
+
+
+def test_linkerd_missing(mesh_api):
+    scenarios.healthy(mesh_api)
+    mesh_api.remove("namespaces", "linkerd")
+    for pod in list(mesh_api.objects("pods")):
+        if pod["metadata"]["namespace"] == "linkerd":
+            mesh_api.remove("pods", pod["metadata"]["name"], "linkerd")
+    result, doc = check_json()
+    assert result.exit_code == 1
+    installed = find(doc, "linkerd-control-plane", "Linkerd control plane is installed")
+    assert installed["result"] == "error"
+    assert "no Linkerd control plane found" in installed["error"]
+    assert find(doc, "linkerd-data-plane", "meshed pods are ready")["error"] == \
+        "skipped: 'Linkerd control plane is installed' did not pass"
+
+
+def test_meshed_pod_one_of_two(mesh_api):
+    scenarios.healthy(mesh_api)
+    pod = scenarios.pod(mesh_api, "emojivoto", "emoji-547b6957d6-s59rz")
+    cs = scenarios.container_status(pod, "linkerd-proxy")
+    cs.update(ready=False, restartCount=4, state={"waiting": {"reason": "CrashLoopBackOff"}})
+    mesh_api.add(pod)
+    result = run_cli("check", "--metrics-interval=0s")
+    assert result.exit_code == 1
+    assert "× meshed pods are ready\n    1 meshed pods are not ready\n" \
+           "        emojivoto/emoji-547b6957d6-s59rz  1/2  Running  linkerd-proxy: CrashLoopBackOff\n" \
+           "    see https://github.com/linkerd-otel/kubectl-linkerd-otel#l5d-pods-ready for hints" in result.stdout
+
+
+def test_native_sidecar_pod_is_ready(mesh_api):
+    scenarios.healthy(mesh_api)
+    pod = mesh_api.get("pods", "web-5b4656675c-826fd", "emojivoto")
+    assert any(c["name"] == "linkerd-proxy" and c.get("restartPolicy") == "Always"
+               for c in pod["spec"]["initContainers"])
+    result, doc = check_json("--namespace-filter", "emojivoto")
+    assert result.exit_code == 0
+    assert find(doc, "linkerd-data-plane", "meshed pods are ready")["result"] == "success"
+    assert find(doc, "linkerd-data-plane", "meshed pods found")["description"] == \
+        "3 meshed pods found in 1 namespaces (emojivoto)"
+
+
+def test_proxy_without_admin_port(mesh_api):
+    scenarios.healthy(mesh_api)
+    pod = scenarios.pod(mesh_api, "emojivoto", "emoji-547b6957d6-s59rz")
+    proxy = next(c for c in pod["spec"]["containers"] if c["name"] == "linkerd-proxy")
+    proxy["ports"] = [p for p in proxy["ports"] if p["name"] != "linkerd-admin"]
+    mesh_api.add(pod)
+    result, doc = check_json()
+    assert result.exit_code == 1
+    check = find(doc, "linkerd-data-plane", "every proxy exposes the linkerd-admin port")
+    assert check["result"] == "error"
+    assert check["error"].startswith("1 proxies do not expose a port named linkerd-admin")
+    assert "emojivoto/emoji-547b6957d6-s59rz" in check["error"]
+
+
+def test_pod_of_another_control_plane_warns(mesh_api):
+    scenarios.healthy(mesh_api)
+    mesh_api.add_many([p for p in scenarios_pods() if p["metadata"]["namespace"] == "other-mesh"])
+    result, doc = check_json()
+    assert result.exit_code == 0
+    check = find(doc, "linkerd-data-plane", "meshed pods belong to this control plane")
+    assert check["result"] == "warning"
+    assert "other-mesh/web-697cdddb99-5t22j (linkerd.io/control-plane-ns=linkerd-other)" in check["error"]
+
+
+def scenarios_pods():
+    from conftest import load_fixture
+    return load_fixture("harness-mesh-pods.json")["items"]
+
+
+def test_deny_default_policy_warns(mesh_api):
+    scenarios.healthy(mesh_api)
+    pod = scenarios.pod(mesh_api, "emojivoto", "emoji-547b6957d6-s59rz")
+    proxy = next(c for c in pod["spec"]["containers"] if c["name"] == "linkerd-proxy")
+    for env in proxy["env"]:
+        if env["name"] == "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY":
+            env["value"] = "deny"
+    mesh_api.add(pod)
+    result, doc = check_json()
+    assert result.exit_code == 0
+    check = find(doc, "linkerd-data-plane", "inbound policy lets the collector scrape proxies")
+    assert check["result"] == "warning"
+    assert "1 proxies would answer the collector's scrape with HTTP 403" in check["error"]
+    assert "emojivoto/emoji-547b6957d6-s59rz (deny)" in check["error"]
+
+
+def test_rbac_denied(mesh_api):
+    scenarios.healthy(mesh_api, rbac=False)
+    result, doc = check_json()
+    assert result.exit_code == 1
+    check = find(doc, "linkerd-otel-collector", "collector can get, list and watch pods")
+    assert check["result"] == "error"
+    assert check["error"].startswith("system:serviceaccount:observability:otel-collector may not: get pods in emojivoto")
+
+
+def test_rbac_broader_than_needed_warns(mesh_api):
+    scenarios.healthy(mesh_api)
+    mesh_api.allow(scenarios.SA_USER, "list", "secrets")
+    _, doc = check_json()
+    check = find(doc, "linkerd-otel-collector", "no permissions beyond")
+    assert check["result"] == "warning" and "list secrets" in check["error"]
+
+
+def test_collector_crash_looping(mesh_api):
+    scenarios.healthy(mesh_api)
+    pod = scenarios.pod(mesh_api, NS, scenarios.COLLECTOR_POD)
+    cs = scenarios.container_status(pod, "otel-collector")
+    cs.update(ready=False, started=False, restartCount=6, state={"waiting": {"reason": "CrashLoopBackOff"}},
+              lastState={"terminated": {"reason": "Error", "exitCode": 1, "finishedAt": "2026-11-25T10:00:00Z",
+                                        "message": "cannot unmarshal the configuration"}})
+    mesh_api.add(pod)
+    result, doc = check_json()
+    assert result.exit_code == 1
+    check = find(doc, "linkerd-otel-collector", "collector pods are running and ready")
+    assert check["result"] == "error"
+    assert ("otel-collector-857df6bd6f-b84jg is crash-looping (6 restarts, last exit: Error (exit code 1))"
+            ": cannot unmarshal the configuration") in check["error"]
+
+
+def test_config_with_undefined_exporter(mesh_api):
+    scenarios.healthy(mesh_api)
+    scenarios.set_config(mesh_api, scenarios.HEALTHY_CONFIG.replace(
+        "exporters: [otlp_grpc/backend]", "exporters: [otlp_grpc/backend, otlphttp/missing]"))
+    result, doc = check_json()
+    assert result.exit_code == 1
+    check = find(doc, "linkerd-otel-collector", "collector config is consistent")
+    assert check["result"] == "error"
+    assert "pipeline metrics uses exporter 'otlphttp/missing', which is not defined" in check["error"]
+
+
+EXPORT_FAILED = (
+    '2026-11-25T10:00:01.000Z\tinfo\tinternal/retry_sender.go:126\tExporting failed. Will retry the request '
+    'after interval.\t{"kind": "exporter", "name": "otlp_grpc/backend", "error": "rpc error: code = Unavailable '
+    'desc = connection error", "interval": "5.1s"}\n'
+    '2026-11-25T10:00:09.000Z\terror\tinternal/queue_sender.go:92\tExporting failed. Dropping data.\t'
+    '{"kind": "exporter", "name": "otlp_grpc/backend", "error": "no more retries left: rpc error: code = '
+    'DeadlineExceeded desc = context deadline exceeded", "dropped_items": 412}\n')
+
+
+def test_logs_with_export_failures(mesh_api):
+    scenarios.healthy(mesh_api)
+    mesh_api.set_logs(NS, scenarios.COLLECTOR_POD, "otel-collector", scenarios.READY_LOG + EXPORT_FAILED)
+    result, doc = check_json()
+    assert result.exit_code == 1
+    check = find(doc, "linkerd-otel-logs", "no export retries or drops")
+    assert check["result"] == "error"
+    assert check["error"].startswith("1 exports dropped, 1 retried")
+    assert "rpc error: code = DeadlineExceeded desc = context deadline exceeded" in check["error"]
+    assert find(doc, "linkerd-otel-logs", "no other errors")["result"] == "success"
+
+
+def test_logs_with_forbidden(mesh_api):
+    scenarios.healthy(mesh_api)
+    line = ('2026-11-25T10:00:01.000Z\terror\tk8s.io/client-go@v0.31/tools/cache/reflector.go:158\t'
+            'pods is forbidden: User "system:serviceaccount:observability:otel-collector" cannot list '
+            'resource "pods" in API group "" at the cluster scope\n')
+    mesh_api.set_logs(NS, scenarios.COLLECTOR_POD, "otel-collector", scenarios.READY_LOG + line * 2)
+    result, doc = check_json()
+    assert result.exit_code == 1
+    check = find(doc, "linkerd-otel-logs", "no RBAC errors")
+    assert check["result"] == "error"
+    assert check["error"].startswith("2 RBAC 'is forbidden' errors")
+
+
+def test_exporter_service_without_endpoints(mesh_api):
+    scenarios.healthy(mesh_api)
+    eps = dict(mesh_api.get("endpointslices", "openobserve-abcde", "openobserve"))
+    eps["endpoints"] = [{"addresses": ["10.244.0.40"], "conditions": {"ready": False}}]
+    mesh_api.add(eps)
+    result, doc = check_json()
+    assert result.exit_code == 1
+    check = find(doc, "linkerd-otel-exporter", "in-cluster exporter Service")
+    assert check["result"] == "error"
+    assert check["error"] == "otlp_grpc/backend: Service openobserve/openobserve has no ready endpoints"
+
+
+def test_send_failed_growing(mesh_api):
+    scenarios.healthy(mesh_api)
+    mesh_api.set_proxy(NS, scenarios.COLLECTOR_POD, 8888, "metrics",
+                       body=scenarios.growing_metrics(failed_step=50))
+    result, doc = check_json()
+    assert result.exit_code == 1
+    check = find(doc, "linkerd-otel-exporter", "exporter send failures are not growing")
+    assert check["result"] == "error"
+    assert "exporter otlp_grpc/backend failed 50 more points" in check["error"]
+
+
+def test_self_metrics_without_total_suffix(mesh_api):
+    scenarios.healthy(mesh_api)
+    mesh_api.set_proxy(NS, scenarios.COLLECTOR_POD, 8888, "metrics",
+                       body=scenarios.metrics_text(77, 0, total_suffix=False))
+    _, doc = check_json()
+    assert find(doc, "linkerd-otel-exporter", "metric points sent")["description"] == "77 metric points sent"
+
+
+def test_target_down(mesh_api):
+    scenarios.healthy(mesh_api)
+    mesh_api.set_proxy(NS, scenarios.COLLECTOR_POD, 9090, "api/v1/targets", body=scenarios.targets_json(mesh_api,
+        {"emojivoto/emoji-547b6957d6-s59rz": ("down", "server returned HTTP status 403 Forbidden")}))
+    result, doc = check_json()
+    assert result.exit_code == 1
+    check = find(doc, "linkerd-otel-targets", "targets scraped")
+    assert check["result"] == "error"
+    assert check["description"] == "4 targets scraped (jobs: linkerd-proxy), 6 meshed pods, 1 not scraped"
+    assert ("emojivoto/emoji-547b6957d6-s59rz (10.244.0.22:4191) is down: server returned HTTP status 403 "
+            "Forbidden") in check["error"]
+
+
+def test_reference_setup(mesh_api):
+    scenarios.reference(mesh_api)
+    result, doc = check_json()
+    assert result.exit_code == 1
+    got = {(c["categoryName"], k["description"]): k for c in doc["categories"] for k in c["checks"]}
+    assert got[("linkerd-otel-collector", "collector workload Deployment/otel-collector found")]["result"] == "success"
+    assert got[("linkerd-otel-collector", "collector config otel-collector-config found")]["result"] == "success"
+    assert got[("linkerd-otel-collector", "collector image is pinned")]["result"] == "warning"
+    consistent = got[("linkerd-otel-collector", "collector config is consistent")]
+    assert consistent["result"] == "error" and "unescaped $" in consistent["error"]
+    assert got[("linkerd-otel-exporter", "no credentials written into the config")]["result"] == "warning"
+    service = got[("linkerd-otel-exporter", "in-cluster exporter Service has ready endpoints")]
+    assert service["error"] == ("otlp/openobserve: Service openobserve/openobserve-openobserve-standalone "
+                                "does not exist")
+    assert "bound to" not in got[("linkerd-otel-exporter", "collector self-metrics can be read")]["error"]
+    assert "not configured (default localhost:8888)" in \
+        got[("linkerd-otel-exporter", "collector self-metrics can be read")]["error"]
+    # no receiver API: the expectation comes from simulating the reference config: 5 live proxies plus
+    # the completed job's (no phase filter); the controller job's `admin` port no longer exists (2.19)
+    targets = got[("linkerd-otel-targets", "6 targets expected (jobs: linkerd-controller, "
+                   "linkerd-multicluster-controller, linkerd-proxy), 7 meshed pods, 0 not scraped")]
+    assert targets["result"] == "warning" and "api_server" in targets["error"]
+    assert got[("linkerd-data-plane", "meshed pods belong to this control plane")]["result"] == "warning"
+
+
+def test_forbidden_pod_list_becomes_a_failed_check(mesh_api):
+    scenarios.healthy(mesh_api)
+    mesh_api.fail(403, times=None, path=r"^/api/v1/pods$")
+    result, doc = check_json()
+    assert result.exit_code == 1
+    installed = find(doc, "linkerd-control-plane", "Linkerd control plane is installed")
+    assert installed["result"] == "error" and installed["error"].startswith("could not read pods:")
+    assert "403" in installed["error"]
+
+
+def test_short_output_lists_only_problems(mesh_api):
+    scenarios.healthy(mesh_api)
+    mesh_api.allow(scenarios.SA_USER, "list", "secrets")
+    result = run_cli("check", "-o", "short", "--metrics-interval=0s")
+    assert result.exit_code == 0
+    assert "√" not in result.stdout.replace("Status check results are √", "")
+    assert "‼ collector has no permissions beyond what it needs" in result.stdout
+    assert result.stdout.rstrip().endswith("Status check results are √")
+
+
+def test_snapshot_round_trip_redacts_and_checks_offline(mesh_api, tmp_path):
+    scenarios.reference(mesh_api)
+    path = tmp_path / "snap.json"
+    first = run_cli("check", "-o", "json", "--metrics-interval=0s", "--save-snapshot", str(path))
+    text = path.read_text()
+    assert "cm9vdEBleGFtcGxlLmNvbTpDb21wbGV4cGFzcyMxMjM=" not in text
+    assert "<redacted>" in text
+    mesh_api.stop()
+    offline = run_cli("check", "-o", "json", "--snapshot", str(path))
+    assert offline.exit_code == first.exit_code == 1
+    assert not_success(json.loads(offline.stdout)) == not_success(json.loads(first.stdout))
+
+
+def test_bad_snapshot_file_is_a_usage_error(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text("{}")
+    result = run_cli("check", "--snapshot", str(path))
+    assert result.exit_code == 2
+    assert "is not a linkerd-otel snapshot" in result.stderr
+
+
+def test_wait_retries_until_a_failing_check_passes(mesh_api, monkeypatch):
+    from kubectl_linkerd_otel.commands import check as check_command
+
+    monkeypatch.setattr(check_command, "RETRY_EVERY", 0.2)   # the 5 s pause, shortened for the test
+    scenarios.healthy(mesh_api)
+    calls = {"n": 0}
+
+    def targets(_query):
+        calls["n"] += 1
+        down = {"emojivoto/emoji-547b6957d6-s59rz": ("down", "connection refused")} if calls["n"] == 1 else {}
+        return scenarios.targets_json(mesh_api, down)
+
+    mesh_api.set_proxy(NS, scenarios.COLLECTOR_POD, 9090, "api/v1/targets", body=targets)
+    result = run_cli("check", "--wait=10s", "--metrics-interval=0s")
+    assert result.exit_code == 0, result.output
+    assert calls["n"] == 2
+
+
+def test_without_wait_a_failure_is_reported_at_once(mesh_api):
+    scenarios.healthy(mesh_api)
+    mesh_api.set_proxy(NS, scenarios.COLLECTOR_POD, 9090, "api/v1/targets", body=scenarios.targets_json(mesh_api,
+        {"emojivoto/emoji-547b6957d6-s59rz": ("down", "connection refused")}))
+    result = run_cli("check", "--metrics-interval=0s")
+    assert result.exit_code == 1
+    assert len(mesh_api.requests_to(r"9090/proxy/api/v1/targets")) == 1
+
+
+def test_meshed_pods_the_config_never_scrapes(mesh_api):
+    scenarios.healthy(mesh_api)
+    narrowed = scenarios.HEALTHY_CONFIG.replace(
+        "            - role: pod\n", "            - role: pod\n              namespaces:\n                names: [linkerd]\n")
+    scenarios.set_config(mesh_api, narrowed)
+    mesh_api.set_proxy(NS, scenarios.COLLECTOR_POD, 9090, "api/v1/targets",
+                       body=lambda _q: scenarios.targets_json(mesh_api, config_text=narrowed))
+    result, doc = check_json()
+    assert result.exit_code == 1
+    check = find(doc, "linkerd-otel-targets", "targets scraped")
+    assert check["description"] == "3 targets scraped (jobs: linkerd-proxy), 6 meshed pods, 2 not scraped"
+    assert check["error"].startswith("2 meshed pods are not targets, 0 targets are down")
+    assert "emojivoto/emoji-547b6957d6-s59rz" in check["error"] and "emojivoto/web-5b4656675c-826fd" in check["error"]
+
+
+def test_probe_external_exporter(mesh_api):
+    import socket
+
+    scenarios.healthy(mesh_api)
+    with socket.socket() as sock:          # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = scenarios.HEALTHY_CONFIG.replace("openobserve.openobserve.svc.cluster.local:5081", f"127.0.0.1:{port}")
+    scenarios.set_config(mesh_api, config)
+    _, doc = check_json()
+    assert find(doc, "linkerd-otel-exporter", "external exporter endpoint is reachable")["description"] == (
+        "external exporter endpoint is reachable (not probed (pass --probe-exporter to connect from this "
+        "workstation))")
+    tls = find(doc, "linkerd-otel-exporter", "export to outside the cluster is encrypted")
+    assert tls["result"] == "warning" and f"otlp_grpc/backend -> 127.0.0.1:{port}" in tls["error"]
+    result, doc = check_json("--probe-exporter")
+    assert result.exit_code == 1
+    probe = find(doc, "linkerd-otel-exporter", "external exporter endpoint is reachable")
+    assert probe["result"] == "error" and probe["error"].startswith(f"127.0.0.1:{port}: cannot connect to 127.0.0.1:{port}")
+    with socket.socket() as server:        # now something listens: plain TCP (tls.insecure) connects
+        server.bind(("127.0.0.1", port))
+        server.listen(1)
+        _, doc = check_json("--probe-exporter")
+    assert find(doc, "linkerd-otel-exporter", "external exporter endpoint is reachable")["result"] == "success"
+
+
+def test_collector_restarted_recently_warns(mesh_api):
+    import datetime
+
+    scenarios.healthy(mesh_api)
+    pod = scenarios.pod(mesh_api, NS, scenarios.COLLECTOR_POD)
+    finished = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=10)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    cs = scenarios.container_status(pod, "otel-collector")
+    cs.update(restartCount=1, lastState={"terminated": {"reason": "OOMKilled", "exitCode": 137, "finishedAt": finished}})
+    mesh_api.add(pod)
+    result, doc = check_json()
+    assert result.exit_code == 0
+    check = find(doc, "linkerd-otel-collector", "collector pods")
+    assert check["result"] == "warning"
+    assert "otel-collector-857df6bd6f-b84jg restarted in the last hour (OOMKilled)" in check["error"]
+
+
+def test_slow_log_read_becomes_a_failed_check(mesh_api):
+    scenarios.healthy(mesh_api)
+    mesh_api.delay(3, path=r"/log$")
+    result, doc = check_json("--request-timeout=1s")
+    assert result.exit_code == 1
+    check = find(doc, "linkerd-otel-logs", "collector logs can be read")
+    assert check["result"] == "error"
+    assert check["error"].startswith("could not read collector logs\n    otel-collector-857df6bd6f-b84jg: ")
+    assert find(doc, "linkerd-otel-logs", "no config errors in the logs")["error"] == \
+        "skipped: 'collector logs can be read' did not pass"

@@ -1,0 +1,128 @@
+"""Pure checks on Snapshots built in memory from the shared fixtures (no cluster)."""
+from __future__ import annotations
+
+import copy
+
+from conftest import load_fixture
+
+from kubectl_linkerd_otel.checks import collector, exporter, linkerd_data_plane
+from kubectl_linkerd_otel.checks.framework import CheckOptions
+from kubectl_linkerd_otel.collector import facts
+from kubectl_linkerd_otel.snapshot import REDACTED, Snapshot, choose_collector, redact
+
+
+def snapshot(config_text=None, **kw) -> Snapshot:
+    snap = Snapshot(
+        namespaces=load_fixture("harness-mesh-namespaces.json")["items"],
+        pods=load_fixture("harness-mesh-pods.json")["items"],
+        workloads=[dict(d, kind="Deployment") for d in load_fixture("harness-mesh-deployments.json")["items"]
+                   if d["metadata"]["namespace"] == "observability"],
+        configmaps=[load_fixture("harness-mesh-collector-configmap.json")], **kw)
+    if config_text is not None:
+        snap.configmaps[0] = copy.deepcopy(snap.configmaps[0])
+        snap.configmaps[0]["data"]["config.yaml"] = config_text
+    choose_collector(snap)
+    return snap
+
+
+def test_reference_collector_is_found_through_its_volume():
+    snap = snapshot()
+    assert snap.collector_workload == "Deployment/otel-collector"
+    assert snap.collector_configmap == "otel-collector-config"
+    assert [p["metadata"]["name"] for p in snap.collector_pods()] == ["otel-collector-857df6bd6f-b84jg"]
+    assert snap.service_account_name() == "otel-collector"
+
+
+def test_reference_config_problems():
+    outcome = collector.config_consistent(snapshot(), CheckOptions())
+    assert outcome.status == "error"
+    assert any("unescaped $" in d and "relabel_configs[8].replacement" in d for d in outcome.details)
+    assert not any("plain text" in d for d in outcome.details)   # the exporter category reports those
+    assert collector.image_pinned(snapshot(), CheckOptions()).details == [
+        "otel-collector: otel/opentelemetry-collector:latest"]
+
+
+def test_reference_credentials_and_self_metrics():
+    snap = snapshot()
+    creds = exporter.credentials(snap, CheckOptions())
+    assert creds.status == "warning" and creds.details == ["exporters.otlp/openobserve.headers.Authorization"]
+    assert exporter.self_metrics(snap, CheckOptions()).status == "warning"
+    assert exporter.encrypted(snap, CheckOptions()) is None   # insecure, but to an in-cluster Service
+
+
+def test_missing_metrics_pipeline():
+    text = "receivers: {otlp: {}}\nexporters: {debug: {}}\nservice: {pipelines: {traces: {receivers: [otlp], exporters: [debug]}}}\n"
+    outcome = collector.config_consistent(snapshot(text), CheckOptions())
+    assert outcome.status == "error"
+    assert any("no metrics pipeline" in d for d in outcome.details)
+
+
+def test_unparseable_config():
+    assert collector.config_parses(snapshot("a: [unclosed"), CheckOptions()).error.startswith(
+        "collector config otel-collector-config: not valid YAML")
+
+
+def test_other_control_plane_and_filter():
+    snap = snapshot()
+    outcome = linkerd_data_plane.same_control_plane(snap, CheckOptions())
+    assert outcome.status == "warning"
+    assert outcome.details == ["other-mesh/web-697cdddb99-5t22j (linkerd.io/control-plane-ns=linkerd-other)"]
+    assert linkerd_data_plane.same_control_plane(snap, CheckOptions(namespace_filter=("emojivoto",))) is None
+
+
+def test_policy_from_namespace_annotation():
+    snap = snapshot()
+    pod = copy.deepcopy(next(p for p in snap.pods if p["metadata"]["name"].startswith("emoji")))
+    for c in pod["spec"]["containers"]:
+        c["env"] = [e for e in c.get("env", []) if e["name"] != "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY"]
+    ns = copy.deepcopy(snap.namespace("emojivoto"))
+    ns["metadata"]["annotations"]["config.linkerd.io/default-inbound-policy"] = "all-authenticated"
+    snap.namespaces = [ns if n["metadata"]["name"] == "emojivoto" else n for n in snap.namespaces]
+    assert linkerd_data_plane.effective_policy(snap, pod) == "all-authenticated"
+
+
+def test_cluster_service_forms():
+    assert facts.cluster_service("openobserve-openobserve-standalone.openobserve.svc.cluster.local:5081") == (
+        "openobserve-openobserve-standalone", "openobserve", 5081)
+    assert facts.cluster_service("backend.obs.svc:4317") == ("backend", "obs", 4317)
+    assert facts.cluster_service("backend:4317") == ("backend", None, 4317)
+    assert facts.cluster_service("https://api.honeycomb.io:443") is None
+    assert facts.cluster_service("10.0.0.5:4317") is None
+
+
+def test_redaction():
+    data = {"data": {"config.yaml": 'headers:\n  Authorization: "Basic c2VjcmV0OnNlY3JldA=="\n'
+                                    '  api-key: ${env:KEY}\n  token: abc\n'},
+            "env": [{"name": "OTLP_PASSWORD", "value": "hunter2"}, {"name": "MODE", "value": "x"}]}
+    out = redact(data)
+    text = out["data"]["config.yaml"]
+    assert "c2VjcmV0OnNlY3JldA" not in text and "abc" not in text and "${env:KEY}" in text
+    assert out["env"] == [{"name": "OTLP_PASSWORD", "value": REDACTED}, {"name": "MODE", "value": "x"}]
+
+
+def test_fallback_consistency_rules():
+    """Used when collector/config.py (the install issue's validator) is absent."""
+    import yaml
+
+    config = yaml.safe_load(load_fixture("harness-mesh-collector-configmap.json")["data"]["config.yaml"])
+    problems, _ = collector._consistency_problems(config)
+    assert any("unescaped $" in p and "__tmp_pod_label_$1" in p for p in problems)
+    assert not any("linkerd$'" in p for p in problems)      # a trailing regex anchor is not expanded
+    config["service"]["pipelines"]["metrics"]["exporters"].append("otlphttp/missing")
+    problems, _ = collector._consistency_problems(config)
+    assert "pipeline metrics uses exporter 'otlphttp/missing', which is not defined" in problems
+
+
+def test_simple_targets_comparison_without_the_engine():
+    from kubectl_linkerd_otel.checks import targets
+
+    snap = snapshot()
+    snap.receiver_targets = {"otel-collector-857df6bd6f-b84jg": {"data": {"activeTargets": [
+        {"scrapePool": "linkerd-proxy", "scrapeUrl": "http://10.244.0.22:4191/metrics", "health": "down",
+         "lastError": "HTTP 403"},
+        {"scrapePool": "linkerd-proxy", "scrapeUrl": "http://10.244.0.24:4191/metrics", "health": "up"},
+    ]}}}
+    outcome = targets._scraped_simple(snap, CheckOptions(namespace_filter=("emojivoto",)))
+    assert outcome.status == "error"
+    assert outcome.details == ["emojivoto/emoji-547b6957d6-s59rz (10.244.0.22:4191) is down: HTTP 403"]
+    assert outcome.description == "1 targets scraped (jobs: linkerd-proxy), 3 meshed pods, 1 not scraped"
