@@ -37,7 +37,7 @@ ENTRY_POINT = "kubectl_linkerd_otel.entry:main"
 # shiv's own default for --reproducible (1980-01-01, the earliest time a zip entry can hold).
 SOURCE_DATE_EPOCH = int(os.environ.get("SOURCE_DATE_EPOCH", "315532800"))
 RELEASE_URL_BASE = os.environ.get(
-    "RELEASE_URL_BASE", "https://github.com/kubectl-linkerd-otel/kubectl-linkerd-otel/releases/download")
+    "RELEASE_URL_BASE", "https://github.com/linkerd-otel/kubectl-linkerd-otel/releases/download")
 OLDEST_PYTHON = "3.9"
 COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 # Built from their sdist: pyyaml publishes no pure wheel but falls back to pure Python without libyaml.
@@ -243,7 +243,7 @@ metadata:
   name: {PLUGIN_NAME}
 spec:
   version: v{version}
-  homepage: https://github.com/kubectl-linkerd-otel/kubectl-linkerd-otel
+  homepage: https://github.com/linkerd-otel/kubectl-linkerd-otel
   shortDescription: Linkerd metrics into OpenTelemetry, diagnosed
   description: |
     Installs an OpenTelemetry collector that scrapes the Linkerd proxies (no linkerd-viz needed) and

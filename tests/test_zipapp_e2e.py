@@ -87,7 +87,7 @@ def _krew_install(archive: Path, manifest: dict, store: Path) -> Path:
 @pytest.fixture(scope="session")
 def installed(build, tmp_path_factory) -> Path:
     """A PATH directory as krew leaves it (links into its store), plus `linkerd-otel` for Linkerd and
-    the completion helper, linked the way docs/packaging.md tells users to."""
+    the completion helper, linked the way the README tells users to."""
     store = tmp_path_factory.mktemp("krew-store")
     manifest = yaml.safe_load(build["manifest"].read_text())
     bin_in_store = _krew_install(build["archive"], manifest, store)
