@@ -100,29 +100,11 @@ def test_redaction():
     assert out["env"] == [{"name": "OTLP_PASSWORD", "value": REDACTED}, {"name": "MODE", "value": "x"}]
 
 
-def test_fallback_consistency_rules():
-    """Used when collector/config.py (the install issue's validator) is absent."""
-    import yaml
-
-    config = yaml.safe_load(load_fixture("harness-mesh-collector-configmap.json")["data"]["config.yaml"])
-    problems, _ = collector._consistency_problems(config)
-    assert any("unescaped $" in p and "__tmp_pod_label_$1" in p for p in problems)
-    assert not any("linkerd$'" in p for p in problems)      # a trailing regex anchor is not expanded
-    config["service"]["pipelines"]["metrics"]["exporters"].append("otlphttp/missing")
-    problems, _ = collector._consistency_problems(config)
-    assert "pipeline metrics uses exporter 'otlphttp/missing', which is not defined" in problems
-
-
-def test_simple_targets_comparison_without_the_engine():
+def test_config_the_engine_cannot_simulate_is_a_warning():
     from kubectl_linkerd_otel.checks import targets
 
-    snap = snapshot()
-    snap.receiver_targets = {"otel-collector-857df6bd6f-b84jg": {"data": {"activeTargets": [
-        {"scrapePool": "linkerd-proxy", "scrapeUrl": "http://10.244.0.22:4191/metrics", "health": "down",
-         "lastError": "HTTP 403"},
-        {"scrapePool": "linkerd-proxy", "scrapeUrl": "http://10.244.0.24:4191/metrics", "health": "up"},
-    ]}}}
-    outcome = targets._scraped_simple(snap, CheckOptions(namespace_filter=("emojivoto",)))
-    assert outcome.status == "error"
-    assert outcome.details == ["emojivoto/emoji-547b6957d6-s59rz (10.244.0.22:4191) is down: HTTP 403"]
-    assert outcome.description == "1 targets scraped (jobs: linkerd-proxy), 3 meshed pods, 1 not scraped"
+    text = ("receivers:\n  prometheus:\n    config:\n      scrape_configs:\n        - job_name: a\n"
+            "          relabel_configs: [{source_labels: [x], regex: '(?=y)', action: keep}]\n")
+    outcome = targets.scraped(snapshot(text), CheckOptions())
+    assert outcome.status == "warning"
+    assert outcome.error.startswith("the collector config cannot be simulated: ")

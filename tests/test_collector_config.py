@@ -126,3 +126,10 @@ def test_check_helper_name_is_available():
     from kubectl_linkerd_otel.collector.config import parse_collector_config
 
     assert parse_collector_config("a: 1\n") == {"a": 1}
+
+
+def test_every_problem_has_a_code_to_filter_on():
+    text = load_fixture("harness-mesh-collector-configmap.json")["data"]["config.yaml"]
+    problems = find_problems(parse_config(text), image="otel/opentelemetry-collector:latest")
+    assert {p.code for p in problems} == {"unescaped-dollar", "plaintext-credential", "deprecated-name"}
+    assert [p.code for p in find_problems({})] == ["no-pipelines", "no-metrics-pipeline"]

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Dict, List, Optional
 
 from . import naming
+from .collector.locate import collector_container, locate, selects, template_spec
 
 FORMAT = "kubectl-linkerd-otel/snapshot/v1"
 LOG_TAIL_LINES = 2000
@@ -75,14 +76,10 @@ class Snapshot:
         obj = self.workload()
         if obj is None:
             return []
-        selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-        ns = self.collector_namespace
-        return [p for p in self.pods if p["metadata"].get("namespace") == ns and selector
-                and all((p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())]
+        return [p for p in self.pods if selects(obj, p)]
 
     def service_account_name(self) -> str:
-        obj = self.workload()
-        spec = ((obj or {}).get("spec") or {}).get("template", {}).get("spec") or {}
+        spec = template_spec(self.workload() or {})
         return spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
 
     # -- files ------------------------------------------------------------------------------------
@@ -166,50 +163,19 @@ def _run_steps(steps: Dict[str, Callable[[], Any]], snap: Snapshot, workers: int
     return results
 
 
-def _pick(objs: List[dict], names: List[str], kinds=None) -> Optional[dict]:
-    for name in names:
-        for obj in objs:
-            if obj["metadata"]["name"] == name and (kinds is None or obj.get("kind") in kinds):
-                return obj
-    return None
-
-
 def choose_collector(snap: Snapshot) -> None:
-    """Pick the collector workload and ConfigMap the way `targets` does (collector/locate.py), else by name:
-    our install's names first, then the reference setup's hand-applied ones, then anything labelled ours."""
-    try:
-        from .collector.locate import locate
-    except ImportError:
-        locate = None
-    if locate is not None:
-        found = locate(deployments=[w for w in snap.workloads if w.get("kind") == "Deployment"],
-                       daemonsets=[w for w in snap.workloads if w.get("kind") == "DaemonSet"],
-                       configmaps=snap.configmaps,
-                       pods=[p for p in snap.pods if p["metadata"].get("namespace") == snap.collector_namespace])
-        if found is not None:
-            if found.workload is not None:
-                snap.collector_workload = f"{found.kind}/{found.name}"
-            if found.configmap is not None:
-                snap.collector_configmap = found.configmap["metadata"]["name"]
-                snap.collector_config_key = found.config_key
-            return
-    workload = _pick(snap.workloads, [naming.COLLECTOR_NAME, naming.REFERENCE_WORKLOAD])
-    if workload is None:
-        workload = next((w for w in snap.workloads
-                         if (w["metadata"].get("labels") or {}).get("app.kubernetes.io/part-of") == naming.PART_OF
-                         or "otel" in w["metadata"]["name"] or "opentelemetry" in w["metadata"]["name"]), None)
-    if workload is not None:
-        snap.collector_workload = f"{workload.get('kind')}/{workload['metadata']['name']}"
-        mounted = [v.get("configMap", {}).get("name") for v in
-                   ((workload.get("spec") or {}).get("template", {}).get("spec") or {}).get("volumes") or []
-                   if v.get("configMap")]
-        cm = _pick(snap.configmaps, [n for n in mounted if n])
-        if cm is not None:
-            snap.collector_configmap = cm["metadata"]["name"]
-            return
-    cm = _pick(snap.configmaps, [naming.CONFIGMAP_NAME, naming.REFERENCE_CONFIGMAP])
-    if cm is not None:
-        snap.collector_configmap = cm["metadata"]["name"]
+    """Pick the collector workload and ConfigMap the way `targets` does (collector/locate.py).
+    Nothing found leaves both empty: the collector checks say what they looked for."""
+    found = locate(deployments=[w for w in snap.workloads if w.get("kind") == "Deployment"],
+                   daemonsets=[w for w in snap.workloads if w.get("kind") == "DaemonSet"],
+                   configmaps=snap.configmaps)
+    if found is None:
+        return
+    if found.workload is not None:
+        snap.collector_workload = f"{found.kind}/{found.name}"
+    if found.configmap is not None:
+        snap.collector_configmap = found.configmap_name
+        snap.collector_config_key = found.config_key
 
 
 def _kinded(items: List[dict], kind: str) -> List[dict]:
@@ -272,11 +238,9 @@ def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd
 
 
 def _scrape_namespaces(snap: Snapshot, data_namespaces) -> List[str]:
-    meshed = sorted({p["metadata"]["namespace"] for p in snap.pods
-                     if (p["metadata"].get("labels") or {}).get("linkerd.io/control-plane-ns")})
-    if data_namespaces:
-        meshed = [n for n in meshed if n in data_namespaces]
-    return meshed
+    from .checks.common import meshed_pods
+
+    return sorted({p["metadata"]["namespace"] for p in meshed_pods(snap, data_namespaces)})
 
 
 def _gather_second(kube: Any, snap: Snapshot, interval: float, probe_exporter: bool, data_namespaces,
@@ -291,8 +255,7 @@ def _gather_second(kube: Any, snap: Snapshot, interval: float, probe_exporter: b
 
     for pod in pods:
         name = pod["metadata"]["name"]
-        container = next((c["name"] for c in pod["spec"].get("containers", [])
-                          if c["name"] != naming.LINKERD_PROXY_CONTAINER), None)
+        container = (collector_container(pod.get("spec") or {}) or {}).get("name")
         steps[f"logs/{name}"] = (lambda n=name, c=container: kube.pod_logs(
             ns, n, container=c, tail_lines=LOG_TAIL_LINES, since_seconds=log_since_seconds))
         if facts_mod.binds_pod_ip(facts.self_metrics):

@@ -1,11 +1,12 @@
 """linkerd-otel-collector: namespace, service account, RBAC, config, rollout, pods."""
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from .. import naming, podstatus
-from .common import facts, gather_error, listing, ref
+from ..collector.config import PLAINTEXT_CREDENTIAL, find_problems
+from ..collector.locate import collector_container, template_spec
+from .common import facts, gather_error, listing
 from .framework import Category, Check, fail, passed, skip, warn
 
 RESTART_WINDOW = 3600
@@ -54,7 +55,7 @@ def rbac(snap, _opts):
     if errors:
         return fail("could not ask the API server (SubjectAccessReview) what the collector may do",
                     listing(errors))
-    reviews = [r for r in _reviews(snap)]
+    reviews = _reviews(snap)
     if not reviews:
         return skip("no access reviews were made")
     denied = sorted({f"{r['verb']} pods in {r['namespace'] or 'all namespaces'}"
@@ -91,69 +92,23 @@ def config_parses(snap, _opts):
     return None
 
 
-def _unescaped_dollars(value, path=""):
-    found = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found.extend(_unescaped_dollars(item, f"{path}.{key}" if path else str(key)))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found.extend(_unescaped_dollars(item, f"{path}[{index}]"))
-    elif isinstance(value, str):
-        # `$$` is a literal `$` and `${env:X}` is an env reference: both fine. `$1` or `$name` is not.
-        if re.search(r"(?<!\$)(?:\$\$)*\$(?=[A-Za-z0-9_])", value):
-            found.append(f"{path}: {value!r}")
-    return found
-
-
-def _consistency_problems(config: dict):
-    problems, warnings = [], []
-    pipelines = ((config.get("service") or {}).get("pipelines") or {})
-    for section, key in (("receivers", "receivers"), ("processors", "processors"), ("exporters", "exporters")):
-        defined = set((config.get(section) or {}).keys())
-        for pipe, body in pipelines.items():
-            for name in (body or {}).get(key) or []:
-                if name not in defined:
-                    problems.append(f"pipeline {pipe} uses {section[:-1]} '{name}', which is not defined")
-    metrics = [b or {} for p, b in pipelines.items() if str(p).split("/")[0] == "metrics"]
-    if not any(any(str(r).split("/")[0] == "prometheus" for r in b.get("receivers") or [])
-               and [e for e in b.get("exporters") or [] if str(e).split("/")[0] != "debug"] for b in metrics):
-        problems.append("no metrics pipeline goes from the prometheus receiver to an exporter (debug aside)")
-    receivers = config.get("receivers") or {}
-    for name, body in receivers.items():
-        if str(name).split("/")[0] == "prometheus":
-            for item in _unescaped_dollars(body, f"receivers.{name}"):
-                problems.append(f"unescaped $ (write $$ in the collector config): {item}")
-    return problems, warnings
+def _containers(snap):
+    return template_spec(snap.workload() or {}).get("containers") or []
 
 
 def _collector_image(snap):
-    obj = snap.workload() or {}
-    containers = ((obj.get("spec") or {}).get("template", {}).get("spec") or {}).get("containers") or []
-    return next((c.get("image") for c in containers if c.get("name") != naming.LINKERD_PROXY_CONTAINER), None)
-
-
-def _shared_validator_problems(snap, config):
-    """The install issue's validator (collector/config.py), or None when it is not there."""
-    try:
-        from ..collector.config import find_problems
-    except ImportError:
-        return None
-    problems, warnings = [], []
-    for problem in find_problems(config, image=_collector_image(snap)):
-        # credentials have their own check under linkerd-otel-exporter
-        if "in plain text in the config" in problem.message:
-            continue
-        (problems if problem.severity == "error" else warnings).append(problem.message)
-    return problems, warnings
+    return (collector_container(template_spec(snap.workload() or {})) or {}).get("image")
 
 
 def config_consistent(snap, _opts):
     config = facts(snap).config
     if config is None:
         return skip("the config did not parse")
-    found = _shared_validator_problems(snap, config)
-    problems, warnings = found if found is not None else _consistency_problems(config)
+    problems, warnings = [], []
+    for problem in find_problems(config, image=_collector_image(snap)):
+        if problem.code == PLAINTEXT_CREDENTIAL:   # reported by linkerd-otel-exporter's credentials check
+            continue
+        (problems if problem.severity == "error" else warnings).append(problem.message)
     if problems:
         return fail(f"{len(problems)} problems in {snap.collector_configmap}", listing(problems + warnings))
     if warnings:
@@ -162,10 +117,8 @@ def config_consistent(snap, _opts):
 
 
 def image_pinned(snap, _opts):
-    obj = snap.workload()
-    containers = ((obj.get("spec") or {}).get("template", {}).get("spec") or {}).get("containers") or []
     loose = []
-    for container in containers:
+    for container in _containers(snap):
         image = container.get("image") or ""
         if "@sha256:" in image:
             continue

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from .. import podstatus
+from ..collector.config import component_type, walk_strings
 from .common import control_plane_namespace, facts, gather_error, labels, listing
-from .framework import Category, Check, fail, passed, skip, warn
+from .framework import Category, Check, fail, passed, skip
 
 
 def installed(snap, _opts):
@@ -30,25 +31,14 @@ def pods_ready(snap, _opts):
     return None
 
 
-def _strings(value):
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-    elif isinstance(value, str):
-        yield value
-
-
 def scrape_namespace(snap, _opts):
     config = facts(snap).config
     if config is None:
         return skip("no collector config to compare")
     ns = control_plane_namespace(snap)
     receivers = config.get("receivers") or {}
-    scrape = [body for name, body in receivers.items() if str(name).split("/")[0] == "prometheus"]
-    text = list(_strings(scrape))
+    scrape = [body for name, body in receivers.items() if component_type(name) == "prometheus"]
+    text = [value for _, value in walk_strings(scrape)]
     if not text:
         return skip("the collector config has no prometheus receiver")
     if not any(ns in s for s in text):

@@ -49,8 +49,10 @@ CONTRIB = {
 RENAMED_EXPORTERS = {"otlp": "otlp_grpc", "otlphttp": "otlp_http"}
 RENAME_VERSION = (0, 144)
 _SENSITIVE_HEADER = re.compile(r"auth|token|key|secret|passw|cookie|signature", re.IGNORECASE)
-_ENV_REF = re.compile(r"\$\{(env:)?[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}")
+# `${env:VAR}`, `${VAR}`, `${env:VAR:-default}`: the collector's own variable references (name, default)
+ENV_REF = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _IMAGE_VERSION = re.compile(r":v?(\d+)\.(\d+)(?:\.\d+)?")
+PLAINTEXT_CREDENTIAL = "plaintext-credential"
 
 
 @dataclass
@@ -58,10 +60,16 @@ class ConfigProblem:
     severity: str      # "error" | "warning"
     message: str
     hint: str = ""
+    code: str = ""     # what kind of problem, for callers to filter on (see find_problems)
 
 
-def parse_config(text: str) -> dict:
-    """The collector config in `text` as a dict; UsageError when it is not a YAML mapping."""
+class ConfigSyntaxError(ValueError):
+    """The text is not a YAML mapping; the message reads on from "the collector config is"."""
+
+
+def read_config(text: str) -> Optional[dict]:
+    """The collector config in `text` as a dict, None when the text holds no YAML document at all;
+    ConfigSyntaxError when it is not a YAML mapping."""
     import yaml
 
     try:
@@ -69,14 +77,19 @@ def parse_config(text: str) -> dict:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise UsageError(f"the collector config is not valid YAML{where}: "
-                         f"{getattr(exc, 'problem', None) or 'parse error'}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise UsageError("the collector config is not a YAML mapping (expected receivers:, exporters:, "
-                         "service: ...)")
+        raise ConfigSyntaxError(f"not valid YAML{where}: {getattr(exc, 'problem', None) or 'parse error'}") \
+            from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigSyntaxError("not a YAML mapping (expected receivers:, exporters:, service: ...)")
     return data
+
+
+def parse_config(text: str) -> dict:
+    """The collector config in `text` as a dict ({} when empty); UsageError when it is not a YAML mapping."""
+    try:
+        return read_config(text) or {}
+    except ConfigSyntaxError as exc:
+        raise UsageError(f"the collector config is {exc}") from None
 
 
 # the name the `check` helper imports
@@ -113,7 +126,7 @@ def unescaped_dollars(text: str) -> List[str]:
         if text.startswith("$$", i):
             i += 2
             continue
-        match = _ENV_REF.match(text, i)
+        match = ENV_REF.match(text, i)
         if match:
             i = match.end()
             continue
@@ -127,13 +140,14 @@ def _expanded(snippet: str) -> bool:
     return len(snippet) > 1 and (snippet[1] == "{" or snippet[1].isalnum() or snippet[1] == "_")
 
 
-def _strings(value, path: str) -> Iterator[Tuple[str, str]]:
+def walk_strings(value, path: str = "") -> Iterator[Tuple[str, str]]:
+    """(path, string) for every string inside nested mappings and lists."""
     if isinstance(value, dict):
         for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}")
+            yield from walk_strings(item, f"{path}.{key}")
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _strings(item, f"{path}[{index}]")
+            yield from walk_strings(item, f"{path}[{index}]")
     elif isinstance(value, str):
         yield path, value
 
@@ -144,7 +158,8 @@ def _check_pipelines(config: dict) -> List[ConfigProblem]:
     pipelines = _mapping(service.get("pipelines"))
     if not pipelines:
         return [ConfigProblem("error", "the config has no service.pipelines: the collector does nothing",
-                              "add service.pipelines.metrics with the prometheus receiver and an exporter")]
+                              "add service.pipelines.metrics with the prometheus receiver and an exporter",
+                              code="no-pipelines")]
     connectors = set(_mapping(config.get("connectors")))
     for name, pipeline in pipelines.items():
         pipeline = _mapping(pipeline)
@@ -157,14 +172,15 @@ def _check_pipelines(config: dict) -> List[ConfigProblem]:
                     problems.append(ConfigProblem(
                         "error", f"pipeline {name} uses {kind[:-1]} {component!r}, which is not defined "
                                  f"under {kind}:",
-                        f"define {component} under {kind}: or remove it from the pipeline"))
+                        f"define {component} under {kind}: or remove it from the pipeline",
+                        code="undefined-component"))
         if not pipeline.get("receivers") or not pipeline.get("exporters"):
             problems.append(ConfigProblem("error", f"pipeline {name} needs at least one receiver and one "
-                                                   f"exporter", ""))
+                                                   f"exporter", code="incomplete-pipeline"))
     for ext in service.get("extensions") or []:
         if ext not in _mapping(config.get("extensions")):
             problems.append(ConfigProblem("error", f"service.extensions lists {ext!r}, which is not "
-                                                   f"defined under extensions:", ""))
+                                                   f"defined under extensions:", code="undefined-component"))
     return problems
 
 
@@ -180,11 +196,11 @@ def _check_types(config: dict, image: Optional[str]) -> List[ConfigProblem]:
                 if core:
                     problems.append(ConfigProblem(
                         "error", f"{kind[:-1]} {component!r} is not in the core collector image {image}",
-                        "use otel/opentelemetry-collector-contrib or drop the component"))
+                        "use otel/opentelemetry-collector-contrib or drop the component", code="not-in-image"))
                 continue
             problems.append(ConfigProblem(
                 "warning", f"{kind[:-1]} {component!r} is of a type this plugin does not know ({ctype})",
-                "check the spelling; the collector refuses unknown types at start"))
+                "check the spelling; the collector refuses unknown types at start", code="unknown-type"))
     return problems
 
 
@@ -201,11 +217,12 @@ def _metrics_pipeline(config: dict) -> List[ConfigProblem]:
         if receivers and exporters:
             return [ConfigProblem("warning", f"pipeline {name} only has the debug exporter: Linkerd "
                                              f"metrics are logged, not sent anywhere",
-                                  "add an OTLP exporter (install --exporter-endpoint ...)")]
+                                  "add an OTLP exporter (install --exporter-endpoint ...)",
+                                  code="debug-only-pipeline")]
     return [ConfigProblem("error", "no metrics pipeline goes from a prometheus receiver to an exporter: "
                                    "Linkerd metrics are scraped nowhere or sent nowhere",
                           "add service.pipelines.metrics: {receivers: [prometheus/linkerd], "
-                          "exporters: [...]}")]
+                          "exporters: [...]}", code="no-metrics-pipeline")]
 
 
 def _check_dollars(config: dict) -> List[ConfigProblem]:
@@ -213,7 +230,7 @@ def _check_dollars(config: dict) -> List[ConfigProblem]:
     for name, receiver in _mapping(config.get("receivers")).items():
         if component_type(name) != "prometheus":
             continue
-        for path, text in _strings(_mapping(receiver).get("config"), f"receivers.{name}.config"):
+        for path, text in walk_strings(_mapping(receiver).get("config"), f"receivers.{name}.config"):
             bad = unescaped_dollars(text)
             if bad:
                 severe = any(_expanded(b) for b in bad)
@@ -221,7 +238,7 @@ def _check_dollars(config: dict) -> List[ConfigProblem]:
                     "error" if severe else "warning",
                     f"{path} has an unescaped $ ({bad[0]!r}): the collector expands $ before "
                     f"Prometheus sees the config",
-                    "write every $ of the Prometheus config as $$ (e.g. $$1)"))
+                    "write every $ of the Prometheus config as $$ (e.g. $$1)", code="unescaped-dollar"))
     return problems
 
 
@@ -238,7 +255,7 @@ def _check_credentials(config: dict) -> List[ConfigProblem]:
                 "error" if str(header).lower() == "authorization" else "warning",
                 f"exporter {name} has its {header} header in plain text in the config",
                 "keep it in a Secret and write the header as ${env:VAR} "
-                "(`kubectl linkerd-otel install --basic-auth ...` does this)"))
+                "(`kubectl linkerd-otel install --basic-auth ...` does this)", code=PLAINTEXT_CREDENTIAL))
     return problems
 
 
@@ -251,16 +268,20 @@ def _check_renamed(config: dict, image: Optional[str]) -> List[ConfigProblem]:
             problems.append(ConfigProblem(
                 "warning", f"exporter {name!r}: the type {ctype} was renamed {RENAMED_EXPORTERS[ctype]} "
                            f"in collector v0.144",
-                f"rename it {RENAMED_EXPORTERS[ctype]}{name[len(ctype):]}"))
+                f"rename it {RENAMED_EXPORTERS[ctype]}{name[len(ctype):]}", code="deprecated-name"))
         if ctype in RENAMED_EXPORTERS.values() and version is not None and version < RENAME_VERSION:
             old = [k for k, v in RENAMED_EXPORTERS.items() if v == ctype][0]
             problems.append(ConfigProblem(
                 "error", f"exporter {name!r}: collector {image} predates v0.144 and knows it as {old}",
-                f"rename it {old}{name[len(ctype):]} or use a newer image"))
+                f"rename it {old}{name[len(ctype):]} or use a newer image", code="name-too-new"))
     return problems
 
 
 def find_problems(config: dict, *, image: Optional[str] = None) -> List[ConfigProblem]:
-    """Everything wrong with `config`; `image` (the collector image, if known) sharpens the checks."""
+    """Everything wrong with `config`; `image` (the collector image, if known) sharpens the checks.
+
+    Problem codes: no-pipelines, undefined-component, incomplete-pipeline, not-in-image, unknown-type,
+    no-metrics-pipeline, debug-only-pipeline, unescaped-dollar, plaintext-credential, deprecated-name,
+    name-too-new."""
     return (_check_pipelines(config) + _check_types(config, image) + _metrics_pipeline(config)
             + _check_dollars(config) + _check_credentials(config) + _check_renamed(config, image))

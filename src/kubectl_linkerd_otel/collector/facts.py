@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
+
+from .config import ConfigSyntaxError, component_type, read_config
 
 _CREDENTIAL_KEYS = re.compile(r"^(authorization|password|token|api[-_]?key|x-api-key|secret|bearer_token)$", re.I)
 _ENV_REF = re.compile(r"\$\{(env:)?[A-Za-z_][A-Za-z0-9_]*\}")
@@ -51,27 +53,30 @@ def _credentials(value: Any, path: str = "") -> List[str]:
     return found
 
 
-def extract(text: Optional[str]) -> CollectorFacts:
-    import yaml
+def receiver_api_endpoint(receiver: Any) -> Optional[str]:
+    """Where a prometheus receiver's API server listens (its default: localhost:9090); None when it is off."""
+    api = receiver.get("api_server") if isinstance(receiver, dict) else None
+    if not isinstance(api, dict) or not api.get("enabled"):
+        return None
+    return str((api.get("server_config") or {}).get("endpoint") or "localhost:9090")
 
+
+def extract(text: Optional[str]) -> CollectorFacts:
     facts = CollectorFacts()
-    if not text:
-        facts.parse_error = "empty config"
-        return facts
     try:
-        config = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        facts.parse_error = f"not valid YAML: {str(exc).splitlines()[0]}"
+        config = read_config(text) if text else None
+    except ConfigSyntaxError as exc:
+        facts.parse_error = str(exc)
         return facts
-    if not isinstance(config, dict):
-        facts.parse_error = "the config is not a mapping"
+    if config is None:
+        facts.parse_error = "empty config"
         return facts
     facts.config = config
     for name, body in (config.get("exporters") or {}).items():
         body = body if isinstance(body, dict) else {}
         tls = body.get("tls") if isinstance(body.get("tls"), dict) else {}
         facts.exporters.append(Exporter(
-            name=str(name), kind=str(name).split("/", 1)[0], endpoint=str(body.get("endpoint") or ""),
+            name=str(name), kind=component_type(name), endpoint=str(body.get("endpoint") or ""),
             insecure=bool(tls.get("insecure")), credentials=_credentials(body)))
     telemetry = ((config.get("service") or {}).get("telemetry") or {}).get("metrics") or {}
     if isinstance(telemetry, dict):
@@ -82,11 +87,8 @@ def extract(text: Optional[str]) -> CollectorFacts:
         if facts.self_metrics is None and telemetry.get("address"):
             facts.self_metrics = _split_hostport(telemetry["address"], 8888)
     for name, body in (config.get("receivers") or {}).items():
-        if str(name).split("/", 1)[0] != "prometheus" or not isinstance(body, dict):
-            continue
-        api = body.get("api_server") or {}
-        if isinstance(api, dict) and api.get("enabled"):
-            endpoint = (api.get("server_config") or {}).get("endpoint") or "localhost:9090"
+        endpoint = receiver_api_endpoint(body) if component_type(name) == "prometheus" else None
+        if endpoint:
             facts.receiver_api = _split_hostport(endpoint, 9090)
     return facts
 

@@ -72,14 +72,21 @@ def _name(obj: dict) -> str:
     return (obj.get("metadata") or {}).get("name") or ""
 
 
-def _template_spec(workload: dict) -> dict:
+def template_spec(workload: dict) -> dict:
+    """The pod spec of a workload's template ({} when absent)."""
     return ((workload.get("spec") or {}).get("template") or {}).get("spec") or {}
+
+
+def collector_container(pod_spec: dict) -> Optional[dict]:
+    """The collector's container in a pod (or template) spec: the first one that is not Linkerd's proxy."""
+    return next((c for c in pod_spec.get("containers") or [] if c.get("name") != naming.LINKERD_PROXY_CONTAINER),
+                None)
 
 
 def mounted_configmaps(workload: dict) -> List[Tuple[str, List[str]]]:
     """(ConfigMap name, keys it projects — empty: all keys) for every configMap volume of the template."""
     out = []
-    for volume in _template_spec(workload).get("volumes") or []:
+    for volume in template_spec(workload).get("volumes") or []:
         cm = volume.get("configMap")
         if isinstance(cm, dict) and cm.get("name"):
             out.append((cm["name"], [i.get("key") for i in cm.get("items") or [] if i.get("key")]))
@@ -186,7 +193,7 @@ def static_env(workload: Optional[dict]) -> dict:
     what `${env:VAR}` in the config expands to on every replica. Per-pod values (downward API) are
     left out, so the references to them stay unresolved."""
     env = {}
-    for container in _template_spec(workload or {}).get("containers") or []:
+    for container in template_spec(workload or {}).get("containers") or []:
         for item in container.get("env") or []:
             if "value" in item and item.get("name"):
                 env.setdefault(item["name"], str(item.get("value") or ""))

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
+from ..collector.config import ENV_REF, component_type
+from ..collector.facts import receiver_api_endpoint
 from .relabel import RelabelConfigError, Rules, compile_rules
 from .sd import SDConfig, SelectorError
 
@@ -21,7 +23,6 @@ DEFAULT_SCRAPE_TIMEOUT = "10s"
 DEFAULT_METRICS_PATH = "/metrics"
 DEFAULT_SCHEME = "http"
 
-_ENV = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
 _UNITS_MS = (("y", 365 * 86400000, True), ("w", 7 * 86400000, True), ("d", 86400000, False),
              ("h", 3600000, False), ("m", 60000, False), ("s", 1000, False), ("ms", 1, False))
@@ -79,7 +80,7 @@ def unescape(value: Any, env: Optional[Dict[str, str]] = None) -> Any:
             out.append("$")
             i += 2
             continue
-        m = _ENV.match(value, i)
+        m = ENV_REF.match(value, i)
         if m and env is not None and (m.group(1) in env or m.group(2) is not None):
             out.append(env.get(m.group(1), m.group(2) or ""))
             i = m.end()
@@ -241,13 +242,10 @@ def receivers(config: dict, env: Optional[Dict[str, str]] = None) -> List[Receiv
     out: List[Receiver] = []
     for rname, body in _mapping(config.get("receivers"), "receivers").items():
         rname = str(rname)
-        if rname.split("/", 1)[0] != "prometheus":
+        if component_type(rname) != "prometheus":
             continue
         body = unescape(body if isinstance(body, dict) else {}, env)
-        rec = Receiver(rname)
-        api = body.get("api_server")
-        if isinstance(api, dict) and api.get("enabled"):
-            rec.api_server = str(((api.get("server_config") or {}).get("endpoint")) or "localhost:9090")
+        rec = Receiver(rname, api_server=receiver_api_endpoint(body))
         if body.get("target_allocator"):
             rec.notes.append(f"receiver {rname} takes its targets from a target allocator: the jobs below "
                              f"show what its own service discovery would find")
