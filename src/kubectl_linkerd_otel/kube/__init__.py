@@ -308,13 +308,14 @@ class Kube:
         except NotFound:
             return None
 
-    def apply(self, obj: dict, *, dry_run: bool = False, force: bool = False) -> ApplyResult:
-        """Server-side apply as field manager kubectl-linkerd-otel."""
+    def apply(self, obj: dict, *, dry_run: bool = False, force: bool = False,
+              field_manager: str = FIELD_MANAGER) -> ApplyResult:
+        """Server-side apply, as field manager kubectl-linkerd-otel unless told otherwise."""
         res = resource_for(obj)
         meta = obj.get("metadata") or {}
         name, namespace = meta.get("name"), meta.get("namespace") if res.namespaced else None
         before = self.get_or_none(_plural_key(res), name, namespace)
-        params = {"fieldManager": FIELD_MANAGER, "force": "true" if force else "false"}
+        params = {"fieldManager": field_manager, "force": "true" if force else "false"}
         if dry_run:
             params["dryRun"] = "All"
         what = _What("apply", res.plural, namespace, name)
