@@ -178,3 +178,26 @@ def test_unknown_command_is_a_usage_error():
     assert result.exit_code == 2
     assert "No such command 'frobnicate'" in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ["--no-color", "version", "--client"],
+    ["-v", "version", "--client"],
+    ["--insecure-skip-tls-verify", "version", "--client"],
+    ["version", "--client", "--no-color"],
+    ["version", "--client", "--verbose=false", "--no-color=true"],
+])
+def test_boolean_global_flags_before_or_after_the_subcommand(args):
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Client Version: v")
+
+
+def test_no_color_flag_and_environment(monkeypatch):
+    from kubectl_linkerd_otel.options import GlobalOptions
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert GlobalOptions().color is True
+    assert GlobalOptions(no_color=True).color is False
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert GlobalOptions().color is False

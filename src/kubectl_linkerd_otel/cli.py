@@ -14,7 +14,7 @@ import click
 
 from . import __version__
 from .errors import PluginError
-from .options import global_options, kube_flags
+from .options import global_options, group_flags
 
 # name -> module under kubectl_linkerd_otel.commands exposing `command`; loaded only when needed.
 COMMANDS = {
@@ -52,7 +52,7 @@ def prog_name(argv0: str) -> str:
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"],
                                               "max_content_width": 110})
-@kube_flags
+@group_flags
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Get Linkerd's metrics into any OpenTelemetry backend, without linkerd-viz, and prove they arrive.

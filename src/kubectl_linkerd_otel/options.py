@@ -141,23 +141,40 @@ _FLAGS = [
     click.option("--as-group", "as_groups", metavar="GROUP", multiple=True,
                  help="Group to impersonate (repeatable).",
                  callback=_store("as_groups", _groups), expose_value=False, is_eager=True),
-    click.option("--insecure-skip-tls-verify", "insecure_skip_tls_verify", is_flag=False,
-                 flag_value="true", metavar="[BOOL]",
-                 help="Do not verify the API server's certificate (insecure).",
-                 callback=_store("insecure_skip_tls_verify", parse_bool), expose_value=False,
-                 is_eager=True),
-    click.option("-v", "--verbose", is_flag=False, flag_value="1", metavar="[LEVEL]",
-                 help="Verbose output (tracebacks on internal errors).",
-                 callback=_store("verbose", _verbosity), expose_value=False, is_eager=True),
-    click.option("--no-color", is_flag=False, flag_value="true", metavar="[BOOL]",
-                 help="Plain output without colour (also: NO_COLOR=1).",
-                 callback=_store("no_color", parse_bool), expose_value=False, is_eager=True),
 ]
 
 
+def _switches(on_group: bool) -> list:
+    """Boolean flags. After the subcommand they take an optional value (`--verbose=false`, as Linkerd
+    passes them); before it they must be plain switches, or `--no-color check` would read `check` as
+    the flag's value."""
+    def switch(*decls: str, convert: Callable, attr: str, value: str, metavar: str, help: str):
+        extra = ({"is_flag": True, "flag_value": value, "default": None} if on_group else
+                 {"is_flag": False, "flag_value": value, "metavar": metavar})
+        return click.option(*decls, help=help, callback=_store(attr, convert), expose_value=False,
+                            is_eager=True, **extra)
+
+    return [
+        switch("--insecure-skip-tls-verify", "insecure_skip_tls_verify", convert=parse_bool,
+               attr="insecure_skip_tls_verify", value="true", metavar="[BOOL]",
+               help="Do not verify the API server's certificate (insecure)."),
+        switch("-v", "--verbose", convert=_verbosity, attr="verbose", value="1", metavar="[LEVEL]",
+               help="Verbose output (tracebacks on internal errors)."),
+        switch("--no-color", convert=parse_bool, attr="no_color", value="true", metavar="[BOOL]",
+               help="Plain output without colour (also: NO_COLOR=1)."),
+    ]
+
+
 def kube_flags(func: Callable) -> Callable:
-    """Add kubectl's global flags to a group or command."""
-    for option in reversed(_FLAGS):
+    """Add kubectl's global flags to a subcommand."""
+    for option in reversed(_FLAGS + _switches(on_group=False)):
+        func = option(func)
+    return func
+
+
+def group_flags(func: Callable) -> Callable:
+    """Add kubectl's global flags to the command group (given before the subcommand)."""
+    for option in reversed(_FLAGS + _switches(on_group=True)):
         func = option(func)
     return func
 
