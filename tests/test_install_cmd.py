@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import pytest
 from helpers import run_cli
@@ -10,12 +11,13 @@ from helpers import run_cli
 from kubectl_linkerd_otel import naming
 
 NS = "observability"
+RBAC = naming.cluster_rbac_name(NS)      # linkerd-otel-collector-observability
 APPLY = ["install", "-o", "text", "--wait=false"]
 EXPECTED_REFS = [
     "namespace/observability",
     "serviceaccount/linkerd-otel-collector",
-    "clusterrole.rbac.authorization.k8s.io/linkerd-otel-collector",
-    "clusterrolebinding.rbac.authorization.k8s.io/linkerd-otel-collector",
+    "clusterrole.rbac.authorization.k8s.io/linkerd-otel-collector-observability",
+    "clusterrolebinding.rbac.authorization.k8s.io/linkerd-otel-collector-observability",
     "secret/linkerd-otel-collector-credentials",
     "configmap/linkerd-otel-collector-config",
     "deployment.apps/linkerd-otel-collector",
@@ -33,7 +35,7 @@ def test_fresh_install_creates_every_object(mesh_api):
     assert result.stdout.splitlines() == ["namespace/observability configured"] + [
         f"{ref} created" for ref in EXPECTED_REFS[1:]]
     assert mesh_api.get("deployments", naming.COLLECTOR_NAME, NS) is not None
-    assert mesh_api.get("clusterroles", naming.COLLECTOR_NAME) is not None
+    assert mesh_api.get("clusterroles", RBAC) is not None
     ns = mesh_api.get("namespaces", NS)
     assert ns["metadata"]["labels"]["linkerd.io/extension"] == "otel"
     cm = mesh_api.get("configmaps", naming.CONFIGMAP_NAME, NS)
@@ -110,10 +112,27 @@ def test_linkerd_namespace_flag_overrides_and_must_exist(mesh_api):
     assert "linkerd-admin;other-mesh$$" in text
 
 
+def test_installs_in_two_namespaces_keep_their_own_cluster_rbac(mesh_api):
+    for ns in ("team-a", "team-b"):
+        result = run_cli(*APPLY, "-n", ns)
+        assert result.exit_code == 0, result.stderr
+        assert f"clusterrolebinding.rbac.authorization.k8s.io/linkerd-otel-collector-{ns} created" \
+            in result.stdout
+    for ns in ("team-a", "team-b"):
+        binding = mesh_api.get("clusterrolebindings", f"linkerd-otel-collector-{ns}")
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": naming.COLLECTOR_NAME,
+                                        "namespace": ns}]
+        assert binding["roleRef"]["name"] == f"linkerd-otel-collector-{ns}"
+        assert binding["metadata"]["labels"][naming.COLLECTOR_NAMESPACE_LABEL] == ns
+        role = mesh_api.get("clusterroles", f"linkerd-otel-collector-{ns}")
+        assert role["metadata"]["labels"][naming.COLLECTOR_NAMESPACE_LABEL] == ns
+    assert mesh_api.get("clusterrolebindings", naming.COLLECTOR_NAME) is None
+
+
 def test_namespace_flag_moves_the_stack(mesh_api):
     assert run_cli(*APPLY, "-n", "otel").exit_code == 0
     assert mesh_api.get("deployments", naming.COLLECTOR_NAME, "otel") is not None
-    binding = mesh_api.get("clusterrolebindings", naming.COLLECTOR_NAME)
+    binding = mesh_api.get("clusterrolebindings", "linkerd-otel-collector-otel")
     assert binding["subjects"][0]["namespace"] == "otel"
 
 
@@ -185,7 +204,48 @@ def test_printing_works_without_a_cluster(monkeypatch, tmp_path):
     result = run_cli("install", "--dry-run")
     assert result.exit_code == 0, result.stderr
     assert "linkerd-admin;linkerd$$" in result.stdout
-    assert "not reachable" in result.stderr
+    assert "Note: no kubeconfig found: rendering for the Linkerd control plane in namespace linkerd" \
+        in result.stderr
+
+
+def test_printing_falls_back_when_the_cluster_is_unreachable(fake_api):
+    fake_api.drop(times=None)
+    result = run_cli("install", "--dry-run", "-o", "yaml", "--context", "fake")
+    assert result.exit_code == 0, result.stderr
+    assert "linkerd-admin;linkerd$$" in result.stdout
+    assert "Note: cluster not reachable" in result.stderr
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--context", "nope"], "context 'nope' not found in the kubeconfig"),
+    (["--kubeconfig", "/nonexistent/kubeconfig"], "kubeconfig /nonexistent/kubeconfig does not exist"),
+])
+def test_printing_with_a_named_context_or_kubeconfig_that_cannot_be_used_fails(fake_api, flags, message):
+    result = run_cli("install", "--dry-run", "-o", "yaml", *flags)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: ") and message in result.stderr
+    assert "Note:" not in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_printing_stops_when_the_api_server_refuses(mesh_api):
+    mesh_api.fail(403, times=None, path="/api/v1/namespaces")
+    result = run_cli("install", "--dry-run", "-o", "yaml")
+    assert result.exit_code == 2
+    assert "--linkerd-namespace renders without asking the cluster" in result.stderr
+    assert result.stdout == ""
+    named = run_cli("install", "--dry-run", "-o", "yaml", "--linkerd-namespace", "linkerd")
+    assert named.exit_code == 0, named.stderr
+
+
+def test_printing_with_a_broken_kubeconfig_fails_even_unnamed(fake_api, tmp_path, monkeypatch):
+    broken = tmp_path / "broken"
+    broken.write_text("clusters: {not: a list}\n", encoding="utf-8")
+    monkeypatch.setenv("KUBECONFIG", str(broken))
+    result = run_cli("install", "--dry-run", "-o", "yaml")
+    assert result.exit_code == 2
+    assert "clusters must be a list" in result.stderr and result.stdout == ""
 
 
 def test_server_dry_run_validates_without_saving(mesh_api):
@@ -212,6 +272,56 @@ def test_hand_made_secret_is_kept_unless_credentials_are_passed(mesh_api):
     assert replaced.exit_code == 0, replaced.stderr
     assert mesh_api.get("secrets", naming.SECRET_NAME, NS)["data"]["OTLP_AUTH"] == \
         base64.b64encode(base64.b64encode(b"a:b")).decode()
+
+
+CREDS = ["--exporter-endpoint", "otlp.example:4317"]
+
+
+def _restarted_at(api, plural="deployments"):
+    template = api.get(plural, naming.COLLECTOR_NAME, NS)["spec"]["template"]
+    return (template["metadata"].get("annotations") or {}).get(naming.RESTARTED_AT_ANNOTATION)
+
+
+@pytest.mark.parametrize("mode,plural", [("deployment", "deployments"), ("daemonset", "daemonsets")])
+def test_changed_credentials_restart_the_collector(mesh_api, mode, plural):
+    args = [*APPLY, *CREDS, "--mode", mode]
+    first = run_cli(*args, "--basic-auth", "a:1")
+    assert first.exit_code == 0, first.stderr
+    assert _restarted_at(mesh_api, plural) is None and "restarted" not in first.stdout
+    template_before = mesh_api.get(plural, naming.COLLECTOR_NAME, NS)["spec"]["template"]
+
+    second = run_cli(*args, "--basic-auth", "b:2")
+    assert second.exit_code == 0, second.stderr
+    assert "secret/linkerd-otel-collector-credentials configured" in second.stdout
+    assert f"{mode}.apps/linkerd-otel-collector unchanged" in second.stdout   # nothing rolled it
+    assert second.stdout.splitlines()[-1] == \
+        f"{mode}.apps/linkerd-otel-collector restarted to pick up the new credentials"
+    stamp = _restarted_at(mesh_api, plural)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stamp or ""), stamp
+    template_after = mesh_api.get(plural, naming.COLLECTOR_NAME, NS)["spec"]["template"]
+    template_after["metadata"]["annotations"].pop(naming.RESTARTED_AT_ANNOTATION)
+    assert template_after == template_before       # the restart changed nothing but the annotation
+    managers = {m["manager"] for m in mesh_api.get(plural, naming.COLLECTOR_NAME, NS)["metadata"]
+                ["managedFields"]}
+    assert naming.RESTART_FIELD_MANAGER in managers
+    for needle in ("b:2", base64.b64encode(b"b:2").decode()):
+        assert needle not in second.output
+
+    third = run_cli(*args, "--basic-auth", "b:2")
+    assert third.exit_code == 0, third.stderr
+    assert "restarted" not in third.stdout
+    assert all(line.endswith(" unchanged") for line in third.stdout.splitlines()), third.stdout
+    assert "nothing changed" in third.stderr
+    assert _restarted_at(mesh_api, plural) == stamp     # the regular apply keeps the annotation
+
+
+def test_credentials_changed_with_the_config_roll_without_an_extra_restart(mesh_api):
+    assert run_cli(*APPLY, *CREDS, "--basic-auth", "a:1").exit_code == 0
+    result = run_cli(*APPLY, *CREDS, "--basic-auth", "b:2", "--debug-exporter")
+    assert result.exit_code == 0, result.stderr
+    assert "deployment.apps/linkerd-otel-collector configured" in result.stdout   # config hash rolls it
+    assert "restarted" not in result.stdout
+    assert _restarted_at(mesh_api) is None
 
 
 def test_daemonset_mode_replaces_the_deployment(mesh_api):
@@ -328,3 +438,76 @@ def test_rollout_state(obj, done):
     from kubectl_linkerd_otel.apply import rollout_state
 
     assert rollout_state(obj)[0] is done
+
+
+BOOL_FLAGS = ["--skip-linkerd-check", "--force-conflicts", "--show-secrets", "--debug-exporter",
+              "--insecure", "--wait"]
+
+
+def test_help_shows_that_boolean_flags_take_an_optional_value():
+    result = run_cli("install", "--help")
+    assert result.exit_code == 0
+    for flag in BOOL_FLAGS:
+        assert f"{flag} [BOOL]" in result.stdout, flag
+
+
+@pytest.mark.parametrize("flag,installs", [
+    ("--skip-linkerd-check", True),
+    ("--skip-linkerd-check=true", True),
+    ("--skip-linkerd-check=false", False),
+])
+def test_skip_linkerd_check_takes_an_optional_bool(fake_api, flag, installs):
+    result = run_cli(*APPLY, flag)
+    if installs:
+        assert result.exit_code == 0, result.stderr
+        assert fake_api.get("deployments", naming.COLLECTOR_NAME, NS) is not None
+    else:
+        assert result.exit_code == 2 and "Linkerd is not installed" in result.stderr
+        assert _patches(fake_api) == []
+
+
+@pytest.mark.parametrize("flag,value", [
+    ("--debug-exporter", True), ("--debug-exporter=true", True), ("--debug-exporter=false", False),
+])
+def test_debug_exporter_takes_an_optional_bool(mesh_api, flag, value):
+    result = run_cli("install", "--dry-run", "-o", "yaml", flag, "--wait=false")
+    assert result.exit_code == 0, result.stderr
+    assert ("- debug\n" in result.stdout) is value
+
+
+@pytest.mark.parametrize("flag,shown", [
+    ("--show-secrets", True), ("--show-secrets=true", True), ("--show-secrets=false", False),
+])
+def test_show_secrets_takes_an_optional_bool(mesh_api, flag, shown):
+    result = run_cli("install", "--dry-run", "-o", "yaml", flag)
+    assert result.exit_code == 0, result.stderr
+    assert ("kind: Secret" in result.stdout) is shown
+
+
+@pytest.mark.parametrize("flag,plain", [
+    ("--insecure", True), ("--insecure=true", True), ("--insecure=false", False),
+])
+def test_insecure_takes_an_optional_bool(mesh_api, flag, plain):
+    result = run_cli("install", "--dry-run", "-o", "yaml", *CREDS, flag)
+    assert result.exit_code == 0, result.stderr
+    assert ("insecure: true" in result.stdout) is plain
+
+
+@pytest.mark.parametrize("flag,forced", [
+    ("--force-conflicts", True), ("--force-conflicts=true", True), ("--force-conflicts=false", False),
+])
+def test_force_conflicts_takes_an_optional_bool(mesh_api, flag, forced):
+    assert run_cli(*APPLY).exit_code == 0
+    mesh_api.update_as("kubectl-edit", "configmaps", naming.CONFIGMAP_NAME, NS,
+                       {"data": {"config.yaml": "edited by hand"}})
+    result = run_cli(*APPLY, "--debug-exporter", flag)
+    assert (result.exit_code == 0) is forced, result.stderr
+    edited = mesh_api.get("configmaps", naming.CONFIGMAP_NAME, NS)["data"]["config.yaml"] == "edited by hand"
+    assert edited is not forced
+
+
+def test_a_bool_flag_rejects_a_non_bool_value(mesh_api):
+    result = run_cli(*APPLY, "--skip-linkerd-check=maybe")
+    assert result.exit_code == 2
+    assert "not a boolean" in result.stderr
+    assert _patches(mesh_api) == []

@@ -87,6 +87,19 @@ def test_namespace_is_labelled_as_linkerd_extension_and_follows_n():
     assert binding["subjects"][0]["namespace"] == "otel"
 
 
+def test_cluster_rbac_is_named_and_labelled_per_collector_namespace():
+    longest = "n" * 63    # the longest namespace name Kubernetes allows
+    for ns in ("team-a", longest):
+        objs = render(InstallOptions(namespace=ns).validate())
+        role = [o for o in objs if o["kind"] == "ClusterRole"][0]
+        binding = [o for o in objs if o["kind"] == "ClusterRoleBinding"][0]
+        assert role["metadata"]["name"] == binding["metadata"]["name"] == f"linkerd-otel-collector-{ns}"
+        assert len(role["metadata"]["name"]) <= 253
+        assert binding["roleRef"]["name"] == role["metadata"]["name"]
+        for obj in (role, binding):
+            assert obj["metadata"]["labels"][naming.COLLECTOR_NAMESPACE_LABEL] == ns
+
+
 def test_cluster_role_allows_only_reading_pods():
     role = [o for o in render(InstallOptions()) if o["kind"] == "ClusterRole"][0]
     assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]

@@ -1,17 +1,23 @@
 """`uninstall` against the fake API server."""
 from __future__ import annotations
 
+import pytest
 import yaml
 from helpers import run_cli
 
 from kubectl_linkerd_otel import naming
 
 NS = "observability"
+RBAC = naming.cluster_rbac_name(NS)      # linkerd-otel-collector-observability
 INSTALL = ["install", "-o", "text", "--wait=false"]
 
 
 def _deletes(api):
     return [r for r in api.requests if r.method == "DELETE"]
+
+
+def _writes_since(api, count):
+    return [r for r in api.requests[count:] if r.method in ("PATCH", "DELETE", "PUT", "POST")]
 
 
 def test_removes_ours_and_leaves_an_unrelated_configmap(mesh_api):
@@ -21,13 +27,54 @@ def test_removes_ours_and_leaves_an_unrelated_configmap(mesh_api):
     for resource, name in (("deployments", naming.COLLECTOR_NAME), ("configmaps", naming.CONFIGMAP_NAME),
                            ("secrets", naming.SECRET_NAME), ("serviceaccounts", naming.COLLECTOR_NAME)):
         assert mesh_api.get(resource, name, NS) is None, resource
-    assert mesh_api.get("clusterroles", naming.COLLECTOR_NAME) is None
-    assert mesh_api.get("clusterrolebindings", naming.COLLECTOR_NAME) is None
+    assert mesh_api.get("clusterroles", RBAC) is None
+    assert mesh_api.get("clusterrolebindings", RBAC) is None
     # the reference setup's ConfigMap is not ours: it stays, and so does the namespace
     assert mesh_api.get("configmaps", naming.REFERENCE_CONFIGMAP, NS) is not None
     assert mesh_api.get("namespaces", NS) is not None
     assert "deployment.apps/linkerd-otel-collector deleted" in result.stdout
-    assert "namespace/" not in result.stdout
+    assert "namespace/observability deleted" not in result.stdout
+    assert result.stdout.splitlines()[-1] == \
+        "namespace/observability unlabeled (kept: other objects live in it)"
+
+
+def test_kept_namespace_loses_our_labels_and_keeps_the_others(mesh_api):
+    assert run_cli(*INSTALL).exit_code == 0
+    mesh_api.update_as("kubectl-label", "namespaces", NS, None, {"metadata": {"labels": {"team": "obs"}}})
+    assert mesh_api.get("namespaces", NS)["metadata"]["labels"][naming.EXTENSION_LABEL] == "otel"
+    result = run_cli("uninstall", "-o", "text")
+    assert result.exit_code == 0, result.stderr
+    labels = mesh_api.get("namespaces", NS)["metadata"]["labels"]
+    # linkerd check no longer runs `linkerd-otel check` for it; labels we did not set stay
+    assert labels == {"kubernetes.io/metadata.name": NS, "team": "obs"}
+    assert "Warning" not in result.stderr
+    # a second uninstall finds nothing left to do
+    again = run_cli("uninstall", "-o", "text")
+    assert again.exit_code == 0 and "nothing to uninstall" in again.stderr
+    assert again.stdout == ""
+
+
+def test_an_extension_label_someone_else_owns_is_named_not_removed(mesh_api):
+    assert run_cli(*INSTALL).exit_code == 0
+    mesh_api.update_as("kubectl-label", "namespaces", NS, None,
+                       {"metadata": {"labels": {naming.EXTENSION_LABEL: "otel"}}})
+    result = run_cli("uninstall", "-o", "text")
+    assert result.exit_code == 0, result.stderr
+    labels = mesh_api.get("namespaces", NS)["metadata"]["labels"]
+    assert labels[naming.EXTENSION_LABEL] == "otel"
+    assert "app.kubernetes.io/managed-by" not in labels
+    assert "Warning: namespace observability keeps the labels linkerd.io/extension" in result.stderr
+    assert "kubectl label namespace observability linkerd.io/extension-" in result.stderr
+
+
+def test_dry_run_names_the_namespace_it_would_unlabel(mesh_api):
+    assert run_cli(*INSTALL).exit_code == 0
+    installed = len(mesh_api.requests)
+    result = run_cli("uninstall", "--dry-run", "-o", "text")
+    assert result.exit_code == 0, result.stderr
+    assert "namespace/observability unlabeled (dry run; kept: other objects live in it)" in result.stdout
+    assert mesh_api.get("namespaces", NS)["metadata"]["labels"][naming.EXTENSION_LABEL] == "otel"
+    assert _writes_since(mesh_api, installed) == []
 
 
 def test_deletes_the_namespace_when_nothing_else_lives_in_it(fake_api):
@@ -50,21 +97,47 @@ def test_dry_run_lists_and_deletes_nothing(mesh_api):
     result = run_cli("uninstall", "--dry-run", "-o", "text")
     assert result.exit_code == 0, result.stderr
     assert "deployment.apps/linkerd-otel-collector deleted (dry run)" in result.stdout
-    assert "clusterrole.rbac.authorization.k8s.io/linkerd-otel-collector deleted (dry run)" in result.stdout
+    assert f"clusterrole.rbac.authorization.k8s.io/{RBAC} deleted (dry run)" in result.stdout
     assert _deletes(mesh_api) == []
     assert mesh_api.get("deployments", naming.COLLECTOR_NAME, NS) is not None
 
 
 def test_piped_stdout_prints_references_for_kubectl_delete(mesh_api):
     assert run_cli(*INSTALL, "--exporter-endpoint", "o:4317", "--basic-auth", "u:Pa55word").exit_code == 0
+    installed = len(mesh_api.requests)
     result = run_cli("uninstall")     # not a terminal: `linkerd-otel uninstall | kubectl delete -f -`
     assert result.exit_code == 0, result.stderr
     docs = [d for d in yaml.safe_load_all(result.stdout) if d]
     refs = {(d["kind"], d["metadata"]["name"]) for d in docs}
-    assert ("Secret", naming.SECRET_NAME) in refs and ("ClusterRole", naming.COLLECTOR_NAME) in refs
+    assert ("Secret", naming.SECRET_NAME) in refs and ("ClusterRole", RBAC) in refs
     assert all(set(d) == {"apiVersion", "kind", "metadata"} for d in docs)
     assert "Pa55word" not in result.stdout and "\ndata:" not in result.stdout
-    assert _deletes(mesh_api) == []
+    assert _writes_since(mesh_api, installed) == []
+    # like install, it says on stderr why it printed instead of deleting
+    assert "Note: stdout is not a terminal: printing the objects to delete instead of deleting them" \
+        in result.stderr and "-o text" in result.stderr
+    # the kept namespace's labels cannot go through `kubectl delete -f -`: the note says how
+    assert "kubectl label namespace observability linkerd.io/extension-" in result.stderr
+
+
+def test_explicit_output_prints_without_the_terminal_note(mesh_api):
+    assert run_cli(*INSTALL).exit_code == 0
+    result = run_cli("uninstall", "-o", "yaml")
+    assert result.exit_code == 0, result.stderr
+    assert "kind: Deployment" in result.stdout
+    assert "not a terminal" not in result.stderr
+
+
+@pytest.mark.parametrize("flag,deletes", [
+    ("--dry-run", False), ("--dry-run=true", False), ("--dry-run=client", False),
+    ("--dry-run=false", True), ("--dry-run=none", True),
+])
+def test_dry_run_takes_an_optional_value(mesh_api, flag, deletes):
+    assert run_cli(*INSTALL).exit_code == 0
+    result = run_cli("uninstall", "-o", "text", flag)
+    assert result.exit_code == 0, result.stderr
+    assert (mesh_api.get("deployments", naming.COLLECTOR_NAME, NS) is None) is deletes
+    assert ("(dry run)" in result.stdout) is not deletes
 
 
 def test_nothing_to_uninstall(mesh_api):
@@ -74,16 +147,30 @@ def test_nothing_to_uninstall(mesh_api):
     assert _deletes(mesh_api) == []
 
 
-def test_cluster_rbac_of_another_install_is_kept(mesh_api):
+def test_uninstall_of_one_namespace_keeps_the_other_namespaces_cluster_rbac(mesh_api):
+    for ns in ("team-a", "team-b"):
+        assert run_cli(*INSTALL, "-n", ns).exit_code == 0
+    result = run_cli("uninstall", "-n", "team-b", "-o", "text")
+    assert result.exit_code == 0, result.stderr
+    assert mesh_api.get("clusterrolebindings", "linkerd-otel-collector-team-b") is None
+    assert mesh_api.get("clusterroles", "linkerd-otel-collector-team-b") is None
+    binding = mesh_api.get("clusterrolebindings", "linkerd-otel-collector-team-a")
+    assert binding["subjects"][0]["namespace"] == "team-a"
+    assert mesh_api.get("clusterroles", binding["roleRef"]["name"]) is not None
+    assert mesh_api.get("deployments", naming.COLLECTOR_NAME, "team-a") is not None
+    assert "team-a" not in result.stdout
+
+
+def test_cluster_rbac_is_selected_by_label_not_by_name(mesh_api):
+    """A ClusterRole of ours whose name looks like this namespace's but whose label says another
+    namespace stays."""
     assert run_cli(*INSTALL).exit_code == 0
-    other = mesh_api.get("clusterrolebindings", naming.COLLECTOR_NAME)
-    other["metadata"] = {"name": "linkerd-otel-collector-elsewhere",
-                         "labels": other["metadata"]["labels"]}
-    other["subjects"][0]["namespace"] = "elsewhere"
-    mesh_api.add(other)
+    role = mesh_api.get("clusterroles", RBAC)
+    role["metadata"] = {"name": "linkerd-otel-collector-observability-old",
+                        "labels": dict(role["metadata"]["labels"],
+                                       **{naming.COLLECTOR_NAMESPACE_LABEL: "elsewhere"})}
+    mesh_api.add(role)
     result = run_cli("uninstall", "-o", "text")
     assert result.exit_code == 0, result.stderr
-    assert mesh_api.get("clusterrolebindings", naming.COLLECTOR_NAME) is None
-    assert mesh_api.get("clusterrolebindings", "linkerd-otel-collector-elsewhere") is not None
-    # the ClusterRole is still bound for the other namespace's collector
-    assert mesh_api.get("clusterroles", naming.COLLECTOR_NAME) is not None
+    assert mesh_api.get("clusterroles", RBAC) is None
+    assert mesh_api.get("clusterroles", "linkerd-otel-collector-observability-old") is not None

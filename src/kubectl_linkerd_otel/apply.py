@@ -12,8 +12,9 @@ from typing import Callable, List, Optional, Tuple
 
 from .durations import format_go_duration
 from .errors import Conflict, KubeError, PluginError
-from .naming import (COLLECTOR_NAME, CONTROL_PLANE_LABEL, MANAGED_BY_SELECTOR, REFERENCE_CONFIGMAP,
-                     REFERENCE_WORKLOAD, SECRET_NAME)
+from .naming import (COLLECTOR_NAME, COLLECTOR_NAMESPACE_LABEL, CONTROL_PLANE_LABEL, EXTENSION_LABEL,
+                     EXTENSION_NAME, MANAGED_BY_SELECTOR, REFERENCE_CONFIGMAP, REFERENCE_WORKLOAD,
+                     RESTART_FIELD_MANAGER, RESTARTED_AT_ANNOTATION, SECRET_NAME, common_labels)
 
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 POLL_SECONDS = 2.0
@@ -115,6 +116,35 @@ def apply_objects(kube, objects: List[dict], *, dry_run: bool, force: bool,
     return done
 
 
+def pod_template(workload: Optional[dict]) -> Optional[dict]:
+    return ((workload or {}).get("spec") or {}).get("template")
+
+
+def needs_credentials_restart(results: List[Tuple[dict, str]], template_before: Optional[dict]) -> bool:
+    """The Secret changed but the pod template did not: the running collectors still hold the old
+    credentials (they read them from environment variables at start)."""
+    secret_changed = any(obj.get("kind") == "Secret" and action == "configured" for obj, action in results)
+    workloads = [(obj, action) for obj, action in results if obj.get("kind") in ("Deployment", "DaemonSet")]
+    if not secret_changed or not workloads:
+        return False
+    workload, action = workloads[-1]
+    return action != "created" and pod_template(workload) == template_before
+
+
+def restart_rollout(kube, workload: dict, *, dry_run: bool, now: Optional[str] = None) -> dict:
+    """What `kubectl rollout restart` does: a new restartedAt annotation on the pod template. Applied as
+    a separate field manager that owns only that annotation (forced: an earlier `kubectl rollout
+    restart` may own it), so the regular apply keeps it."""
+    import datetime
+
+    stamp = now or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    meta = workload["metadata"]
+    partial = {"apiVersion": workload["apiVersion"], "kind": workload["kind"],
+               "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
+               "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT_ANNOTATION: stamp}}}}}
+    return kube.apply(partial, dry_run=dry_run, force=True, field_manager=RESTART_FIELD_MANAGER).object
+
+
 def keep_user_secret(kube, namespace: str, credentials_given: bool) -> Optional[str]:
     """Why an existing Secret must not be replaced, or None. Only credentials passed on the command
     line replace a Secret that is already there (a hand-made one, or one from an earlier install)."""
@@ -148,9 +178,13 @@ def reference_setup_warning(kube, namespace: str) -> Optional[str]:
             f"configmap/{REFERENCE_CONFIGMAP}`")
 
 
+def _labels(obj: dict) -> dict:
+    return (obj.get("metadata") or {}).get("labels") or {}
+
+
 def _ours(obj: dict) -> bool:
     key, value = MANAGED_BY_SELECTOR.split("=", 1)
-    return ((obj.get("metadata") or {}).get("labels") or {}).get(key) == value
+    return _labels(obj).get(key) == value
 
 
 # --- rollout ----------------------------------------------------------------------------------
@@ -286,30 +320,48 @@ _OCCUPANTS = ("pods", "deployments", "daemonsets", "statefulsets", "services", "
               "serviceaccounts", "roles", "rolebindings")
 
 
-def _binds_namespace(binding: dict, namespace: str) -> bool:
-    return any(s.get("kind") == "ServiceAccount" and s.get("namespace") == namespace
-               for s in binding.get("subjects") or [])
-
-
 def objects_to_delete(kube, namespace: str) -> List[Tuple[str, dict]]:
-    """(resource, object) pairs we installed in `namespace`, plus our cluster RBAC, in delete order;
-    the namespace itself last, only when nothing else lives in it."""
+    """(resource, object) pairs we installed in `namespace`, plus the cluster RBAC of that namespace's
+    collector (selected by its collector-namespace label: another namespace's install keeps its own), in
+    delete order; the namespace itself last, only when nothing else lives in it."""
     found: List[Tuple[str, dict]] = []
     for plural in NAMESPACED_KINDS:
         for obj in kube.list(plural, namespace, label_selector=MANAGED_BY_SELECTOR):
             found.append((plural, obj))
-    bindings = kube.list("clusterrolebindings", label_selector=MANAGED_BY_SELECTOR)
-    ours = [b for b in bindings if _binds_namespace(b, namespace)]
-    still_used = {(b.get("roleRef") or {}).get("name") for b in bindings if b not in ours}
-    found += [("clusterrolebindings", b) for b in ours]
-    for role in kube.list("clusterroles", label_selector=MANAGED_BY_SELECTOR):
-        if ours and role["metadata"]["name"] not in still_used:
-            found.append(("clusterroles", role))
+    cluster_selector = f"{MANAGED_BY_SELECTOR},{COLLECTOR_NAMESPACE_LABEL}={namespace}"
+    for plural in ("clusterrolebindings", "clusterroles"):
+        for obj in kube.list(plural, label_selector=cluster_selector):
+            found.append((plural, obj))
     ns = kube.get_or_none("namespaces", namespace)
     if ns is not None and _ours(ns) and namespace not in PROTECTED_NAMESPACES \
             and not _others_in(kube, namespace, found):
         found.append(("namespaces", ns))
     return found
+
+
+def namespace_to_release(kube, namespace: str, found: List[Tuple[str, dict]]) -> Optional[dict]:
+    """Our namespace when uninstall keeps it (something else lives in it): it must lose our labels, or
+    `linkerd check` keeps running `linkerd-otel check` for it."""
+    if any(plural == "namespaces" for plural, _obj in found):
+        return None
+    ns = kube.get_or_none("namespaces", namespace)
+    if ns is None or not (_ours(ns) or _labels(ns).get(EXTENSION_LABEL) == EXTENSION_NAME):
+        return None
+    return ns
+
+
+def our_namespace_labels(ns: dict) -> List[str]:
+    """The labels `install` puts on a namespace that it still carries."""
+    ours = [EXTENSION_LABEL] + sorted(common_labels(""))
+    return [key for key in ours if key in _labels(ns)]
+
+
+def release_namespace(kube, ns: dict, *, dry_run: bool) -> dict:
+    """Drop the labels we own from a namespace we keep: applying it with our field manager and no
+    labels makes server-side apply remove the fields only we own; labels others set stay. Returns the
+    namespace as it is (or would be, in a dry run) afterwards."""
+    empty = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns["metadata"]["name"]}}
+    return kube.apply(empty, dry_run=dry_run).object
 
 
 def _others_in(kube, namespace: str, ours: List[Tuple[str, dict]]) -> bool:

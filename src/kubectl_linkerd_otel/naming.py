@@ -51,3 +51,20 @@ def common_labels(component: str) -> dict:
 CONFIG_HASH_ANNOTATION = "linkerd-otel.io/config-hash"
 # The namespace label Linkerd sets on its control plane namespace.
 CONTROL_PLANE_LABEL = "linkerd.io/is-control-plane"
+
+# Cluster-scoped objects (ClusterRole, ClusterRoleBinding) exist once per collector namespace: named
+# after it, and labelled with it so that `uninstall -n NS` selects only its own.
+COLLECTOR_NAMESPACE_LABEL = "linkerd-otel.io/collector-namespace"
+
+
+def cluster_rbac_name(namespace: str) -> str:
+    """Name of the ClusterRole and ClusterRoleBinding of the collector in `namespace` (a DNS label of
+    at most 63 characters, so the name stays far below the 253 allowed)."""
+    return f"{COLLECTOR_NAME}-{namespace}"
+
+
+# `install` restarts the collector when only its Secret changed (it reads credentials at start), the way
+# `kubectl rollout restart` does. A separate field manager owns the annotation, so that the next
+# regular apply neither removes it nor conflicts with it.
+RESTART_FIELD_MANAGER = "kubectl-linkerd-otel-restart"
+RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"

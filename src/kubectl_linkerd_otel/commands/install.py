@@ -28,6 +28,12 @@ def _bool(_ctx, _param, value):
     return parse_bool(value)
 
 
+def bool_option(name: str, help: str):
+    """A boolean flag as kubectl writes them: bare `--flag`, or `--flag=true|false`."""
+    return click.option(name, is_flag=False, flag_value="true", default="false", metavar="[BOOL]",
+                        callback=_bool, help=help)
+
+
 def dry_run_option(func):
     return click.option("--dry-run", "dry_run", is_flag=False, flag_value="client", default=None,
                         metavar="[client|server|none]", callback=_dry_run,
@@ -52,20 +58,19 @@ def dry_run_option(func):
               help="Exporter basic auth (kept in a Secret). Prefer --basic-auth-from-env.")
 @click.option("--basic-auth-from-env", metavar="VAR", default=None,
               help="Read USER:PASS for basic auth from the local environment variable VAR.")
-@click.option("--insecure", is_flag=True, help="Plain-text connection to the exporter endpoint.")
+@bool_option("--insecure", help="Plain-text connection to the exporter endpoint.")
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="CA certificate (PEM) that signed the exporter endpoint's certificate.")
-@click.option("--debug-exporter", is_flag=True, help="Also log metrics with the debug exporter.")
+@bool_option("--debug-exporter", help="Also log metrics with the debug exporter.")
 @click.option("--cpu-request", default="100m", show_default=True)
 @click.option("--memory-request", default="256Mi", show_default=True)
 @click.option("--cpu-limit", default=None, help="CPU limit (default: none).")
 @click.option("--memory-limit", default="512Mi", show_default=True,
               help="Memory limit; memory_limiter and GOMEMLIMIT are sized from it.")
-@click.option("--show-secrets", is_flag=True,
-              help="Include the credentials Secret in printed YAML (for `| kubectl apply -f -`).")
-@click.option("--force-conflicts", is_flag=True,
-              help="Take over fields that another field manager changed.")
-@click.option("--skip-linkerd-check", is_flag=True, help="Install even when Linkerd is not found.")
+@bool_option("--show-secrets",
+             help="Include the credentials Secret in printed YAML (for `| kubectl apply -f -`).")
+@bool_option("--force-conflicts", help="Take over fields that another field manager changed.")
+@bool_option("--skip-linkerd-check", help="Install even when Linkerd is not found.")
 @click.option("--wait", "wait", is_flag=False, flag_value="true", default="true", metavar="[BOOL]",
               callback=_bool, help="Wait for the collectors to be ready (default true).")
 @click.option("--timeout", default="5m", show_default=True, metavar="DURATION",
@@ -144,8 +149,18 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
             return
         click.echo(line)
 
+    workload_plural = "daemonsets" if install.mode == "daemonset" else "deployments"
+    template_before = None
+    if sec is not None and not skip:
+        template_before = applier.pod_template(
+            kube.get_or_none(workload_plural, objects[-1]["metadata"]["name"], install.namespace))
     results = applier.apply_objects(kube, objects, dry_run=server_dry_run, force=force_conflicts,
                                     echo=echo, skip=skip)
+    if applier.needs_credentials_restart(results, template_before):
+        restarted = applier.restart_rollout(kube, results[-1][0], dry_run=server_dry_run)
+        results.append((restarted, "restarted"))
+        echo(f"{applier.object_ref(restarted)} restarted to pick up the new credentials"
+             f"{' (server dry run)' if server_dry_run else ''}")
     applier.remove_other_mode(kube, install.namespace, install.mode, dry_run=server_dry_run, echo=echo)
     if output == "json":
         click.echo(json.dumps([{"object": applier.object_ref(o), "action": a} for o, a in results],
@@ -173,6 +188,16 @@ def _stderr_tty() -> bool:
         return False
 
 
+def _kubeconfig_named(opts) -> bool:
+    return any((opts.kubeconfig, opts.context, opts.cluster, opts.user))
+
+
+def _no_kubeconfig_at_all(opts) -> bool:
+    from ..kube.kubeconfig import KubeOptions, kubeconfig_paths
+
+    return not opts.server and not kubeconfig_paths(KubeOptions())
+
+
 def _demo_note() -> None:
     click.echo("Note: no --exporter-endpoint given: metrics go to the demo OpenObserve of the reference "
                "setup with its demo credentials; pass --exporter-endpoint and --basic-auth-from-env "
@@ -182,17 +207,28 @@ def _demo_note() -> None:
 def _print(opts, install, linkerd_namespace, output, dry_run, show_secrets) -> None:
     """Render only. Reads the cluster just to find Linkerd's namespace, and only when it can."""
     from .. import apply as applier
-    from ..errors import KubeError
+    from ..errors import ApiTimeout, ApiUnreachable, KubeconfigError, KubeError
     from ..render.manifests import render, secret_instructions
     from ..render.yaml_out import dump_all
 
     if not linkerd_namespace:
+        offline = None
         try:
             install.linkerd_namespace = applier.detect_linkerd_namespace(
                 opts.kube(), None, required=False)
-        except KubeError:
-            click.echo(f"Note: cluster not reachable: rendering for the Linkerd control plane in "
-                       f"namespace {install.linkerd_namespace} (--linkerd-namespace changes it)", err=True)
+        except KubeconfigError:
+            # a context or kubeconfig the user named must work; only no kubeconfig at all is "offline"
+            if _kubeconfig_named(opts) or not _no_kubeconfig_at_all(opts):
+                raise
+            offline = "no kubeconfig found"
+        except (ApiUnreachable, ApiTimeout):
+            offline = "cluster not reachable"
+        except KubeError as exc:
+            raise KubeError(exc.message, hint="; ".join(h for h in (
+                exc.hint, "--linkerd-namespace renders without asking the cluster") if h)) from None
+        if offline:
+            click.echo(f"Note: {offline}: rendering for the Linkerd control plane in namespace "
+                       f"{install.linkerd_namespace} (--linkerd-namespace changes it)", err=True)
     if output is None and dry_run is None:
         click.echo("Note: stdout is not a terminal: printing the manifests instead of applying them "
                    "(pipe them into `kubectl apply -f -`, or pass -o text to apply)", err=True)

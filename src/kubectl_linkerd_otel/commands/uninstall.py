@@ -15,7 +15,8 @@ from .install import dry_run_option
 @output_option("text", "yaml", "json", default=None)
 def command(dry_run, output):
     """Delete the collector stack: objects labelled app.kubernetes.io/managed-by=kubectl-linkerd-otel in
-    the collector namespace, its cluster RBAC, and the namespace when nothing else lives in it.
+    the collector namespace, its cluster RBAC, and the namespace when nothing else lives in it (a kept
+    namespace loses the labels install put on it).
 
     \b
     On a terminal it deletes; piped, or with -o yaml, it prints what to delete:
@@ -27,25 +28,61 @@ def command(dry_run, output):
 
     opts = global_options(click.get_current_context())
     kube = opts.kube()
-    found = applier.objects_to_delete(kube, opts.namespace)
+    namespace = opts.namespace
+    found = applier.objects_to_delete(kube, namespace)
+    keep = applier.namespace_to_release(kube, namespace, found)
     # --dry-run (client) lists; --dry-run=server asks the API server too
     printing = dry_run != "server" and applier.print_instead_of_apply(
         output, None, applier.stdout_is_tty())
-    if not found:
+    if not found and keep is None:
         click.echo(f"nothing to uninstall: no objects labelled {MANAGED_BY_SELECTOR} in namespace "
-                   f"{opts.namespace}", err=True)
+                   f"{namespace}", err=True)
         if printing and output == "json":
             click.echo(json.dumps({"apiVersion": "v1", "kind": "List", "items": []}))
         return
     if printing:
+        if output is None and dry_run is None:
+            click.echo("Note: stdout is not a terminal: printing the objects to delete instead of "
+                       "deleting them (pipe them into `kubectl delete -f -`, or pass -o text to delete)",
+                       err=True)
         refs = [applier.reference(obj) for _plural, obj in found]
         if output == "json":
             click.echo(json.dumps({"apiVersion": "v1", "kind": "List", "items": refs}, indent=2))
-        else:
+        elif refs:
             click.echo(dump_all(refs), nl=False)
+        if keep is not None:
+            labels = " ".join(f"{key}-" for key in applier.our_namespace_labels(keep))
+            click.echo(f"Note: namespace {namespace} is {_kept_because(applier, namespace)}; remove the "
+                       f"labels install put on it with `kubectl label namespace {namespace} {labels}`",
+                       err=True)
         return
     if dry_run == "client":
         for _plural, obj in found:
             click.echo(f"{applier.object_ref(obj)} deleted (dry run)")
+        if keep is not None:
+            click.echo(f"namespace/{namespace} unlabeled (dry run; {_kept_because(applier, namespace)})")
         return
-    applier.delete_objects(kube, found, dry_run=dry_run == "server", echo=click.echo)
+    server_dry_run = dry_run == "server"
+    applier.delete_objects(kube, found, dry_run=server_dry_run, echo=click.echo)
+    if keep is not None:
+        _release(applier, kube, keep, server_dry_run)
+
+
+def _release(applier, kube, ns: dict, dry_run: bool) -> None:
+    """Remove our labels from the namespace we keep; say so, and name any label someone else owns."""
+    name = ns["metadata"]["name"]
+    after = applier.release_namespace(kube, ns, dry_run=dry_run)
+    left = applier.our_namespace_labels(after)
+    suffix = " (server dry run)" if dry_run else ""
+    if any(key not in left for key in applier.our_namespace_labels(ns)):
+        click.echo(f"namespace/{name} unlabeled{suffix} ({_kept_because(applier, name)})")
+    if left:
+        click.echo(f"Warning: namespace {name} keeps the labels {', '.join(left)}, set by another field "
+                   f"manager; remove them with `kubectl label namespace {name} "
+                   f"{' '.join(k + '-' for k in left)}`", err=True)
+
+
+def _kept_because(applier, namespace: str) -> str:
+    if namespace in applier.PROTECTED_NAMESPACES:
+        return "kept: a Kubernetes system namespace"
+    return "kept: other objects live in it"

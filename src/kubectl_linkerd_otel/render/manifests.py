@@ -6,10 +6,10 @@ import hashlib
 import json
 from typing import List, Optional
 
-from ..naming import (CONFIG_HASH_ANNOTATION, CONFIG_KEY, CONFIGMAP_NAME, COLLECTOR_NAME, CONTAINER_NAME,
-                      EXTENSION_LABEL, EXTENSION_NAME, HEALTH_PORT, HEALTH_PORT_NAME, RECEIVER_API_PORT,
-                      RECEIVER_API_PORT_NAME, SECRET_NAME, SELF_METRICS_PORT, SELF_METRICS_PORT_NAME,
-                      common_labels)
+from ..naming import (COLLECTOR_NAMESPACE_LABEL, CONFIG_HASH_ANNOTATION, CONFIG_KEY, CONFIGMAP_NAME,
+                      COLLECTOR_NAME, CONTAINER_NAME, EXTENSION_LABEL, EXTENSION_NAME, HEALTH_PORT,
+                      HEALTH_PORT_NAME, RECEIVER_API_PORT, RECEIVER_API_PORT_NAME, SECRET_NAME,
+                      SELF_METRICS_PORT, SELF_METRICS_PORT_NAME, cluster_rbac_name, common_labels)
 from .collector_config import CA_MOUNT_PATH, NODE_ENV, collector_config_text
 from .options import InstallOptions
 
@@ -37,18 +37,25 @@ def service_account(opts: InstallOptions) -> dict:
             "metadata": _meta(COLLECTOR_NAME, "otel-collector", opts.namespace)}
 
 
+def _cluster_meta(opts: InstallOptions) -> dict:
+    # one per collector namespace: installs in two namespaces must not take each other's RBAC
+    meta = _meta(cluster_rbac_name(opts.namespace), "otel-collector")
+    meta["labels"][COLLECTOR_NAMESPACE_LABEL] = opts.namespace
+    return meta
+
+
 def cluster_role(opts: InstallOptions) -> dict:
     # the scrape config discovers pods only (role: pod); nothing else is needed
     return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": _meta(COLLECTOR_NAME, "otel-collector"),
+            "metadata": _cluster_meta(opts),
             "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]}
 
 
 def cluster_role_binding(opts: InstallOptions) -> dict:
     return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-            "metadata": _meta(COLLECTOR_NAME, "otel-collector"),
+            "metadata": _cluster_meta(opts),
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                        "name": COLLECTOR_NAME},
+                        "name": cluster_rbac_name(opts.namespace)},
             "subjects": [{"kind": "ServiceAccount", "name": COLLECTOR_NAME,
                           "namespace": opts.namespace}]}
 
