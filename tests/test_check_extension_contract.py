@@ -64,7 +64,7 @@ def test_linkerd_namespace_flag_is_the_data_plane_filter(mesh_api):
     checks = {(c["categoryName"], k["description"]) for c in doc["categories"] for k in c["checks"]}
     assert ("linkerd-otel-collector",
             "collector namespace 'observability' exists (labelled linkerd.io/extension=otel)") in checks
-    assert ("linkerd-data-plane", "3 meshed pods found in 1 namespaces (emojivoto)") in checks
+    assert ("linkerd-data-plane", "3 meshed pods found in 1 namespace (emojivoto)") in checks
 
 
 def test_unknown_flags_are_ignored_and_failures_parse(mesh_api):

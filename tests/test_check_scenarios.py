@@ -50,7 +50,7 @@ def test_healthy_cluster_all_pass(mesh_api):
 def test_api_unreachable(mesh_api):
     mesh_api.drop(times=None)
     result, doc = check_json("--request-timeout=2s")
-    assert result.exit_code == 1
+    assert result.exit_code == 2   # the command could not run; the report still says why
     api = find(doc, "kubernetes-api", "can query the Kubernetes API")
     assert api["result"] == "error" and api["error"].startswith("cannot reach the Kubernetes API")
     assert api["hint"].endswith("#k8s-api")
@@ -80,7 +80,7 @@ def test_meshed_pod_one_of_two(mesh_api):
     mesh_api.add(pod)
     result = run_cli("check", "--metrics-interval=0s")
     assert result.exit_code == 1
-    assert "× meshed pods are ready\n    1 meshed pods are not ready\n" \
+    assert "× meshed pods are ready\n    1 meshed pod is not ready\n" \
            "        emojivoto/emoji-547b6957d6-s59rz  1/2  Running  linkerd-proxy: CrashLoopBackOff\n" \
            "    see https://github.com/linkerd-otel/kubectl-linkerd-otel#l5d-pods-ready for hints" in result.stdout
 
@@ -94,7 +94,7 @@ def test_native_sidecar_pod_is_ready(mesh_api):
     assert result.exit_code == 0
     assert find(doc, "linkerd-data-plane", "meshed pods are ready")["result"] == "success"
     assert find(doc, "linkerd-data-plane", "meshed pods found")["description"] == \
-        "3 meshed pods found in 1 namespaces (emojivoto)"
+        "3 meshed pods found in 1 namespace (emojivoto)"
 
 
 def test_proxy_without_admin_port(mesh_api):
@@ -107,7 +107,7 @@ def test_proxy_without_admin_port(mesh_api):
     assert result.exit_code == 1
     check = find(doc, "linkerd-data-plane", "every proxy exposes the linkerd-admin port")
     assert check["result"] == "error"
-    assert check["error"].startswith("1 proxies do not expose a port named linkerd-admin")
+    assert check["error"].startswith("1 proxy does not expose a port named linkerd-admin")
     assert "emojivoto/emoji-547b6957d6-s59rz" in check["error"]
 
 
@@ -138,8 +138,8 @@ def test_deny_default_policy_warns(mesh_api):
     assert result.exit_code == 0
     check = find(doc, "linkerd-data-plane", "inbound policy lets the collector scrape proxies")
     assert check["result"] == "warning"
-    assert "1 proxies would answer the collector's scrape with HTTP 403" in check["error"]
-    assert "emojivoto/emoji-547b6957d6-s59rz (deny)" in check["error"]
+    assert "1 proxy would answer the collector's scrape with HTTP 403" in check["error"]
+    assert "emojivoto/emoji-547b6957d6-s59rz (deny: the collector is not meshed)" in check["error"]
 
 
 def test_rbac_denied(mesh_api):
@@ -202,7 +202,7 @@ def test_logs_with_export_failures(mesh_api):
     assert result.exit_code == 1
     check = find(doc, "linkerd-otel-logs", "no export retries or drops")
     assert check["result"] == "error"
-    assert check["error"].startswith("1 exports dropped, 1 retried")
+    assert check["error"].startswith("1 export dropped, 1 retried")
     assert "rpc error: code = DeadlineExceeded desc = context deadline exceeded" in check["error"]
     assert find(doc, "linkerd-otel-logs", "no other errors")["result"] == "success"
 
@@ -283,9 +283,12 @@ def test_reference_setup(mesh_api):
         got[("linkerd-otel-exporter", "collector self-metrics can be read")]["error"]
     # no receiver API: the expectation comes from simulating the reference config: 5 live proxies plus
     # the completed job's (no phase filter); the controller job's `admin` port no longer exists (2.19)
+    # the pod of another control plane counts as not scraped, as `targets` counts it (a warning: the
+    # data-plane category already says the scrape rule skips it)
     targets = got[("linkerd-otel-targets", "6 targets expected (jobs: linkerd-controller, "
-                   "linkerd-multicluster-controller, linkerd-proxy), 7 meshed pods, 0 not scraped")]
+                   "linkerd-multicluster-controller, linkerd-proxy), 7 meshed pods, 1 not scraped")]
     assert targets["result"] == "warning" and "api_server" in targets["error"]
+    assert "other-mesh/web-697cdddb99-5t22j: control-plane namespace label `linkerd-other`" in targets["error"]
     assert got[("linkerd-data-plane", "meshed pods belong to this control plane")]["result"] == "warning"
 
 
@@ -425,3 +428,190 @@ def test_slow_log_read_becomes_a_failed_check(mesh_api):
     assert check["error"].startswith("could not read collector logs\n    otel-collector-857df6bd6f-b84jg: ")
     assert find(doc, "linkerd-otel-logs", "no config errors in the logs")["error"] == \
         "skipped: 'collector logs can be read' did not pass"
+
+
+# -- linkerd-otel-targets counts as `targets` does, and the reference config's two known traps -------------
+def _targets_check(doc, check_id_text):
+    return find(doc, "linkerd-otel-targets", check_id_text)
+
+
+def test_targets_category_counts_like_the_targets_command(mesh_api):
+    scenarios.reference(mesh_api)
+    listing = run_cli("targets")
+    assert "linkerd-proxy: 6 targets; health unknown; 1 meshed pod not scraped;" in listing.stdout
+    _, doc = check_json()
+    summary = _targets_check(doc, "targets expected")
+    assert summary["description"].endswith("7 meshed pods, 1 not scraped")
+
+
+def test_reference_controller_job_without_targets_warns(mesh_api):
+    scenarios.reference(mesh_api)
+    _, doc = check_json()
+    check = _targets_check(doc, "every Linkerd scrape job finds its pods")
+    assert check["result"] == "warning"
+    assert check["error"].startswith("1 Linkerd scrape job finds no target: no metrics from those components")
+    assert ("job linkerd-controller: 0 targets, though 3 control-plane pods run in linkerd (admin ports: "
+            "dest-admin, spval-admin, policy-admin, ident-admin, injector-admin)") in check["error"]
+    assert check["hint"].endswith("#otel-targets-linkerd-jobs")
+
+
+def test_controller_job_keeping_the_2_19_admin_ports_passes(mesh_api):
+    scenarios.reference(mesh_api)
+    text = mesh_api.get("configmaps", "otel-collector-config", NS)["data"]["config.yaml"]
+    fixed = text.replace("            regex: admin\n", "            regex: (.*)-admin$$\n")
+    assert fixed != text
+    scenarios.set_config(mesh_api, fixed)
+    _, doc = check_json()
+    assert _targets_check(doc, "every Linkerd scrape job finds its pods")["result"] == "success"
+
+
+def test_reference_scrapes_a_completed_pod(mesh_api):
+    scenarios.reference(mesh_api)
+    _, doc = check_json()
+    check = _targets_check(doc, "completed pods are not scraped")
+    assert check["result"] == "warning"
+    assert check["error"].startswith("1 completed pod is a scrape target")
+    assert "emojivoto/hello-px6k6 (phase Succeeded, job linkerd-proxy)" in check["error"]
+    assert "#10562" in check["error"]
+
+
+def test_phase_filter_keeps_completed_pods_out(mesh_api):
+    scenarios.healthy(mesh_api)
+    _, doc = check_json()
+    assert _targets_check(doc, "completed pods are not scraped")["result"] == "success"
+    assert _targets_check(doc, "every Linkerd scrape job finds its pods")["result"] == "success"
+
+
+# -- --wait retries only what can pass by itself ------------------------------------------------------
+def test_wait_returns_at_once_when_nothing_can_fix_itself(mesh_api):
+    """Linkerd always passes --wait=5m0s: a broken setup must not hang `linkerd check` for 5 minutes."""
+    scenarios.reference(mesh_api)   # fails: config problems, exporter Service missing
+    result = run_cli("check", "-o", "json", "--wait=5m0s", "--metrics-interval=0s")
+    assert result.exit_code == 1
+    failed = [(c["categoryName"], k["description"]) for c in json.loads(result.stdout)["categories"]
+              for k in c["checks"] if k["result"] == "error"]
+    assert failed == [("linkerd-otel-collector", "collector config is consistent"),
+                      ("linkerd-otel-exporter", "in-cluster exporter Service has ready endpoints")]
+    assert len(mesh_api.requests_to(r"^/version$")) == 1   # gathered once: no second round
+
+
+def test_wait_returns_at_once_on_denied_rbac_and_missing_service_account(mesh_api):
+    scenarios.healthy(mesh_api, rbac=False)
+    mesh_api.remove("serviceaccounts", "otel-collector", NS)
+    result = run_cli("check", "--wait=5m0s", "--metrics-interval=0s")
+    assert result.exit_code == 1
+    assert "× collector service account exists" in result.stdout
+    assert "× collector can get, list and watch pods where it scrapes" in result.stdout
+    assert len(mesh_api.requests_to(r"^/version$")) == 1
+
+
+def test_wait_retries_an_exporter_service_without_ready_endpoints(mesh_api, monkeypatch):
+    from kubectl_linkerd_otel.commands import check as check_command
+
+    monkeypatch.setattr(check_command, "RETRY_EVERY", 0.2)   # the 5 s pause, shortened for the test
+    scenarios.healthy(mesh_api)
+    eps = dict(mesh_api.get("endpointslices", "openobserve-abcde", "openobserve"))
+    eps["endpoints"] = [{"addresses": ["10.244.0.40"], "conditions": {"ready": False}}]
+    mesh_api.add(eps)
+    result = run_cli("check", "--wait=1s", "--metrics-interval=0s")
+    assert result.exit_code == 1
+    assert len(mesh_api.requests_to(r"^/version$")) >= 2   # the backend may still become ready: retried
+
+
+# -- exit 2 when the command could not run, with the report still printed -----------------------------
+def _no_kubeconfig(tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+
+
+def test_no_kubeconfig_exits_2_with_the_report(tmp_path, monkeypatch):
+    _no_kubeconfig(tmp_path, monkeypatch)
+    table = run_cli("check")
+    assert table.exit_code == 2
+    assert "× can initialize the client" in table.stdout
+    assert table.stdout.rstrip().endswith("Status check results are ×")
+    result, doc = check_json()
+    assert result.exit_code == 2
+    client = find(doc, "kubernetes-api", "can initialize the client")
+    assert client["result"] == "error" and "kubeconfig" in client["error"]
+    assert doc["success"] is False
+
+
+def test_no_kubeconfig_as_a_linkerd_extension_still_prints_json(tmp_path, monkeypatch):
+    _no_kubeconfig(tmp_path, monkeypatch)
+    result = run_cli("check", "--linkerd-namespace=linkerd", "--proxy=false", "--wait=5m0s", "--output=json")
+    assert result.exit_code == 2
+    assert find(json.loads(result.stdout), "kubernetes-api", "can initialize the client")["result"] == "error"
+
+
+def test_connection_refused_exits_2_with_the_report(fake_api, tmp_path):
+    import socket
+
+    import yaml
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    doc = yaml.safe_load(open(fake_api.kubeconfig_path))
+    doc["clusters"][0]["cluster"]["server"] = f"http://127.0.0.1:{port}"
+    (tmp_path / "kc").write_text(yaml.safe_dump(doc))
+    table = run_cli("check", "--kubeconfig", str(tmp_path / "kc"), "--request-timeout=2s")
+    assert table.exit_code == 2
+    assert "× can query the Kubernetes API" in table.stdout
+    result, doc = check_json("--kubeconfig", str(tmp_path / "kc"), "--request-timeout=2s")
+    assert result.exit_code == 2
+    api = find(doc, "kubernetes-api", "can query the Kubernetes API")
+    assert api["result"] == "error" and f"127.0.0.1:{port}" in api["error"]
+
+
+def test_malformed_kubeconfig_exits_2(tmp_path, monkeypatch):
+    path = tmp_path / "config"
+    path.write_text("clusters: [\n  - name: x\n  server: :\n")
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    result, doc = check_json()
+    assert result.exit_code == 2
+    assert find(doc, "kubernetes-api", "can initialize the client")["result"] == "error"
+
+
+def test_unknown_context_exits_2(fake_api):
+    result, doc = check_json("--context", "nope")
+    assert result.exit_code == 2
+    assert find(doc, "kubernetes-api", "can initialize the client")["result"] == "error"
+
+
+# -- the Kubernetes version and native sidecars --------------------------------------------------------
+def test_native_sidecars_on_kubernetes_older_than_1_29_warn(mesh_api):
+    scenarios.healthy(mesh_api)
+    mesh_api.version = {"major": "1", "minor": "28", "gitVersion": "v1.28.9", "platform": "linux/amd64"}
+    result, doc = check_json()
+    assert result.exit_code == 0
+    check = find(doc, "kubernetes-api", "supported Kubernetes version")
+    assert check["result"] == "warning"
+    assert check["error"].startswith("Kubernetes v1.28.9 is older than v1.29")
+    assert "some proxies run as native sidecars" in check["error"]
+
+
+def test_kubernetes_1_28_without_native_sidecars_passes(mesh_api):
+    scenarios.healthy(mesh_api)
+    mesh_api.version = {"major": "1", "minor": "28", "gitVersion": "v1.28.9"}
+    for pod in list(mesh_api.objects("pods")):
+        if any(c.get("restartPolicy") == "Always" for c in pod["spec"].get("initContainers") or []):
+            mesh_api.remove("pods", pod["metadata"]["name"], pod["metadata"]["namespace"])
+    _, doc = check_json()
+    check = find(doc, "kubernetes-api", "is running Kubernetes")
+    assert check["result"] == "success" and check["description"] == "is running Kubernetes v1.28.9"
+
+
+# -- wording -------------------------------------------------------------------------------------------
+def test_config_problems_and_warnings_are_counted_apart(mesh_api):
+    scenarios.reference(mesh_api)
+    result = run_cli("check", "--metrics-interval=0s")
+    assert "    2 problems and 3 warnings in otel-collector-config\n" in result.stdout
+    lines = result.stdout.split("2 problems and 3 warnings in otel-collector-config\n", 1)[1].splitlines()[:5]
+    assert [line.strip().startswith("warning: ") for line in lines] == [False, False, True, True, True]
+    assert "√ 1 collector pod running and ready" in result.stdout
+    assert "√ read 1 log line from 1 collector pod" in result.stdout
+    assert "‼ meshed pods belong to this control plane\n    1 meshed pod belongs to another control plane" \
+        in result.stdout

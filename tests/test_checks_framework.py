@@ -23,7 +23,20 @@ def test_fatal_failure_skips_rest_and_dependents():
     assert results[1].error == "skipped: 'first' did not pass"
     assert results[3].error == "skipped: 'first' did not pass"   # transitively through b
     assert results[0].hint == "https://github.com/linkerd-otel/kubectl-linkerd-otel#a-one"
-    assert failed(results) and retryable_failures(results)
+    assert failed(results) and not retryable_failures(results)   # checks are not retryable unless they say so
+
+
+def test_only_retryable_failures_are_retried():
+    def cats(outcome, retryable):
+        return [Category("a", [Check("x", "x", lambda s, o: outcome, retryable=retryable)])]
+
+    assert retryable_failures(run_categories(cats(fail("pod starting"), True), object()))
+    assert not retryable_failures(run_categories(cats(fail("no such object"), False), object()))
+    # one failure of a retryable check may say it will not go away by itself, and the reverse
+    assert not retryable_failures(run_categories(cats(fail("config", retryable=False), True), object()))
+    assert retryable_failures(run_categories(cats(fail("not ready yet", retryable=True), False), object()))
+    # warnings are never waited for
+    assert not retryable_failures(run_categories(cats(warn("careful"), True), object()))
 
 
 def test_passing_runs_everything_and_words_success():

@@ -108,3 +108,29 @@ def test_config_the_engine_cannot_simulate_is_a_warning():
     outcome = targets.scraped(snapshot(text), CheckOptions())
     assert outcome.status == "warning"
     assert outcome.error.startswith("the collector config cannot be simulated: ")
+
+
+def test_identity_patterns_as_linkerd_reads_them():
+    from kubectl_linkerd_otel.checks.policy import identity_matches
+
+    me = "otel-collector.observability.serviceaccount.identity.linkerd.cluster.local"
+    assert identity_matches(me, me)
+    assert identity_matches("*", me)
+    assert identity_matches("*.observability.serviceaccount.identity.linkerd.cluster.local", me)
+    assert not identity_matches("*.linkerd-viz.serviceaccount.identity.linkerd.cluster.local", me)
+    assert not identity_matches("prometheus.linkerd-viz.serviceaccount.identity.linkerd.cluster.local", me)
+
+
+def test_trust_domain_comes_from_the_proxies():
+    from kubectl_linkerd_otel.checks.policy import collector_identity
+
+    assert collector_identity(snapshot()) == \
+        "otel-collector.observability.serviceaccount.identity.linkerd.cluster.local"
+
+
+def test_count_words():
+    from kubectl_linkerd_otel.checks.common import count, verb
+
+    assert count(1, "pod") == "1 pod" and count(0, "pod") == "0 pods" and count(2, "pod") == "2 pods"
+    assert count(1, "proxy", "proxies") == "1 proxy" and count(3, "proxy", "proxies") == "3 proxies"
+    assert verb(1, "is", "are") == "is" and verb(2, "is", "are") == "are"

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Dict, List, Optional
 
 from . import naming
+from .checks.policy import POLICY_STEPS
 from .collector.locate import collector_container, locate, selects, template_spec
 
 FORMAT = "kubectl-linkerd-otel/snapshot/v1"
@@ -37,6 +38,8 @@ class Snapshot:
     cluster_roles: List[dict] = field(default_factory=list)
     servers: List[dict] = field(default_factory=list)
     authorization_policies: List[dict] = field(default_factory=list)
+    http_routes: List[dict] = field(default_factory=list)               # httproutes.policy.linkerd.io
+    meshtls_authentications: List[dict] = field(default_factory=list)
     services: List[dict] = field(default_factory=list)        # exporter Services
     endpoint_slices: List[dict] = field(default_factory=list)
     access_reviews: List[dict] = field(default_factory=list)  # {verb, resource, namespace, allowed, reason}
@@ -218,6 +221,8 @@ def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd
         "clusterroles": lambda: kube.list("clusterroles"),
         "servers": lambda: kube.list("servers.policy.linkerd.io"),
         "authorizationpolicies": lambda: kube.list("authorizationpolicies.policy.linkerd.io"),
+        "httproutes": lambda: kube.list("httproutes.policy.linkerd.io"),
+        "meshtlsauthentications": lambda: kube.list("meshtlsauthentications.policy.linkerd.io"),
     }, snap)
     snap.namespaces = first.get("namespaces") or []
     snap.pods = first.get("pods") or []
@@ -228,8 +233,10 @@ def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd
     snap.cluster_roles = first.get("clusterroles") or []
     snap.servers = first.get("servers") or []
     snap.authorization_policies = first.get("authorizationpolicies") or []
+    snap.http_routes = first.get("httproutes") or []
+    snap.meshtls_authentications = first.get("meshtlsauthentications") or []
     # Linkerd's CRDs may be absent: that is an empty list, not a gather failure.
-    for optional in ("servers", "authorizationpolicies"):
+    for optional in POLICY_STEPS:
         if "(HTTP 404)" in snap.errors.get(optional, ""):
             snap.errors.pop(optional)
     choose_collector(snap)

@@ -6,7 +6,7 @@ from datetime import datetime
 from .. import naming, podstatus
 from ..collector.config import PLAINTEXT_CREDENTIAL, find_problems
 from ..collector.locate import collector_container, template_spec
-from .common import facts, gather_error, listing
+from .common import count, facts, gather_error, listing, verb
 from .framework import Category, Check, fail, passed, skip, warn
 
 RESTART_WINDOW = 3600
@@ -110,9 +110,11 @@ def config_consistent(snap, _opts):
             continue
         (problems if problem.severity == "error" else warnings).append(problem.message)
     if problems:
-        return fail(f"{len(problems)} problems in {snap.collector_configmap}", listing(problems + warnings))
+        also = f" and {count(len(warnings), 'warning')}" if warnings else ""
+        return fail(f"{count(len(problems), 'problem')}{also} in {snap.collector_configmap}",
+                    listing(problems + [f"warning: {w}" for w in warnings]))
     if warnings:
-        return warn(f"{len(warnings)} warnings in {snap.collector_configmap}", listing(warnings))
+        return warn(f"{count(len(warnings), 'warning')} in {snap.collector_configmap}", listing(warnings))
     return None
 
 
@@ -170,11 +172,12 @@ def pods(snap, _opts):
         elif last and snap.taken_at and snap.taken_at - _epoch(last["finishedAt"]) < RESTART_WINDOW:
             restarted.append(f"{pod['metadata']['name']} restarted in the last hour ({last['reason']})")
     if crashing or not_ready:
-        return fail(f"{len(crashing) + len(not_ready)} of {len(collector_pods)} collector pods are not healthy",
+        bad = len(crashing) + len(not_ready)
+        return fail(f"{bad} of {count(len(collector_pods), 'collector pod')} {verb(bad, 'is', 'are')} not healthy",
                     listing(crashing + not_ready))
     if restarted:
         return warn("collector pods restarted recently", listing(restarted))
-    return passed(f"{len(collector_pods)} collector pods running and ready")
+    return passed(f"{count(len(collector_pods), 'collector pod')} running and ready")
 
 
 CATEGORY = Category("linkerd-otel-collector", [
@@ -182,11 +185,10 @@ CATEGORY = Category("linkerd-otel-collector", [
     Check("workload", "collector workload exists", workload, "otel-workload", fatal=True),
     Check("service-account", "collector service account exists", service_account, "otel-service-account"),
     Check("rbac", "collector can get, list and watch pods where it scrapes", rbac, "otel-rbac"),
-    Check("rbac-extra", "collector has no permissions beyond what it needs", rbac_extra, "otel-rbac-extra",
-          retryable=False),
-    Check("image", "collector image is pinned", image_pinned, "otel-image-pinned", retryable=False),
-    Check("rollout", "collector workload is rolled out", rolled_out, "otel-rollout"),
-    Check("pods", "collector pods are running and ready", pods, "otel-pods"),
+    Check("rbac-extra", "collector has no permissions beyond what it needs", rbac_extra, "otel-rbac-extra"),
+    Check("image", "collector image is pinned", image_pinned, "otel-image-pinned"),
+    Check("rollout", "collector workload is rolled out", rolled_out, "otel-rollout", retryable=True),
+    Check("pods", "collector pods are running and ready", pods, "otel-pods", retryable=True),
     Check("config", "collector config exists", config_present, "otel-config", fatal=True),
     Check("config-parses", "collector config parses", config_parses, "otel-config-parses", fatal=True),
     Check("config-consistent", "collector config is consistent", config_consistent, "otel-config-consistent"),

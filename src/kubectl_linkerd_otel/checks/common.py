@@ -6,7 +6,6 @@ from typing import Dict, List, Optional
 from .. import naming
 
 NATIVE_SIDECAR_MIN = (1, 29)   # SidecarContainers on by default (beta) from Kubernetes 1.29
-AUTHENTICATED_POLICIES = ("all-authenticated", "cluster-authenticated", "deny")
 MAX_LISTED = 10
 
 
@@ -21,6 +20,16 @@ def annotations(obj: dict) -> Dict[str, str]:
 def ref(obj: dict) -> str:
     meta = obj.get("metadata") or {}
     return f"{meta.get('namespace')}/{meta.get('name')}" if meta.get("namespace") else str(meta.get("name"))
+
+
+def count(n: int, singular: str, plural: str = "") -> str:
+    """`1 pod`, `2 pods`, `0 pods`; `count(n, "proxy", "proxies")` where -s is wrong."""
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def verb(n: int, singular: str, plural: str) -> str:
+    """The verb agreeing with a count: verb(1, "is", "are") -> "is"."""
+    return singular if n == 1 else plural
 
 
 def listing(lines: List[str], limit: int = MAX_LISTED) -> List[str]:

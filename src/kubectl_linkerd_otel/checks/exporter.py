@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..collector import facts as facts_mod
 from ..collector import logs as log_classes
 from ..collector import telemetry
-from .common import facts, listing
+from .common import count, facts, listing
 from .framework import Category, Check, fail, passed, skip, warn
 
 SELF_METRICS_FIX = ("bind them to the pod: service.telemetry.metrics.readers: [{pull: {exporter: {prometheus: "
@@ -43,6 +43,7 @@ def _ready_endpoints(snap, name, namespace, port):
 
 def in_cluster(snap, _opts):
     problems, good = [], []
+    waiting = 0   # Services whose endpoints may still become ready: the only failure --wait waits for
     targets = [(e, facts_mod.cluster_service(e.endpoint)) for e in _exporters(snap)]
     targets = [(e, t) for e, t in targets if t]
     if not targets:
@@ -65,10 +66,11 @@ def in_cluster(snap, _opts):
         ready = _ready_endpoints(snap, name, namespace, port)
         if not ready:
             problems.append(f"{exporter.name}: Service {namespace}/{name} has no ready endpoints")
+            waiting += 1
             continue
-        good.append(f"{namespace}/{name}:{port} ({ready} ready endpoints)")
+        good.append(f"{namespace}/{name}:{port} ({count(ready, 'ready endpoint')})")
     if problems:
-        return fail("; ".join(problems))
+        return fail("; ".join(problems), retryable=waiting == len(problems))
     return passed(f"exporter Service {', '.join(good)}")
 
 
@@ -114,12 +116,12 @@ def sent(snap, _opts):
     if not reads:
         dropped = sum(log_classes.classify(t)[log_classes.EXPORT_DROPPED].count for t in snap.logs.values())
         if dropped:
-            return fail(f"no self-metrics; the logs show {dropped} dropped exports")
+            return fail(f"no self-metrics; the logs show {count(dropped, 'dropped export')}")
         return skip("no self-metrics to read; the logs show no dropped exports")
     total = sum(r[-1].total_sent() for r in reads.values())
     if total <= 0:
         return fail("otelcol_exporter_sent_metric_points is 0: nothing has been exported yet")
-    return passed(f"{int(total)} metric points sent")
+    return passed(f"{count(int(total), 'metric point')} sent")
 
 
 def failures(snap, _opts):
@@ -129,7 +131,7 @@ def failures(snap, _opts):
     growing = []
     for pod, (first, second) in ((p, (r[0], r[-1])) for p, r in reads.items()):
         for exporter, delta in telemetry.failed_growth(first, second).items():
-            growing.append(f"{pod}: exporter {exporter} failed {int(delta)} more points "
+            growing.append(f"{pod}: exporter {exporter} failed {count(int(delta), 'more point')} "
                            f"in {snap.metrics_interval:g}s")
     if growing:
         return fail("otelcol_exporter_send_failed_metric_points is growing", listing(growing))
@@ -153,14 +155,13 @@ def credentials(snap, _opts):
 
 
 CATEGORY = Category("linkerd-otel-exporter", [
-    Check("configured", "an exporter is configured", configured, "otel-exporter-configured", fatal=True,
-          retryable=False),
+    Check("configured", "an exporter is configured", configured, "otel-exporter-configured", fatal=True),
     Check("service", "in-cluster exporter Service has ready endpoints", in_cluster, "otel-exporter-service"),
     Check("external", "external exporter endpoint is reachable", external, "otel-exporter-external"),
-    Check("self-metrics", "collector self-metrics can be read", self_metrics, "otel-self-metrics"),
-    Check("sent", "exporter has sent metric points", sent, "otel-exporter-sent"),
+    Check("self-metrics", "collector self-metrics can be read", self_metrics, "otel-self-metrics",
+          retryable=True),
+    Check("sent", "exporter has sent metric points", sent, "otel-exporter-sent", retryable=True),
     Check("send-failed", "exporter send failures are not growing", failures, "otel-exporter-failed"),
-    Check("tls", "export to outside the cluster is encrypted", encrypted, "otel-exporter-tls", retryable=False),
-    Check("credentials", "no credentials written into the config", credentials, "otel-credentials",
-          retryable=False),
+    Check("tls", "export to outside the cluster is encrypted", encrypted, "otel-exporter-tls"),
+    Check("credentials", "no credentials written into the config", credentials, "otel-credentials"),
 ], requires=("linkerd-otel-collector",))

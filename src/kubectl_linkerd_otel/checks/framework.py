@@ -3,6 +3,11 @@
 A check function returns None (passed), or an Outcome: `warn(...)`, `fail(...)`, `skip(...)`, or
 `passed(description=...)` to word a success differently. When a `fatal` check fails, the rest of its
 category, and every category that `requires` it, is skipped and says why.
+
+`--wait` retries only failures that can go away by themselves (a pod starting, a rollout, the first
+export): a Check is `retryable` only then, and an Outcome may say `retryable=` for one failure of a check
+that fails for both kinds of reasons. Anything else (a missing object, denied RBAC, a config problem)
+returns at once.
 """
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ class Outcome:
     error: str = ""
     details: List[str] = field(default_factory=list)
     description: str = ""
+    retryable: Optional[bool] = None    # None: as the Check says
 
 
 def passed(description: str = "", details: Sequence[str] = ()) -> Outcome:
@@ -37,8 +43,9 @@ def warn(error: str, details: Sequence[str] = (), description: str = "") -> Outc
     return Outcome(WARNING, error, list(details), description)
 
 
-def fail(error: str, details: Sequence[str] = (), description: str = "") -> Outcome:
-    return Outcome(ERROR, error, list(details), description)
+def fail(error: str, details: Sequence[str] = (), description: str = "",
+         retryable: Optional[bool] = None) -> Outcome:
+    return Outcome(ERROR, error, list(details), description, retryable)
 
 
 def skip(reason: str) -> Outcome:
@@ -64,7 +71,7 @@ class Check:
     run: Callable[[Any, "CheckOptions"], Optional[Outcome]]
     anchor: str = ""
     fatal: bool = False
-    retryable: bool = True
+    retryable: bool = False     # can this fail now and pass later with nobody changing anything?
 
 
 @dataclass
@@ -101,7 +108,8 @@ def run_categories(categories: Sequence[Category], snapshot: Any,
             result = Result(category.name, check.id, outcome.status,
                             outcome.description or check.description, outcome.error,
                             hint_url(check.anchor) if outcome.status in (WARNING, ERROR) else "",
-                            outcome.details, check.retryable)
+                            outcome.details,
+                            check.retryable if outcome.retryable is None else outcome.retryable)
             results.append(result)
             if check.fatal and outcome.status in (ERROR, SKIPPED):
                 reason = f"'{check.description}' did not pass"
@@ -115,3 +123,11 @@ def failed(results: Sequence[Result]) -> bool:
 
 def retryable_failures(results: Sequence[Result]) -> bool:
     return any(r.status == ERROR and r.retryable for r in results)
+
+
+# The checks whose failure means the command could not run at all (exit 2, not 1).
+CANNOT_RUN = (("kubernetes-api", "client"), ("kubernetes-api", "api"))
+
+
+def could_not_run(results: Sequence[Result]) -> bool:
+    return any(r.status == ERROR and (r.category, r.check_id) in CANNOT_RUN for r in results)

@@ -29,7 +29,7 @@ def version(snap, _opts):
 
 
 CATEGORY = Category("kubernetes-api", [
-    Check("client", "can initialize the client", client, "k8s-client", fatal=True, retryable=False),
-    Check("api", "can query the Kubernetes API", reachable, "k8s-api", fatal=True),
+    Check("client", "can initialize the client", client, "k8s-client", fatal=True),
+    Check("api", "can query the Kubernetes API", reachable, "k8s-api", fatal=True, retryable=True),
     Check("version", "is running a supported Kubernetes version", version, "k8s-version"),
 ])

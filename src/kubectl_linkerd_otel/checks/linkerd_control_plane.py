@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import podstatus
 from ..collector.config import component_type, walk_strings
-from .common import control_plane_namespace, facts, gather_error, labels, listing
+from .common import control_plane_namespace, count, facts, gather_error, labels, listing, verb
 from .framework import Category, Check, fail, passed, skip
 
 
@@ -27,7 +27,8 @@ def pods_ready(snap, _opts):
     bad = [f"{p['metadata']['name']}  {podstatus.ready_column(p)}  {podstatus.not_ready_reason(p)}"
            for p in pods if not podstatus.is_fully_ready(p)]
     if bad:
-        return fail(f"{len(bad)} of {len(pods)} control-plane pods are not ready", listing(bad))
+        return fail(f"{len(bad)} of {count(len(pods), 'control-plane pod')} {verb(len(bad), 'is', 'are')} not ready",
+                    listing(bad))
     return None
 
 
@@ -49,7 +50,8 @@ def scrape_namespace(snap, _opts):
 
 CATEGORY = Category("linkerd-control-plane", [
     Check("installed", "Linkerd control plane is installed", installed, "l5d-installed", fatal=True),
-    Check("pods", "control plane pods are running and ready", pods_ready, "l5d-control-plane-pods"),
+    Check("pods", "control plane pods are running and ready", pods_ready, "l5d-control-plane-pods",
+          retryable=True),
     Check("scrape-ns", "scrape config uses the control-plane namespace", scrape_namespace,
-          "l5d-scrape-namespace", retryable=False),
+          "l5d-scrape-namespace"),
 ], requires=("kubernetes-api",))

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from .. import naming, podstatus
-from .common import (AUTHENTICATED_POLICIES, annotations, control_plane_namespace, labels, listing, live,
-                     meshed_pods, proxy_container, ref)
+from .common import (annotations, control_plane_namespace, count, gather_error, labels, listing, live, meshed_pods,
+                     proxy_container, ref, verb)
 from .framework import Category, Check, fail, passed, warn
+from .policy import DENY, POLICY_STEPS, scrape_refused
 
 POLICY_ANNOTATION = "config.linkerd.io/default-inbound-policy"
 POLICY_ENV = "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY"
@@ -16,7 +17,8 @@ def found(snap, opts):
         where = f" in {', '.join(opts.namespace_filter)}" if opts.namespace_filter else ""
         return warn(f"no meshed pods found{where}: nothing for the collector to scrape")
     namespaces = sorted({p["metadata"]["namespace"] for p in pods})
-    return passed(f"{len(pods)} meshed pods found in {len(namespaces)} namespaces ({', '.join(namespaces)})")
+    return passed(f"{count(len(pods), 'meshed pod')} found in {count(len(namespaces), 'namespace')} "
+                  f"({', '.join(namespaces)})")
 
 
 def ready(snap, opts):
@@ -29,7 +31,7 @@ def ready(snap, opts):
         waiting = ", ".join(f"{c}: {r}" for c, r in podstatus.waiting_reasons(pod))
         bad.append(f"{ref(pod)}  {podstatus.ready_column(pod)}  {phase}  {waiting or podstatus.not_ready_reason(pod)}")
     if bad:
-        return fail(f"{len(bad)} meshed pods are not ready", listing(bad))
+        return fail(f"{count(len(bad), 'meshed pod')} {verb(len(bad), 'is', 'are')} not ready", listing(bad))
     return None
 
 
@@ -41,8 +43,8 @@ def admin_port(snap, opts):
         if not any(p.get("name") == naming.LINKERD_ADMIN_PORT_NAME for p in ports):
             bad.append(ref(pod) if container else f"{ref(pod)} (no linkerd-proxy container)")
     if bad:
-        return fail(f"{len(bad)} proxies do not expose a port named {naming.LINKERD_ADMIN_PORT_NAME}: the "
-                    "scrape rule matches on that name", listing(bad))
+        return fail(f"{count(len(bad), 'proxy', 'proxies')} {verb(len(bad), 'does', 'do')} not expose a port "
+                    f"named {naming.LINKERD_ADMIN_PORT_NAME}: the scrape rule matches on that name", listing(bad))
     return None
 
 
@@ -52,8 +54,8 @@ def same_control_plane(snap, opts):
              for p in meshed_pods(snap, opts.namespace_filter)
              if labels(p).get("linkerd.io/control-plane-ns") != ns]
     if other:
-        return warn(f"{len(other)} meshed pods belong to another control plane than '{ns}': the scrape rule "
-                    "skips them", listing(other))
+        return warn(f"{count(len(other), 'meshed pod')} {verb(len(other), 'belongs', 'belong')} to another "
+                    f"control plane than '{ns}': the scrape rule skips them", listing(other))
     return None
 
 
@@ -70,45 +72,30 @@ def effective_policy(snap, pod: dict) -> str:
     return "all-unauthenticated"
 
 
-def _collector_authorized(snap, namespace: str) -> bool:
-    collector_pods = snap.collector_pods()
-    if not collector_pods or not all(proxy_container(p) for p in collector_pods):
-        return False   # an unmeshed collector has no identity to authorize
-    sa, sa_ns = snap.service_account_name(), snap.collector_namespace
-    for policy in snap.authorization_policies:
-        if policy["metadata"].get("namespace") != namespace:
-            continue
-        for auth_ref in (policy.get("spec") or {}).get("requiredAuthenticationRefs") or []:
-            if auth_ref.get("kind") == "ServiceAccount" and auth_ref.get("name") == sa and \
-                    auth_ref.get("namespace", namespace) == sa_ns:
-                return True
-            if auth_ref.get("kind") == "MeshTLSAuthentication":
-                return True
-    return False
-
-
 def default_policy(snap, opts):
-    affected = []
+    affected, denies = [], False
     for pod in meshed_pods(snap, opts.namespace_filter):
         if not live(pod):
             continue
         policy = effective_policy(snap, pod)
-        if policy in AUTHENTICATED_POLICIES and not _collector_authorized(snap, pod["metadata"]["namespace"]):
-            affected.append(f"{ref(pod)} ({policy})")
+        why = scrape_refused(snap, pod, policy)
+        if why:
+            affected.append(f"{ref(pod)} ({policy}: {why})")
+            denies = denies or policy == DENY
     if affected:
-        return warn(f"{len(affected)} proxies would answer the collector's scrape with HTTP 403: their default "
-                    "inbound policy requires an authenticated client and no policy authorizes the collector",
-                    listing(affected))
+        unread = gather_error(snap, *POLICY_STEPS) if denies else ""
+        return warn(f"{count(len(affected), 'proxy', 'proxies')} would answer the collector's scrape with "
+                    "HTTP 403: their default inbound policy requires a meshed or an explicitly authorized client"
+                    + (f" ({unread})" if unread else ""), listing(affected))
     return None
 
 
 CATEGORY = Category("linkerd-data-plane", [
     Check("meshed", "meshed pods found", found, "l5d-meshed-pods"),
-    Check("ready", "meshed pods are ready", ready, "l5d-pods-ready"),
-    Check("admin-port", "every proxy exposes the linkerd-admin port", admin_port, "l5d-admin-port",
-          retryable=False),
+    Check("ready", "meshed pods are ready", ready, "l5d-pods-ready", retryable=True),
+    Check("admin-port", "every proxy exposes the linkerd-admin port", admin_port, "l5d-admin-port"),
     Check("control-plane", "meshed pods belong to this control plane", same_control_plane,
-          "l5d-other-control-plane", retryable=False),
+          "l5d-other-control-plane"),
     Check("default-policy", "inbound policy lets the collector scrape proxies", default_policy,
           "l5d-default-policy"),
 ], requires=("linkerd-control-plane",))

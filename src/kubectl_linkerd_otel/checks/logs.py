@@ -3,7 +3,7 @@ samples repeated lines)."""
 from __future__ import annotations
 
 from ..collector import logs as classes
-from .common import listing
+from .common import count, listing
 from .framework import Category, Check, fail, passed, skip, warn
 
 SAMPLED = "counts are lower bounds: the collector drops repeated log lines"
@@ -26,7 +26,7 @@ def read(snap, _opts):
         return skip("no running collector pods to read")
     total = summary(snap)
     started = "" if total.started else "; no start line within the window (it may have started earlier)"
-    return passed(f"read {total.lines} log lines from {len(snap.logs)} collector pods{started}")
+    return passed(f"read {count(total.lines, 'log line')} from {count(len(snap.logs), 'collector pod')}{started}")
 
 
 def _examples(cls, with_details: str = ""):
@@ -36,7 +36,7 @@ def _examples(cls, with_details: str = ""):
     return lines + [f"e.g. {line}" for line in cls.examples]
 
 
-def _class_check(name, message, severity, detail_label=""):
+def _class_check(name, singular, plural, severity, detail_label=""):
     def run(snap, _opts):
         if not snap.logs:
             return skip("no logs read")
@@ -44,7 +44,7 @@ def _class_check(name, message, severity, detail_label=""):
         if cls.count == 0:
             return None
         outcome = fail if severity == "error" else warn
-        return outcome(f"{cls.count} {message} ({SAMPLED})", _examples(cls, detail_label))
+        return outcome(f"{count(cls.count, singular, plural)} ({SAMPLED})", _examples(cls, detail_label))
     return run
 
 
@@ -54,22 +54,24 @@ def exports(snap, _opts):
     total = summary(snap)
     dropped, retried = total[classes.EXPORT_DROPPED], total[classes.EXPORT_RETRY]
     if dropped.count:
-        return fail(f"{dropped.count} exports dropped, {retried.count} retried ({SAMPLED})",
+        return fail(f"{count(dropped.count, 'export')} dropped, {retried.count} retried ({SAMPLED})",
                     _examples(dropped, "causes") + _examples(retried, "retry causes")[:2])
     if retried.count:
-        return warn(f"{retried.count} exports retried ({SAMPLED})", _examples(retried, "causes"))
+        return warn(f"{count(retried.count, 'export')} retried ({SAMPLED})", _examples(retried, "causes"))
     return None
 
 
 CATEGORY = Category("linkerd-otel-logs", [
     Check("read", "collector logs can be read", read, "otel-logs-read", fatal=True),
     Check("config-errors", "no config errors in the logs",
-          _class_check(classes.CONFIG_ERROR, "config errors", "error"), "otel-logs-config"),
+          _class_check(classes.CONFIG_ERROR, "config error", "config errors", "error"), "otel-logs-config"),
     Check("forbidden", "no RBAC errors ('is forbidden') in the logs",
-          _class_check(classes.FORBIDDEN, "RBAC 'is forbidden' errors", "error"), "otel-logs-forbidden"),
+          _class_check(classes.FORBIDDEN, "RBAC 'is forbidden' error", "RBAC 'is forbidden' errors", "error"),
+          "otel-logs-forbidden"),
     Check("scrape", "no scrape failures in the logs",
-          _class_check(classes.SCRAPE_FAILED, "scrape failures", "warning", "targets"), "otel-logs-scrape"),
+          _class_check(classes.SCRAPE_FAILED, "scrape failure", "scrape failures", "warning", "targets"),
+          "otel-logs-scrape"),
     Check("export", "no export retries or drops in the logs", exports, "otel-logs-export"),
     Check("other", "no other errors in the logs",
-          _class_check(classes.OTHER_ERROR, "other error lines", "warning"), "otel-logs-other"),
+          _class_check(classes.OTHER_ERROR, "other error line", "other error lines", "warning"), "otel-logs-other"),
 ], requires=("linkerd-otel-collector",))

@@ -39,7 +39,7 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
             snapshot_file: Optional[str], save_snapshot: Optional[str], linkerd_namespace: Optional[str],
             proxy: Optional[str], api_addr: Optional[str], pre: Optional[str]) -> None:
     """Diagnose whether Linkerd's metrics reach your backend, and why not."""
-    from ..checks.framework import CheckOptions, failed, retryable_failures, run_categories
+    from ..checks.framework import CheckOptions, could_not_run, failed, retryable_failures, run_categories
     from ..checks.registry import CATEGORIES
 
     ctx = click.get_current_context()
@@ -88,6 +88,8 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
         from ..report.check_human import render as render_human
         click.echo(render_human(results, short=output == "short", color=opts.color and sys.stdout.isatty()),
                    nl=False)
+    if could_not_run(results):
+        ctx.exit(2)   # no client or no API: the report above says why, but nothing was checked
     if failed(results):
         ctx.exit(1)
 
