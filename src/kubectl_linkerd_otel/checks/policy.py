@@ -17,6 +17,7 @@ from typing import List, Optional
 
 from .. import naming
 from .common import labels, proxy_container
+from ..selectors import selector_matches
 
 OPEN_POLICIES = ("all-unauthenticated", "cluster-unauthenticated", "audit")
 MESHED_POLICIES = ("all-authenticated", "cluster-authenticated")
@@ -57,22 +58,7 @@ def identity_matches(pattern: str, identity: str) -> bool:
 
 
 def _selector_matches(selector: Optional[dict], pod_labels: dict) -> bool:
-    if selector is None:
-        return False
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if pod_labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        if op == "In" and pod_labels.get(key) not in values:
-            return False
-        if op == "NotIn" and key in pod_labels and pod_labels[key] in values:
-            return False
-        if op == "Exists" and key not in pod_labels:
-            return False
-        if op == "DoesNotExist" and key in pod_labels:
-            return False
-    return True
+    return selector is not None and selector_matches(selector, pod_labels)
 
 
 def _admin_servers(snap, pod: dict) -> List[dict]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, List, Optional, Tuple
 
 from .. import naming
+from ..selectors import selector_matches
 
 KINDS = ("Deployment", "DaemonSet", "StatefulSet")
 
@@ -118,20 +119,7 @@ def selects(workload: dict, pod: dict) -> bool:
     exprs = selector.get("matchExpressions") or []
     if not match and not exprs:
         return False
-    labels = _labels(pod)
-    if any(labels.get(k) != v for k, v in match.items()):
-        return False
-    for expr in exprs:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
+    return selector_matches(selector, _labels(pod))
 
 
 def _found(workload: dict, configmaps: List[dict], pods: List[dict], how: str,
