@@ -110,10 +110,25 @@ def apply_objects(kube, objects: List[dict], *, dry_run: bool, force: bool,
         try:
             result = kube.apply(obj, dry_run=dry_run, force=force)
         except Conflict as exc:
-            raise conflict_error(obj, exc) from None
+            raise with_hint(conflict_error(obj, exc), _partial_hint(done, objects)) from None
+        except KubeError as exc:
+            raise with_hint(exc, _partial_hint(done, objects)) from None
         echo(f"{ref} {result.action}{suffix}")
         done.append((result.object, result.action))
     return done
+
+
+def with_hint(exc: PluginError, hint: str) -> PluginError:
+    exc.hint = "; ".join(h for h in (exc.hint, hint) if h)
+    return exc
+
+
+def _partial_hint(done: List[Tuple[dict, str]], objects: List[dict]) -> str:
+    """Where an interrupted apply left the cluster, and how to go on from there."""
+    if not done:
+        return "nothing was applied"
+    return (f"{len(done)} of {len(objects)} objects were applied before it; once fixed, run install "
+            f"again to apply the rest, or uninstall to remove them")
 
 
 def pod_template(workload: Optional[dict]) -> Optional[dict]:

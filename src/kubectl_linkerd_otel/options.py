@@ -35,6 +35,10 @@ def parse_duration(value: Any, *, flag: str = "duration") -> Optional[float]:
     if value is None:
         return None
     seconds = parse_go_duration(str(value), flag=flag)
+    if seconds < 0:
+        from .errors import UsageError
+
+        raise UsageError(f"invalid {flag} {value!r}: a duration here cannot be negative")
     return seconds or None
 
 
@@ -88,6 +92,9 @@ def global_options(ctx: click.Context) -> GlobalOptions:
 
 def _store(attr: str, convert: Callable[[Any], Any] = lambda v: v) -> Callable:
     def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if attr == "namespace" and isinstance(value, str) and not value.strip():
+            # given but empty (`-n ''`, `-n "$NS"` with NS unset): not the same as not given
+            raise click.BadParameter("the namespace is empty: give a name, or leave the flag out")
         if value in _UNSET_VALUES:
             return
         opts = global_options(ctx)

@@ -90,8 +90,9 @@ class Snapshot:
         return {"format": FORMAT, **asdict(self)}
 
     def save(self, path: str) -> None:
-        with open(path, "w", encoding="utf-8") as handle:
-            json.dump(redact(self.to_dict()), handle, indent=1, sort_keys=True)
+        from .inputs import write_text
+
+        write_text(path, json.dumps(redact(self.to_dict()), indent=1, sort_keys=True), what="snapshot")
 
     @classmethod
     def from_dict(cls, data: dict) -> "Snapshot":
@@ -101,15 +102,41 @@ class Snapshot:
     @classmethod
     def load(cls, path: str) -> "Snapshot":
         from .errors import UsageError
+        from .inputs import read_text
 
+        fix = "pass a file written by --save-snapshot"
+        text = read_text(path, what="snapshot", fix=fix)
         try:
-            with open(path, encoding="utf-8") as handle:
-                data = json.load(handle)
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot read snapshot {path}: {exc}; pass a file written by --save-snapshot")
+            data = json.loads(text)
+        except ValueError as exc:
+            raise UsageError(f"cannot read snapshot {path}: not JSON ({exc}); {fix}") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise UsageError(f"{path} is not a linkerd-otel snapshot; pass a file written by --save-snapshot")
+            raise UsageError(f"{path} is not a linkerd-otel snapshot; {fix}")
+        wrong = _mistyped_fields(data)
+        if wrong:
+            raise UsageError(f"snapshot {path} is damaged (field {wrong!r} has the wrong type); {fix}")
         return cls.from_dict(data)
+
+
+def _mistyped_fields(data: dict) -> str:
+    """The first field whose value is not of the type the dataclass default has (a damaged file)."""
+    for f in fields(Snapshot):
+        if f.name not in data:
+            continue
+        default = f.default_factory() if callable(f.default_factory) else f.default  # type: ignore[misc]
+        value = data[f.name]
+        if default is None:          # Optional[dict]
+            ok = value is None or isinstance(value, dict)
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, type(default))
+        if ok and isinstance(value, list):   # every list field holds objects (Kubernetes ones have metadata)
+            ok = all(isinstance(item, dict) and (f.name == "access_reviews" or isinstance(item.get("metadata"), dict))
+                     for item in value)
+        if not ok:
+            return f.name
+    return ""
 
 
 # -- redaction -----------------------------------------------------------------------------------

@@ -155,6 +155,9 @@ def _epoch(text: str) -> float:
 
 
 def pods(snap, _opts):
+    error = gather_error(snap, "pods")
+    if error:
+        return fail(error)
     collector_pods = snap.collector_pods()
     if not collector_pods:
         return fail(f"no pods of {snap.collector_workload} found")

@@ -78,8 +78,6 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
         snap = collect()
         results = run_categories(CATEGORIES, snap, check_options)
     spinner.clear()
-    if save_snapshot:
-        snap.save(save_snapshot)
 
     if output == "json":
         from ..report.check_json import render as render_json
@@ -88,6 +86,8 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
         from ..report.check_human import render as render_human
         click.echo(render_human(results, short=output == "short", color=opts.color and sys.stdout.isatty()),
                    nl=False)
+    if save_snapshot:
+        snap.save(save_snapshot)   # after the report: a bad path must not cost the user the results
     if could_not_run(results):
         ctx.exit(2)   # no client or no API: the report above says why, but nothing was checked
     if failed(results):

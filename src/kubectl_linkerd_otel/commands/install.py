@@ -104,14 +104,15 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
                              f"is not set or empty; export it as USER:PASSWORD")
     ca_pem = None
     if ca_file:
-        with open(ca_file, encoding="utf-8") as handle:
-            ca_pem = handle.read()
+        from ..inputs import read_text
+
+        ca_pem = read_text(ca_file, what="--ca-file", fix="give the PEM file of the CA certificate")
         if "BEGIN CERTIFICATE" not in ca_pem:
             raise UsageError(f"--ca-file {ca_file} holds no PEM certificate")
     timeout_seconds = parse_duration(timeout, flag="--timeout") or 300.0
 
     install = InstallOptions(
-        namespace=opts.namespace, mode=mode, image=image or DEFAULT_IMAGE,
+        namespace=opts.namespace, mode=mode, image=DEFAULT_IMAGE if image is None else image,
         exporter_endpoint=exporter_endpoint, exporter_protocol=exporter_protocol,
         headers=[parse_header(h) for h in headers], basic_auth=basic_auth, insecure=insecure,
         ca_pem=ca_pem, debug_exporter=debug_exporter, cpu_request=cpu_request,
@@ -174,9 +175,15 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
         click.echo(f"Warning: {duplicate}", err=True)
     if server_dry_run or not wait:
         return
-    applier.wait_for_rollout(kube, results[-1][0], timeout=timeout_seconds,
-                             interactive=applier.stdout_is_tty() and _stderr_tty(),
-                             echo_err=lambda line: click.echo(line, err=True))
+    from ..errors import KubeError
+
+    try:
+        applier.wait_for_rollout(kube, results[-1][0], timeout=timeout_seconds,
+                                 interactive=applier.stdout_is_tty() and _stderr_tty(),
+                                 echo_err=lambda line: click.echo(line, err=True))
+    except KubeError as exc:
+        raise applier.with_hint(exc, "the collector stack is applied, only waiting for it failed: "
+                                     "follow it with `kubectl linkerd-otel check`") from None
 
 
 def _stderr_tty() -> bool:

@@ -42,6 +42,8 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
     notes: List[str] = []
     location = None
     kube = None
+    if config_file == "-" and pods_file == "-":
+        raise UsageError("--config and --pods cannot both read stdin (-): save one of them to a file")
     if not (config_file and pods_file):
         kube = opts.kube()
 
@@ -100,13 +102,9 @@ def exit_code(sim, jobs=()) -> int:
 
 # -- inputs ----------------------------------------------------------------------------------------
 def _read(path: str) -> str:
-    try:
-        if path == "-":
-            return sys.stdin.read()
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    from ..inputs import read_text
+
+    return read_text(path)
 
 
 def _parse_config_text(text: str, where: str) -> dict:
@@ -158,13 +156,25 @@ def load_pods_file(path: str) -> List[dict]:
         except yaml.YAMLError:
             raise UsageError(f"{path} is neither JSON nor YAML; pass the output of "
                              f"`kubectl get pods -A -o json`") from None
+    items = None
     if isinstance(doc, dict) and isinstance(doc.get("items"), list):
-        return [p for p in doc["items"] if isinstance(p, dict) and (p.get("kind") in (None, "Pod"))]
-    if isinstance(doc, dict) and doc.get("kind") == "Pod":
-        return [doc]
-    if isinstance(doc, list):
-        return [p for p in doc if isinstance(p, dict)]
+        items = doc["items"]
+    elif isinstance(doc, dict) and doc.get("kind") == "Pod":
+        items = [doc]
+    elif isinstance(doc, list):
+        items = doc
+    # an empty List is a cluster without pods; a List of other objects is the wrong file (a mixed
+    # one, as `kubectl get all -o json` prints, is fine: its pods are used)
+    if items is not None and all(isinstance(p, dict) for p in items):
+        pods = [p for p in items if _looks_like_pod(p)]
+        if pods or not items:
+            return pods
     raise UsageError(f"{path} holds no pods; pass the output of `kubectl get pods -A -o json`")
+
+
+def _looks_like_pod(obj) -> bool:
+    return (isinstance(obj, dict) and obj.get("kind") in (None, "Pod")
+            and isinstance(obj.get("metadata"), dict))
 
 
 # -- the cluster -----------------------------------------------------------------------------------
@@ -183,6 +193,7 @@ def _actual_targets(kube, location, config: dict, env=None) -> Tuple[Dict[str, d
     """Each running collector pod's /api/v1/targets?state=any, through the API server's pods/proxy."""
     from ..collector.facts import _split_hostport, binds_pod_ip
     from ..scrape.config import receivers
+    from ..scrape.targets import active_targets
 
     notes: List[str] = []
     endpoints = [r.api_server for r in receivers(config, env) if r.api_server]
@@ -213,7 +224,13 @@ def _actual_targets(kube, location, config: dict, env=None) -> Tuple[Dict[str, d
             notes.append(f"collector pod {name} answered HTTP {response.status} on /api/v1/targets")
             continue
         try:
-            answers[name] = json.loads(response.text)
+            doc = json.loads(response.text)
         except ValueError:
             notes.append(f"collector pod {name} did not answer JSON on /api/v1/targets")
+            continue
+        if active_targets(doc) is None:
+            notes.append(f"collector pod {name} answered /api/v1/targets without a list of active "
+                         f"targets: only the expectation is shown for it")
+            continue
+        answers[name] = doc
     return answers, notes

@@ -220,7 +220,8 @@ class Kube:
         if status == 404:
             return NotFound(f"{what}: not found", status=status, reason=reason, details=details)
         if status == 409:
-            return Conflict(message or f"{what}: conflict", status=status, reason=reason,
+            return Conflict(f"{what}: {message or 'conflict'}", status=status, reason=reason,
+                            hint="someone changed it at the same time: run the command again",
                             details=_conflict_details(details))
         if status == 410:
             return Gone(f"{what}: the list expired while we paged through it; retry",
@@ -229,7 +230,9 @@ class Kube:
             return ApiStatusError(f"the API server at {server} is throttling us (429) to {what}; "
                                   "retry in a moment", status=status, reason=reason)
         detail = f": {message}" if message else ""
-        return ApiStatusError(f"the API server answered {status} to {what}{detail}",
+        hint = ("the API server kept failing: retry in a moment, or check its health with "
+                "`kubectl get --raw /readyz`") if status >= 500 else None
+        return ApiStatusError(f"the API server answered {status} to {what}{detail}", hint=hint,
                               status=status, reason=reason, details=details)
 
     def _json(self, method: str, path: str, what: _What, **kwargs) -> Any:

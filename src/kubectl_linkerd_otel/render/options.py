@@ -26,6 +26,7 @@ _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T|m)?$")
 _CPU = re.compile(r"^[0-9]+(?:\.[0-9]+)?m?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")   # not allowed in HTTP header values (tab is)
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _MEMORY_FACTORS = {None: 1, "k": 1000, "M": 1000 ** 2, "G": 1000 ** 3, "T": 1000 ** 4,
                    "Ki": 1024, "Mi": 1024 ** 2, "Gi": 1024 ** 3, "Ti": 1024 ** 4}
@@ -121,21 +122,36 @@ class InstallOptions:
             raise UsageError(f"invalid --mode {self.mode!r}: use deployment or daemonset")
         if self.exporter_protocol not in PROTOCOLS:
             raise UsageError(f"invalid --exporter-protocol {self.exporter_protocol!r}: use grpc or http")
-        if not self.image or any(c.isspace() for c in self.image):
+        if not self.image.strip():
+            raise UsageError(f"--image is empty: give an image, e.g. {DEFAULT_IMAGE}")
+        if any(c.isspace() for c in self.image):
             raise UsageError(f"invalid --image {self.image!r}")
         if self.exporter_endpoint is not None and not self.exporter_endpoint.strip():
             raise UsageError("--exporter-endpoint is empty: give host:port (grpc) or a URL (http)")
+        if self.exporter_endpoint is not None and any(c.isspace() for c in self.exporter_endpoint):
+            raise UsageError(f"invalid --exporter-endpoint {self.exporter_endpoint!r}: it contains spaces")
+        if (self.exporter_protocol == "http" and self.exporter_endpoint is not None
+                and not self.exporter_endpoint.lower().startswith(("http://", "https://"))):
+            raise UsageError(f"--exporter-protocol http needs a URL: use --exporter-endpoint "
+                             f"https://{self.exporter_endpoint.strip()}")
         if self.insecure and self.ca_pem:
             raise UsageError("--insecure and --ca-file exclude each other: pick one")
         if self.uses_demo_backend and (self.headers or self.basic_auth or self.insecure or self.ca_pem):
             raise UsageError("exporter options need --exporter-endpoint (without it the demo "
                              "OpenObserve backend is used)")
-        if self.basic_auth is not None and ":" not in self.basic_auth:
-            # never echo the value: it is a credential
-            raise UsageError("--basic-auth needs USER:PASSWORD")
-        for name, _value in self.headers:
+        # never echo credential values
+        if self.basic_auth is not None and (":" not in self.basic_auth or self.basic_auth.startswith(":")):
+            raise UsageError("--basic-auth needs USER:PASSWORD (with a user name)")
+        if self.basic_auth is not None and _CONTROL.search(self.basic_auth):
+            raise UsageError("--basic-auth contains a line break or control character: give USER:PASSWORD")
+        for name, value in self.headers:
             if not _HEADER_NAME.match(name):
                 raise UsageError(f"invalid header name {name!r}: use --header NAME=VALUE")
+            if not value.strip():
+                raise UsageError(f"--header {name} has an empty value: give NAME=VALUE (was a "
+                                 f"shell variable unset?)")
+            if _CONTROL.search(value):
+                raise UsageError(f"--header {name}: the value contains a line break or control character")
             if name.lower() == "authorization" and self.basic_auth is not None:
                 raise UsageError("--header Authorization=... and --basic-auth both set the "
                                  "Authorization header: pick one")

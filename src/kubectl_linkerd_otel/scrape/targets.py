@@ -502,12 +502,28 @@ def _actual_key(item: dict) -> Tuple[str, Tuple[Tuple[str, str], ...]]:
     return str(item.get("scrapePool") or labels.get("job") or ""), tuple(sorted(labels.items()))
 
 
+def active_targets(doc) -> Optional[List[dict]]:
+    """The activeTargets of a Prometheus /api/v1/targets answer; None when it has another shape. Targets
+    whose labels are not a string map are left out (nothing could match them)."""
+    data = doc.get("data") if isinstance(doc, dict) else None
+    items = data.get("activeTargets") if isinstance(data, dict) else None
+    if items is None and isinstance(data, dict):
+        return []
+    if not isinstance(items, list):
+        return None
+    return [item for item in items if isinstance(item, dict) and _string_map(item.get("labels") or {})
+            and _string_map(item.get("discoveredLabels") or {})]
+
+
+def _string_map(value) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
 def merge_actual(sim: Simulation, answers: Dict[str, dict]) -> None:
     """Lay the collector's /api/v1/targets answers (collector pod name -> parsed JSON) over `sim`."""
     index: Dict[Tuple[str, Tuple[Tuple[str, str], ...]], List[Tuple[str, dict]]] = {}
     for collector, doc in sorted(answers.items()):
-        data = (doc or {}).get("data") or {}
-        for item in data.get("activeTargets") or []:
+        for item in active_targets(doc) or []:
             index.setdefault(_actual_key(item), []).append((collector, item))
     sim.actual = True
     matched = set()
