@@ -295,7 +295,7 @@ def _gather_second(kube: Any, snap: Snapshot, interval: float, probe_exporter: b
         if facts_mod.binds_pod_ip(facts.self_metrics):
             steps[f"metrics/{name}"] = lambda n=name: _two_reads(kube, ns, n, facts.self_metrics[1], interval)
         if facts_mod.binds_pod_ip(facts.receiver_api):
-            steps[f"targets/{name}"] = lambda n=name: _read_targets(kube, ns, n, facts.receiver_api[1])
+            steps[f"targets/{name}"] = lambda n=name: _targets_or_reason(kube, ns, n, facts.receiver_api[1])
 
     if snap.workload() is not None:
         review_namespaces = _scrape_namespaces(snap, data_namespaces) or [None]
@@ -365,6 +365,16 @@ def _proxy_text(kube: Any, ns: str, pod: str, port: int, path: str):
     return [response.text]
 
 
+def _targets_or_reason(kube: Any, ns: str, pod: str, port: int):
+    """The pod's targets document, or why it is not one (a str); cluster errors propagate to the step."""
+    from .collector_io import TargetsUnreadable, read_targets
+
+    try:
+        return read_targets(kube, ns, pod, port)
+    except TargetsUnreadable as exc:
+        return str(exc)
+
+
 def _two_reads(kube: Any, ns: str, pod: str, port: int, interval: float):
     first = _proxy_text(kube, ns, pod, port, "/metrics")
     if isinstance(first, str):
@@ -374,16 +384,6 @@ def _two_reads(kube: Any, ns: str, pod: str, port: int, interval: float):
     if isinstance(second, str):
         return second
     return first + second
-
-
-def _read_targets(kube: Any, ns: str, pod: str, port: int):
-    got = _proxy_text(kube, ns, pod, port, "/api/v1/targets?state=any")
-    if isinstance(got, str):
-        return got
-    try:
-        return json.loads(got[0])
-    except ValueError:
-        return "the receiver's /api/v1/targets did not answer JSON"
 
 
 def _probe(exporter: Any) -> str:

@@ -30,7 +30,9 @@ class CollectorFacts:
     receiver_api: Optional[Tuple[str, int]] = None    # the prometheus receiver's API server
 
 
-def _split_hostport(endpoint: str, default_port: int) -> Tuple[str, int]:
+def split_hostport(endpoint: str, default_port: int) -> Tuple[str, int]:
+    """(host, port) of an endpoint such as `0.0.0.0:9090`, `[::1]:8888` or `https://host/path`;
+    `default_port` when it names none."""
     text = re.sub(r"^[a-z]+://", "", str(endpoint or "")).split("/", 1)[0]
     host, _, port = text.rpartition(":")
     if not host:
@@ -85,11 +87,11 @@ def extract(text: Optional[str]) -> CollectorFacts:
             if isinstance(prom, dict):
                 facts.self_metrics = (str(prom.get("host") or "localhost"), int(prom.get("port") or 8888))
         if facts.self_metrics is None and telemetry.get("address"):
-            facts.self_metrics = _split_hostport(telemetry["address"], 8888)
+            facts.self_metrics = split_hostport(telemetry["address"], 8888)
     for name, body in (config.get("receivers") or {}).items():
         endpoint = receiver_api_endpoint(body) if component_type(name) == "prometheus" else None
         if endpoint:
-            facts.receiver_api = _split_hostport(endpoint, 9090)
+            facts.receiver_api = split_hostport(endpoint, 9090)
     return facts
 
 
@@ -100,7 +102,7 @@ def binds_pod_ip(hostport: Optional[Tuple[str, int]]) -> bool:
 
 def cluster_service(endpoint: str) -> Optional[Tuple[str, Optional[str], int]]:
     """(service, namespace or None, port) for an in-cluster endpoint (`*.svc`, `*.svc.cluster.local`, bare name)."""
-    host, port = _split_hostport(endpoint, 4317)
+    host, port = split_hostport(endpoint, 4317)
     if not host or re.fullmatch(r"[\d.]+", host) or ":" in host:
         return None
     parts = host.split(".")
@@ -116,4 +118,4 @@ def cluster_service(endpoint: str) -> Optional[Tuple[str, Optional[str], int]]:
 
 
 def endpoint_hostport(endpoint: str) -> Tuple[str, int]:
-    return _split_hostport(endpoint, 443)
+    return split_hostport(endpoint, 443)

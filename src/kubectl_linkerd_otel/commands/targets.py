@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Dict, List, Optional, Tuple
+from typing import Optional, Tuple
 
 import click
 
@@ -32,6 +32,8 @@ from ..options import global_options, kube_flags, output_option
 def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool, jobs: Tuple[str, ...],
             output: str) -> None:
     """Which pods the collector scrapes, and why the others are not."""
+    from ..collector_io import actual_targets, locate_collector
+    from ..inputs import load_config_file, load_pods_file, parse_config_text
     from ..report import targets as report
     from ..scrape.config import ScrapeConfigError, scrape_jobs
     from ..scrape.targets import merge_actual, simulate
@@ -39,7 +41,6 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
     ctx = click.get_current_context()
     opts = global_options(ctx)
     output = output.lower()
-    notes: List[str] = []
     location = None
     kube = None
     if config_file == "-" and pods_file == "-":
@@ -50,8 +51,8 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
     if config_file:
         config = load_config_file(config_file)
     else:
-        location = _locate(kube, opts.namespace)
-        config = _parse_config_text(location.config_text or "", f"configmap/{location.configmap_name}")
+        location = locate_collector(kube, opts.namespace)
+        config = parse_config_text(location.config_text or "", f"configmap/{location.configmap_name}")
 
     env = None
     if location is not None and location.workload is not None:
@@ -70,10 +71,9 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
     pods = load_pods_file(pods_file) if pods_file else kube.list("pods")
     sim = simulate(job_list, pods, own_namespace=opts.namespace,
                    keep_dropped=show_all or output == "json")
-    sim.notes.extend(notes)
 
     if kube is not None and location is not None:
-        answers, problems = _actual_targets(kube, location, config, env)
+        answers, problems = actual_targets(kube, location, config, env)
         sim.notes.extend(problems)
         if answers:
             merge_actual(sim, answers)
@@ -99,138 +99,3 @@ def exit_code(sim, jobs=()) -> int:
             return 1
     return 0
 
-
-# -- inputs ----------------------------------------------------------------------------------------
-def _read(path: str) -> str:
-    from ..inputs import read_text
-
-    return read_text(path)
-
-
-def _parse_config_text(text: str, where: str) -> dict:
-    from ..collector.config import parse_config
-
-    if not text.strip():
-        raise UsageError(f"{where} holds no collector config")
-    try:
-        return parse_config(text)
-    except UsageError as exc:
-        raise UsageError(f"{where}: {exc.message}") from None
-
-
-def load_config_file(path: str) -> dict:
-    """A collector config file, or a ConfigMap (or a List holding one) whose data holds the config."""
-    import yaml
-
-    from ..scrape.config import ScrapeConfigError, config_text_from_document
-
-    text = _read(path)
-    try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise UsageError(f"{path} is not valid YAML{where}") from None
-    for doc in docs:
-        try:
-            inner = config_text_from_document(doc)
-        except ScrapeConfigError as exc:
-            raise UsageError(f"{path}: {exc}") from None
-        if inner is not None:
-            return _parse_config_text(inner, path)
-    if docs and isinstance(docs[0], dict) and "receivers" in docs[0]:
-        return docs[0]
-    raise UsageError(f"{path} is neither a collector config (receivers:, service:) nor a ConfigMap holding one")
-
-
-def load_pods_file(path: str) -> List[dict]:
-    """Pods from `kubectl get pods -A -o json` (a List), a single Pod, or the YAML equivalents."""
-    text = _read(path)
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        import yaml
-
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise UsageError(f"{path} is neither JSON nor YAML; pass the output of "
-                             f"`kubectl get pods -A -o json`") from None
-    items = None
-    if isinstance(doc, dict) and isinstance(doc.get("items"), list):
-        items = doc["items"]
-    elif isinstance(doc, dict) and doc.get("kind") == "Pod":
-        items = [doc]
-    elif isinstance(doc, list):
-        items = doc
-    # an empty List is a cluster without pods; a List of other objects is the wrong file (a mixed
-    # one, as `kubectl get all -o json` prints, is fine: its pods are used)
-    if items is not None and all(isinstance(p, dict) for p in items):
-        pods = [p for p in items if _looks_like_pod(p)]
-        if pods or not items:
-            return pods
-    raise UsageError(f"{path} holds no pods; pass the output of `kubectl get pods -A -o json`")
-
-
-def _looks_like_pod(obj) -> bool:
-    return (isinstance(obj, dict) and obj.get("kind") in (None, "Pod")
-            and isinstance(obj.get("metadata"), dict))
-
-
-# -- the cluster -----------------------------------------------------------------------------------
-def _locate(kube, namespace: str):
-    from ..collector.locate import locate
-
-    found = locate(kube.list("deployments", namespace), kube.list("daemonsets", namespace),
-                   kube.list("configmaps", namespace), kube.list("pods", namespace))
-    if found is None or found.configmap is None:
-        raise UsageError(f"no OpenTelemetry collector config found in namespace {namespace}",
-                         hint="pass -n NAMESPACE, or --config FILE")
-    return found
-
-
-def _actual_targets(kube, location, config: dict, env=None) -> Tuple[Dict[str, dict], List[str]]:
-    """Each running collector pod's /api/v1/targets?state=any, through the API server's pods/proxy."""
-    from ..collector.facts import _split_hostport, binds_pod_ip
-    from ..scrape.config import receivers
-    from ..scrape.targets import active_targets
-
-    notes: List[str] = []
-    endpoints = [r.api_server for r in receivers(config, env) if r.api_server]
-    if not endpoints:
-        notes.append("the collector's prometheus receiver runs no API server, so health, last error and "
-                     "last scrape are unknown (enable receivers.prometheus.api_server with endpoint "
-                     "0.0.0.0:9090)")
-        return {}, notes
-    hostport = _split_hostport(endpoints[0], 9090)
-    if not binds_pod_ip(hostport):
-        notes.append(f"the receiver's API server listens on {hostport[0]} only: pods/proxy cannot "
-                     f"reach it (use endpoint 0.0.0.0:{hostport[1]})")
-        return {}, notes
-    port = hostport[1]
-    running = [p for p in location.pods if (p.get("status") or {}).get("phase") == "Running"]
-    if not running:
-        notes.append(f"no running collector pod of {location.describe()}: only the expectation is shown")
-        return {}, notes
-    answers: Dict[str, dict] = {}
-    for pod in running:
-        name = pod["metadata"]["name"]
-        try:
-            response = kube.proxy_get(location.namespace, name, port, "/api/v1/targets?state=any")
-        except Exception as exc:  # a refusal names itself; one pod failing does not stop the others
-            notes.append(f"cannot read the targets of collector pod {name}: {getattr(exc, 'message', exc)}")
-            continue
-        if response.status != 200:
-            notes.append(f"collector pod {name} answered HTTP {response.status} on /api/v1/targets")
-            continue
-        try:
-            doc = json.loads(response.text)
-        except ValueError:
-            notes.append(f"collector pod {name} did not answer JSON on /api/v1/targets")
-            continue
-        if active_targets(doc) is None:
-            notes.append(f"collector pod {name} answered /api/v1/targets without a list of active "
-                         f"targets: only the expectation is shown for it")
-            continue
-        answers[name] = doc
-    return answers, notes
