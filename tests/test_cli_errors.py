@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import socket
-import ssl
-import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 import yaml
 
 from helpers import run_cli
+from tls_server import serve_tls
 
 
 def assert_one_line_error(result, *fragments):
@@ -100,30 +97,8 @@ def test_bad_request_timeout_value(fake_api):
 
 @pytest.fixture
 def tls_server(tmp_path):
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = b'{"gitVersion": "v1.31.2"}'
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = HTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(str(cert), str(key))
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"https://127.0.0.1:{httpd.server_address[1]}", cert
-    httpd.shutdown()
+    with serve_tls(tmp_path, lambda _request: (200, b'{"gitVersion": "v1.31.2"}')) as (port, cert):
+        yield f"https://127.0.0.1:{port}", cert
 
 
 def _https_kubeconfig(tmp_path, url, **cluster):
