@@ -135,3 +135,57 @@ def test_command_descriptions_are_whole_lines_not_clicks_45_character_cut():
     descriptions = [line.split("\t", 1)[1] for line in answer.splitlines() if "\t" in line]
     assert descriptions and not [d for d in descriptions if d.endswith("...")]
     assert "version\tPrint the plugin version and the Kubernetes API server version." in answer
+
+
+def _two_context_kubeconfig(tmp_path, server_kubeconfig):
+    import yaml
+
+    doc = yaml.safe_load(open(server_kubeconfig))
+    extra = {"apiVersion": "v1", "kind": "Config", "current-context": "staging",
+             "clusters": [{"name": "staging-cluster", "cluster": {"server": "https://127.0.0.1:1"}}],
+             "users": [{"name": "staging-admin", "user": {"token": "x"}}],
+             "contexts": [{"name": "staging", "context": {"cluster": "staging-cluster",
+                                                          "user": "staging-admin"}}]}
+    path = tmp_path / "second"
+    path.write_text(yaml.safe_dump(extra))
+    return str(path), doc
+
+
+def test_context_cluster_and_user_names_come_from_the_kubeconfig(fake_api, tmp_path, monkeypatch):
+    import os
+
+    second, first = _two_context_kubeconfig(tmp_path, fake_api.kubeconfig_path)
+    monkeypatch.setenv("KUBECONFIG", os.pathsep.join([fake_api.kubeconfig_path, second]))
+    first_context = first["contexts"][0]["name"]
+    assert sorted(lines(completion.cobra_answer(["check", "--context", ""]))[0]) == \
+        sorted([first_context, "staging"])
+    assert lines(completion.cobra_answer(["--context", "sta"]))[0] == ["staging"]
+    assert "staging-cluster" in lines(completion.cobra_answer(["version", "--cluster", ""]))[0]
+    assert lines(completion.cobra_answer(["version", "--user", "staging-a"]))[0] == ["staging-admin"]
+    # --kubeconfig names one file: only its names
+    assert lines(completion.cobra_answer(["--kubeconfig", second, "--context", ""]))[0] == ["staging"]
+
+
+def test_kubeconfig_flag_completes_file_names():
+    assert completion.cobra_answer(["--kubeconfig", ""]) == ":0\n"
+
+
+def test_namespaces_complete_from_the_cluster(mesh_api):
+    names = lines(completion.cobra_answer(["check", "-n", ""]))[0]
+    stored = sorted(ns["metadata"]["name"] for ns in mesh_api.objects("namespaces"))
+    assert names == stored and "linkerd" in names
+    expected = [name for name in stored if name.startswith("li")]
+    assert lines(completion.cobra_answer(["-n", "li"]))[0] == expected
+    # cobra completes `--flag=prefix` with bare values; the shell script re-attaches the flag
+    assert lines(completion.cobra_answer(["check", "--namespace=li"]))[0] == expected
+
+
+def test_namespace_completion_offers_nothing_when_the_cluster_cannot_answer(tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    assert completion.cobra_answer(["check", "-n", ""]) == ":4\n"
+
+
+def test_file_flags_of_targets_complete_file_names():
+    assert completion.cobra_answer(["targets", "--pods", ""]) == ":0\n"
+    assert completion.cobra_answer(["targets", "--config", "co"]) == ":0\n"

@@ -122,22 +122,58 @@ def _verbosity(value: Any) -> int:
     return 1 if parse_bool(text) else 0
 
 
+COMPLETION_TIMEOUT = 5.0
+
+
+def _complete_kubeconfig(section: str) -> Callable:
+    """Names of contexts, clusters or users in the kubeconfig kubectl would read (no cluster call)."""
+    def complete(ctx: click.Context, _param: click.Parameter, incomplete: str) -> List[str]:
+        from .kube.kubeconfig import KubeOptions, kubeconfig_paths, merge_kubeconfigs
+
+        try:
+            paths = kubeconfig_paths(KubeOptions(kubeconfig=global_options(ctx).kubeconfig))
+            config = merge_kubeconfigs(paths)
+        except Exception:  # completion offers nothing rather than an error in the shell
+            return []
+        return [item["name"] for item in config[section] if item["name"].startswith(incomplete)]
+    return complete
+
+
+def _complete_namespaces(ctx: click.Context, _param: click.Parameter, incomplete: str) -> List[str]:
+    """Namespaces from the cluster, like kubectl's own `-n <TAB>`; bounded so a shell never hangs."""
+    opts = global_options(ctx)
+    if opts.request_timeout is None or opts.request_timeout > COMPLETION_TIMEOUT:
+        opts.request_timeout = COMPLETION_TIMEOUT
+    try:
+        names = [ns["metadata"]["name"] for ns in opts.kube().list("namespaces")]
+    except Exception:
+        return []
+    finally:
+        opts.close()
+    return sorted(name for name in names if name.startswith(incomplete))
+
+
 _FLAGS = [
     click.option("--kubeconfig", metavar="PATH", help="Path to the kubeconfig file to use.",
+                 type=click.Path(),
                  callback=_store("kubeconfig"), expose_value=False, is_eager=True),
     click.option("--context", metavar="NAME", help="The kubeconfig context to use.",
-                 callback=_store("context"), expose_value=False, is_eager=True),
+                 callback=_store("context"), expose_value=False, is_eager=True,
+                 shell_complete=_complete_kubeconfig("contexts")),
     click.option("--cluster", metavar="NAME", help="The kubeconfig cluster to use.",
-                 callback=_store("cluster"), expose_value=False, is_eager=True),
+                 callback=_store("cluster"), expose_value=False, is_eager=True,
+                 shell_complete=_complete_kubeconfig("clusters")),
     click.option("--user", metavar="NAME", help="The kubeconfig user to use.",
-                 callback=_store("user"), expose_value=False, is_eager=True),
+                 callback=_store("user"), expose_value=False, is_eager=True,
+                 shell_complete=_complete_kubeconfig("users")),
     click.option("-s", "--server", metavar="URL", help="The address of the Kubernetes API server.",
                  callback=_store("server"), expose_value=False, is_eager=True),
     click.option("--token", metavar="TOKEN", help="Bearer token for the API server.",
                  callback=_store("token"), expose_value=False, is_eager=True),
     click.option("-n", "--namespace", metavar="NS",
                  help=f"Namespace of the collector (default {DEFAULT_NAMESPACE}).",
-                 callback=_store("namespace"), expose_value=False, is_eager=True),
+                 callback=_store("namespace"), expose_value=False, is_eager=True,
+                 shell_complete=_complete_namespaces),
     click.option("--request-timeout", metavar="DURATION",
                  help="Timeout for a single API request, e.g. 30s or 1m (0: the default, 30s).",
                  callback=_store("request_timeout",

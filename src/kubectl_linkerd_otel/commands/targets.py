@@ -21,9 +21,9 @@ from ..options import global_options, kube_flags, output_option
 
 
 @click.command("targets")
-@click.option("--config", "config_file", metavar="FILE",
+@click.option("--config", "config_file", metavar="FILE", type=click.Path(allow_dash=True),
               help="A collector config file, or a ConfigMap YAML holding one (default: read it from the cluster).")
-@click.option("--pods", "pods_file", metavar="FILE",
+@click.option("--pods", "pods_file", metavar="FILE", type=click.Path(allow_dash=True),
               help="Pods as `kubectl get pods -A -o json` prints them (default: list them in the cluster).")
 @click.option("--all", "show_all", is_flag=True, help="Also list the dropped targets and why.")
 @click.option("--job", "jobs", multiple=True, metavar="NAME", help="Only this scrape job (repeatable).")
