@@ -40,6 +40,9 @@ def test_memory_limiter_is_sized_from_the_limit():
     (dict(memory_request="1Gi"), "larger"),
     (dict(cpu_limit="two"), "--cpu-limit"),
     (dict(image="has space"), "--image"),
+    (dict(scrape_interval="soon"), "--scrape-interval"),
+    (dict(scrape_interval="30"), "--scrape-interval"),
+    (dict(scrape_interval="500ms"), "too short"),
 ])
 def test_invalid_options_are_refused(kwargs, fragment):
     with pytest.raises(UsageError) as info:
@@ -83,3 +86,19 @@ def test_http_protocol_uses_otlp_http_exporter():
     cfg = collector_config(InstallOptions(exporter_endpoint="https://x", exporter_protocol="http"))
     assert list(cfg["exporters"]) == ["otlp_http/backend"]
     assert "tls" not in cfg["exporters"]["otlp_http/backend"]
+
+
+@pytest.mark.parametrize("interval,timeout", [("30s", "10s"), ("1m", "10s"), ("10s", "10s"),
+                                              ("5s", "5s"), ("1s500ms", "1s500ms")])
+def test_scrape_timeout_never_exceeds_the_interval(interval, timeout):
+    opts = InstallOptions(scrape_interval=interval).validate()
+    assert opts.scrape_timeout == timeout
+    assert collector_config(opts)["receivers"]["prometheus/linkerd"]["config"]["global"] == \
+        {"scrape_interval": interval, "scrape_timeout": timeout}
+
+
+def test_a_short_interval_renders_a_config_the_scrape_engine_accepts():
+    from kubectl_linkerd_otel.scrape.config import scrape_jobs
+
+    jobs = scrape_jobs(collector_config(InstallOptions(scrape_interval="5s").validate()))
+    assert {(job.interval, job.timeout) for job in jobs} == {("5s", "5s")}

@@ -62,6 +62,8 @@ def dry_run_option(func):
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="CA certificate (PEM) that signed the exporter endpoint's certificate.")
 @bool_option("--debug-exporter", help="Also log metrics with the debug exporter.")
+@click.option("--scrape-interval", default="30s", show_default=True, metavar="DURATION",
+              help="How often every proxy is scraped (Prometheus duration: 15s, 1m).")
 @click.option("--cpu-request", default="100m", show_default=True)
 @click.option("--memory-request", default="256Mi", show_default=True)
 @click.option("--cpu-limit", default=None, help="CPU limit (default: none).")
@@ -78,7 +80,7 @@ def dry_run_option(func):
 @dry_run_option
 @output_option("text", "yaml", "json", default=None)
 def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol, headers, basic_auth,
-            basic_auth_from_env, insecure, ca_file, debug_exporter, cpu_request, memory_request,
+            basic_auth_from_env, insecure, ca_file, debug_exporter, scrape_interval, cpu_request, memory_request,
             cpu_limit, memory_limit, show_secrets, force_conflicts, skip_linkerd_check, wait, timeout,
             dry_run, output):
     """Install the OpenTelemetry collector that scrapes the Linkerd proxies.
@@ -115,7 +117,8 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
         namespace=opts.namespace, mode=mode, image=DEFAULT_IMAGE if image is None else image,
         exporter_endpoint=exporter_endpoint, exporter_protocol=exporter_protocol,
         headers=[parse_header(h) for h in headers], basic_auth=basic_auth, insecure=insecure,
-        ca_pem=ca_pem, debug_exporter=debug_exporter, cpu_request=cpu_request,
+        ca_pem=ca_pem, debug_exporter=debug_exporter, scrape_interval=scrape_interval,
+        cpu_request=cpu_request,
         memory_request=memory_request, cpu_limit=cpu_limit, memory_limit=memory_limit,
     )
     if linkerd_namespace:

@@ -119,7 +119,7 @@ def collector_config(opts: InstallOptions) -> dict:
             RECEIVER: {
                 "config": {
                     "global": {"scrape_interval": opts.scrape_interval,
-                               "scrape_timeout": "10s"},
+                               "scrape_timeout": opts.scrape_timeout},
                     "scrape_configs": scrape_jobs(opts),
                 },
                 "api_server": {"enabled": True,

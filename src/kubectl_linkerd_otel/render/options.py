@@ -72,6 +72,13 @@ class InstallOptions:
     scrape_interval: str = "30s"
 
     @property
+    def scrape_timeout(self) -> str:
+        """10s, as Prometheus's default, but never longer than the interval (Prometheus refuses that)."""
+        from ..scrape.config import format_duration, parse_duration
+
+        return format_duration(min(parse_duration(self.scrape_interval), 10_000))
+
+    @property
     def uses_demo_backend(self) -> bool:
         return self.exporter_endpoint is None
 
@@ -155,6 +162,7 @@ class InstallOptions:
             if name.lower() == "authorization" and self.basic_auth is not None:
                 raise UsageError("--header Authorization=... and --basic-auth both set the "
                                  "Authorization header: pick one")
+        self._validate_scrape_interval()
         memory_mib(self.memory_request)
         memory_mib(self.memory_limit)
         if memory_mib(self.memory_limit) < 64:
@@ -165,6 +173,17 @@ class InstallOptions:
             if value is not None and not _CPU.match(value):
                 raise UsageError(f"invalid {flag} {value!r}: use e.g. 100m or 1")
         return self
+
+    def _validate_scrape_interval(self) -> None:
+        from ..scrape.config import ScrapeConfigError, parse_duration
+
+        try:
+            interval_ms = parse_duration(self.scrape_interval)
+        except ScrapeConfigError:
+            raise UsageError(f"invalid --scrape-interval {self.scrape_interval!r}: use a Prometheus "
+                             "duration like 15s, 30s or 1m") from None
+        if interval_ms < 1000:
+            raise UsageError(f"--scrape-interval {self.scrape_interval} is too short: give at least 1s")
 
     def image_warnings(self) -> List[str]:
         tag = self.image.rsplit("/", 1)[-1]
