@@ -151,6 +151,19 @@ def test_rbac_denied(mesh_api):
     assert check["error"].startswith("system:serviceaccount:observability:otel-collector may not: get pods in emojivoto")
 
 
+def test_access_reviews_we_may_not_create_fail_once_not_per_review(mesh_api):
+    scenarios.healthy(mesh_api)
+    mesh_api.fail(403, times=None, path="subjectaccessreviews$", method="POST")
+    result, doc = check_json()
+    assert result.exit_code == 1
+    check = find(doc, "linkerd-otel-collector", "collector can get, list and watch pods")
+    assert check["result"] == "error"
+    lines = check["error"].splitlines()
+    assert lines[0] == "could not ask the API server (SubjectAccessReview) what the collector may do"
+    assert len(lines) == 2 and "forbidden to create subjectaccessreviews" in lines[1], check["error"]
+    assert len(mesh_api.requests_to("subjectaccessreviews$", method="POST")) > 3
+
+
 def test_rbac_broader_than_needed_warns(mesh_api):
     scenarios.healthy(mesh_api)
     mesh_api.allow(scenarios.SA_USER, "list", "secrets")

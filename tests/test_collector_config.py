@@ -6,7 +6,8 @@ import copy
 import pytest
 from conftest import load_fixture
 
-from kubectl_linkerd_otel.collector.config import find_problems, parse_config, unescaped_dollars
+from kubectl_linkerd_otel.collector.config import (find_problems, parse_config, plaintext_credentials,
+                                                   unescaped_dollars)
 from kubectl_linkerd_otel.errors import UsageError
 from kubectl_linkerd_otel.render.collector_config import collector_config
 from kubectl_linkerd_otel.render.options import InstallOptions
@@ -133,3 +134,26 @@ def test_every_problem_has_a_code_to_filter_on():
     problems = find_problems(parse_config(text), image="otel/opentelemetry-collector:latest")
     assert {p.code for p in problems} == {"unescaped-dollar", "plaintext-credential", "deprecated-name"}
     assert [p.code for p in find_problems({})] == ["no-pipelines", "no-metrics-pipeline"]
+
+
+def test_one_credential_detector_for_headers_and_auth_extensions():
+    cfg = _good()
+    cfg["exporters"]["otlp_grpc/backend"]["headers"] = {"X-Scope-OrgID": "tenant-1",
+                                                        "X-Api-Key": "${env:API_KEY}",
+                                                        "Cookie": "session=abc"}
+    cfg["extensions"] = {"basicauth/client": {"client_auth": {"username": "u", "password": "hunter2"}},
+                         "bearertokenauth/b": {"token": "${env:TOKEN}"},
+                         "oauth2client/o": {"client_id": "id", "client_secret": "s3cr3t"}}
+    found = plaintext_credentials(cfg)
+    assert found == [("exporters.otlp_grpc/backend.headers.Cookie", "Cookie"),
+                     ("extensions.basicauth/client.client_auth.password", "password"),
+                     ("extensions.oauth2client/o.client_secret", "client_secret")]
+    messages = [p.message for p in find_problems(cfg) if p.code == "plaintext-credential"]
+    assert len(messages) == 3
+    assert not any(secret in " ".join(messages) for secret in ("session=abc", "hunter2", "s3cr3t"))
+
+
+def test_credential_detector_tolerates_malformed_configs():
+    assert plaintext_credentials(None) == []
+    assert plaintext_credentials({"exporters": ["not", "a", "mapping"]}) == []
+    assert plaintext_credentials({"exporters": {"otlp": None, "x": {"headers": "text"}}}) == []

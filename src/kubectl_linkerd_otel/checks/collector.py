@@ -51,10 +51,11 @@ def _reviews(snap):
 
 
 def rbac(snap, _opts):
-    errors = [f"{k}: {v}" for k, v in snap.errors.items() if k.startswith("access/")]
+    errors = [v for k, v in snap.errors.items() if k.startswith("access/")]
     if errors:
+        # every review fails alike (typically: we may not create subjectaccessreviews): say it once
         return fail("could not ask the API server (SubjectAccessReview) what the collector may do",
-                    listing(errors))
+                    listing(list(dict.fromkeys(errors))))
     reviews = _reviews(snap)
     if not reviews:
         return skip("no access reviews were made")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..collector import facts as facts_mod
 from ..collector import logs as log_classes
 from ..collector import telemetry
+from ..collector.config import plaintext_credentials
 from .common import count, facts, listing
 from .framework import Category, Check, fail, passed, skip, warn
 
@@ -147,7 +148,7 @@ def encrypted(snap, _opts):
 
 
 def credentials(snap, _opts):
-    found = [f"exporters.{e.name}.{path}" for e in facts(snap).exporters for path in e.credentials]
+    found = [path for path, _name in plaintext_credentials(facts(snap).config)]
     if found:
         return warn("credentials are written into the config: keep them in a Secret and refer to them as "
                     "${env:VAR}", found)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 from ..errors import UsageError
 
@@ -49,6 +49,9 @@ CONTRIB = {
 RENAMED_EXPORTERS = {"otlp": "otlp_grpc", "otlphttp": "otlp_http"}
 RENAME_VERSION = (0, 144)
 _SENSITIVE_HEADER = re.compile(r"auth|token|key|secret|passw|cookie|signature", re.IGNORECASE)
+# Fields (outside headers) that hold a credential: basicauth's password, bearertokenauth's token, ...
+_CREDENTIAL_FIELD = re.compile(r"^(authorization|password|token|bearer_token|api[-_]?key|secret|"
+                               r"client_secret)$", re.IGNORECASE)
 # `${env:VAR}`, `${VAR}`, `${env:VAR:-default}`: the collector's own variable references (name, default)
 ENV_REF = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _IMAGE_VERSION = re.compile(r":v?(\d+)\.(\d+)(?:\.\d+)?")
@@ -242,21 +245,37 @@ def _check_dollars(config: dict) -> List[ConfigProblem]:
     return problems
 
 
+def plaintext_credentials(config: Any) -> List[Tuple[str, str]]:
+    """(dotted path, field name) of every credential written literally into exporters or extensions:
+    a header whose name looks like one (`Authorization`, `X-Api-Key`, ...), or a field such as
+    `password`, `token`, `api_key`. Values that refer to `${env:VAR}` are fine. Never returns values."""
+    found: List[Tuple[str, str]] = []
+
+    def walk(value: Any, path: str, in_headers: bool) -> None:
+        for key, item in _mapping(value).items():
+            sub, name = f"{path}.{key}", str(key)
+            if isinstance(item, str):
+                looks_secret = (_SENSITIVE_HEADER.search(name) if in_headers
+                                else _CREDENTIAL_FIELD.match(name))
+                if looks_secret and item.strip() and not ENV_REF.search(item):
+                    found.append((sub, name))
+            elif isinstance(item, dict):
+                walk(item, sub, name == "headers")
+
+    for section in ("exporters", "extensions"):
+        for component, body in _mapping(_mapping(config).get(section)).items():
+            walk(body, f"{section}.{component}", False)
+    return found
+
+
 def _check_credentials(config: dict) -> List[ConfigProblem]:
-    problems: List[ConfigProblem] = []
-    for name, exporter in _mapping(config.get("exporters")).items():
-        for header, value in _mapping(_mapping(exporter).get("headers")).items():
-            if not _SENSITIVE_HEADER.search(str(header)) or not isinstance(value, str):
-                continue
-            if "${" in value:
-                continue
-            # never quote the value: it is the credential
-            problems.append(ConfigProblem(
-                "error" if str(header).lower() == "authorization" else "warning",
-                f"exporter {name} has its {header} header in plain text in the config",
-                "keep it in a Secret and write the header as ${env:VAR} "
-                "(`kubectl linkerd-otel install --basic-auth ...` does this)", code=PLAINTEXT_CREDENTIAL))
-    return problems
+    # never quote the value: it is the credential
+    return [ConfigProblem(
+        "error" if name.lower() == "authorization" else "warning",
+        f"{path} is written in plain text in the config",
+        "keep it in a Secret and write it as ${env:VAR} "
+        "(`kubectl linkerd-otel install --basic-auth ...` does this)", code=PLAINTEXT_CREDENTIAL)
+        for path, name in plaintext_credentials(config)]
 
 
 def _check_renamed(config: dict, image: Optional[str]) -> List[ConfigProblem]:

@@ -1,5 +1,5 @@
 """What `check` needs to know from a collector config: exporters and their endpoints, where self-metrics
-and the receiver's API listen, credentials written in clear (pure; tolerant of any malformed input)."""
+and the receiver's API listen (pure; tolerant of any malformed input)."""
 from __future__ import annotations
 
 import re
@@ -8,8 +8,6 @@ from typing import Any, List, Optional, Tuple
 
 from .config import ConfigSyntaxError, component_type, read_config
 
-_CREDENTIAL_KEYS = re.compile(r"^(authorization|password|token|api[-_]?key|x-api-key|secret|bearer_token)$", re.I)
-_ENV_REF = re.compile(r"\$\{(env:)?[A-Za-z_][A-Za-z0-9_]*\}")
 
 
 @dataclass
@@ -18,7 +16,6 @@ class Exporter:
     kind: str
     endpoint: str = ""
     insecure: bool = False
-    credentials: List[str] = field(default_factory=list)   # header/field names holding literal secrets
 
 
 @dataclass
@@ -41,18 +38,6 @@ def split_hostport(endpoint: str, default_port: int) -> Tuple[str, int]:
         return host.strip("[]"), int(port)
     except ValueError:
         return host, default_port
-
-
-def _credentials(value: Any, path: str = "") -> List[str]:
-    found: List[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            sub = f"{path}.{key}" if path else str(key)
-            if _CREDENTIAL_KEYS.match(str(key)) and isinstance(item, str) and item and not _ENV_REF.search(item):
-                found.append(sub)
-            else:
-                found.extend(_credentials(item, sub))
-    return found
 
 
 def receiver_api_endpoint(receiver: Any) -> Optional[str]:
@@ -79,7 +64,7 @@ def extract(text: Optional[str]) -> CollectorFacts:
         tls = body.get("tls") if isinstance(body.get("tls"), dict) else {}
         facts.exporters.append(Exporter(
             name=str(name), kind=component_type(name), endpoint=str(body.get("endpoint") or ""),
-            insecure=bool(tls.get("insecure")), credentials=_credentials(body)))
+            insecure=bool(tls.get("insecure"))))
     telemetry = ((config.get("service") or {}).get("telemetry") or {}).get("metrics") or {}
     if isinstance(telemetry, dict):
         for reader in telemetry.get("readers") or []:
