@@ -129,14 +129,18 @@ def install_site_packages(work: Path, wheels: Path) -> Path:
         "--no-deps", "--no-compile", "--no-index", "--find-links", str(wheels),
         "--requirement", str(LOCK), str(ours[0]))
     # Console scripts carry this machine's interpreter path and are unused (shiv calls ENTRY_POINT);
-    # direct_url.json records the temporary wheel path.
+    # direct_url.json records the temporary wheel path. Their RECORD lines go too (the scripts' hashes
+    # depend on the interpreter path), or the bytes would differ from one checkout to the next.
     shutil.rmtree(site / "bin", ignore_errors=True)
     for direct_url in site.glob("*.dist-info/direct_url.json"):
         direct_url.unlink()
-        record = direct_url.parent / "RECORD"
-        kept = [line for line in record.read_text().splitlines(True)
-                if not line.startswith(f"{direct_url.parent.name}/direct_url.json,")]
-        record.write_text("".join(kept))
+    for record in sorted(site.glob("*.dist-info/RECORD")):
+        direct_url_line = f"{record.parent.name}/direct_url.json,"
+        lines = record.read_text().splitlines(True)
+        kept = [line for line in lines
+                if not line.startswith(("../", direct_url_line))]
+        if kept != lines:
+            record.write_text("".join(kept))
     return site
 
 

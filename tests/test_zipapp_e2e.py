@@ -46,8 +46,8 @@ def _snapshot_tree(dest: Path) -> Path:
     return dest
 
 
-def _build(tree: Path, out: Path) -> Dict[str, Path]:
-    proc = subprocess.run([sys.executable, str(tree / "scripts" / "dist.py"), "--out", str(out),
+def _build(tree: Path, out: Path, python: str = sys.executable) -> Dict[str, Path]:
+    proc = subprocess.run([python, str(tree / "scripts" / "dist.py"), "--out", str(out),
                            "--manifest", str(out / "krew-manifest.yaml")],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
                           timeout=600)
@@ -151,6 +151,19 @@ def test_zipapp_is_one_executable_file_with_the_portable_shebang(build):
     assert [n for n in names if n.endswith((".so", ".pyd", ".dylib"))] == []
 
 
+def test_zipapp_holds_no_path_of_the_machine_that_built_it(build, tree):
+    machine_paths = {str(tree), str(tree.parent), sys.prefix, sys.executable, str(ROOT)}
+    with zipfile.ZipFile(build["zipapp"]) as zf:
+        for name in zf.namelist():
+            data = zf.read(name)
+            for path in machine_paths:
+                assert path.encode() not in data, f"{name} mentions {path}"
+        records = [n for n in zf.namelist() if n.endswith(".dist-info/RECORD")]
+        assert records
+        for name in records:
+            assert not [line for line in zf.read(name).decode().splitlines() if line.startswith("../")]
+
+
 def test_archive_is_what_krew_installs_and_deterministic(build):
     raw = build["archive"].read_bytes()
     assert raw[:2] == b"\x1f\x8b" and raw[4:8] == b"\0\0\0\0", "gzip header carries an mtime"
@@ -178,8 +191,23 @@ def test_manifest_written_by_the_build_is_valid_and_matches_the_archive(build):
     assert build["archive"].name in manifest["spec"]["platforms"][0]["uri"]
 
 
-def test_building_twice_gives_identical_bytes(build, tree):
-    again = _build(tree, tree.parent / "out2")
+def _interpreter_elsewhere(where: Path) -> str:
+    """A second virtualenv at another path that sees this one's packages (pip, shiv) through a .pth
+    file: the same tools, but another sys.executable, as in another checkout."""
+    import sysconfig
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
+    python = where / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    Path(purelib, "parent-venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return str(python)
+
+
+def test_building_again_in_another_checkout_gives_identical_bytes(build, tree):
+    other = _snapshot_tree(tree.parent / "another-checkout")
+    python = _interpreter_elsewhere(tree.parent / "another-venv")
+    again = _build(other, tree.parent / "out2", python=python)
     assert again["zipapp"].read_bytes() == build["zipapp"].read_bytes()
     assert again["archive"].read_bytes() == build["archive"].read_bytes()
     assert again["manifest"].read_text() == build["manifest"].read_text()
