@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+import yaml
 from helpers import run_cli
 
 from kubectl_linkerd_otel import naming
@@ -511,3 +512,151 @@ def test_a_bool_flag_rejects_a_non_bool_value(mesh_api):
     assert result.exit_code == 2
     assert "not a boolean" in result.stderr
     assert _patches(mesh_api) == []
+
+
+def test_an_object_with_our_name_that_install_did_not_create_is_not_taken_over(mesh_api):
+    theirs = {"apiVersion": "v1", "kind": "ConfigMap",
+              "metadata": {"name": naming.CONFIGMAP_NAME, "namespace": NS}, "data": {"mine": "yes"}}
+    mesh_api.add(theirs)
+    result = run_cli(*APPLY)
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert lines == [lines[0]] and lines[0].startswith(
+        f"Error: configmap/{naming.CONFIGMAP_NAME} already exists in namespace {NS} and was not "
+        f"created by kubectl-linkerd-otel: install will not take it over")
+    assert "nothing was applied" in lines[0]
+    assert _patches(mesh_api) == []
+    assert mesh_api.get("configmaps", naming.CONFIGMAP_NAME, NS)["data"] == {"mine": "yes"}
+
+
+def test_a_conflict_stops_install_before_anything_changes(mesh_api):
+    assert run_cli(*APPLY).exit_code == 0
+    mesh_api.update_as("kubectl", "deployments", naming.COLLECTOR_NAME, NS, {"spec": {"replicas": 2}})
+    config_before = mesh_api.get("configmaps", naming.CONFIGMAP_NAME, NS)["data"]
+    writes = len(mesh_api.requests)
+    result = run_cli(*APPLY, "--scrape-interval", "15s")
+    assert result.exit_code == 2
+    assert "deployment.apps/linkerd-otel-collector: not overwriting .spec.replicas (owned by kubectl)" \
+        in result.stderr
+    assert "nothing was applied" in result.stderr
+    assert mesh_api.get("configmaps", naming.CONFIGMAP_NAME, NS)["data"] == config_before
+    assert [r for r in mesh_api.requests[writes:] if r.method == "PATCH"
+            and r.query.get("dryRun") != "All"] == []
+
+
+def test_server_dry_run_into_a_namespace_that_does_not_exist_yet(mesh_api):
+    result = run_cli("install", "--dry-run=server", "-n", "fresh")
+    assert result.exit_code == 0, result.stderr
+    assert "namespace/fresh created (server dry run)" in result.stdout
+    assert ("configmap/linkerd-otel-collector-config skipped (server dry run: namespace fresh does not "
+            "exist yet)") in result.stdout
+    assert "clusterrole.rbac.authorization.k8s.io/linkerd-otel-collector-fresh created (server dry run)" \
+        in result.stdout
+    assert mesh_api.get("namespaces", "fresh") is None
+
+
+def test_a_failed_server_dry_run_does_not_claim_anything_was_applied(mesh_api):
+    mesh_api.fail(422, times=None, path="/configmaps/", method="PATCH")
+    result = run_cli("install", "--dry-run=server")
+    assert result.exit_code == 2
+    assert "nothing was changed (server dry run)" in result.stderr
+    assert "applied before it" not in result.stderr
+
+
+@pytest.mark.parametrize("args,fragment,secret_text", [
+    (["--exporter-endpoint", "https://bob:S3cr3tPW@otlp.example.com", "--exporter-protocol", "http"],
+     "--exporter-endpoint holds credentials", "S3cr3tPW"),
+    (["--exporter-endpoint", "bob:S3cr3tPW@otlp.example.com:4317"], "--exporter-endpoint holds credentials",
+     "S3cr3tPW"),
+    (["--exporter-protocol", "http"], "need --exporter-endpoint", None),
+    (["--cpu-request", "200m", "--cpu-limit", "100m"], "--cpu-request is larger than --cpu-limit", None),
+    (["--timeout", "0"], "--timeout 0", None),
+    (["--exporter-endpoint", "x:1", "--header", "X-A=1", "--header", "x-a=2"], "more than once", None),
+])
+def test_more_bad_flags(mesh_api, args, fragment, secret_text):
+    result = run_cli(*APPLY, *args)
+    assert result.exit_code == 2
+    assert fragment in result.stderr
+    if secret_text:
+        assert secret_text not in result.output
+    assert _patches(mesh_api) == []
+
+
+def test_basic_auth_from_env_without_a_colon_names_the_variable(mesh_api, monkeypatch):
+    monkeypatch.setenv("OTLP_CREDS_FOR_TEST", "justonetoken")
+    result = run_cli(*APPLY, "--exporter-endpoint", "x:1", "--basic-auth-from-env", "OTLP_CREDS_FOR_TEST")
+    assert result.exit_code == 2
+    assert "OTLP_CREDS_FOR_TEST must hold USER:PASSWORD" in result.stderr
+    assert "justonetoken" not in result.output
+
+
+def test_a_ca_file_with_a_private_key_is_refused(mesh_api, tmp_path):
+    bundle = tmp_path / "ca-and-key.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+                      "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleQ==\n-----END PRIVATE KEY-----\n")
+    result = run_cli("install", "--dry-run", "-o", "yaml", "--exporter-endpoint", "x:4317",
+                     "--ca-file", str(bundle), "--linkerd-namespace", "linkerd")
+    assert result.exit_code == 2
+    assert "--ca-file holds a private key" in result.stderr
+    assert "c2VjcmV0LWtleQ" not in result.output
+
+
+def test_credential_headers_by_name_or_by_flag_go_to_the_secret(mesh_api):
+    result = run_cli("install", "--dry-run", "-o", "yaml", "--exporter-endpoint", "https://api.honeycomb.io",
+                     "--exporter-protocol", "http", "--header", "x-honeycomb-team=hc-key-123",
+                     "--header", "X-Sumo-Credential=sumo-456", "--secret-header", "X-Tenant=tenant-789",
+                     "--header", "X-Org=te$nant", "--linkerd-namespace", "linkerd")
+    assert result.exit_code == 0, result.stderr
+    for value in ("hc-key-123", "sumo-456", "tenant-789"):
+        assert value not in result.output
+    config = next(d for d in yaml.safe_load_all(result.stdout) if d and d["kind"] == "ConfigMap")
+    headers = yaml.safe_load(config["data"]["config.yaml"])["exporters"]["otlp_http/backend"]["headers"]
+    assert headers["x-honeycomb-team"].startswith("${env:OTLP_HEADER_")
+    assert headers["X-Tenant"].startswith("${env:OTLP_HEADER_")
+    assert headers["X-Org"] == "te$$nant"     # a literal $ survives the collector's expansion
+    shown = run_cli("install", "--dry-run", "-o", "yaml", "--exporter-endpoint", "x:4317",
+                    "--secret-header", "X-Tenant=tenant-789", "--show-secrets", "--linkerd-namespace", "linkerd")
+    assert shown.exit_code == 0 and "holds the exporter credentials" in shown.stderr
+
+
+def _exporter_config(api):
+    text = api.get("configmaps", naming.CONFIGMAP_NAME, NS)["data"]["config.yaml"]
+    return yaml.safe_load(text)["exporters"]
+
+
+def test_kept_credentials_are_never_sent_to_another_endpoint(mesh_api):
+    first = run_cli(*APPLY, "--exporter-endpoint", "prod.example.com:4317", "--basic-auth", "prod:REALPW")
+    assert first.exit_code == 0, first.stderr
+    config_before = mesh_api.get("configmaps", naming.CONFIGMAP_NAME, NS)["data"]
+    demo = run_cli(*APPLY)      # no flags: the demo backend, which must not get the production secret
+    assert demo.exit_code == 2
+    assert ("holds the credentials for prod.example.com:4317, not for "
+            "openobserve-openobserve-standalone.openobserve.svc.cluster.local:5081") in demo.stderr
+    assert "REALPW" not in demo.output
+    assert mesh_api.get("configmaps", naming.CONFIGMAP_NAME, NS)["data"] == config_before
+
+
+def test_a_rerun_with_the_endpoint_only_keeps_authenticating_with_the_kept_secret(mesh_api):
+    assert run_cli(*APPLY, "--exporter-endpoint", "prod.example.com:4317",
+                   "--basic-auth", "prod:REALPW").exit_code == 0
+    again = run_cli(*APPLY, "--exporter-endpoint", "prod.example.com:4317")
+    assert again.exit_code == 0, again.stderr
+    assert "secret/linkerd-otel-collector-credentials unchanged (kept" in again.stdout
+    assert "configmap/linkerd-otel-collector-config unchanged" in again.stdout
+    assert _exporter_config(mesh_api)["otlp_grpc/backend"]["headers"] == \
+        {"Authorization": "Basic ${env:OTLP_AUTH}"}
+    env = mesh_api.get("deployments", naming.COLLECTOR_NAME, NS)["spec"]["template"]["spec"][
+        "containers"][0]["env"]
+    assert {"name": "OTLP_AUTH", "valueFrom": {"secretKeyRef": {"name": naming.SECRET_NAME,
+                                                                "key": "OTLP_AUTH"}}} in env
+
+
+def test_the_secret_records_endpoint_and_headers_but_no_value(mesh_api):
+    assert run_cli(*APPLY, "--exporter-endpoint", "prod.example.com:4317", "--header", "X-Api-Key=k-123",
+                   "--basic-auth", "prod:REALPW").exit_code == 0
+    annotations = mesh_api.get("secrets", naming.SECRET_NAME, NS)["metadata"]["annotations"]
+    assert annotations[naming.SECRET_ENDPOINT_ANNOTATION] == "prod.example.com:4317"
+    assert json.loads(annotations[naming.SECRET_HEADERS_ANNOTATION]) == [
+        {"header": "Authorization", "env": "OTLP_AUTH", "prefix": "Basic "},
+        {"header": "X-Api-Key", "env": "OTLP_HEADER_0", "prefix": ""}]
+    assert "k-123" not in json.dumps(annotations) and "REALPW" not in json.dumps(annotations)

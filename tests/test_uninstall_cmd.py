@@ -35,7 +35,7 @@ def test_removes_ours_and_leaves_an_unrelated_configmap(mesh_api):
     assert "deployment.apps/linkerd-otel-collector deleted" in result.stdout
     assert "namespace/observability deleted" not in result.stdout
     assert result.stdout.splitlines()[-1] == \
-        "namespace/observability unlabeled (kept: other objects live in it)"
+        "namespace/observability unlabeled (kept: it existed before install)"
 
 
 def test_kept_namespace_loses_our_labels_and_keeps_the_others(mesh_api):
@@ -72,7 +72,7 @@ def test_dry_run_names_the_namespace_it_would_unlabel(mesh_api):
     installed = len(mesh_api.requests)
     result = run_cli("uninstall", "--dry-run", "-o", "text")
     assert result.exit_code == 0, result.stderr
-    assert "namespace/observability unlabeled (dry run; kept: other objects live in it)" in result.stdout
+    assert "namespace/observability unlabeled (dry run; kept: it existed before install)" in result.stdout
     assert mesh_api.get("namespaces", NS)["metadata"]["labels"][naming.EXTENSION_LABEL] == "otel"
     assert _writes_since(mesh_api, installed) == []
 
@@ -174,3 +174,87 @@ def test_cluster_rbac_is_selected_by_label_not_by_name(mesh_api):
     assert result.exit_code == 0, result.stderr
     assert mesh_api.get("clusterroles", RBAC) is None
     assert mesh_api.get("clusterroles", "linkerd-otel-collector-observability-old") is not None
+
+
+def _control_plane(api):
+    api.add({"apiVersion": "v1", "kind": "Namespace",
+             "metadata": {"name": "linkerd", "labels": {"linkerd.io/is-control-plane": "true"}}})
+
+
+@pytest.mark.parametrize("occupant,described", [
+    ({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "nightly-backup", "namespace": "otel"}},
+     "job.batch/nightly-backup"),
+    ({"apiVersion": "policy.linkerd.io/v1beta3", "kind": "Server",
+      "metadata": {"name": "prom", "namespace": "otel"}}, "server.policy.linkerd.io/prom"),
+    ({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": "otel"}},
+     "persistentvolumeclaim/data"),
+])
+def test_a_namespace_install_created_stays_while_any_kind_of_object_lives_in_it(fake_api, occupant,
+                                                                                described):
+    _control_plane(fake_api)
+    assert run_cli(*INSTALL, "-n", "otel").exit_code == 0
+    fake_api.add(occupant)
+    result = run_cli("uninstall", "-n", "otel", "-o", "text")
+    assert result.exit_code == 0, result.stderr
+    assert fake_api.get("namespaces", "otel") is not None
+    assert "namespace/otel deleted" not in result.stdout
+    assert result.stdout.splitlines()[-1] == \
+        f"namespace/otel unlabeled (kept: other objects live in it ({described}))"
+
+
+def test_events_and_what_our_workload_made_do_not_keep_the_namespace(fake_api):
+    _control_plane(fake_api)
+    assert run_cli(*INSTALL, "-n", "otel").exit_code == 0
+    deployment = fake_api.get("deployments", naming.COLLECTOR_NAME, "otel")
+    rs_name = f"{naming.COLLECTOR_NAME}-5d8f7c9b4"
+    fake_api.add({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                  "metadata": {"name": rs_name, "namespace": "otel", "ownerReferences": [
+                      {"apiVersion": "apps/v1", "kind": "Deployment", "name": naming.COLLECTOR_NAME,
+                       "uid": deployment["metadata"].get("uid", "u")}]}})
+    fake_api.add({"apiVersion": "v1", "kind": "Pod",
+                  "metadata": {"name": f"{rs_name}-x7k2p", "namespace": "otel", "ownerReferences": [
+                      {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name, "uid": "r"}]}})
+    fake_api.add({"apiVersion": "v1", "kind": "Event",
+                  "metadata": {"name": f"{rs_name}-x7k2p.1", "namespace": "otel"}})
+    result = run_cli("uninstall", "-n", "otel", "-o", "text")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "namespace/otel deleted"
+
+
+def test_a_namespace_is_kept_when_discovery_cannot_be_completed(fake_api):
+    _control_plane(fake_api)
+    assert run_cli(*INSTALL, "-n", "otel").exit_code == 0
+    fake_api.fail(503, times=None, path="^/apis/policy.linkerd.io/v1alpha1$")
+    result = run_cli("uninstall", "-n", "otel", "-o", "text")
+    assert result.exit_code == 0, result.stderr
+    assert fake_api.get("namespaces", "otel") is not None
+    assert result.stdout.splitlines()[-1] == (
+        "namespace/otel unlabeled (kept: could not make sure nothing else lives in it "
+        "(policy.linkerd.io/v1alpha1 did not answer))")
+
+
+def test_a_namespace_that_existed_before_install_is_never_deleted(fake_api):
+    _control_plane(fake_api)
+    fake_api.add({"apiVersion": "v1", "kind": "Namespace",
+                  "metadata": {"name": "obs", "labels": {"app.kubernetes.io/managed-by": "Helm",
+                                                         "app.kubernetes.io/name": "obs"}}})
+    result = run_cli(*INSTALL, "-n", "obs")
+    assert result.exit_code == 0, result.stderr
+    labels = fake_api.get("namespaces", "obs")["metadata"]["labels"]
+    assert labels["app.kubernetes.io/managed-by"] == "Helm" and labels["app.kubernetes.io/name"] == "obs"
+    assert labels[naming.EXTENSION_LABEL] == "otel"
+    result = run_cli("uninstall", "-n", "obs", "-o", "text")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "namespace/obs unlabeled (kept: it existed before install)"
+    labels = fake_api.get("namespaces", "obs")["metadata"]["labels"]
+    assert naming.EXTENSION_LABEL not in labels and labels["app.kubernetes.io/managed-by"] == "Helm"
+
+
+def test_a_failed_delete_says_what_was_deleted_and_what_to_do(mesh_api):
+    assert run_cli(*INSTALL).exit_code == 0
+    mesh_api.fail(500, times=None, path=f"/configmaps/{naming.CONFIGMAP_NAME}$", method="DELETE")
+    result = run_cli("uninstall", "-o", "text", "--request-timeout", "2s")
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "run uninstall again" in lines[0], result.stderr
+    assert "objects were deleted before it" in lines[0]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from .durations import format_go_duration
 from .errors import Conflict, KubeError, PluginError
@@ -90,29 +90,30 @@ def conflict_error(obj: dict, exc: Conflict) -> PluginError:
         field = cause.get("field") or "a field"
         manager = cause.get("manager") or "another field manager"
         parts.append(f"{field} (owned by {manager})")
-    what = ", ".join(parts) if parts else "fields managed by someone else"
-    return PluginError(f"{object_ref(obj)}: not overwriting {what}, changed by someone else",
+    what = ", ".join(parts) if parts else "fields another field manager owns"
+    return PluginError(f"{object_ref(obj)}: not overwriting {what}",
                        hint="re-run with --force-conflicts to take them over, or undo that change")
 
 
 def apply_objects(kube, objects: List[dict], *, dry_run: bool, force: bool,
                   echo: Callable[[str], None], skip: Optional[dict] = None) -> List[Tuple[dict, str]]:
-    """Server-side apply in order; one line per object. `skip` maps refs to a reason (printed, not
-    applied). Returns (object, action) pairs."""
+    """Server-side apply in order; one line per object. `skip` maps refs to (action, reason): printed,
+    not applied. Returns (object, action) pairs."""
     suffix = " (server dry run)" if dry_run else ""
     done: List[Tuple[dict, str]] = []
     for obj in objects:
         ref = object_ref(obj)
         if skip and ref in skip:
-            echo(f"{ref} unchanged ({skip[ref]})")
-            done.append((obj, "unchanged"))
+            action, reason = skip[ref]
+            echo(f"{ref} {action} ({reason})")
+            done.append((obj, action))
             continue
         try:
             result = kube.apply(obj, dry_run=dry_run, force=force)
         except Conflict as exc:
-            raise with_hint(conflict_error(obj, exc), _partial_hint(done, objects)) from None
+            raise with_hint(conflict_error(obj, exc), _partial_hint(done, objects, dry_run)) from None
         except KubeError as exc:
-            raise with_hint(exc, _partial_hint(done, objects)) from None
+            raise with_hint(exc, _partial_hint(done, objects, dry_run)) from None
         echo(f"{ref} {result.action}{suffix}")
         done.append((result.object, result.action))
     return done
@@ -123,12 +124,73 @@ def with_hint(exc: PluginError, hint: str) -> PluginError:
     return exc
 
 
-def _partial_hint(done: List[Tuple[dict, str]], objects: List[dict]) -> str:
+def _partial_hint(done: List[Tuple[dict, str]], objects: List[dict], dry_run: bool = False) -> str:
     """Where an interrupted apply left the cluster, and how to go on from there."""
+    if dry_run:
+        return "nothing was changed (server dry run)"
     if not done:
         return "nothing was applied"
     return (f"{len(done)} of {len(objects)} objects were applied before it; once fixed, run install "
             f"again to apply the rest, or uninstall to remove them")
+
+
+def existing_objects(kube, objects: List[dict]) -> Dict[str, Optional[dict]]:
+    """What is already in the cluster under each rendered object's name (None: nothing)."""
+    from .kube import resource_for
+
+    found: Dict[str, Optional[dict]] = {}
+    for obj in objects:
+        res = resource_for(obj)
+        meta = obj["metadata"]
+        found[object_ref(obj)] = kube.get_or_none(res.plural + (f".{res.group}" if res.group else ""),
+                                                  meta["name"], meta.get("namespace"))
+    return found
+
+
+def refuse_foreign(objects: List[dict], existing: Dict[str, Optional[dict]]) -> None:
+    """An object of ours by name that install did not create belongs to someone else: taking it over
+    would change it now and delete it at uninstall. The namespace and the credentials Secret (which
+    the user may have created as install told them to) are the exceptions."""
+    key, value = MANAGED_BY_SELECTOR.split("=", 1)
+    for obj in objects:
+        if obj.get("kind") in ("Namespace", "Secret"):
+            continue
+        ref = object_ref(obj)
+        current = existing.get(ref)
+        if current is None or _ours(current):
+            continue
+        where = f" in namespace {obj['metadata']['namespace']}" if obj["metadata"].get("namespace") else ""
+        raise PluginError(
+            f"{ref} already exists{where} and was not created by kubectl-linkerd-otel: install will not "
+            f"take it over",
+            hint=f"delete or rename it, install into another namespace (-n), or hand it over with "
+                 f"`kubectl label {ref}{' -n ' + obj['metadata']['namespace'] if where else ''} "
+                 f"{key}={value}`; nothing was applied")
+
+
+def namespace_to_apply(rendered: dict, existing: Optional[dict]) -> dict:
+    """A namespace that existed before install keeps its own labels: install adds only the extension
+    label (so `linkerd check` runs our checks), never app.kubernetes.io/* labels it would then own, and
+    uninstall will not delete it."""
+    if existing is None or _ours(existing):
+        return rendered
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": rendered["metadata"]["name"],
+                         "labels": {EXTENSION_LABEL: EXTENSION_NAME}}}
+
+
+def preflight(kube, objects: List[dict], existing: Dict[str, Optional[dict]]) -> None:
+    """Server-side dry run of every object that exists already, so that a conflict stops install
+    before anything is changed (new objects cannot conflict)."""
+    for obj in objects:
+        if existing.get(object_ref(obj)) is None:
+            continue
+        try:
+            kube.apply(obj, dry_run=True)
+        except Conflict as exc:
+            raise with_hint(conflict_error(obj, exc), "nothing was applied") from None
+        except KubeError as exc:
+            raise with_hint(exc, "nothing was applied") from None
 
 
 def pod_template(workload: Optional[dict]) -> Optional[dict]:
@@ -160,15 +222,16 @@ def restart_rollout(kube, workload: dict, *, dry_run: bool, now: Optional[str] =
     return kube.apply(partial, dry_run=dry_run, force=True, field_manager=RESTART_FIELD_MANAGER).object
 
 
-def keep_user_secret(kube, namespace: str, credentials_given: bool) -> Optional[str]:
-    """Why an existing Secret must not be replaced, or None. Only credentials passed on the command
-    line replace a Secret that is already there (a hand-made one, or one from an earlier install)."""
+def keep_user_secret(kube, namespace: str, credentials_given: bool) -> Tuple[Optional[str], Optional[dict]]:
+    """Why an existing Secret must not be replaced (or None), and that Secret. Only credentials passed
+    on the command line replace a Secret that is already there (a hand-made one, or one from an
+    earlier install)."""
     if credentials_given:
-        return None
+        return None, None
     existing = kube.get_or_none("secrets", SECRET_NAME, namespace)
     if existing is None:
-        return None
-    return "kept as it is: pass --basic-auth/--header to replace its credentials"
+        return None, None
+    return "kept as it is: pass --basic-auth/--header to replace its credentials", existing
 
 
 def remove_other_mode(kube, namespace: str, mode: str, *, dry_run: bool,
@@ -331,14 +394,16 @@ NAMESPACED_KINDS = ("deployments", "daemonsets", "services", "configmaps", "secr
                     "rolebindings", "roles")
 # What may live in a namespace without counting as "something else": Kubernetes puts these there.
 _DEFAULT_OBJECTS = {("configmaps", "kube-root-ca.crt"), ("serviceaccounts", "default")}
-_OCCUPANTS = ("pods", "deployments", "daemonsets", "statefulsets", "services", "configmaps", "secrets",
-              "serviceaccounts", "roles", "rolebindings")
+# Records about other objects, not objects of their own: they go with the namespace harmlessly.
+_DERIVED = {("", "events"), ("events.k8s.io", "events")}
+_DERIVED_GROUPS = ("metrics.k8s.io",)
 
 
-def objects_to_delete(kube, namespace: str) -> List[Tuple[str, dict]]:
+def objects_to_delete(kube, namespace: str) -> Tuple[List[Tuple[str, dict]], str]:
     """(resource, object) pairs we installed in `namespace`, plus the cluster RBAC of that namespace's
     collector (selected by its collector-namespace label: another namespace's install keeps its own), in
-    delete order; the namespace itself last, only when nothing else lives in it."""
+    delete order; the namespace itself last, only when install created it and nothing else lives in it.
+    Also why the namespace is kept ("" when it goes, or when it is not ours to delete)."""
     found: List[Tuple[str, dict]] = []
     for plural in NAMESPACED_KINDS:
         for obj in kube.list(plural, namespace, label_selector=MANAGED_BY_SELECTOR):
@@ -348,10 +413,52 @@ def objects_to_delete(kube, namespace: str) -> List[Tuple[str, dict]]:
         for obj in kube.list(plural, label_selector=cluster_selector):
             found.append((plural, obj))
     ns = kube.get_or_none("namespaces", namespace)
-    if ns is not None and _ours(ns) and namespace not in PROTECTED_NAMESPACES \
-            and not _others_in(kube, namespace, found):
-        found.append(("namespaces", ns))
-    return found
+    if ns is None:
+        return found, ""
+    if namespace in PROTECTED_NAMESPACES:
+        return found, "kept: a Kubernetes system namespace"
+    if not _ours(ns):
+        return found, "kept: it existed before install"
+    occupant = namespace_occupant(kube, namespace, found)
+    if occupant:
+        return found, f"kept: {occupant}"
+    found.append(("namespaces", ns))
+    return found, ""
+
+
+def namespace_occupant(kube, namespace: str, ours: List[Tuple[str, dict]]) -> Optional[str]:
+    """Why the namespace must stay: the first object in it that is neither ours, nor made by ours
+    (ReplicaSets, pods, ...), nor put there by Kubernetes; or that not every kind could be listed.
+    Every listable namespaced kind counts, custom resources included (`kubectl api-resources`)."""
+    resources, failed = kube.namespaced_resources()
+    if failed:
+        return f"could not make sure nothing else lives in it ({', '.join(failed)} did not answer)"
+    mine = {(_group(obj), obj["metadata"]["name"], obj.get("kind")) for _plural, obj in ours}
+    names = {obj["metadata"]["name"] for _plural, obj in ours}
+    workloads = {obj["metadata"]["name"] for plural, obj in ours if plural in ("deployments", "daemonsets")}
+    for res in resources:
+        if res.group in _DERIVED_GROUPS or (res.group, res.plural) in _DERIVED:
+            continue
+        try:
+            items = kube.list(res, namespace)
+        except KubeError as exc:
+            return f"could not make sure nothing else lives in it ({exc.message})"
+        for obj in items:
+            name = obj["metadata"]["name"]
+            if (res.group, name, res.kind) in mine or (res.plural, name) in _DEFAULT_OBJECTS:
+                continue
+            if _owned_by(obj, names, workloads):
+                continue
+            if res.plural == "secrets" and obj.get("type") == "kubernetes.io/service-account-token":
+                continue
+            kind = res.kind.lower() + (f".{res.group}" if res.group else "")
+            return f"other objects live in it ({kind}/{name})"
+    return None
+
+
+def _group(obj: dict) -> str:
+    api_version = obj.get("apiVersion", "")
+    return api_version.split("/", 1)[0] if "/" in api_version else ""
 
 
 def namespace_to_release(kube, namespace: str, found: List[Tuple[str, dict]]) -> Optional[dict]:
@@ -379,28 +486,12 @@ def release_namespace(kube, ns: dict, *, dry_run: bool) -> dict:
     return kube.apply(empty, dry_run=dry_run).object
 
 
-def _others_in(kube, namespace: str, ours: List[Tuple[str, dict]]) -> bool:
-    mine = {(plural, obj["metadata"]["name"]) for plural, obj in ours}
-    owned_by_ours = {obj["metadata"]["name"] for plural, obj in ours
-                     if plural in ("deployments", "daemonsets")}
-    for plural in _OCCUPANTS:
-        for obj in kube.list(plural, namespace):
-            key = (plural, obj["metadata"]["name"])
-            if key in mine or key in _DEFAULT_OBJECTS:
-                continue
-            if plural == "pods" and _owned_by(obj, owned_by_ours):
-                continue
-            if plural == "secrets" and obj.get("type") == "kubernetes.io/service-account-token":
-                continue
-            return True
-    return False
-
-
-def _owned_by(pod: dict, workloads: set) -> bool:
-    # collector pods belong to a ReplicaSet (named after the Deployment) or to the DaemonSet
-    for ref in (pod.get("metadata") or {}).get("ownerReferences") or []:
+def _owned_by(obj: dict, names: set, workloads: set) -> bool:
+    # ReplicaSets and ControllerRevisions belong to our workloads, pods to a ReplicaSet named after the
+    # Deployment (or to the DaemonSet), EndpointSlices to a Service of ours
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
         name = ref.get("name", "")
-        if name in workloads or any(name.startswith(w + "-") for w in workloads):
+        if name in names or any(name.startswith(w + "-") for w in workloads):
             return True
     return False
 
@@ -411,7 +502,14 @@ def delete_objects(kube, found: List[Tuple[str, dict]], *, dry_run: bool,
     count = 0
     for plural, obj in found:
         meta = obj["metadata"]
-        if kube.delete(plural, meta["name"], meta.get("namespace"), dry_run=dry_run):
+        try:
+            gone = kube.delete(plural, meta["name"], meta.get("namespace"), dry_run=dry_run)
+        except KubeError as exc:
+            hint = ("nothing was changed (server dry run)" if dry_run else
+                    f"{count} of {len(found)} objects were deleted before it; once fixed, run uninstall "
+                    f"again to delete the rest")
+            raise with_hint(exc, hint) from None
+        if gone:
             count += 1
             echo(f"{object_ref(obj)} deleted{suffix}")
         else:

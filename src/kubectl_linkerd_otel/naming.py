@@ -49,6 +49,10 @@ def common_labels(component: str) -> dict:
 
 # Pod-template annotation holding a hash of the collector ConfigMap: a config change rolls the pods.
 CONFIG_HASH_ANNOTATION = "linkerd-otel.io/config-hash"
+# Secret annotations: which endpoint its credentials are for and which headers carry them (no values), so
+# that a later install that keeps the Secret renders a config that uses it, for that endpoint only.
+SECRET_ENDPOINT_ANNOTATION = "linkerd-otel.io/exporter-endpoint"
+SECRET_HEADERS_ANNOTATION = "linkerd-otel.io/credential-headers"
 # The namespace label Linkerd sets on its control plane namespace.
 CONTROL_PLANE_LABEL = "linkerd.io/is-control-plane"
 

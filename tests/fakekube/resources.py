@@ -9,6 +9,7 @@ class Kind(NamedTuple):
     plural: str
     kind: str
     namespaced: bool
+    versions: tuple = ("v1",)     # served versions, preferred first (for discovery)
 
 
 KINDS = [
@@ -26,12 +27,53 @@ KINDS = [
     Kind("rbac.authorization.k8s.io", "rolebindings", "RoleBinding", True),
     Kind("discovery.k8s.io", "endpointslices", "EndpointSlice", True),
     Kind("batch", "jobs", "Job", True),
-    Kind("policy.linkerd.io", "servers", "Server", True),
-    Kind("policy.linkerd.io", "httproutes", "HTTPRoute", True),
-    Kind("policy.linkerd.io", "authorizationpolicies", "AuthorizationPolicy", True),
-    Kind("policy.linkerd.io", "networkauthentications", "NetworkAuthentication", True),
-    Kind("policy.linkerd.io", "meshtlsauthentications", "MeshTLSAuthentication", True),
+    Kind("batch", "cronjobs", "CronJob", True),
+    Kind("", "persistentvolumeclaims", "PersistentVolumeClaim", True),
+    Kind("policy.linkerd.io", "servers", "Server", True, ("v1beta3", "v1beta2", "v1beta1")),
+    Kind("policy.linkerd.io", "httproutes", "HTTPRoute", True, ("v1beta3", "v1beta2", "v1beta1")),
+    Kind("policy.linkerd.io", "authorizationpolicies", "AuthorizationPolicy", True, ("v1alpha1",)),
+    Kind("policy.linkerd.io", "networkauthentications", "NetworkAuthentication", True, ("v1alpha1",)),
+    Kind("policy.linkerd.io", "meshtlsauthentications", "MeshTLSAuthentication", True, ("v1alpha1",)),
 ]
+LIST_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+
+
+def discovery_groups() -> dict:
+    """GET /apis: every group, its versions (newest first, as the API server orders them)."""
+    versions: dict = {}
+    for k in KINDS:
+        if k.group:
+            versions.setdefault(k.group, [])
+            for v in k.versions:
+                if v not in versions[k.group]:
+                    versions[k.group].append(v)
+    versions.setdefault("authorization.k8s.io", ["v1"])
+    groups = []
+    for name, vs in versions.items():
+        entries = [{"groupVersion": f"{name}/{v}", "version": v} for v in vs]
+        groups.append({"name": name, "versions": entries, "preferredVersion": entries[0]})
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+def discovery_resources(group: str, version: str) -> Optional[dict]:
+    """GET /api/v1 or /apis/GROUP/VERSION: the resources served there, None when none are."""
+    resources = [{"name": k.plural, "singularName": k.kind.lower(), "namespaced": k.namespaced,
+                  "kind": k.kind, "verbs": LIST_VERBS}
+                 for k in KINDS if k.group == group and version in k.versions]
+    if group == "":
+        resources += [{"name": sub, "namespaced": True, "kind": kind, "verbs": verbs}
+                      for sub, kind, verbs in (("pods/log", "Pod", ["get"]),
+                                               ("pods/proxy", "PodProxyOptions", ["get"]))]
+    if group == "authorization.k8s.io" and version == "v1":
+        resources = [{"name": "subjectaccessreviews", "namespaced": False,
+                      "kind": "SubjectAccessReview", "verbs": ["create"]},
+                     {"name": "localsubjectaccessreviews", "namespaced": True,
+                      "kind": "LocalSubjectAccessReview", "verbs": ["create"]}]
+    if not resources:
+        return None
+    group_version = f"{group}/{version}" if group else version
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
+            "resources": resources}
 BY_PLURAL = {(k.group, k.plural): k for k in KINDS}
 BY_KIND = {(k.group, k.kind): k for k in KINDS}
 

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
-from .resources import by_plural, kind_of
+from .resources import by_plural, discovery_groups, discovery_resources, kind_of
 from .selectors import field_selector, label_selector
 from .store import ApplyConflict, Store
 
@@ -302,9 +302,17 @@ _PATH = re.compile(
 def route(api: FakeApiServer, method: str, path: str, query: Dict[str, str], body) -> None:
     if path == "/version":
         raise _Reply(200, api.version)
-    if path in ("/api", "/apis"):
-        raise _Reply(200, {"kind": "APIVersions" if path == "/api" else "APIGroupList",
-                           "versions": ["v1"], "groups": []})
+    if path == "/api":
+        raise _Reply(200, {"kind": "APIVersions", "versions": ["v1"]})
+    if path == "/apis":
+        raise _Reply(200, discovery_groups())
+    discovery = re.match(r"^/(?:api/(v1)|apis/([^/]+)/([^/]+))$", path)
+    if discovery and method == "GET":
+        group, version = (discovery.group(2) or ""), (discovery.group(1) or discovery.group(3))
+        doc = discovery_resources(group, version)
+        if doc is None:
+            raise _Reply(404, _status(404, "NotFound", "the server could not find the requested resource"))
+        raise _Reply(200, doc)
     if path == "/apis/authorization.k8s.io/v1/subjectaccessreviews" and method == "POST":
         raise _Reply(201, _review(api, json.loads(body or b"{}")))
     match = _PATH.match(path)

@@ -48,7 +48,11 @@ CONTRIB = {
 
 RENAMED_EXPORTERS = {"otlp": "otlp_grpc", "otlphttp": "otlp_http"}
 RENAME_VERSION = (0, 144)
-_SENSITIVE_HEADER = re.compile(r"auth|token|key|secret|passw|cookie|signature", re.IGNORECASE)
+# Header names whose values are credentials (Authorization, X-Api-Key, X-Sumo-Credential, Honeycomb's
+# x-honeycomb-team, Uptrace's uptrace-dsn, ...): install keeps them in the Secret, check flags them in clear.
+SENSITIVE_HEADER = re.compile(r"auth|token|key|secret|passw|cookie|signature|cred|dsn|team",
+                              re.IGNORECASE)
+_SENSITIVE_HEADER = SENSITIVE_HEADER
 # Fields (outside headers) that hold a credential: basicauth's password, bearertokenauth's token, ...
 _CREDENTIAL_FIELD = re.compile(r"^(authorization|password|token|bearer_token|api[-_]?key|secret|"
                                r"client_secret)$", re.IGNORECASE)

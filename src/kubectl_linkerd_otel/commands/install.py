@@ -54,6 +54,8 @@ def dry_run_option(func):
               show_default=True)
 @click.option("--header", "headers", multiple=True, metavar="NAME=VALUE",
               help="Exporter header (repeatable). Credential-like headers go to the Secret.")
+@click.option("--secret-header", "secret_headers", multiple=True, metavar="NAME=VALUE",
+              help="Exporter header kept in the Secret whatever its name (repeatable).")
 @click.option("--basic-auth", metavar="USER:PASS", default=None,
               help="Exporter basic auth (kept in a Secret). Prefer --basic-auth-from-env.")
 @click.option("--basic-auth-from-env", metavar="VAR", default=None,
@@ -79,7 +81,8 @@ def dry_run_option(func):
               help="How long --wait waits.")
 @dry_run_option
 @output_option("text", "yaml", "json", default=None)
-def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol, headers, basic_auth,
+def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol, headers, secret_headers,
+            basic_auth,
             basic_auth_from_env, insecure, ca_file, debug_exporter, scrape_interval, cpu_request, memory_request,
             cpu_limit, memory_limit, show_secrets, force_conflicts, skip_linkerd_check, wait, timeout,
             dry_run, output):
@@ -104,6 +107,9 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
         if not basic_auth:
             raise UsageError(f"--basic-auth-from-env: the environment variable {basic_auth_from_env} "
                              f"is not set or empty; export it as USER:PASSWORD")
+        if ":" not in basic_auth or basic_auth.startswith(":"):
+            raise UsageError(f"--basic-auth-from-env: the environment variable {basic_auth_from_env} "
+                             f"must hold USER:PASSWORD")
     ca_pem = None
     if ca_file:
         from ..inputs import read_text
@@ -111,12 +117,16 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
         ca_pem = read_text(ca_file, what="--ca-file", fix="give the PEM file of the CA certificate")
         if "BEGIN CERTIFICATE" not in ca_pem:
             raise UsageError(f"--ca-file {ca_file} holds no PEM certificate")
-    timeout_seconds = parse_duration(timeout, flag="--timeout") or 300.0
+    timeout_seconds = parse_duration(timeout, flag="--timeout")
+    if not timeout_seconds:
+        raise UsageError("--timeout 0: give how long to wait, e.g. 5m, or --wait=false not to wait")
 
     install = InstallOptions(
         namespace=opts.namespace, mode=mode, image=DEFAULT_IMAGE if image is None else image,
         exporter_endpoint=exporter_endpoint, exporter_protocol=exporter_protocol,
-        headers=[parse_header(h) for h in headers], basic_auth=basic_auth, insecure=insecure,
+        headers=[parse_header(h) for h in headers],
+        secret_headers=[parse_header(h, flag="--secret-header") for h in secret_headers],
+        basic_auth=basic_auth, insecure=insecure,
         ca_pem=ca_pem, debug_exporter=debug_exporter, scrape_interval=scrape_interval,
         cpu_request=cpu_request,
         memory_request=memory_request, cpu_limit=cpu_limit, memory_limit=memory_limit,
@@ -141,12 +151,18 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
     install.linkerd_namespace = applier.detect_linkerd_namespace(
         kube, linkerd_namespace, required=not skip_linkerd_check)
     server_dry_run = dry_run == "server"
+    reason, kept_secret = applier.keep_user_secret(kube, install.namespace, install.credentials_given)
+    if kept_secret is not None:
+        _reuse_kept_secret(install, kept_secret)
     objects = render(install)
+    existing = applier.existing_objects(kube, objects)
+    applier.refuse_foreign(objects, existing)
+    objects = [applier.namespace_to_apply(obj, existing[applier.object_ref(obj)])
+               if obj["kind"] == "Namespace" else obj for obj in objects]
     skip = {}
-    reason = applier.keep_user_secret(kube, install.namespace, install.credentials_given)
     sec = secret(install)
     if reason and sec is not None:
-        skip[applier.object_ref(sec)] = reason
+        skip[applier.object_ref(sec)] = ("unchanged", reason)
 
     def echo(line):
         if output == "json":
@@ -158,6 +174,15 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
     if sec is not None and not skip:
         template_before = applier.pod_template(
             kube.get_or_none(workload_plural, objects[-1]["metadata"]["name"], install.namespace))
+    namespace_ref = f"namespace/{install.namespace}"
+    if server_dry_run and existing.get(namespace_ref) is None:
+        # the API server validates objects only in a namespace that exists
+        for obj in objects:
+            if obj["metadata"].get("namespace") == install.namespace:
+                skip[applier.object_ref(obj)] = ("skipped", f"server dry run: namespace "
+                                                 f"{install.namespace} does not exist yet")
+    elif not force_conflicts and not server_dry_run:
+        applier.preflight(kube, [o for o in objects if applier.object_ref(o) not in skip], existing)
     results = applier.apply_objects(kube, objects, dry_run=server_dry_run, force=force_conflicts,
                                     echo=echo, skip=skip)
     if applier.needs_credentials_restart(results, template_before):
@@ -187,6 +212,28 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
     except KubeError as exc:
         raise applier.with_hint(exc, "the collector stack is applied, only waiting for it failed: "
                                      "follow it with `kubectl linkerd-otel check`") from None
+
+
+def _reuse_kept_secret(install, kept: dict) -> None:
+    """A Secret from an earlier install is kept when no credential flag is given: the config then uses
+    its credentials, but only for the endpoint they were given for (never, say, production
+    credentials sent to the demo backend)."""
+    from ..errors import UsageError
+    from ..naming import SECRET_NAME
+    from ..render.manifests import credentials_in_secret
+
+    endpoint, credentials = credentials_in_secret(kept)
+    if endpoint is not None and endpoint != install.endpoint:
+        raise UsageError(
+            f"secret/{SECRET_NAME} in namespace {install.namespace} holds the credentials for {endpoint}, "
+            f"not for {install.endpoint}: pass the credentials for it (--basic-auth-from-env, --header, "
+            f"--secret-header), or give --exporter-endpoint {endpoint} to keep using them")
+    if credentials:
+        install.kept_credentials = credentials
+    elif not install.credentials():
+        click.echo(f"Warning: secret/{SECRET_NAME} exists in namespace {install.namespace} but this "
+                   f"install sends no credentials; pass them (--basic-auth-from-env, --header) to use "
+                   f"it", err=True)
 
 
 def _stderr_tty() -> bool:
@@ -247,6 +294,9 @@ def _print(opts, install, linkerd_namespace, output, dry_run, show_secrets) -> N
         click.echo(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=2))
     else:
         click.echo(dump_all(objects), nl=False)
+    if install.credentials() and show_secrets:
+        click.echo("Note: this output holds the exporter credentials (a Secret): apply it, do not save "
+                   "or share it", err=True)
     if install.credentials() and not show_secrets:
         click.echo("Note: the Secret with the exporter credentials is left out of this output. "
                    "Create it before applying: " + secret_instructions(install) +

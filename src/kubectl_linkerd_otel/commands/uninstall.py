@@ -29,7 +29,7 @@ def command(dry_run, output):
     opts = global_options(click.get_current_context())
     kube = opts.kube()
     namespace = opts.namespace
-    found = applier.objects_to_delete(kube, namespace)
+    found, kept_because = applier.objects_to_delete(kube, namespace)
     keep = applier.namespace_to_release(kube, namespace, found)
     # --dry-run (client) lists; --dry-run=server asks the API server too
     printing = dry_run != "server" and applier.print_instead_of_apply(
@@ -52,7 +52,7 @@ def command(dry_run, output):
             click.echo(dump_all(refs), nl=False)
         if keep is not None:
             labels = " ".join(f"{key}-" for key in applier.our_namespace_labels(keep))
-            click.echo(f"Note: namespace {namespace} is {_kept_because(applier, namespace)}; remove the "
+            click.echo(f"Note: namespace {namespace} is {kept_because}; remove the "
                        f"labels install put on it with `kubectl label namespace {namespace} {labels}`",
                        err=True)
         return
@@ -60,29 +60,24 @@ def command(dry_run, output):
         for _plural, obj in found:
             click.echo(f"{applier.object_ref(obj)} deleted (dry run)")
         if keep is not None:
-            click.echo(f"namespace/{namespace} unlabeled (dry run; {_kept_because(applier, namespace)})")
+            click.echo(f"namespace/{namespace} unlabeled (dry run; {kept_because})")
         return
     server_dry_run = dry_run == "server"
     applier.delete_objects(kube, found, dry_run=server_dry_run, echo=click.echo)
     if keep is not None:
-        _release(applier, kube, keep, server_dry_run)
+        _release(applier, kube, keep, server_dry_run, kept_because)
 
 
-def _release(applier, kube, ns: dict, dry_run: bool) -> None:
+def _release(applier, kube, ns: dict, dry_run: bool, kept_because: str) -> None:
     """Remove our labels from the namespace we keep; say so, and name any label someone else owns."""
     name = ns["metadata"]["name"]
     after = applier.release_namespace(kube, ns, dry_run=dry_run)
     left = applier.our_namespace_labels(after)
     suffix = " (server dry run)" if dry_run else ""
     if any(key not in left for key in applier.our_namespace_labels(ns)):
-        click.echo(f"namespace/{name} unlabeled{suffix} ({_kept_because(applier, name)})")
+        click.echo(f"namespace/{name} unlabeled{suffix} ({kept_because})")
     if left:
         click.echo(f"Warning: namespace {name} keeps the labels {', '.join(left)}, set by another field "
                    f"manager; remove them with `kubectl label namespace {name} "
                    f"{' '.join(k + '-' for k in left)}`", err=True)
 
-
-def _kept_because(applier, namespace: str) -> str:
-    if namespace in applier.PROTECTED_NAMESPACES:
-        return "kept: a Kubernetes system namespace"
-    return "kept: other objects live in it"

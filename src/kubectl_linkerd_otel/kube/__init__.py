@@ -11,7 +11,7 @@ import random
 import ssl
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 from urllib.parse import quote
 
 from .. import __version__
@@ -52,6 +52,7 @@ class _What:
     resource: str
     namespace: Optional[str] = None
     name: Optional[str] = None
+    cluster_scoped: bool = False
 
     def __str__(self) -> str:
         text = f"{self.verb} {self.resource}"
@@ -59,7 +60,7 @@ class _What:
             text += f" {self.name!r}"
         if self.namespace:
             text += f" in namespace {self.namespace}"
-        elif self.verb in ("list", "watch", "delete collection"):
+        elif self.verb in ("list", "watch", "delete collection") and not self.cluster_scoped:
             text += " in all namespaces"
         return text
 
@@ -247,17 +248,17 @@ class Kube:
     def version(self) -> dict:
         return self._json("GET", "/version", _What("get", "version"))
 
-    def list(self, resource_name: str, namespace: Optional[str] = None, *,
+    def list(self, resource_name: Union[str, Resource], namespace: Optional[str] = None, *,
              label_selector: Optional[str] = None, field_selector: Optional[str] = None,
              limit: int = 500) -> List[dict]:
         return list(self.iter(resource_name, namespace, label_selector=label_selector,
                               field_selector=field_selector, limit=limit))
 
-    def iter(self, resource_name: str, namespace: Optional[str] = None, *,
+    def iter(self, resource_name: Union[str, Resource], namespace: Optional[str] = None, *,
              label_selector: Optional[str] = None, field_selector: Optional[str] = None,
              limit: int = 500, _may_restart: bool = True) -> Iterator[dict]:
-        res = resource(resource_name)
-        what = _What("list", res.plural, namespace)
+        res = resource_name if isinstance(resource_name, Resource) else resource(resource_name)
+        what = _What("list", res.plural, namespace, cluster_scoped=not res.namespaced)
         path = res.path(namespace)
         token = None
         yielded = 0
@@ -294,6 +295,35 @@ class Kube:
             token = (doc.get("metadata") or {}).get("continue")
             if not token:
                 return
+
+    def namespaced_resources(self) -> Tuple[List[Resource], List[str]]:
+        """Every namespaced resource that can be listed, as `kubectl api-resources --namespaced
+        --verbs=list` finds them (each group's preferred version first, one entry per resource), and
+        the group versions whose discovery failed (an aggregated API that is down, say)."""
+        group_versions = ["v1"]
+        groups = self._json("GET", "/apis", _What("get", "API groups", cluster_scoped=True))
+        for group in groups.get("groups") or []:
+            preferred = (group.get("preferredVersion") or {}).get("groupVersion")
+            others = [v.get("groupVersion") for v in group.get("versions") or []]
+            group_versions.extend(gv for gv in dict.fromkeys([preferred] + others) if gv)
+        found: List[Resource] = []
+        seen, failed = set(), []
+        for gv in group_versions:
+            path = "/api/v1" if gv == "v1" else f"/apis/{gv}"
+            try:
+                doc = self._json("GET", path, _What("get", f"API resources of {gv}", cluster_scoped=True))
+            except KubeError:
+                failed.append(gv)
+                continue
+            group = gv.split("/", 1)[0] if "/" in gv else ""
+            for item in doc.get("resources") or []:
+                plural = item.get("name") or ""
+                if "/" in plural or not item.get("namespaced") or "list" not in (item.get("verbs") or []):
+                    continue
+                if (group, plural) not in seen:
+                    seen.add((group, plural))
+                    found.append(Resource(gv, plural, item.get("kind") or "", True))
+        return found, failed
 
     def get(self, resource_name: str, name: str, namespace: Optional[str] = None) -> dict:
         res = resource(resource_name)

@@ -96,7 +96,7 @@ def scrape_jobs(opts: InstallOptions) -> List[dict]:
 def _exporter(opts: InstallOptions) -> dict:
     headers: Dict[str, str] = {}
     for name, value in opts.plain_headers():
-        headers[name] = value
+        headers[name] = value.replace("$", "$$")   # the collector would expand ${...} and $$
     for name, cred in opts.credentials():
         headers[name] = cred.header_value()
     exporter: dict = {"endpoint": opts.endpoint}

@@ -4,14 +4,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from ..naming import (COLLECTOR_NAMESPACE_LABEL, CONFIG_HASH_ANNOTATION, CONFIG_KEY, CONFIGMAP_NAME,
                       COLLECTOR_NAME, CONTAINER_NAME, EXTENSION_LABEL, EXTENSION_NAME, HEALTH_PORT,
-                      HEALTH_PORT_NAME, RECEIVER_API_PORT, RECEIVER_API_PORT_NAME, SECRET_NAME,
+                      HEALTH_PORT_NAME, RECEIVER_API_PORT, RECEIVER_API_PORT_NAME,
+                      SECRET_ENDPOINT_ANNOTATION, SECRET_HEADERS_ANNOTATION, SECRET_NAME,
                       SELF_METRICS_PORT, SELF_METRICS_PORT_NAME, cluster_rbac_name, common_labels)
 from .collector_config import CA_MOUNT_PATH, NODE_ENV, collector_config_text
-from .options import InstallOptions
+from .options import Credential, InstallOptions
 
 CONFIG_DIR = "/etc/linkerd-otel"
 CA_KEY = "ca.crt"
@@ -67,9 +68,28 @@ def secret(opts: InstallOptions) -> Optional[dict]:
     if not creds:
         return None
     data = {c.env: base64.b64encode(c.value.encode("utf-8")).decode("ascii") for _n, c in creds}
+    headers = [{"header": name, "env": c.env, "prefix": c.prefix} for name, c in creds]
+    annotations = {SECRET_ENDPOINT_ANNOTATION: opts.endpoint,
+                   SECRET_HEADERS_ANNOTATION: json.dumps(headers, separators=(",", ":"))}
     return {"apiVersion": "v1", "kind": "Secret",
-            "metadata": _meta(SECRET_NAME, "otel-collector", opts.namespace),
+            "metadata": _meta(SECRET_NAME, "otel-collector", opts.namespace, annotations=annotations),
             "type": "Opaque", "data": data}
+
+
+def credentials_in_secret(existing: dict) -> Tuple[Optional[str], List[Tuple[str, Credential]]]:
+    """What an earlier install recorded on its Secret: the endpoint its credentials are for, and the
+    headers that carry them (values stay in the cluster). (None, []) for a hand-made Secret."""
+    annotations = (existing.get("metadata") or {}).get("annotations") or {}
+    endpoint = annotations.get(SECRET_ENDPOINT_ANNOTATION)
+    try:
+        recorded = json.loads(annotations.get(SECRET_HEADERS_ANNOTATION) or "[]")
+    except ValueError:
+        recorded = []
+    keys = set((existing.get("data") or {}).keys())
+    kept = [(str(item["header"]), Credential(str(item["env"]), "", prefix=str(item.get("prefix") or "")))
+            for item in recorded if isinstance(item, dict) and item.get("header") and item.get("env")
+            and item["env"] in keys]
+    return endpoint, kept
 
 
 def config_map(opts: InstallOptions) -> dict:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from ..collector.config import SENSITIVE_HEADER
 from ..errors import UsageError
 from ..naming import DEFAULT_LINKERD_NAMESPACE, DEFAULT_NAMESPACE
 
@@ -21,7 +22,8 @@ MODES = ("deployment", "daemonset")
 PROTOCOLS = ("grpc", "http")
 
 # Header names whose values are treated as credentials: they go to the Secret, never the ConfigMap.
-_SENSITIVE_HEADER = re.compile(r"auth|token|key|secret|passw|cookie|signature", re.IGNORECASE)
+_SENSITIVE_HEADER = SENSITIVE_HEADER
+_USERINFO = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?[^/@\s]*@", re.IGNORECASE)
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T|m)?$")
 _CPU = re.compile(r"^[0-9]+(?:\.[0-9]+)?m?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -61,6 +63,7 @@ class InstallOptions:
     exporter_endpoint: Optional[str] = None
     exporter_protocol: str = "grpc"
     headers: List[Tuple[str, str]] = field(default_factory=list)
+    secret_headers: List[Tuple[str, str]] = field(default_factory=list, repr=False)  # always in the Secret
     basic_auth: Optional[str] = field(default=None, repr=False)   # "user:pass"
     insecure: bool = False
     ca_pem: Optional[str] = None          # the contents of --ca-file
@@ -70,6 +73,8 @@ class InstallOptions:
     cpu_limit: Optional[str] = None
     memory_limit: str = "512Mi"
     scrape_interval: str = "30s"
+    # Credentials of a Secret install keeps (no credential flags given): the headers use its keys.
+    kept_credentials: List[Tuple[str, "Credential"]] = field(default_factory=list)
 
     @property
     def scrape_timeout(self) -> str:
@@ -93,7 +98,8 @@ class InstallOptions:
     @property
     def credentials_given(self) -> bool:
         """Credentials came from the command line (not the demo defaults)."""
-        return self.basic_auth is not None or any(_SENSITIVE_HEADER.search(k) for k, _v in self.headers)
+        return self.basic_auth is not None or bool(self.secret_headers) or \
+            any(_SENSITIVE_HEADER.search(k) for k, _v in self.headers)
 
     def plain_headers(self) -> List[Tuple[str, str]]:
         headers = list(DEMO_HEADERS) if self.uses_demo_backend else []
@@ -105,13 +111,15 @@ class InstallOptions:
 
     def credentials(self) -> List[Tuple[str, Credential]]:
         """(header name, credential) pairs: the headers whose values live in the Secret."""
+        if self.kept_credentials and not self.credentials_given:
+            return list(self.kept_credentials)
         out: List[Tuple[str, Credential]] = []
         auth = self.basic_auth_value()
         if auth is not None:
             token = base64.b64encode(auth.encode("utf-8")).decode("ascii")
             out.append(("Authorization", Credential("OTLP_AUTH", token, prefix="Basic ")))
         secret_headers = [(k, v) for k, v in self.headers if _SENSITIVE_HEADER.search(k)]
-        for index, (name, value) in enumerate(secret_headers):
+        for index, (name, value) in enumerate(secret_headers + list(self.secret_headers)):
             out.append((name, Credential(f"OTLP_HEADER_{index}", value, source=f"the {name} header value")))
         return out
 
@@ -143,15 +151,28 @@ class InstallOptions:
                              f"https://{self.exporter_endpoint.strip()}")
         if self.insecure and self.ca_pem:
             raise UsageError("--insecure and --ca-file exclude each other: pick one")
-        if self.uses_demo_backend and (self.headers or self.basic_auth or self.insecure or self.ca_pem):
+        if self.uses_demo_backend and (self.headers or self.secret_headers or self.basic_auth
+                                       or self.insecure or self.ca_pem
+                                       or self.exporter_protocol != "grpc"):
             raise UsageError("exporter options need --exporter-endpoint (without it the demo "
-                             "OpenObserve backend is used)")
+                             "OpenObserve backend is used, over gRPC)")
+        if self.exporter_endpoint is not None and _USERINFO.match(self.exporter_endpoint.strip()):
+            # never echo the endpoint: it holds the credentials
+            raise UsageError("--exporter-endpoint holds credentials (user:password@): give the endpoint "
+                             "without them and the credentials with --basic-auth-from-env")
+        if self.ca_pem and "PRIVATE KEY" in self.ca_pem:
+            raise UsageError("--ca-file holds a private key: give only the CA certificate (the key must "
+                             "not go into the collector's config)")
         # never echo credential values
         if self.basic_auth is not None and (":" not in self.basic_auth or self.basic_auth.startswith(":")):
             raise UsageError("--basic-auth needs USER:PASSWORD (with a user name)")
         if self.basic_auth is not None and _CONTROL.search(self.basic_auth):
             raise UsageError("--basic-auth contains a line break or control character: give USER:PASSWORD")
-        for name, value in self.headers:
+        names = [name.lower() for name, _value in list(self.headers) + list(self.secret_headers)]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise UsageError(f"header {repeated[0]!r} is given more than once (header names ignore case)")
+        for name, value in list(self.headers) + list(self.secret_headers):
             if not _HEADER_NAME.match(name):
                 raise UsageError(f"invalid header name {name!r}: use --header NAME=VALUE")
             if not value.strip():
@@ -172,6 +193,8 @@ class InstallOptions:
         for flag, value in (("--cpu-request", self.cpu_request), ("--cpu-limit", self.cpu_limit)):
             if value is not None and not _CPU.match(value):
                 raise UsageError(f"invalid {flag} {value!r}: use e.g. 100m or 1")
+        if self.cpu_limit is not None and _millicores(self.cpu_request) > _millicores(self.cpu_limit):
+            raise UsageError("--cpu-request is larger than --cpu-limit")
         return self
 
     def _validate_scrape_interval(self) -> None:
@@ -195,9 +218,13 @@ class InstallOptions:
         return []
 
 
-def parse_header(text: str) -> Tuple[str, str]:
+def _millicores(quantity: str) -> float:
+    return float(quantity[:-1]) if quantity.endswith("m") else float(quantity) * 1000
+
+
+def parse_header(text: str, flag: str = "--header") -> Tuple[str, str]:
     if "=" not in text:
-        raise UsageError("invalid --header (no '='): use --header NAME=VALUE")
+        raise UsageError(f"invalid {flag} (no '='): use {flag} NAME=VALUE")
     name, value = text.split("=", 1)
     return name.strip(), value
 
