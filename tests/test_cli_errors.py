@@ -176,3 +176,37 @@ def test_no_color_flag_and_environment(monkeypatch):
     assert GlobalOptions(no_color=True).color is False
     monkeypatch.setenv("NO_COLOR", "1")
     assert GlobalOptions().color is False
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["install", "-o", "wide"], "'wide' is not one of 'text', 'yaml', 'json'"),
+    (["install", "--dry-run=bogus"], "--dry-run"),
+    (["install", "extra"], "unexpected extra argument (extra)"),
+    (["install", "-n", ""], "the namespace is empty"),
+    (["bogus"], "No such command 'bogus'"),
+    (["targets", "--frobnicate"], "--frobnicate"),
+])
+def test_usage_errors_are_one_line_naming_the_help_to_read(args, fragment):
+    result = run_cli(*args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ") and fragment in lines[0], lines[0]
+    assert "--help')" in lines[0]
+
+
+def test_short_flags_take_kubectl_s_equals_form(tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    result = run_cli("-n=telemetry", "install", "-o=yaml", "--dry-run", "--linkerd-namespace", "linkerd")
+    assert result.exit_code == 0, result.stderr
+    docs = [d for d in yaml.safe_load_all(result.stdout) if d]
+    assert docs[0] == {"apiVersion": "v1", "kind": "Namespace", "metadata": docs[0]["metadata"]}
+    assert docs[0]["metadata"]["name"] == "telemetry"
+    assert run_cli("version", "--client", "-v=6").exit_code == 0
+    # after `--` nothing is rewritten
+    from kubectl_linkerd_otel.cli import kubectl_style_args
+
+    assert kubectl_style_args(["-o=json", "--", "-n=x"]) == ["-o", "json", "--", "-n=x"]
+    assert kubectl_style_args(["-v=3", "--output=json"]) == ["--verbose=3", "--output=json"]

@@ -67,8 +67,31 @@ def cli(ctx: click.Context) -> None:
     ctx.call_on_close(opts.close)
 
 
+def kubectl_style_args(args: List[str]) -> List[str]:
+    """kubectl (pflag) accepts `-o=yaml`, `-n=ns`, `-v=6` for short flags; click would read `=yaml` as
+    the value. Split them (`-v=N` becomes `--verbose=N`, the form its optional value takes)."""
+    out: List[str] = []
+    for index, arg in enumerate(args):
+        if arg == "--":
+            return out + args[index:]
+        if len(arg) > 2 and arg[0] == "-" and arg[1].isalpha() and arg[2] == "=":
+            out.extend([f"--verbose={arg[3:]}"] if arg[1] == "v" else [arg[:2], arg[3:]])
+        else:
+            out.append(arg)
+    return out
+
+
+def _usage_error_line(exc: click.ClickException) -> str:
+    """click prints usage, a hint and the error over four lines; kubectl users get one."""
+    message = exc.format_message()
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        return f"Error: {message} (see '{ctx.command_path} --help')"
+    return f"Error: {message}"
+
+
 def main(argv: Optional[List[str]] = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
+    args = kubectl_style_args(sys.argv[1:] if argv is None else list(argv))
     name = prog_name(sys.argv[0] if sys.argv else "kubectl-linkerd_otel")
     verbose = any(a in ("-v", "--verbose") or a.startswith("--verbose=") and a != "--verbose=false"
                   for a in args)
@@ -78,7 +101,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(_usage_error_line(exc), err=True)
         sys.exit(2)
     except click.Abort:
         click.echo("Aborted.", err=True)
@@ -97,7 +120,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         sys.exit(exc.exit_code)
     except Exception as exc:  # a bug of ours: one line, the traceback only on request
         if verbose:
-            raise
+            import traceback
+
+            traceback.print_exc()
+            sys.exit(2)
         click.echo(f"Error: internal error: {type(exc).__name__}: {exc} "
                    f"(re-run with -v for the traceback, and please report it)", err=True)
         sys.exit(2)
