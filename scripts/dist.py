@@ -197,13 +197,64 @@ def check_site_packages(site: Path) -> List[str]:
     return problems
 
 
+# shiv's __main__ unpacks the dependencies to ~/.shiv (or SHIV_ROOT) on first run; when that cannot be
+# written it dies with a traceback and exit 1, which means "checks failed" to `linkerd check`. This one
+# says what to do in one line and exits 2, like every other failure of the plugin.
+MAIN_WRAPPER = b"""# -*- coding: utf-8 -*-
+import sys
+
+import _bootstrap
+
+_extract = _bootstrap.extract_site_packages
+
+
+def _extract_or_explain(archive, target_path, *args, **kwargs):
+    try:
+        return _extract(archive, target_path, *args, **kwargs)
+    except OSError as exc:
+        sys.stderr.write("Error: cannot unpack kubectl-linkerd-otel into %s: %s; set SHIV_ROOT to a "
+                         "writable directory (e.g. SHIV_ROOT=/tmp/shiv)\\n"
+                         % (target_path.parent, exc.strerror or exc))
+        sys.exit(2)
+
+
+_bootstrap.extract_site_packages = _extract_or_explain
+_bootstrap.bootstrap()
+"""
+
+
 def build_zipapp(site: Path, out: Path) -> Path:
     target = out / ZIPAPP_NAME
     run(sys.executable, "-m", "shiv", "--site-packages", str(site), "--entry-point", ENTRY_POINT,
         "--output-file", str(target), "--python", "/usr/bin/env python3", "--reproducible",
         "--compressed", env={"SOURCE_DATE_EPOCH": str(SOURCE_DATE_EPOCH)})
+    replace_main(target, MAIN_WRAPPER)
     os.chmod(target, 0o755)
     return target
+
+
+def replace_main(zipapp: Path, main: bytes) -> None:
+    """Rewrite the zipapp with another __main__.py, keeping every entry's order, date and mode, so
+    the result stays reproducible."""
+    import io
+    import zipfile
+
+    raw = zipapp.read_bytes()
+    shebang = raw.partition(b"\n")[0]
+    rebuilt = io.BytesIO()
+    rebuilt.write(shebang + b"\n")      # offsets in the archive then count the shebang, as shiv's do
+    with zipfile.ZipFile(io.BytesIO(raw)) as src, \
+            zipfile.ZipFile(rebuilt, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        names = src.namelist()
+        if "__main__.py" not in names:
+            die("the zipapp has no __main__.py: did shiv change its layout?")
+        for info in src.infolist():
+            data = main if info.filename == "__main__.py" else src.read(info)
+            copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            copy.external_attr, copy.create_system = info.external_attr, info.create_system
+            copy.compress_type = info.compress_type
+            dst.writestr(copy, data)
+    zipapp.write_bytes(rebuilt.getvalue())
 
 
 def _tar_add(tar: tarfile.TarFile, name: str, data: bytes, mode: int) -> None:

@@ -279,6 +279,19 @@ def test_cold_extraction_with_a_clean_home(build, tmp_path):
     assert len(extracted) == 1
 
 
+def test_an_unwritable_unpack_directory_is_one_line_and_exit_2(build, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    env = _env(tmp_path, tmp_path, SHIV_ROOT=str(blocker / "shiv"))   # not a directory, even for root
+    for args in (["version", "--client"], ["check", "-o", "json"]):
+        proc = _run([str(build["zipapp"]), *args], env)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stdout == ""
+        assert proc.stderr.splitlines() == [
+            f"Error: cannot unpack kubectl-linkerd-otel into {blocker / 'shiv'}: Not a directory; set "
+            f"SHIV_ROOT to a writable directory (e.g. SHIV_ROOT=/tmp/shiv)"]
+
+
 def _python39() -> Optional[str]:
     return PY39[0] if PY39 else None
 
