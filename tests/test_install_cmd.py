@@ -660,3 +660,19 @@ def test_the_secret_records_endpoint_and_headers_but_no_value(mesh_api):
         {"header": "Authorization", "env": "OTLP_AUTH", "prefix": "Basic "},
         {"header": "X-Api-Key", "env": "OTLP_HEADER_0", "prefix": ""}]
     assert "k-123" not in json.dumps(annotations) and "REALPW" not in json.dumps(annotations)
+
+
+@pytest.mark.parametrize("output", ["yaml", "json"])
+def test_server_dry_run_prints_the_validated_objects_in_the_asked_format(mesh_api, output):
+    result = run_cli("install", "--dry-run=server", "-o", output)
+    assert result.exit_code == 0, result.stderr
+    if output == "json":
+        items = json.loads(result.stdout)["items"]
+    else:
+        items = [d for d in yaml.safe_load_all(result.stdout) if d]
+    kinds = [item["kind"] for item in items]
+    assert kinds == ["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap",
+                     "Deployment"]           # the Secret only with --show-secrets
+    assert all("managedFields" not in item["metadata"] for item in items)
+    assert "(server dry run)" not in result.stdout
+    assert mesh_api.get("deployments", naming.COLLECTOR_NAME, NS) is None

@@ -165,7 +165,7 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
         skip[applier.object_ref(sec)] = ("unchanged", reason)
 
     def echo(line):
-        if output == "json":
+        if output in ("json", "yaml"):   # --dry-run=server -o yaml|json prints the objects instead
             return
         click.echo(line)
 
@@ -191,9 +191,8 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
         echo(f"{applier.object_ref(restarted)} restarted to pick up the new credentials"
              f"{' (server dry run)' if server_dry_run else ''}")
     applier.remove_other_mode(kube, install.namespace, install.mode, dry_run=server_dry_run, echo=echo)
-    if output == "json":
-        click.echo(json.dumps([{"object": applier.object_ref(o), "action": a} for o, a in results],
-                              indent=2))
+    if output in ("json", "yaml"):
+        _print_validated(results, output, show_secrets)
     if all(action == "unchanged" for _o, action in results):
         click.echo("nothing changed: the collector stack is already as rendered", err=True)
     if install.uses_demo_backend:
@@ -212,6 +211,24 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
     except KubeError as exc:
         raise applier.with_hint(exc, "the collector stack is applied, only waiting for it failed: "
                                      "follow it with `kubectl linkerd-otel check`") from None
+
+
+def _print_validated(results, output: str, show_secrets: bool) -> None:
+    """The objects as the API server answered the dry run (defaults filled in), like
+    `kubectl apply --dry-run=server -o yaml`; the Secret only with --show-secrets."""
+    from ..render.yaml_out import dump_all
+
+    objects = []
+    for obj, action in results:
+        if action == "skipped" or (obj.get("kind") == "Secret" and not show_secrets):
+            continue
+        obj = dict(obj, metadata={k: v for k, v in (obj.get("metadata") or {}).items()
+                                  if k != "managedFields"})
+        objects.append(obj)
+    if output == "json":
+        click.echo(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=2))
+    else:
+        click.echo(dump_all(objects), nl=False)
 
 
 def _reuse_kept_secret(install, kept: dict) -> None:
