@@ -102,3 +102,31 @@ def test_a_short_interval_renders_a_config_the_scrape_engine_accepts():
 
     jobs = scrape_jobs(collector_config(InstallOptions(scrape_interval="5s").validate()))
     assert {(job.interval, job.timeout) for job in jobs} == {("5s", "5s")}
+
+
+@pytest.mark.parametrize("endpoint,protocol,port", [
+    ("otlp.example:4317", "grpc", "4317"), ("otlp.example", "grpc", None),
+    ("https://otlp.example:4318/v1", "http", "4318"), ("https://otlp.example/v1", "http", None),
+    ("[::1]:4317", "grpc", "4317"), ("[::1]", "grpc", None),
+])
+def test_endpoint_port(endpoint, protocol, port):
+    from kubectl_linkerd_otel.render.options import _endpoint_port
+
+    assert _endpoint_port(endpoint) == port
+
+
+def test_a_grpc_endpoint_without_a_port_warns_and_a_bad_port_is_refused():
+    opts = InstallOptions(exporter_endpoint="otlp.example").validate()
+    assert any("gRPC will dial port 443" in w for w in opts.warnings())
+    assert InstallOptions(exporter_endpoint="otlp.example:4317").validate().warnings() == []
+    assert InstallOptions().validate().warnings() == []
+    for bad in ("otlp.example:99999", "otlp.example:http", "otlp.example:0"):
+        with pytest.raises(UsageError) as info:
+            InstallOptions(exporter_endpoint=bad).validate()
+        assert "the port must be a number from 1 to 65535" in str(info.value)
+
+
+def test_non_ascii_header_values_are_refused():
+    with pytest.raises(UsageError) as info:
+        InstallOptions(exporter_endpoint="x:1", headers=[("X-Org", "café")]).validate()
+    assert "non-ASCII" in str(info.value)

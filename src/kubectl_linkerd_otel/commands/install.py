@@ -134,7 +134,7 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
     if linkerd_namespace:
         install.linkerd_namespace = linkerd_namespace
     install.validate()
-    for warning in install.image_warnings():
+    for warning in install.warnings():
         click.echo(f"Warning: {warning}", err=True)
 
     printing = applier.print_instead_of_apply(output, dry_run, applier.stdout_is_tty())

@@ -180,10 +180,14 @@ class InstallOptions:
                                  f"shell variable unset?)")
             if _CONTROL.search(value):
                 raise UsageError(f"--header {name}: the value contains a line break or control character")
+            if not value.isascii():
+                raise UsageError(f"--header {name}: the value has non-ASCII characters, which gRPC "
+                                 f"metadata and HTTP headers do not carry")
             if name.lower() == "authorization" and self.basic_auth is not None:
                 raise UsageError("--header Authorization=... and --basic-auth both set the "
                                  "Authorization header: pick one")
         self._validate_scrape_interval()
+        self._validate_endpoint_port()
         memory_mib(self.memory_request)
         memory_mib(self.memory_limit)
         if memory_mib(self.memory_limit) < 64:
@@ -208,6 +212,22 @@ class InstallOptions:
         if interval_ms < 1000:
             raise UsageError(f"--scrape-interval {self.scrape_interval} is too short: give at least 1s")
 
+    def _validate_endpoint_port(self) -> None:
+        port = _endpoint_port(self.endpoint)
+        if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+            raise UsageError(f"invalid --exporter-endpoint {self.endpoint!r}: the port must be a number "
+                             f"from 1 to 65535")
+
+    def warnings(self) -> List[str]:
+        """Things install does but a user may not mean: an unpinned image, a gRPC endpoint without a
+        port (gRPC then dials 443)."""
+        found = self.image_warnings()
+        if (self.exporter_protocol == "grpc" and not self.uses_demo_backend
+                and _endpoint_port(self.endpoint) is None):
+            found.append(f"--exporter-endpoint {self.endpoint} names no port: gRPC will dial port 443; "
+                         f"OTLP/gRPC usually listens on 4317 (give host:4317)")
+        return found
+
     def image_warnings(self) -> List[str]:
         tag = self.image.rsplit("/", 1)[-1]
         if "@" in tag:
@@ -216,6 +236,15 @@ class InstallOptions:
             return [f"image {self.image} is not pinned to a version: every restart may run a "
                     f"different collector; pin a release, e.g. {DEFAULT_IMAGE}"]
         return []
+
+
+def _endpoint_port(endpoint: str) -> Optional[str]:
+    """The port an endpoint names (`host:4317`, `https://host:4318/v1`, `[::1]:4317`), or None."""
+    rest = re.sub(r"^[a-z][a-z0-9+.-]*://", "", endpoint.strip(), flags=re.IGNORECASE).split("/", 1)[0]
+    if rest.startswith("["):
+        host_end = rest.find("]")
+        return rest[host_end + 2:] if rest[host_end + 1:host_end + 2] == ":" else None
+    return rest.rsplit(":", 1)[1] if ":" in rest else None
 
 
 def _millicores(quantity: str) -> float:
