@@ -121,6 +121,8 @@ def test_controller_job_with_current_port_names(pods):
     assert sorted(t.labels["__address__"] for t in sim.job("linkerd-controller").active) == [
         "10.244.0.19:4191", "10.244.0.19:9990", "10.244.0.19:9996", "10.244.0.19:9997", "10.244.0.20:4191",
         "10.244.0.20:9990", "10.244.0.21:4191", "10.244.0.21:9995"]
+    # it keeps linkerd-admin ports too, but with a job meant for proxies it is not listed as one
+    assert not sim.job("linkerd-controller").proxy_job and sim.job("linkerd-controller").unscraped == []
 
 
 def actual_answer(sim, *, health="up", drop=None, extra=None):
@@ -204,3 +206,165 @@ def test_ambiguous_labelmap_becomes_a_note():
              "replacement": "$$2"}]}]}}}}
     sim = simulate(scrape_jobs(config), [pod])
     assert any("Prometheus picks one at random" in n and " x " in n for n in sim.job("amb").notes)
+
+
+# -- which meshed pods are scraped: by outcome, whatever the jobs are called -----------------------
+def one_job(rules, name="proxies", **extra):
+    job = {"job_name": name, "kubernetes_sd_configs": [{"role": "pod"}], "relabel_configs": rules}
+    job.update(extra)
+    return {"receivers": {"prometheus": {"config": {"scrape_configs": [job]}}}}
+
+
+def keep(label, regex):
+    return {"source_labels": [label], "action": "keep", "regex": regex}
+
+
+def meshed_names(pods):
+    return sorted(p["metadata"]["name"] for p in pods if any(
+        c["name"] == "linkerd-proxy" for c in p["spec"].get("containers", []) + p["spec"].get("initContainers", [])))
+
+
+def test_a_job_keeping_another_port_leaves_every_proxy_unscraped(pods):
+    sim = simulate(scrape_jobs(one_job([keep("__meta_kubernetes_pod_container_port_number", "9999")])), pods)
+    assert sorted(u.pod.name for u in sim.meshed_unscraped) == meshed_names(pods)
+    assert all(u.reason.startswith("no scrape job keeps the linkerd-proxy container's linkerd-admin port")
+               for u in sim.meshed_unscraped)
+    assert not any("linkerd-admin" in n for n in sim.notes)
+
+
+def test_a_job_keeping_port_4191_is_a_proxy_job(pods):
+    sim = simulate(scrape_jobs(one_job([keep("__meta_kubernetes_pod_container_port_number", "4191")])), pods)
+    assert sim.job("proxies").proxy_job
+    assert sim.meshed_unscraped == [] and sim.notes == []
+
+
+def test_keeping_only_portless_init_containers_does_not_scrape_the_proxy(pods):
+    rules = [keep("__meta_kubernetes_pod_container_init", "true"),
+             keep("__meta_kubernetes_pod_container_port_number", "")]
+    sim = simulate(scrape_jobs(one_job(rules, name="linkerd-proxy")), pods)
+    proxy = sim.job("linkerd-proxy")
+    assert proxy.active and all(t.info.container == "linkerd-init" for t in proxy.active)
+    why = reasons(sim)
+    assert sorted(why) == meshed_names(pods)
+    web = why["web-5b4656675c-826fd"]      # its proxy (a native sidecar) has ports: rule 2 dropped them
+    assert web.rule.index == 2 and web.job.name == "linkerd-proxy"
+    assert "port `4191`" in web.reason
+    emoji = why["emoji-547b6957d6-s59rz"]  # a regular sidecar: rule 1 dropped it
+    assert emoji.rule.index == 1 and "init container flag `false`" in emoji.reason
+
+
+def test_targets_made_identical_are_scraped_once(pods):
+    rules = [keep("__meta_kubernetes_pod_container_port_name", "linkerd-admin"),
+             {"source_labels": ["__meta_kubernetes_pod_host_ip"], "target_label": "__address__",
+              "replacement": "$${1}:4191"}]
+    sim = simulate(scrape_jobs(one_job(rules, name="linkerd-proxy")), pods)
+    proxy = sim.job("linkerd-proxy")
+    assert len(proxy.active) == 1
+    kept = proxy.active[0].pod
+    why = reasons(sim)
+    assert sorted(why) == [n for n in meshed_names(pods) if n != kept.name]
+    for u in why.values():
+        assert u.reason.startswith(f"kept, but identical after relabeling to the target of pod "
+                                   f"{kept.namespace}/{kept.name}")
+        assert "scraped once" in u.reason and "where the job expects" not in u.reason
+
+
+# -- ${env:VAR} the collector expands but we cannot -----------------------------------------------
+def env_config():
+    rules = [keep("__meta_kubernetes_pod_container_port_name", "linkerd-admin"),
+             {"target_label": "cluster", "replacement": "${env:CLUSTER}"},
+             keep("__meta_kubernetes_namespace", "${env:KEEP_NS}")]
+    return one_job(rules, name="linkerd-proxy")
+
+
+def test_unknown_env_in_rules_is_a_note_not_a_verdict(pods):
+    sim = simulate(scrape_jobs(env_config()), pods)
+    proxy = sim.job("linkerd-proxy")
+    assert sim.meshed_unscraped == [] and len(proxy.active) == 7
+    assert {t.visible()["cluster"] for t in proxy.active} == {"${env:CLUSTER}"}
+    notes = " | ".join(proxy.notes)
+    assert "rule 3 (keep" in notes and "${env:KEEP_NS}" in notes and "treated as keeping every target" in notes
+    assert "rule 2 (replace" in notes and "${env:CLUSTER}" in notes and "shown as written" in notes
+    # with the collector container's environment, its literal values are used
+    sim = simulate(scrape_jobs(env_config(), {"CLUSTER": "east", "KEEP_NS": "linkerd"}), pods)
+    proxy = sim.job("linkerd-proxy")
+    assert {t.pod.namespace for t in proxy.active} == {"linkerd"} and proxy.notes == []
+    assert {t.visible()["cluster"] for t in proxy.active} == {"east"}
+    # not set on the container: still unknown, said so
+    sim = simulate(scrape_jobs(env_config(), {"OTHER": "x"}), pods)
+    assert any("sets no literal value" in n for n in sim.job("linkerd-proxy").notes)
+
+
+def test_escaped_dollar_brace_is_a_template_not_an_env_reference(pods):
+    rules = [keep("__meta_kubernetes_pod_container_port_name", "linkerd-admin"),
+             {"source_labels": ["__meta_kubernetes_pod_name"], "regex": "(?P<name>.*)", "target_label": "p",
+              "replacement": "$${name}"}]
+    sim = simulate(scrape_jobs(one_job(rules, name="linkerd-proxy")), pods)
+    proxy = sim.job("linkerd-proxy")
+    assert proxy.notes == []
+    assert all(t.visible()["p"] == t.pod.name for t in proxy.active)
+
+
+# -- receivers no pipeline uses ----------------------------------------------------------------------
+def test_a_receiver_in_no_pipeline_is_left_out():
+    config = {"receivers": {
+        "prometheus/a": {"config": {"scrape_configs": [{"job_name": "a", "static_configs": [{"targets": ["x:1"]}]}]}},
+        "prometheus/unused": {"config": {"scrape_configs": [{"job_name": "b"}]}}},
+        "exporters": {"debug": {}},
+        "service": {"pipelines": {"metrics": {"receivers": ["prometheus/a"], "exporters": ["debug"]}}}}
+    assert [j.name for j in scrape_jobs(config)] == ["a"]
+    assert [r.name for r in receivers(config, include_unused=True)] == ["prometheus/a", "prometheus/unused"]
+    # the unused receiver's config is still checked: the collector refuses it at start
+    config["receivers"]["prometheus/unused"]["config"]["scrape_configs"][0]["relabel_config"] = []
+    with pytest.raises(ScrapeConfigError, match="relabel_config"):
+        scrape_jobs(config)
+
+
+# -- reasons -----------------------------------------------------------------------------------------
+def test_sd_selector_reason_names_the_failing_selector(pods):
+    config = one_job([keep("__meta_kubernetes_pod_container_port_name", "linkerd-admin")], name="linkerd-proxy")
+    sd = config["receivers"]["prometheus"]["config"]["scrape_configs"][0]["kubernetes_sd_configs"][0]
+    sd["selectors"] = [{"role": "pod", "label": "app=web-svc", "field": "spec.nodeName=nowhere"}]
+    why = reasons(simulate(scrape_jobs(config), pods))
+    assert "label selector `app=web-svc` does not match (label app is `emoji-svc`)" in \
+        why["emoji-547b6957d6-s59rz"].reason
+    assert "field selector `spec.nodeName=nowhere` does not match (spec.nodeName is `" in \
+        why["web-5b4656675c-826fd"].reason
+
+
+def test_quoted_values_are_capped_and_escaped(pods):
+    pod = copy.deepcopy(next(p for p in pods if p["metadata"]["name"].startswith("emoji-")))
+    pod["metadata"]["annotations"]["team"] = "line1\nline2\t" + "x" * 200
+    rules = [keep("__meta_kubernetes_pod_container_port_name", "linkerd-admin"),
+             {"source_labels": ["__meta_kubernetes_pod_annotation_team"], "action": "drop", "regex": "line1.*"}]
+    reason = reasons(simulate(scrape_jobs(one_job(rules, name="linkerd-proxy")), [pod]))[pod["metadata"]["name"]].reason
+    assert "\n" not in reason and "\t" not in reason
+    assert "`line1\\nline2\\txxx" in reason and "…`" in reason
+    assert len(reason) < 200
+
+
+def test_an_invalid_interval_reads_like_prometheus(pods):
+    rules = [keep("__meta_kubernetes_pod_container_port_name", "linkerd-admin"),
+             {"target_label": "__scrape_interval__", "replacement": "bogus"}]
+    sim = simulate(scrape_jobs(one_job(rules, name="linkerd-proxy")), pods)
+    errors = {t.error for t in sim.job("linkerd-proxy").invalid}
+    assert errors == {'error parsing scrape interval: not a valid duration string: "bogus"'}
+    with pytest.raises(ScrapeConfigError, match="job 'j' scrape_interval: not a valid duration string: \"1 m\""):
+        scrape_jobs({"receivers": {"prometheus": {"config": {"scrape_configs": [
+            {"job_name": "j", "scrape_interval": "1 m"}]}}}})
+
+
+# -- configs Prometheus refuses (tests/test_targets_validation.py runs them through Prometheus too) --
+@pytest.mark.parametrize("job,words", [
+    ({"job_name": "j", "relabel_config": []}, ["job 'j'", "field relabel_config", "did you mean relabel_configs"]),
+    ({"job_name": "j", "kubernetes_sd_configs": [{"role": "pod", "namespace": {"names": ["x"]}}]},
+     ["job 'j'", "kubernetes_sd_configs[0]", "field namespace", "did you mean namespaces"]),
+    ({"job_name": "j", "kubernetes_sd_configs": [{"role": "pod", "selectors": [
+        {"role": "pod", "label": "a=b"}, {"role": "pod", "field": "spec.nodeName=x"}]}]},
+     ["job 'j'", "duplicated selector role: pod"]),
+])
+def test_configs_prometheus_refuses_are_refused(job, words):
+    with pytest.raises(ScrapeConfigError) as info:
+        scrape_jobs({"receivers": {"prometheus": {"config": {"scrape_configs": [job]}}}})
+    for word in words:
+        assert word in str(info.value)

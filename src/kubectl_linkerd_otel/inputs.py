@@ -51,60 +51,149 @@ def parse_config_text(text: str, where: str) -> dict:
         raise UsageError(f"{where}: {exc.message}") from None
 
 
-def load_config_file(path: str) -> dict:
-    """A collector config file, or a ConfigMap (or a List holding one) whose data holds the config."""
+def _documents(text: str, path: str, fix: str) -> list:
+    """The documents of a JSON or YAML file: JSON first (tabs are fine there, not in YAML), then every
+    document of a YAML stream (`---` separated); empty documents left out."""
+    text = text[1:] if text.startswith("\ufeff") else text
+    try:
+        return [json.loads(text)]
+    except ValueError:
+        pass
     import yaml
 
-    from .scrape.config import ScrapeConfigError, config_text_from_document
-
-    text = read_text(path)
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        return [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise UsageError(f"{path} is not valid YAML{where}") from None
+        raise UsageError(f"{path} is neither JSON nor valid YAML{where}; {fix}") from None
+
+
+def load_config_file(path: str) -> dict:
+    """A collector config file; or a ConfigMap holding one, alone, in a List, or among other documents
+    of a YAML stream (the documents that hold no collector config are skipped). Two collector configs in
+    one file are refused: which one the collector runs is not ours to guess."""
+    from .scrape.config import collector_configs_in
+
+    text = read_text(path)
+    docs = _documents(text, path, "pass a collector config file or its ConfigMap")
+    found = []
+    skipped = []
     for doc in docs:
-        try:
-            inner = config_text_from_document(doc)
-        except ScrapeConfigError as exc:
-            raise UsageError(f"{path}: {exc}") from None
-        if inner is not None:
-            return parse_config_text(inner, path)
-    if docs and isinstance(docs[0], dict) and "receivers" in docs[0]:
-        return docs[0]
-    raise UsageError(f"{path} is neither a collector config (receivers:, service:) nor a ConfigMap holding one")
+        configs, others = collector_configs_in(doc)
+        found.extend(configs)
+        skipped.extend(others)
+    if len(found) > 1:
+        names = ", ".join(name for name, _ in found[:4]) + (", ..." if len(found) > 4 else "")
+        raise UsageError(f"{path} holds {len(found)} collector configs ({names}); keep the one the collector "
+                         f"runs in the file")
+    if found:
+        name, config = found[0]
+        if isinstance(config, str):
+            return parse_config_text(config, f"{path}: {name}")
+        return config
+    if len(skipped) == 1 and skipped[0].startswith("ConfigMap "):
+        raise UsageError(f"{path}: {skipped[0]} holds no collector config (no key with receivers:)")
+    raise UsageError(f"{path} holds no collector config: neither a collector config (receivers:, service:) "
+                     f"nor a ConfigMap holding one")
 
 
 def load_pods_file(path: str) -> List[dict]:
-    """Pods from `kubectl get pods -A -o json` (a List), a single Pod, or the YAML equivalents."""
-    text = read_text(path)
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        import yaml
-
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise UsageError(f"{path} is neither JSON nor YAML; pass the output of "
-                             f"`kubectl get pods -A -o json`") from None
-    items = None
-    if isinstance(doc, dict) and isinstance(doc.get("items"), list):
-        items = doc["items"]
-    elif isinstance(doc, dict) and doc.get("kind") == "Pod":
-        items = [doc]
-    elif isinstance(doc, list):
-        items = doc
+    """Pods from `kubectl get pods -A -o json` (a List or PodList), a single Pod, several Pods as a YAML
+    stream (`---` separated), or the YAML equivalents. Pods whose fields have the wrong shape are
+    refused with the pod's name: the API server never returns them, so the file is not what it seems."""
+    fix = "pass the output of `kubectl get pods -A -o json`"
+    docs = _documents(read_text(path), path, fix)
+    items: List = []
+    lists = 0
+    for doc in docs:
+        if isinstance(doc, dict) and isinstance(doc.get("items"), list):
+            items.extend(doc["items"])
+            lists += 1
+        elif isinstance(doc, list):
+            items.extend(doc)
+            lists += 1
+        else:
+            items.append(doc)
     # an empty List is a cluster without pods; a List of other objects is the wrong file (a mixed
     # one, as `kubectl get all -o json` prints, is fine: its pods are used)
-    if items is not None and all(isinstance(p, dict) for p in items):
+    if docs and all(isinstance(p, dict) for p in items):
         pods = [p for p in items if _looks_like_pod(p)]
-        if pods or not items:
+        if pods or (not items and lists):
+            for pod in pods:
+                _check_pod(pod, path, fix)
             return pods
-    raise UsageError(f"{path} holds no pods; pass the output of `kubectl get pods -A -o json`")
+    raise UsageError(f"{path} holds no pods; {fix}")
 
 
 def _looks_like_pod(obj) -> bool:
     return (isinstance(obj, dict) and obj.get("kind") in (None, "Pod")
             and isinstance(obj.get("metadata"), dict))
+
+
+_SCALAR = (str, int, float, bool)
+
+
+def _shape(value) -> str:
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def _check_pod(pod: dict, path: str, fix: str) -> None:
+    """Every field the simulation reads has the type the API server gives it; else a one-line error."""
+    meta = pod["metadata"]
+    name = f"{meta.get('namespace') or '-'}/{meta.get('name') or '-'}"
+
+    def bad(where: str, value, expected: str) -> UsageError:
+        return UsageError(f"{path}: pod {name}: {where} is {_shape(value)}, not {expected}; {fix}")
+
+    def obj(value, where: str) -> dict:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise bad(where, value, "an object")
+        return value
+
+    def objects(value, where: str) -> List[dict]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise bad(where, value, "a list")
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise bad(f"{where}[{i}]", item, "an object")
+        return value
+
+    def scalar(value, where: str) -> None:
+        if value is not None and not isinstance(value, _SCALAR):
+            raise bad(where, value, "a string")
+
+    for key in ("name", "namespace", "uid"):
+        scalar(meta.get(key), f"metadata.{key}")
+    for key in ("labels", "annotations"):
+        for k, v in obj(meta.get(key), f"metadata.{key}").items():
+            if not isinstance(k, str):
+                raise bad(f"metadata.{key} key {k!r}", k, "a string")
+            scalar(v, f"metadata.{key}[{k}]")
+    for i, ref in enumerate(objects(meta.get("ownerReferences"), "metadata.ownerReferences")):
+        scalar(ref.get("kind"), f"metadata.ownerReferences[{i}].kind")
+        scalar(ref.get("name"), f"metadata.ownerReferences[{i}].name")
+    spec = obj(pod.get("spec"), "spec")
+    scalar(spec.get("nodeName"), "spec.nodeName")
+    for field in ("containers", "initContainers"):
+        for i, container in enumerate(objects(spec.get(field), f"spec.{field}")):
+            for key in ("name", "image"):
+                scalar(container.get(key), f"spec.{field}[{i}].{key}")
+            for j, port in enumerate(objects(container.get("ports"), f"spec.{field}[{i}].ports")):
+                for key in ("containerPort", "name", "protocol"):
+                    scalar(port.get(key), f"spec.{field}[{i}].ports[{j}].{key}")
+    status = obj(pod.get("status"), "status")
+    for key in ("podIP", "hostIP", "phase"):
+        scalar(status.get(key), f"status.{key}")
+    for field in ("containerStatuses", "initContainerStatuses", "conditions"):
+        for i, item in enumerate(objects(status.get(field), f"status.{field}")):
+            for key, value in item.items():
+                if key in ("name", "containerID", "type", "status"):
+                    scalar(value, f"status.{field}[{i}].{key}")

@@ -6,7 +6,8 @@ and the pods are read from the cluster, and when the collector runs its receiver
 `/api/v1/targets` (every collector pod, through pods/proxy) adds health, last error and last scrape.
 
 Exit codes: 0 every meshed pod is scraped and no target is down; 1 a meshed pod is not scraped (pods
-that completed do not count) or a target is down; 2 the command could not run.
+that completed do not count) or a target is down; 2 the command could not run, or the config is one
+the collector would refuse (then it scrapes nothing at all).
 """
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ import click
 
 from ..errors import UsageError
 from ..options import global_options, kube_flags, output_option
+
+# find_problems codes that stop the collector from starting (it refuses the config): nothing is scraped
+REFUSED = ("no-pipelines", "undefined-component", "incomplete-pipeline", "not-in-image", "name-too-new")
 
 
 @click.command("targets")
@@ -35,7 +39,7 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
     from ..collector_io import actual_targets, locate_collector
     from ..inputs import load_config_file, load_pods_file, parse_config_text
     from ..report import targets as report
-    from ..scrape.config import ScrapeConfigError, scrape_jobs
+    from ..scrape.config import ScrapeConfigError, receivers, unused_receivers
     from ..scrape.targets import merge_actual, simulate
 
     ctx = click.get_current_context()
@@ -55,14 +59,24 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
         config = parse_config_text(location.config_text or "", f"configmap/{location.configmap_name}")
 
     env = None
+    image = None
     if location is not None and location.workload is not None:
-        from ..collector.locate import static_env
+        from ..collector.locate import collector_container, static_env, template_spec
         env = static_env(location.workload)
+        image = (collector_container(template_spec(location.workload)) or {}).get("image")
     try:
-        job_list = scrape_jobs(config, env)
+        used = receivers(config, env)
     except (ScrapeConfigError, ValueError) as exc:
         raise UsageError(f"the collector config cannot be simulated: {exc}") from None
+    refuse_collector_config(config, image)
+    job_list = [job for rec in used for job in rec.jobs]
+    unused = unused_receivers(config)
     if not job_list:
+        if unused:
+            raise UsageError(f"no pipeline uses the prometheus receiver{'s' if len(unused) > 1 else ''} "
+                             f"{', '.join(unused)}: the collector does not start "
+                             f"{'them' if len(unused) > 1 else 'it'}, so nothing is scraped",
+                             hint="add it to service.pipelines.metrics.receivers")
         raise UsageError("the collector config has no prometheus receiver with scrape_configs")
     unknown = [j for j in jobs if j not in {job.name for job in job_list}]
     if unknown:
@@ -71,6 +85,11 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
     pods = load_pods_file(pods_file) if pods_file else kube.list("pods")
     sim = simulate(job_list, pods, own_namespace=opts.namespace,
                    keep_dropped=show_all or output == "json")
+    for name in unused:
+        sim.notes.append(f"receiver {name} is in no pipeline: the collector does not start it, so its jobs "
+                         f"are left out")
+    for rec in used:
+        sim.notes.extend(rec.notes)
 
     if kube is not None and location is not None:
         answers, problems = actual_targets(kube, location, config, env)
@@ -80,22 +99,45 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
 
     code = exit_code(sim, jobs)
     if output == "json":
-        click.echo(json.dumps(report.to_json(sim, jobs=list(jobs), exit_code=code), indent=2,
-                              ensure_ascii=False))
+        doc = report.to_json(sim, jobs=list(jobs), exit_code=code)
+        text = json.dumps(doc, indent=2, ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:   # a lone surrogate (a `\ud800` escape in the input): keep it escaped
+            text = json.dumps(doc, indent=2, ensure_ascii=True)
+        click.echo(text)
     else:
-        click.echo(report.render_human(sim, show_all=show_all, wide=output == "wide", jobs=list(jobs),
-                                       color=opts.color and sys.stdout.isatty()), nl=False)
+        text = report.render_human(sim, show_all=show_all, wide=output == "wide", jobs=list(jobs),
+                                   color=opts.color and sys.stdout.isatty())
+        click.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"), nl=False)
     if code:
         # not ctx.exit(1): cli.main runs click with standalone_mode=False
         sys.exit(code)
 
 
+def refuse_collector_config(config: dict, image: Optional[str] = None) -> None:
+    """A UsageError (exit 2) when the collector itself would refuse the config and not start."""
+    from ..collector.config import find_problems
+    from ..scrape.text import shown
+
+    refused = [p for p in find_problems(config, image=image) if p.severity == "error" and p.code in REFUSED]
+    if not refused:
+        return
+    first = refused[0]
+    more = "".join(f"; {p.message}" for p in refused[1:3])
+    if len(refused) > 3:
+        more += f" (and {len(refused) - 3} more)"
+    raise UsageError(shown(f"the collector would refuse this config and not start, so nothing is scraped: "
+                           f"{first.message}{more}", 1000), hint=shown(first.hint, 300) or None)
+
+
 def exit_code(sim, jobs=()) -> int:
+    """1 when a chosen job has a target down or a meshed pod is not scraped (see
+    Simulation.unscraped_for), else 0."""
     results = [r for r in sim.jobs if not jobs or r.job.name in jobs]
     if any(t.health == "down" for r in results for t in r.active):
         return 1
-    if any(r.proxy_job for r in results) or not jobs:
-        if any(not u.completed for u in sim.meshed_unscraped):
-            return 1
+    if any(not u.completed for u in sim.unscraped_for(jobs)):
+        return 1
     return 0
 

@@ -4,26 +4,31 @@ JSON: `{"status": "success", "data": {"activeTargets": [...], "droppedTargets": 
 "droppedTargetCounts": {...}}, "linkerdOtel": {...}}` — the `data` part is what Prometheus and the
 collector's receiver answer (`discoveredLabels`, `labels`, `scrapePool`, `scrapeUrl`, `health`,
 `lastError`, `lastScrape`, `lastScrapeDuration`, ...), so the three can be compared with jq. Our own
-additions sit under `linkerdOtel` keys: per dropped target the rule that dropped it and why, per
-active target where it was seen (simulation, collector, both), and at the top the meshed pods that
-are not scraped, with the reason in words.
+additions sit under `linkerdOtel` keys: per target its receiver, per dropped target the rule that
+dropped it and why, per active target where it was seen (simulation, collector, both), and at the top
+the meshed pods that are not scraped, with the reason in words. Label maps are sorted by name, as
+Prometheus prints them.
 """
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import List, Optional
 
-from ..scrape.targets import Simulation, Target, dropped_reason
+from ..scrape.targets import Simulation, Target, Unscraped, dropped_reason
 
 HEALTH_STYLE = {"up": "green", "down": "red", "unknown": "yellow"}
 
 
 # -- JSON ------------------------------------------------------------------------------------------
+def _sorted(labels: dict) -> dict:
+    return dict(sorted(labels.items()))
+
+
 def _active_json(t: Target) -> dict:
     labels = t.labels or {}
     item = {
-        "discoveredLabels": t.discovered(),
-        "labels": t.visible(),
+        "discoveredLabels": _sorted(t.discovered()),
+        "labels": _sorted(t.visible()),
         "scrapePool": t.job.pool,
         "scrapeUrl": t.scrape_url(),
         "globalUrl": t.scrape_url(),
@@ -34,7 +39,7 @@ def _active_json(t: Target) -> dict:
         "scrapeInterval": labels.get("__scrape_interval__", t.job.interval),
         "scrapeTimeout": labels.get("__scrape_timeout__", t.job.timeout),
     }
-    extra: dict = {"source": t.source}
+    extra: dict = {"receiver": t.job.receiver, "source": t.source}
     if t.collectors:
         extra["collectors"] = list(t.collectors)
     if t.pod is not None:
@@ -47,14 +52,14 @@ def _active_json(t: Target) -> dict:
 
 
 def _dropped_json(t: Target) -> dict:
-    extra: dict = {}
+    extra: dict = {"receiver": t.job.receiver}
     if t.rule is not None:
         extra["droppedBy"] = {"rule": t.rule.index, "action": t.rule.action, "description": t.rule.describe()}
         extra["reason"] = dropped_reason(t)
     if t.pod is not None:
         extra.update(namespace=t.pod.namespace, pod=t.pod.name,
                      container=t.info.container if t.info else "")
-    return {"discoveredLabels": t.discovered(), "scrapePool": t.job.pool, "linkerdOtel": extra}
+    return {"discoveredLabels": _sorted(t.discovered()), "scrapePool": t.job.pool, "linkerdOtel": extra}
 
 
 def to_json(sim: Simulation, *, jobs: Optional[List[str]] = None, exit_code: int = 0) -> dict:
@@ -63,11 +68,13 @@ def to_json(sim: Simulation, *, jobs: Optional[List[str]] = None, exit_code: int
     for r in results:
         active.extend(_active_json(t) for t in r.active)
         dropped.extend(_dropped_json(t) for t in r.dropped)
-        counts[r.job.pool] = r.dropped_count
+        # one count per scrape pool, as Prometheus keys it: jobs of one name in several receivers add up
+        counts[r.job.pool] = counts.get(r.job.pool, 0) + r.dropped_count
     unscraped = []
-    for u in sim.meshed_unscraped:
+    for u in sim.unscraped_for(jobs or ()):
         unscraped.append({"namespace": u.pod.namespace, "pod": u.pod.name, "reason": u.reason,
-                          "rule": u.rule.index if u.rule else None, "completed": u.completed})
+                          "rule": u.rule.index if u.rule else None, "completed": u.completed,
+                          "job": u.job.name if u.job else None, "receiver": u.job.receiver if u.job else None})
     summary = []
     for r in results:
         c = r.counts()
@@ -114,9 +121,7 @@ def job_summary(r) -> str:
     else:
         bits.append("health unknown")
     if r.proxy_job:
-        unscraped = [u for u in r.unscraped]
-        scraped = {t.pod.key for t in r.active if t.pod is not None}
-        missing = [u for u in unscraped if u.pod.key not in scraped]
+        missing = list(r.unscraped)
         if missing:
             done = sum(1 for u in missing if u.completed)
             text = f"{len(missing)} meshed pod{'s' if len(missing) != 1 else ''} not scraped"
@@ -179,6 +184,7 @@ def render_human(sim: Simulation, *, show_all: bool = False, wide: bool = False,
         return click.style(text, **kw) if color else text
 
     out: List[str] = []
+    shown_pods = set()
     results = [r for r in sim.jobs if not jobs or r.job.name in jobs]
     for r in results:
         where = f"receiver {r.job.receiver}, every {r.job.interval}" if r.job.interval else "not in the config"
@@ -201,13 +207,19 @@ def render_human(sim: Simulation, *, show_all: bool = False, wide: bool = False,
             out += _table(headers, rows, color)
         else:
             out.append(styled("  no targets", fg="yellow"))
-        scraped = {t.pod.key for t in r.active if t.pod is not None}
-        missing = [u for u in r.unscraped if u.pod.key not in scraped] if r.proxy_job else []
+        missing = list(r.unscraped) if r.proxy_job else []
         if missing:
             out.append(styled("Meshed pods this job does not scrape:", bold=True))
-            rows = [[_Cell.of(u.pod.namespace), _Cell.of(u.pod.name),
-                     _Cell.of(u.reason, "bright_black" if u.completed else "red")]
-                    for u in sorted(missing, key=lambda u: u.pod.key)]
+            rows = []
+            for u in sorted(missing, key=lambda u: u.pod.key):
+                others = [o for o in sim.scraped_by(u.pod) if o is not r]
+                reason = u.reason
+                if others:
+                    reason += f"; scraped by job {others[0].job.name}" + (
+                        f" (receiver {others[0].job.receiver})" if others[0].job.name == r.job.name else "")
+                shown_pods.add(u.pod.key)
+                rows.append([_Cell.of(u.pod.namespace), _Cell.of(u.pod.name),
+                             _Cell.of(reason, "bright_black" if u.completed or others else "red")])
             out += _table(["NAMESPACE", "POD", "REASON"], rows, color)
         if r.invalid:
             out.append(styled("Kept by the rules but rejected by Prometheus:", bold=True))
@@ -228,9 +240,21 @@ def render_human(sim: Simulation, *, show_all: bool = False, wide: bool = False,
             out.append(styled(f"note: {note}", fg="yellow"))
         out.append(styled(job_summary(r), bold=True))
         out.append("")
+    rest = [u for u in sim.unscraped_for(jobs or ()) if u.pod.key not in shown_pods]
+    if rest:
+        out.append(styled("Meshed pods no job scrapes:", bold=True))
+        rows = [[_Cell.of(u.pod.namespace), _Cell.of(u.pod.name),
+                 _Cell.of(_unscraped_reason(u), "bright_black" if u.completed else "red")]
+                for u in sorted(rest, key=lambda u: u.pod.key)]
+        out += _table(["NAMESPACE", "POD", "REASON"], rows, color)
+        out.append("")
     for note in sim.notes:
         out.append(styled(f"note: {note}", fg="yellow"))
     return "\n".join(out) + ("\n" if out and out[-1] != "" else "")
+
+
+def _unscraped_reason(u: Unscraped) -> str:
+    return f"{u.reason} (job {u.job.name})" if u.job is not None else u.reason
 
 
 def _error(t: Target, actual: bool) -> str:

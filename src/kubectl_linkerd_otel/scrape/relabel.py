@@ -11,6 +11,7 @@ and most of the same values come back for every pod.
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
@@ -183,6 +184,10 @@ class Rule:
     # labelmap steps that mapped two labels with different values onto one name (Prometheus picks at
     # random): (target name, [source names])
     ambiguities: Set[Tuple[str, Tuple[str, ...]]] = field(default_factory=set, repr=False)
+    # fields holding a `${env:VAR}` whose value is unknown -> those references; `skipped`: the rule's
+    # outcome depends on them, so it is not applied (it never drops a target)
+    env: Dict[str, List[str]] = field(default_factory=dict, repr=False)
+    skipped: bool = False
 
     def describe(self) -> str:
         """`rule 3 (keep [__meta_kubernetes_pod_phase] =~ Pending|Running)` style, for messages."""
@@ -233,15 +238,35 @@ def _text(value: Any, what: str, where: str) -> str:
     return str(value)
 
 
-def compile_rule(raw: dict, index: int, where: str) -> Rule:
-    """One relabel_config dict (already `$$`-unescaped) -> Rule. Raises RelabelConfigError."""
+# Fields whose value decides whether a rule matches (or drops): a rule with an unknown `${env:VAR}` in
+# one of them is not applied. In the others (replacement, the target of a replace) the text is kept.
+_DECIDING = {"action", "source_labels", "separator", "regex", "modulus"}
+_DROPPING = ("keep", "drop", "keepequal", "dropequal")
+
+
+def compile_rule(raw: dict, index: int, where: str, env: Optional[Dict[str, List[str]]] = None) -> Rule:
+    """One relabel_config dict (already `$$`-unescaped) -> Rule. Raises RelabelConfigError.
+
+    `env`: the fields holding a `${env:VAR}` reference whose value is unknown (field -> references).
+    When the rule's outcome depends on one (its action, source labels, separator, regex, modulus, or
+    the label a keepequal/dropequal compares with), the rule is `skipped`: compiled as far as possible,
+    never applied."""
     here = f"{where}, relabel rule {index}"
     if not isinstance(raw, dict):
         raise RelabelConfigError(f"{here}: a relabel rule must be a mapping")
+    env = {k: v for k, v in (env or {}).items() if v}
     known = {"source_labels", "separator", "regex", "modulus", "target_label", "replacement", "action"}
-    unknown = sorted(set(raw) - known)
+    unknown = sorted(str(k) for k in set(raw) - known)
     if unknown:
-        raise RelabelConfigError(f"{here}: field {unknown[0]} not found in type relabel.plain")
+        guess = difflib.get_close_matches(unknown[0], sorted(known), n=1, cutoff=0.75)
+        raise RelabelConfigError(f"{here}: field {unknown[0]} not found in type relabel.plain"
+                                 + (f" (did you mean {guess[0]}?)" if guess else ""))
+    if "action" in env:
+        action = str(raw.get("action"))
+        rule = Rule(index, action, (), DEFAULT_SEPARATOR, DEFAULT_REGEX, compile_anchored(DEFAULT_REGEX), 0,
+                    "", DEFAULT_REPLACEMENT, raw=dict(raw), env=env, skipped=True)
+        rule.apply = _never_drops
+        return rule
     action = _text(raw.get("action", "replace"), "action", here).lower() if "action" in raw else "replace"
     if action == "":
         raise RelabelConfigError(f"{here}: relabel action cannot be empty")
@@ -261,10 +286,12 @@ def compile_rule(raw: dict, index: int, where: str) -> Rule:
     regex_given = "regex" in raw and raw["regex"] is not None
     regex_text = _text(raw["regex"], "regex", here) if regex_given else DEFAULT_REGEX
     try:
-        regex = compile_anchored(regex_text)
+        regex = compile_anchored(DEFAULT_REGEX if "regex" in env else regex_text)
     except RE2Error as exc:
         raise RelabelConfigError(f"{here}: {exc}") from None
     modulus_raw = raw.get("modulus", 0) or 0
+    if "modulus" in env:
+        modulus_raw = 1
     if isinstance(modulus_raw, bool) or not isinstance(modulus_raw, int) or modulus_raw < 0:
         raise RelabelConfigError(f"{here}: modulus must be a non-negative integer")
     modulus = int(modulus_raw)
@@ -299,17 +326,32 @@ def compile_rule(raw: dict, index: int, where: str) -> Rule:
         raise RelabelConfigError(f"{here}: {action} action requires only 'regex', and no other fields")
 
     rule = Rule(index, action, source_labels, separator, regex_text, regex, modulus, target, replacement,
-                raw=dict(raw))
-    rule.apply = _make_apply(rule, regex_given)
+                raw=dict(raw), env=env)
+    deciding = set(env) & _DECIDING
+    if action in ("keepequal", "dropequal") and "target_label" in env:
+        deciding.add("target_label")
+    if deciding:
+        rule.skipped = True
+        rule.apply = _never_drops
+    else:
+        rule.apply = _make_apply(rule, regex_given)
     return rule
 
 
-def compile_rules(raws: Optional[Sequence[dict]], where: str = "job") -> Rules:
+def _never_drops(_labels: Dict[str, str]) -> bool:
+    return True
+
+
+def compile_rules(raws: Optional[Sequence[dict]], where: str = "job",
+                  env: Optional[Sequence[Dict[str, List[str]]]] = None) -> Rules:
+    """A job's relabel_configs compiled; `env[i]` as `compile_rule`'s `env` for rule i+1."""
     if raws is None:
         return Rules()
     if not isinstance(raws, list):
         raise RelabelConfigError(f"{where}: relabel_configs must be a list")
-    return Rules(compile_rule(raw, i + 1, where) for i, raw in enumerate(raws))
+    env = list(env or [])
+    return Rules(compile_rule(raw, i + 1, where, env[i] if i < len(env) else None)
+                 for i, raw in enumerate(raws))
 
 
 def _make_apply(rule: Rule, regex_given: bool) -> Callable[[Dict[str, str]], bool]:

@@ -297,7 +297,14 @@ class SDConfig:
     _field_reqs: Any = None
 
     def compile(self) -> "SDConfig":
-        self._label_reqs = parse_label_selector(self.label_selector) if self.label_selector else []
+        label_parts = []
+        for part in _split_top(self.label_selector or ""):
+            if unresolved(part):
+                self.notes.append(f"label selector {part} depends on the collector pod's environment; "
+                                  f"treated as matching every pod")
+            else:
+                label_parts.append(part)
+        self._label_reqs = parse_label_selector(",".join(label_parts)) if label_parts else []
         reqs = parse_field_selector(self.field_selector) if self.field_selector else []
         kept = []
         for req in reqs:
@@ -332,6 +339,31 @@ class SDConfig:
     def selects(self, pod: dict, own: str = "") -> bool:
         return self.namespace_ok((pod.get("metadata") or {}).get("namespace") or "", own) \
             and self.selector_ok(pod)
+
+    def why_not(self, pod: dict, own: str = "") -> str:
+        """Which of this SD config's filters leaves `pod` out, in words ("" when it selects it)."""
+        from .text import code, shown
+
+        meta = pod.get("metadata") or {}
+        namespace = meta.get("namespace") or ""
+        if not self.namespace_ok(namespace, own):
+            names = ", ".join(self.namespace_list(own) or [])
+            return f"namespace {code(namespace)} is not among the SD namespaces ({shown(names)})"
+        if self._label_reqs is None:
+            self.compile()
+        if self._label_reqs and not label_selector_matches(self._label_reqs, meta.get("labels") or {}):
+            failed = [r for r in self._label_reqs if not label_selector_matches([r], meta.get("labels") or {})]
+            bits = []
+            for key, _op, _values in failed[:3]:
+                value = (meta.get("labels") or {}).get(key)
+                bits.append(f"label {shown(key, 60)} is {code(value)}" if value is not None
+                            else f"no label {shown(key, 60)}")
+            return f"label selector {code(self.label_selector)} does not match ({'; '.join(bits)})"
+        if self._field_reqs and not field_selector_matches(self._field_reqs, pod):
+            failed = [r for r in self._field_reqs if not field_selector_matches([r], pod)]
+            bits = [f"{name} is {code(POD_FIELDS[name](pod) or '')}" for name, _op, _value in failed[:3]]
+            return f"field selector {code(self.field_selector)} does not match ({'; '.join(bits)})"
+        return ""
 
     def describe_filters(self, own: str = "") -> str:
         bits = []

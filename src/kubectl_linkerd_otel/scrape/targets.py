@@ -6,7 +6,13 @@ per pod and shared by all jobs), the job's defaults (`job`, `__scheme__`, ...), 
 (relabel.py), then the checks of `scrape.PopulateLabels` (no address, `/` in the address, bad
 interval or timeout), the removal of `__meta_*` labels, `instance` defaulting to `__address__`, and the
 collapse of identical targets. Each job gets its active targets, its dropped ones (with the rule that
-dropped them) and, for the proxy job, a sentence per meshed pod that it does not scrape.
+dropped them) and, for a proxy job, a sentence per meshed pod that it does not scrape.
+
+A meshed pod is scraped when some job has an active target for its proxy's admin port (container
+`linkerd-proxy`, port `linkerd-admin`): keeping other targets of the pod does not count. Every meshed pod
+no job scrapes is in `Simulation.unscraped`, with the reason a proxy job gives: one meant for proxies by
+its name or rules (`is_proxy_job`), else one that does scrape some proxy; without any, that no job keeps
+the proxy's admin port.
 
 `merge_actual(result, answers)` lays the collector's answers (one per collector pod) over the
 expectation: health, last error, last scrape and duration for the targets both sides have; the targets
@@ -24,6 +30,7 @@ from .config import ScrapeConfigError, ScrapeJob, parse_duration
 from .relabel import Rule
 from .re2 import RE2Error, compile_anchored
 from .sd import POD, PROXY_CONTAINER, PodTargets, TargetInfo, discover
+from .text import code, go_quote, shown
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 ADMIN_PORT = "linkerd-admin"
@@ -139,6 +146,7 @@ class Unscraped:
     reason: str
     rule: Optional[Rule] = None
     completed: bool = False       # phase Succeeded/Failed: expected not to be scraped
+    job: Optional[ScrapeJob] = None   # the proxy job whose rules explain it (None: no proxy job)
 
 
 @dataclass
@@ -147,7 +155,7 @@ class JobResult:
     active: List[Target] = field(default_factory=list)
     dropped: List[Target] = field(default_factory=list)
     invalid: List[Target] = field(default_factory=list)
-    proxy_job: bool = False
+    proxy_job: bool = False       # meant to scrape proxies (is_proxy_job); without one, any that does
     unscraped: List[Unscraped] = field(default_factory=list)     # meshed pods (proxy jobs only)
     notes: List[str] = field(default_factory=list)
     dropped_count: int = 0
@@ -167,20 +175,46 @@ class Simulation:
     pods: List[PodTargets] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
     actual: bool = False          # merged with the collector's own answer
+    unscraped: List[Unscraped] = field(default_factory=list)
+    _scraped_by: Optional[Dict[Tuple[str, str], List[JobResult]]] = field(default=None, repr=False)
 
     def job(self, name: str) -> Optional[JobResult]:
         return next((j for j in self.jobs if j.job.name == name), None)
 
     @property
     def meshed_unscraped(self) -> List[Unscraped]:
-        seen: Dict[Tuple[str, str], Unscraped] = {}
-        proxy = [j for j in self.jobs if j.proxy_job]
-        for result in proxy:
-            for u in result.unscraped:
-                seen.setdefault(u.pod.key, u)
-        # A pod scraped by any proxy job is scraped.
-        scraped = {t.pod.key for j in proxy for t in j.active if t.pod is not None}
-        return [u for k, u in seen.items() if k not in scraped]
+        """Every meshed pod whose proxy no job scrapes: no job has an active target for the linkerd-proxy
+        container's linkerd-admin port of the pod. The reason comes from a proxy job when there is one."""
+        return list(self.unscraped)
+
+    def scraped_by(self, pod: PodTargets) -> List[JobResult]:
+        """The jobs with an active target for this pod's proxy admin port."""
+        if self._scraped_by is None:
+            index: Dict[Tuple[str, str], List[JobResult]] = {}
+            for r in self.jobs:
+                for t in r.active:
+                    if t.pod is not None and is_proxy_admin(t.info):
+                        jobs = index.setdefault(t.pod.key, [])
+                        if not jobs or jobs[-1] is not r:
+                            jobs.append(r)
+            self._scraped_by = index
+        return list(self._scraped_by.get(pod.key, ()))
+
+    def unscraped_for(self, jobs: Iterable[str] = ()) -> List[Unscraped]:
+        """`meshed_unscraped` as `targets --job ...` reports it: only when one of the chosen jobs is a
+        proxy job, or no job of the config is one (then no choice of jobs scrapes the proxies)."""
+        jobs = list(jobs)
+        if not jobs:
+            return self.meshed_unscraped
+        chosen = [r for r in self.jobs if r.job.name in jobs]
+        if any(r.proxy_job for r in chosen) or not any(r.proxy_job for r in self.jobs):
+            return self.meshed_unscraped
+        return []
+
+
+def is_proxy_admin(info: Optional[TargetInfo]) -> bool:
+    """The target of the proxy's admin port: container linkerd-proxy, port named linkerd-admin."""
+    return info is not None and info.container == PROXY_CONTAINER and info.port_name == ADMIN_PORT
 
 
 def is_proxy_job(job: ScrapeJob) -> bool:
@@ -205,12 +239,13 @@ def _finish(target: Target, labels: Dict[str, str]) -> None:
         target.state, target.error = "invalid", "no address"
         return
     if "/" in address:
-        target.state, target.error = "invalid", f"{address!r} is not a valid hostname"
+        target.state, target.error = "invalid", f"{go_quote(address)} is not a valid hostname"
         return
     try:
         interval = parse_duration(labels.get("__scrape_interval__", ""), "scrape interval")
         timeout = parse_duration(labels.get("__scrape_timeout__", ""), "scrape timeout")
     except ScrapeConfigError as exc:
+        # Prometheus: `error parsing scrape interval: not a valid duration string: "bogus"`
         target.state, target.error = "invalid", f"error parsing {exc}"
         return
     if interval == 0:
@@ -222,7 +257,7 @@ def _finish(target: Target, labels: Dict[str, str]) -> None:
     if timeout > interval:
         target.state, target.error = "invalid", (
             f"scrape timeout cannot be greater than scrape interval "
-            f"({labels['__scrape_timeout__']!r} > {labels['__scrape_interval__']!r})")
+            f"({go_quote(labels['__scrape_timeout__'])} > {go_quote(labels['__scrape_interval__'])})")
         return
     for name in [n for n in labels if n.startswith("__meta_")]:
         del labels[name]
@@ -293,17 +328,51 @@ def simulate_job(job: ScrapeJob, pods: List[PodTargets], own_namespace: str = ""
     return result
 
 
+NO_PROXY_JOB = "no scrape job keeps the linkerd-proxy container's linkerd-admin port"
+
+
 def simulate(jobs: List[ScrapeJob], pods: Iterable[dict], *, own_namespace: str = "",
              keep_dropped: bool = True) -> Simulation:
-    """Expected targets of every job for these pods (dicts as the API returns them)."""
+    """Expected targets of every job for these pods (dicts as the API returns them), and the meshed pods
+    whose proxy no job scrapes, each with the reason a proxy job gives (see `Simulation.unscraped`)."""
     discovered = discover_all(pods)
     sim = Simulation(pods=discovered)
     for job in jobs:
         sim.jobs.append(simulate_job(job, discovered, own_namespace, keep_dropped))
-    if not any(j.proxy_job for j in sim.jobs) and any(p.meshed for p in discovered):
-        sim.notes.append("no scrape job keeps the linkerd-proxy container's linkerd-admin port: "
-                         "no proxy is scraped")
+    if not any(r.proxy_job for r in sim.jobs):
+        # no job is meant for proxies by its name or rules: the jobs that do scrape a proxy's admin port
+        # are the proxy jobs, whatever they are called (with one meant for proxies, a controller job
+        # that also keeps linkerd-admin ports does not get a list of the meshed pods it leaves out)
+        for result in sim.jobs:
+            if any(is_proxy_admin(t.info) for t in result.active):
+                result.proxy_job = True
+                result.unscraped = unscraped_pods(result, discovered, own_namespace)
+    sim.unscraped = meshed_unscraped(sim)
     return sim
+
+
+def meshed_unscraped(sim: Simulation) -> List[Unscraped]:
+    """Every meshed pod no job has an active proxy-admin target for, explained by the first proxy job
+    (one named linkerd-proxy first), or as no job keeping the proxy's admin port when there is none."""
+    scraped = {t.pod.key for r in sim.jobs for t in r.active if t.pod is not None and is_proxy_admin(t.info)}
+    proxy = sorted((r for r in sim.jobs if r.proxy_job), key=lambda r: r.job.name != "linkerd-proxy")
+    explained: Dict[Tuple[str, str], Unscraped] = {}
+    for result in proxy:
+        for u in result.unscraped:
+            explained.setdefault(u.pod.key, u)
+    out = []
+    for pt in sim.pods:
+        if not pt.meshed or pt.key in scraped:
+            continue
+        u = explained.get(pt.key)
+        if u is None and not pt.ip:
+            u = Unscraped(pt, f"no pod IP yet (phase {pt.phase or 'unknown'})", completed=pt.phase in COMPLETED)
+        if u is None:
+            jobs = ", ".join(r.job.name for r in sim.jobs)
+            u = Unscraped(pt, f"{NO_PROXY_JOB} (jobs: {jobs or 'none'})" if sim.jobs else NO_PROXY_JOB,
+                          completed=pt.phase in COMPLETED)
+        out.append(u)
+    return out
 
 
 # -- explanations ----------------------------------------------------------------------------------
@@ -327,8 +396,8 @@ def friendly(label: str) -> str:
                          (POD + "labelpresent_", "presence of pod label"),
                          (POD + "annotationpresent_", "presence of pod annotation")):
         if label.startswith(prefix):
-            return f"{what} {label[len(prefix):]}"
-    return f"label {label}"
+            return f"{what} {shown(label[len(prefix):], 60)}"
+    return f"label {shown(label, 60)}"
 
 
 _LITERALS = re.compile(r"\(?([A-Za-z0-9_.:/-]+(?:\|[A-Za-z0-9_.:/-]+)*)\)?")
@@ -342,15 +411,19 @@ def expected_text(regex: str) -> str:
         body = body[:-1]
     m = _LITERALS.fullmatch(body)
     if m and body.count("(") == body.count(")"):
-        words = [f"`{w}`" for w in m.group(1).split("|")]
+        words = [code(w) for w in m.group(1).split("|")]
+        if len(words) > 6:
+            words = words[:5] + [f"{len(words) - 5} more"]
         return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
-    return f"`{regex}`"
+    return code(regex)
 
 
 def _single_literal(regex: str) -> Optional[str]:
-    text = expected_text(regex)
-    if text.count("`") == 2 and text.startswith("`") and text[1:-1] == regex.strip("^$"):
-        return text[1:-1]
+    """The one word a regex stands for (`linkerd-admin`, `^(linkerd-admin)$`), None for anything else."""
+    body = _strip_anchors(regex)
+    m = _LITERALS.fullmatch(body)
+    if m and "|" not in m.group(1) and body.count("(") == body.count(")"):
+        return m.group(1)
     return None
 
 
@@ -388,15 +461,15 @@ def _phrase(label: str, value: str, part: str, pt: PodTargets, info: Optional[Ta
     if label == POD + "container_port_name" and literal and info is not None:
         names = [t.port_name for t in pt.targets if t.container == info.container and t.port_name]
         if literal not in names:
-            listed = ", ".join(names) if names else "none"
-            return f"no `{literal}` port on the {info.container} container (its named ports: {listed})"
+            listed = shown(", ".join(names)) if names else "none"
+            return f"no {code(literal)} port on the {shown(info.container)} container (its named ports: {listed})"
     if label == POD + "container_name" and literal and not any(t.container == literal for t in pt.targets):
-        return f"no `{literal}` container"
+        return f"no {code(literal)} container"
     if not value:
         return f"no {what} (the job expects {expected})"
     if label == POD + "phase":
-        return f"phase {value} (the job keeps only {expected})"
-    return f"{what} `{value}` where the job expects {expected}"
+        return f"phase {shown(value)} (the job keeps only {expected})"
+    return f"{what} {code(value)} where the job expects {expected}"
 
 
 def describe_drop(rule: Rule, labels: Dict[str, str], pt: Optional[PodTargets] = None,
@@ -416,15 +489,15 @@ def describe_drop(rule: Rule, labels: Dict[str, str], pt: Optional[PodTargets] =
         if len(rule.source_labels) == 1 and pt is not None:
             return _phrase(rule.source_labels[0], value, rule.regex_text, pt, info)
         what = ", ".join(friendly(s) for s in rule.source_labels) or "(no source labels)"
-        return f"{what} `{value}` does not match `{rule.regex_text}`"
+        return f"{what} {code(value)} does not match {code(rule.regex_text)}"
     if rule.action == "drop":
         what = ", ".join(friendly(s) for s in rule.source_labels) or "(no source labels)"
-        return f"{what} `{value}` matches the drop regex `{rule.regex_text}`"
+        return f"{what} {code(value)} matches the drop regex {code(rule.regex_text)}"
     other = labels.get(rule.target_label, "")
     what = ", ".join(friendly(s) for s in rule.source_labels)
     if rule.action == "keepequal":
-        return f"{what} `{value}` differs from {friendly(rule.target_label)} `{other}`"
-    return f"{what} `{value}` equals {friendly(rule.target_label)} `{other}`"
+        return f"{what} {code(value)} differs from {friendly(rule.target_label)} {code(other)}"
+    return f"{what} {code(value)} equals {friendly(rule.target_label)} {code(other)}"
 
 
 def _candidate_rank(target: Target) -> Tuple[int, int, int]:
@@ -435,44 +508,64 @@ def _candidate_rank(target: Target) -> Tuple[int, int, int]:
 
 
 def explain_pod(result: JobResult, pt: PodTargets, own_namespace: str = "",
-                by_pod: Optional[Dict[Tuple[str, str], List[Target]]] = None) -> Unscraped:
-    """Why the job has no target for this pod, in words."""
+                by_pod: Optional[Dict[Tuple[str, str], List[Target]]] = None,
+                twins: Optional[Dict[Tuple[str, str], Target]] = None) -> Unscraped:
+    """Why the job has no active target for this pod's proxy admin port, in words."""
     job = result.job
     completed = pt.phase in COMPLETED
+
+    def unscraped(reason: str, rule: Optional[Rule] = None) -> Unscraped:
+        return Unscraped(pt, reason, rule=rule, completed=completed, job=job)
+
     if not pt.ip:
         phase = pt.phase or "unknown"
-        return Unscraped(pt, f"no pod IP yet (phase {phase})", completed=completed)
+        return unscraped(f"no pod IP yet (phase {phase})")
     if not job.sd_configs:
-        return Unscraped(pt, "the job has no kubernetes_sd_configs of role pod", completed=completed)
+        return unscraped("the job has no kubernetes_sd_configs of role pod")
     if not any(sd.namespace_ok(pt.namespace, own_namespace) for sd in job.sd_configs):
         names = sorted({n for sd in job.sd_configs for n in (sd.namespace_list(own_namespace) or [])})
-        return Unscraped(pt, f"namespace `{pt.namespace}` is not among the job's SD namespaces "
-                             f"({', '.join(names)})", completed=completed)
+        return unscraped(f"namespace {code(pt.namespace)} is not among the job's SD namespaces "
+                         f"({shown(', '.join(names))})")
     if not any(sd.selects(pt.pod, own_namespace) for sd in job.sd_configs):
-        filters = "; ".join(sd.describe_filters(own_namespace) for sd in job.sd_configs)
-        return Unscraped(pt, f"the pod does not match the job's SD selectors ({filters})",
-                         completed=completed)
+        why = "; ".join(dict.fromkeys(sd.why_not(pt.pod, own_namespace) for sd in job.sd_configs))
+        return unscraped(f"the pod does not match the job's SD selectors: {why}")
+    kept = (twins or {}).get(pt.key)
+    if kept is not None:
+        whose = f"pod {kept.pod.namespace}/{kept.pod.name}" if kept.pod is not None else "a static target"
+        return unscraped(f"kept, but identical after relabeling to the target of {whose} "
+                         f"({code(kept.address)}): Prometheus keeps one of identical targets, so it is "
+                         f"scraped once")
     if by_pod is not None:
         candidates = by_pod.get(pt.key) or []
     else:
         candidates = [t for t in result.dropped + result.invalid if t.pod is pt]
+    admin = [t for t in candidates if is_proxy_admin(t.info)]
+    if admin:
+        candidates = admin
     if not candidates:
-        return Unscraped(pt, "no target discovered for this pod", completed=completed)
+        has_admin = any(is_proxy_admin(t) for t in pt.targets)
+        if not has_admin:
+            names = [t.port_name for t in pt.targets if t.container == PROXY_CONTAINER and t.port_name]
+            if not any(t.container == PROXY_CONTAINER for t in pt.targets):
+                return unscraped(f"no `{PROXY_CONTAINER}` container")
+            return unscraped(f"no `{ADMIN_PORT}` port on the {PROXY_CONTAINER} container (its named ports: "
+                             f"{', '.join(names) if names else 'none'})")
+        return unscraped("no target discovered for this pod")
     invalid = [t for t in candidates if t.state == "invalid"]
     if invalid:
         best = max(invalid, key=_candidate_rank)
-        return Unscraped(pt, f"kept by the rules, but Prometheus rejects the target: {best.error}",
-                         completed=completed)
+        return unscraped(f"kept by the rules, but Prometheus rejects the target: {best.error}")
     best = max(candidates, key=_candidate_rank)
     labels = best.discovered()
     steps = job.rules.trace(dict(labels))
     rule, before, _keep = steps[-1]
     reason = describe_drop(rule, before, pt, best.info)
-    return Unscraped(pt, f"{reason} (rule {rule.index}, {rule.action})", rule=rule, completed=completed)
+    return unscraped(f"{reason} (rule {rule.index}, {rule.action})", rule)
 
 
 def unscraped_pods(result: JobResult, pods: List[PodTargets], own_namespace: str = "") -> List[Unscraped]:
-    scraped = {t.pod.key for t in result.active if t.pod is not None}
+    """The meshed pods this job has no active proxy-admin target for, each with the reason."""
+    scraped = {t.pod.key for t in result.active if t.pod is not None and is_proxy_admin(t.info)}
     by_pod: Dict[Tuple[str, str], List[Target]] = {}
     for t in result.dropped:
         if t.pod is not None and t.pod.meshed:
@@ -480,10 +573,17 @@ def unscraped_pods(result: JobResult, pods: List[PodTargets], own_namespace: str
     for t in result.invalid:
         if t.pod is not None and t.pod.meshed:
             by_pod.setdefault(t.pod.key, []).append(t)
+    # proxy-admin targets kept by the rules but identical to another pod's target (collapsed into it)
+    twins: Dict[Tuple[str, str], Target] = {}
+    for t in result.active:
+        for other in t.collapsed or ():
+            if other.pod is not None and is_proxy_admin(other.info) and other.pod is not t.pod \
+                    and other.pod.key not in scraped:
+                twins.setdefault(other.pod.key, t)
     out = []
     for pt in pods:
         if pt.meshed and pt.key not in scraped:
-            out.append(explain_pod(result, pt, own_namespace, by_pod))
+            out.append(explain_pod(result, pt, own_namespace, by_pod, twins))
     return out
 
 
