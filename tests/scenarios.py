@@ -82,14 +82,31 @@ def metrics_text(sent: float, failed: float, total_suffix: bool = True) -> str:
     )
 
 
-def growing_metrics(sent_step: float = 100.0, failed_step: float = 0.0):
+def growing_metrics(sent_step: float = 100.0, failed_step: float = 0.0, total_suffix: bool = True):
     """A /metrics body whose counters grow on every read, as a live collector's do."""
     state = {"reads": 0}
 
     def body(_query):
         state["reads"] += 1
         n = state["reads"]
-        return metrics_text(1000 + sent_step * n, failed_step * n)
+        return metrics_text(1000 + sent_step * n, failed_step * n, total_suffix)
+    return body
+
+
+def exporter_metrics(reads: list) -> "callable":
+    """A /metrics body answering `reads[i]` at the i-th read (the last one ever after): each a dict
+    exporter -> (sent, failed, queue size)."""
+    state = {"reads": 0}
+
+    def body(_query):
+        state["reads"] += 1
+        values = reads[min(state["reads"], len(reads)) - 1]
+        lines = []
+        for exporter, (sent, failed, queue) in values.items():
+            lines.append(f'otelcol_exporter_sent_metric_points_total{{exporter="{exporter}"}} {sent}')
+            lines.append(f'otelcol_exporter_send_failed_metric_points_total{{exporter="{exporter}"}} {failed}')
+            lines.append(f'otelcol_exporter_queue_size{{exporter="{exporter}"}} {queue}')
+        return "\n".join(lines) + "\n"
     return body
 
 

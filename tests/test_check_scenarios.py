@@ -148,7 +148,9 @@ def test_rbac_denied(mesh_api):
     assert result.exit_code == 1
     check = find(doc, "linkerd-otel-collector", "collector can get, list and watch pods")
     assert check["result"] == "error"
-    assert check["error"].startswith("system:serviceaccount:observability:otel-collector may not: get pods in emojivoto")
+    # the SD config names no namespaces: the collector lists and watches pods at the cluster scope
+    assert check["error"] == ("system:serviceaccount:observability:otel-collector may not: get pods in all "
+                              "namespaces; list pods in all namespaces; watch pods in all namespaces")
 
 
 def test_access_reviews_we_may_not_create_fail_once_not_per_review(mesh_api):
@@ -259,9 +261,9 @@ def test_send_failed_growing(mesh_api):
 def test_self_metrics_without_total_suffix(mesh_api):
     scenarios.healthy(mesh_api)
     mesh_api.set_proxy(NS, scenarios.COLLECTOR_POD, 8888, "metrics",
-                       body=scenarios.metrics_text(77, 0, total_suffix=False))
+                       body=scenarios.growing_metrics(total_suffix=False))
     _, doc = check_json()
-    assert find(doc, "linkerd-otel-exporter", "metric points sent")["description"] == "77 metric points sent"
+    assert find(doc, "linkerd-otel-exporter", "metric points sent")["description"] == "1200 metric points sent"
 
 
 def test_target_down(mesh_api):

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Dict, List, Optional
 
 from . import naming
+from .checks.common import COLLECTOR_STEP, READS_STEP
 from .checks.policy import POLICY_STEPS
 from .collector.locate import collector_container, locate, selects, template_spec
 
@@ -28,6 +29,9 @@ class Snapshot:
     linkerd_namespace_hint: str = ""                  # --linkerd-namespace as Linkerd passed it
     client_error: str = ""                            # the client could not be built at all
     errors: Dict[str, str] = field(default_factory=dict)   # gather step -> what went wrong
+    # gather step -> whether its error may go away by itself (timeout, 5xx, 429, connection): --wait
+    # retries those; a 401/403/404 is reported at once
+    transient_errors: Dict[str, bool] = field(default_factory=dict)
     version: Optional[dict] = None
     namespaces: List[dict] = field(default_factory=list)
     pods: List[dict] = field(default_factory=list)
@@ -153,7 +157,10 @@ def _redact_text(text: str) -> str:
         if re.fullmatch(r"[\"']?\$\{[^}]+\}[\"']?", value):
             return match.group(0)
         return match.group(1) + REDACTED
-    return _BASIC.sub(lambda m: f"{m.group(1)} {REDACTED}", _SECRET_LINE.sub(repl, text))
+    from .collector.logs import redact as redact_credentials
+
+    # keyed lines first (YAML), then credentials anywhere (JSON-style fields, URL user:password)
+    return redact_credentials(_BASIC.sub(lambda m: f"{m.group(1)} {REDACTED}", _SECRET_LINE.sub(repl, text)))
 
 
 def redact(value: Any, key: str = "") -> Any:
@@ -179,6 +186,26 @@ def describe_error(exc: BaseException) -> str:
     return f"{text} (HTTP {status})" if status else text
 
 
+def is_transient(exc: BaseException) -> bool:
+    """May this failure go away by itself (a timeout, a dropped connection, a 5xx or 429)? A refusal
+    (401/403), a missing object (404) or a bad answer will not."""
+    from .errors import ApiStatusError, ApiTimeout, ApiUnreachable, Gone
+
+    if isinstance(exc, (ApiTimeout, ApiUnreachable, Gone, TimeoutError, ConnectionError)):
+        return True
+    if isinstance(exc, ApiStatusError):
+        return exc.status == 429 or exc.status >= 500
+    return False
+
+
+def record_error(snap: "Snapshot", step: str, exc: BaseException) -> None:
+    from .errors import PluginError
+
+    snap.errors[step] = describe_error(exc) if isinstance(exc, PluginError) or getattr(exc, "status", 0) \
+        else f"{type(exc).__name__}: {exc}"
+    snap.transient_errors[step] = is_transient(exc)
+
+
 def _run_steps(steps: Dict[str, Callable[[], Any]], snap: Snapshot, workers: int = 8) -> Dict[str, Any]:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -189,7 +216,7 @@ def _run_steps(steps: Dict[str, Callable[[], Any]], snap: Snapshot, workers: int
             try:
                 results[name] = future.result()
             except Exception as exc:  # every failure becomes data for a check
-                snap.errors[name] = describe_error(exc)
+                record_error(snap, name, exc)
     return results
 
 
@@ -224,7 +251,7 @@ def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd
     try:
         snap.version = kube.version()
     except Exception as exc:
-        snap.errors["version"] = describe_error(exc)
+        record_error(snap, "version", exc)
         return snap   # nothing else will answer either
 
     if namespace_source != "flag":
@@ -234,7 +261,7 @@ def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd
                 snap.collector_namespace = labelled[0]["metadata"]["name"]
                 snap.collector_namespace_source = "extension-label"
         except Exception as exc:
-            snap.errors["extension-namespace"] = describe_error(exc)
+            record_error(snap, "extension-namespace", exc)
     ns = snap.collector_namespace
 
     first = _run_steps({
@@ -266,23 +293,26 @@ def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd
     for optional in POLICY_STEPS:
         if "(HTTP 404)" in snap.errors.get(optional, ""):
             snap.errors.pop(optional)
-    choose_collector(snap)
-    _gather_second(kube, snap, metrics_interval, probe_exporter, data_namespaces, log_since_seconds)
+    try:
+        choose_collector(snap)
+    except Exception as exc:   # malformed objects: a failed check names it, the report goes on
+        record_error(snap, COLLECTOR_STEP, exc)
+        return snap
+    try:
+        _gather_second(kube, snap, metrics_interval, probe_exporter, data_namespaces, log_since_seconds)
+    except Exception as exc:
+        record_error(snap, READS_STEP, exc)
     return snap
-
-
-def _scrape_namespaces(snap: Snapshot, data_namespaces) -> List[str]:
-    from .checks.common import meshed_pods
-
-    return sorted({p["metadata"]["namespace"] for p in meshed_pods(snap, data_namespaces)})
 
 
 def _gather_second(kube: Any, snap: Snapshot, interval: float, probe_exporter: bool, data_namespaces,
                    log_since_seconds: Optional[int]) -> None:
+    from .checks.collector import review_namespaces
+    from .checks.common import safe_facts
     from .collector import facts as facts_mod
 
     ns = snap.collector_namespace
-    facts = facts_mod.extract(snap.config_text())
+    facts = safe_facts(snap)
     pods = [p for p in snap.collector_pods() if (p.get("status") or {}).get("phase") == "Running"]
     user = f"system:serviceaccount:{ns}:{snap.service_account_name()}"
     steps: Dict[str, Callable[[], Any]] = {}
@@ -298,13 +328,13 @@ def _gather_second(kube: Any, snap: Snapshot, interval: float, probe_exporter: b
             steps[f"targets/{name}"] = lambda n=name: _targets_or_reason(kube, ns, n, facts.receiver_api[1])
 
     if snap.workload() is not None:
-        review_namespaces = _scrape_namespaces(snap, data_namespaces) or [None]
-        for target_ns in review_namespaces:
+        # where the SD configs list and watch pods: the cluster scope ("") unless they name namespaces
+        for target_ns in review_namespaces(snap):
             for verb in ("get", "list", "watch"):
-                steps[f"access/{verb}/{target_ns or ''}"] = (
-                    lambda v=verb, t=target_ns: _review(kube, user, v, "pods", t))
+                steps[f"access/pods/{verb}/{target_ns}"] = (
+                    lambda v=verb, t=target_ns: _review(kube, user, v, "pods", t or None))
         for verb, resource in (("get", "secrets"), ("list", "secrets"), ("create", "pods"), ("delete", "pods")):
-            steps[f"access/{verb}/{resource}"] = (lambda v=verb, r=resource: _review(kube, user, v, r, None))
+            steps[f"access/{resource}/{verb}"] = (lambda v=verb, r=resource: _review(kube, user, v, r, None))
 
     services = {}
     for exporter in facts.exporters:

@@ -2,20 +2,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import List
 
 from .. import naming, podstatus
 from ..collector.config import PLAINTEXT_CREDENTIAL, find_problems
+from ..collector.logs import redact
 from ..collector.locate import collector_container, template_spec
-from .common import count, facts, gather_error, listing, verb
+from .common import COLLECTOR_STEP, READS_STEP, count, facts, listing, read_failure, verb
 from .framework import Category, Check, fail, passed, skip, warn
 
 RESTART_WINDOW = 3600
 
 
 def namespace(snap, _opts):
-    error = gather_error(snap, "namespaces")
-    if error:
-        return fail(error)
+    failure = read_failure(snap, "namespaces")
+    if failure:
+        return failure
     ns = snap.collector_namespace
     if snap.namespace(ns) is None:
         return fail(f"namespace '{ns}' does not exist: run `kubectl linkerd-otel install`, or pass the "
@@ -26,9 +28,9 @@ def namespace(snap, _opts):
 
 
 def workload(snap, _opts):
-    error = gather_error(snap, "deployments", "daemonsets")
-    if error:
-        return fail(error)
+    failure = read_failure(snap, "deployments", "daemonsets", COLLECTOR_STEP)
+    if failure:
+        return failure
     if snap.workload() is None:
         return fail(f"no collector Deployment or DaemonSet in '{snap.collector_namespace}' (looked for "
                     f"{naming.COLLECTOR_NAME} and {naming.REFERENCE_WORKLOAD})")
@@ -36,13 +38,37 @@ def workload(snap, _opts):
 
 
 def service_account(snap, _opts):
-    error = gather_error(snap, "serviceaccounts")
-    if error:
-        return fail(error)
+    failure = read_failure(snap, "serviceaccounts")
+    if failure:
+        return failure
     name = snap.service_account_name()
     if not any(sa["metadata"]["name"] == name for sa in snap.service_accounts):
         return fail(f"service account '{name}' used by the collector does not exist")
     return passed(f"collector service account '{name}' exists")
+
+
+def review_namespaces(snap) -> List[str]:
+    """Where the collector's pod discovery lists and watches pods, as the access reviews ask: "" for the
+    cluster scope (an SD config without `namespaces:` watches every namespace), else the namespaces the SD
+    configs name. [] when no scrape job discovers pods. A config that cannot be read: the cluster scope."""
+    from ..collector.locate import static_env
+    from ..scrape.config import scrape_jobs
+
+    config = facts(snap).config
+    if config is None:
+        return [""]
+    try:
+        jobs = scrape_jobs(config, static_env(snap.workload()))
+    except ValueError:
+        return [""]
+    names: List[str] = []
+    for job in jobs:
+        for sd in job.sd_configs:
+            listed = sd.namespace_list(snap.collector_namespace)
+            if listed is None:
+                return [""]
+            names.extend(n for n in listed if n not in names)
+    return sorted(names)
 
 
 def _reviews(snap):
@@ -50,24 +76,41 @@ def _reviews(snap):
             and r.get("verb") in ("get", "list", "watch") and r.get("namespace") != "__all__"]
 
 
+def _review_errors(snap) -> List[str]:
+    return list(dict.fromkeys(v for k, v in snap.errors.items() if k.startswith("access/")))
+
+
 def rbac(snap, _opts):
-    errors = [v for k, v in snap.errors.items() if k.startswith("access/")]
+    failure = read_failure(snap, READS_STEP)
+    if failure:
+        return failure
+    errors = _review_errors(snap)
     if errors:
         # every review fails alike (typically: we may not create subjectaccessreviews): say it once
-        return fail("could not ask the API server (SubjectAccessReview) what the collector may do",
-                    listing(list(dict.fromkeys(errors))))
+        outcome = fail("could not ask the API server (SubjectAccessReview) what the collector may do",
+                       listing(errors))
+        outcome.retryable = all(snap.transient_errors.get(k) for k in snap.errors if k.startswith("access/"))
+        return outcome
     reviews = _reviews(snap)
     if not reviews:
+        if snap.workload() is not None and not review_namespaces(snap):
+            return skip("no scrape job discovers pods")
         return skip("no access reviews were made")
     denied = sorted({f"{r['verb']} pods in {r['namespace'] or 'all namespaces'}"
                      for r in reviews if not r["allowed"]})
     if denied:
         who = f"system:serviceaccount:{snap.collector_namespace}:{snap.service_account_name()}"
         return fail(f"{who} may not: {'; '.join(denied[:6])}" + (" ..." if len(denied) > 6 else ""))
-    return None
+    scope = sorted({r["namespace"] for r in reviews})
+    where = "all namespaces" if scope == [""] else ", ".join(scope)
+    return passed(f"collector can get, list and watch pods where it scrapes ({where})")
 
 
 def rbac_extra(snap, _opts):
+    if _review_errors(snap) or READS_STEP in snap.errors:
+        return skip("the API server could not be asked what the collector may do (see the check above)")
+    if not snap.access_reviews:
+        return skip("no access reviews were made")
     extra = sorted({f"{r['verb']} {r['resource']}" for r in snap.access_reviews
                     if r.get("allowed") and (r.get("resource") != "pods" or r.get("verb") in ("create", "delete"))})
     if extra:
@@ -76,9 +119,9 @@ def rbac_extra(snap, _opts):
 
 
 def config_present(snap, _opts):
-    error = gather_error(snap, "configmaps")
-    if error:
-        return fail(error)
+    failure = read_failure(snap, "configmaps")
+    if failure:
+        return failure
     if not snap.collector_configmap:
         return fail(f"no collector ConfigMap in '{snap.collector_namespace}' (looked for the one the workload "
                     f"mounts, {naming.CONFIGMAP_NAME} and {naming.REFERENCE_CONFIGMAP})")
@@ -156,9 +199,9 @@ def _epoch(text: str) -> float:
 
 
 def pods(snap, _opts):
-    error = gather_error(snap, "pods")
-    if error:
-        return fail(error)
+    failure = read_failure(snap, "pods")
+    if failure:
+        return failure
     collector_pods = snap.collector_pods()
     if not collector_pods:
         return fail(f"no pods of {snap.collector_workload} found")
@@ -169,7 +212,7 @@ def pods(snap, _opts):
         if "CrashLoopBackOff" in waiting.values():
             why = f", last exit: {last['reason']} (exit code {last['exitCode']})" if last else ""
             crashing.append(f"{pod['metadata']['name']} is crash-looping ({podstatus.restarts(pod)} restarts{why})"
-                            + (f": {last['message'].strip()[:200]}" if last and last["message"] else ""))
+                            + (f": {redact(last['message'].strip())[:200]}" if last and last["message"] else ""))
         elif not podstatus.is_fully_ready(pod):
             not_ready.append(f"{pod['metadata']['name']}  {podstatus.ready_column(pod)}  "
                              f"{podstatus.not_ready_reason(pod)}")

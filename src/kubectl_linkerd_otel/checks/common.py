@@ -1,6 +1,7 @@
 """Small pure helpers shared by the check categories."""
 from __future__ import annotations
 
+import re
 from typing import Dict, List, Optional
 
 from .. import naming
@@ -78,22 +79,24 @@ def control_plane_namespace(snap) -> Optional[str]:
 
 
 def version_tuple(version: Optional[dict]):
-    if not version:
+    """(major, minor) from /version: its major and minor fields ("1", "30+"), else its gitVersion
+    (`v1.30.1+k3s1`); None when neither tells."""
+    if not isinstance(version, dict):
         return None
     try:
         major = int("".join(ch for ch in str(version.get("major", "")) if ch.isdigit()))
         minor = int("".join(ch for ch in str(version.get("minor", "")) if ch.isdigit()))
         return major, minor
     except ValueError:
-        return None
+        pass
+    match = re.match(r"^v?(\d+)\.(\d+)", str(version.get("gitVersion") or ""))
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def facts(snap):
-    from ..collector import facts as facts_mod
-
     cache = getattr(snap, "_facts_cache", None)
     if cache is None:
-        cache = facts_mod.extract(snap.config_text())
+        cache = safe_facts(snap)
         try:
             object.__setattr__(snap, "_facts_cache", cache)
         except AttributeError:
@@ -101,8 +104,56 @@ def facts(snap):
     return cache
 
 
+def safe_facts(snap):
+    """The collector config's facts; a failure to work them out is a parse error naming it, never raised."""
+    from ..collector import facts as facts_mod
+    from ..collector.locate import static_env
+
+    try:
+        return facts_mod.extract(snap.config_text(), static_env(snap.workload()))
+    except Exception as exc:   # malformed objects: say what could not be read
+        return facts_mod.CollectorFacts(
+            parse_error=f"could not read the collector config: {type(exc).__name__}: {exc}")
+
+
+# the gather steps that work things out rather than read them (a failure there is named by a check)
+COLLECTOR_STEP = "the collector workload and config"
+READS_STEP = "the collector's logs, self-metrics, targets and permissions"
+
+# what a gather step read, in words (the others read what their name says)
+STEP_NAMES = {"endpointslices": "EndpointSlices", "serviceaccounts": "ServiceAccounts",
+              "configmaps": "ConfigMaps", "deployments": "Deployments", "daemonsets": "DaemonSets"}
+
+
+def step_name(step: str) -> str:
+    kind, _, rest = step.partition("/")
+    if kind in STEP_NAMES:
+        return STEP_NAMES[kind] + (f" of Service {rest}" if rest and kind == "endpointslices" else
+                                   (f" in {rest}" if rest else ""))
+    return step
+
+
 def gather_error(snap, *steps: str) -> str:
     for step in steps:
         if step in snap.errors:
-            return f"could not read {step}: {snap.errors[step]}"
+            return f"could not read {step_name(step)}: {snap.errors[step]}"
     return ""
+
+
+def transient(snap, *steps: str) -> bool:
+    """Every one of these steps that failed failed in a way that may pass by itself (timeout, 5xx)."""
+    failed = [s for s in steps if s in snap.errors]
+    flags = getattr(snap, "transient_errors", None) or {}
+    return bool(failed) and all(flags.get(s) for s in failed)
+
+
+def read_failure(snap, *steps: str):
+    """A failed Outcome naming the first step that could not be read (retryable when the failure may pass
+    by itself), or None when every step was read."""
+    from .framework import fail
+
+    error = gather_error(snap, *steps)
+    if not error:
+        return None
+    first = next(s for s in steps if s in snap.errors)
+    return fail(error, retryable=transient(snap, first))

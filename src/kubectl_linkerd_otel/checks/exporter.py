@@ -1,11 +1,13 @@
 """linkerd-otel-exporter: the backend is there, and points actually leave the collector."""
 from __future__ import annotations
 
+from typing import Dict, Optional
+
 from ..collector import facts as facts_mod
 from ..collector import logs as log_classes
 from ..collector import telemetry
-from ..collector.config import plaintext_credentials
-from .common import count, facts, listing
+from ..collector.config import component_type, plaintext_credentials
+from .common import READS_STEP, count, facts, gather_error, listing, transient
 from .framework import Category, Check, fail, passed, skip, warn
 
 SELF_METRICS_FIX = ("bind them to the pod: service.telemetry.metrics.readers: [{pull: {exporter: {prometheus: "
@@ -52,8 +54,13 @@ def in_cluster(snap, _opts):
     for exporter, (name, namespace, port) in targets:
         namespace = namespace or snap.collector_namespace
         key = f"service/{namespace}/{name}"
-        if key in snap.errors:
-            problems.append(f"{exporter.name}: could not read Service {namespace}/{name}: {snap.errors[key]}")
+        slices = f"endpointslices/{namespace}/{name}"
+        unread = [k for k in (key, slices) if k in snap.errors]
+        if unread:
+            what = {key: "Service", slices: "EndpointSlices of Service"}
+            problems.append("; ".join(f"{exporter.name}: could not read {what[k]} {namespace}/{name}: "
+                                      f"{snap.errors[k]}" for k in unread))
+            waiting += int(transient(snap, *unread))   # a timeout may pass; a 403 will not
             continue
         service = _service(snap, name, namespace)
         if service is None:
@@ -99,6 +106,9 @@ def _reads(snap):
 
 def self_metrics(snap, _opts):
     found = facts(snap)
+    if found.self_metrics_unknown:
+        return warn(f"cannot tell where the collector's self-metrics listen: {found.self_metrics_unknown}, so "
+                    "they were not read. Falling back to what the logs show")
     if not facts_mod.binds_pod_ip(found.self_metrics):
         where = "not configured (default localhost:8888)" if found.self_metrics is None else \
             f"bound to {found.self_metrics[0]}:{found.self_metrics[1]}"
@@ -107,22 +117,88 @@ def self_metrics(snap, _opts):
     if snap.self_metrics_errors:
         return warn("could not read the collector's self-metrics",
                     listing([f"{k}: {v}" for k, v in snap.self_metrics_errors.items()]))
+    unread = gather_error(snap, "pods", READS_STEP)
+    if unread:
+        return warn(f"could not read the collector's self-metrics: {unread}")
+    if not snap.self_metrics:
+        return skip("no running collector pod to read them from")
     if not _reads(snap):
         return warn("the self-metrics hold no otelcol_exporter_* series (is the exporter in a pipeline?)")
     return None
 
 
+# exporters that send nowhere: their points never reach a backend
+LOCAL_EXPORTERS = ("debug", "logging", "nop", "file")
+
+
+def _backend(exporter: str) -> bool:
+    return component_type(exporter) not in LOCAL_EXPORTERS
+
+
+def _backend_sent(read) -> Dict[str, float]:
+    return {name: value for name, value in read.sent.items() if _backend(name)}
+
+
+def _shortest_scrape_interval(snap) -> Optional[float]:
+    """The shortest scrape interval of the config's jobs, in seconds (None when unknown)."""
+    from ..collector.locate import static_env
+    from ..scrape.config import parse_duration, scrape_jobs
+
+    config = facts(snap).config
+    if config is None:
+        return None
+    try:
+        intervals = [parse_duration(job.interval) / 1000.0 for job in scrape_jobs(config, static_env(snap.workload()))]
+    except ValueError:
+        return None
+    return min(intervals) if intervals else None
+
+
 def sent(snap, _opts):
     reads = _reads(snap)
     if not reads:
+        if not snap.logs:
+            return skip("neither self-metrics nor logs were read")
         dropped = sum(log_classes.classify(t)[log_classes.EXPORT_DROPPED].count for t in snap.logs.values())
         if dropped:
             return fail(f"no self-metrics; the logs show {count(dropped, 'dropped export')}")
         return skip("no self-metrics to read; the logs show no dropped exports")
-    total = sum(r[-1].total_sent() for r in reads.values())
+    total = sum(sum(_backend_sent(r[-1]).values()) for r in reads.values())
+    local = sum(v for r in reads.values() for k, v in r[-1].sent.items() if not _backend(k))
     if total <= 0:
-        return fail("otelcol_exporter_sent_metric_points is 0: nothing has been exported yet")
-    return passed(f"{count(int(total), 'metric point')} sent")
+        names = sorted({k for r in reads.values() for k in _backend_sent(r[-1])}) or ["any backend exporter"]
+        queued = sum(v for r in reads.values() for k, v in r[-1].queue_size.items() if _backend(k))
+        return fail(f"otelcol_exporter_sent_metric_points is 0 for {', '.join(names)}: nothing has been exported "
+                    "to a backend yet"
+                    + (f" ({count(int(local), 'point')} went to the debug exporter, which sends nowhere)"
+                       if local else "")
+                    + (f"; {count(int(queued), 'point')} wait in the sending queue" if queued else ""))
+    # between the two reads, the backend exporters' counters must grow
+    interval = snap.metrics_interval
+    scrape_every = _shortest_scrape_interval(snap)
+    stalled, inconclusive = [], False
+    for pod, pod_reads in sorted(reads.items()):
+        if len(pod_reads) < 2:
+            continue
+        first, last = _backend_sent(pod_reads[0]), _backend_sent(pod_reads[-1])
+        for exporter in sorted(last):
+            if last[exporter] > first.get(exporter, 0.0):
+                continue
+            queued = pod_reads[-1].queue_size.get(exporter, 0.0)
+            if queued > 0 or (scrape_every is not None and interval >= scrape_every):
+                stalled.append(f"{pod}: {exporter} stayed at {last[exporter]:g} points sent over {interval:g}s"
+                               + (f"; {count(int(queued), 'point')} wait in its queue" if queued else ""))
+            else:
+                inconclusive = True
+    if stalled:
+        return warn(f"{count(len(stalled), 'backend exporter')} sent nothing between the two reads: the backend "
+                    "may be unreachable and the retry queue holding the data (see the export logs check)",
+                    listing(stalled))
+    description = f"{count(int(total), 'metric point')} sent"
+    if inconclusive:
+        description += (f" (none in the {interval:g}s between the two reads, shorter than the scrape interval: "
+                        "raise --metrics-interval to tell whether points still leave)")
+    return passed(description)
 
 
 def failures(snap, _opts):
@@ -149,6 +225,9 @@ def encrypted(snap, _opts):
 
 def credentials(snap, _opts):
     found = [path for path, _name in plaintext_credentials(facts(snap).config)]
+    # a user:password in the endpoint URL is a credential too (never printed: the path says where)
+    found += [f"exporters.{e.name}.endpoint (user:password in the URL)" for e in facts(snap).exporters
+              if e.userinfo]
     if found:
         return warn("credentials are written into the config: keep them in a Secret and refer to them as "
                     "${env:VAR}", found)

@@ -20,6 +20,7 @@ ERROR = "error"
 SKIPPED = "skipped"
 
 HINT_BASE = "https://github.com/linkerd-otel/kubectl-linkerd-otel#"
+NOT_APPLICABLE = "\0n/a:"   # marks a blocking reason that is "does not apply", not "failed"
 
 
 def hint_url(anchor: str) -> str:
@@ -98,8 +99,9 @@ def run_categories(categories: Sequence[Category], snapshot: Any,
             blocked[category.name] = reason
         for check in category.checks:
             if reason:
+                error = reason[len(NOT_APPLICABLE):] if reason.startswith(NOT_APPLICABLE) else f"skipped: {reason}"
                 results.append(Result(category.name, check.id, SKIPPED, check.description,
-                                      error=f"skipped: {reason}", hint="", retryable=check.retryable))
+                                      error=error, hint="", retryable=check.retryable))
                 continue
             try:
                 outcome = check.run(snapshot, options) or passed()
@@ -111,8 +113,13 @@ def run_categories(categories: Sequence[Category], snapshot: Any,
                             outcome.details,
                             check.retryable if outcome.retryable is None else outcome.retryable)
             results.append(result)
-            if check.fatal and outcome.status in (ERROR, SKIPPED):
+            if check.fatal and outcome.status == ERROR:
                 reason = f"'{check.description}' did not pass"
+                blocked[category.name] = reason
+            elif check.fatal and outcome.status == SKIPPED:
+                # not applicable (no collector pods, say): neither are its dependents, and they say so
+                # without claiming that it failed
+                reason = f"{NOT_APPLICABLE}'{check.description}' does not apply: {outcome.error}"
                 blocked[category.name] = reason
     return results
 

@@ -1,16 +1,18 @@
 """linkerd-control-plane: Linkerd is installed, its pods are ready, the scrape config points at it."""
 from __future__ import annotations
 
-from .. import podstatus
-from ..collector.config import component_type, walk_strings
-from .common import control_plane_namespace, count, facts, gather_error, labels, listing, verb
+import copy
+from typing import List
+
+from .. import naming, podstatus
+from .common import control_plane_namespace, count, facts, labels, listing, proxy_container, read_failure, verb
 from .framework import Category, Check, fail, passed, skip
 
 
 def installed(snap, _opts):
-    error = gather_error(snap, "namespaces", "pods")
-    if error:
-        return fail(error)
+    failure = read_failure(snap, "namespaces", "pods")
+    if failure:
+        return failure
     ns = control_plane_namespace(snap)
     if ns is None:
         return fail("no Linkerd control plane found (no namespace labelled linkerd.io/is-control-plane=true"
@@ -32,20 +34,64 @@ def pods_ready(snap, _opts):
     return None
 
 
+CP_NS_LABEL = "__meta_kubernetes_pod_label_linkerd_io_control_plane_ns"
+
+
+def _probe_pods(snap, ns: str) -> List[dict]:
+    """Meshed pods of control plane `ns` with a linkerd-admin port, made Running and ready (with an IP), so
+    that only the proxy job's label rules decide whether it keeps them."""
+    out = []
+    for pod in snap.pods:
+        if labels(pod).get("linkerd.io/control-plane-ns") != ns:
+            continue
+        container = proxy_container(pod) or {}
+        if not any(p.get("name") == naming.LINKERD_ADMIN_PORT_NAME for p in container.get("ports") or []):
+            continue
+        probe = copy.deepcopy(pod)
+        status = probe.setdefault("status", {})
+        status["phase"] = "Running"
+        status.setdefault("podIP", "10.0.0.1")
+        status.setdefault("podIPs", [{"ip": status["podIP"]}])
+        status["conditions"] = [{"type": "Ready", "status": "True"}, {"type": "ContainersReady", "status": "True"}]
+        for cs in list(status.get("containerStatuses") or []) + list(status.get("initContainerStatuses") or []):
+            cs["ready"] = True
+        out.append(probe)
+    return out
+
+
 def scrape_namespace(snap, _opts):
+    """Would the proxy job keep a proxy of the detected control plane? Asked of the targets engine with the
+    control plane's own meshed pods, rather than searched for as text in the config."""
+    from ..collector.locate import static_env
+    from ..scrape.config import scrape_jobs
+    from ..scrape.targets import simulate
+
     config = facts(snap).config
     if config is None:
         return skip("no collector config to compare")
     ns = control_plane_namespace(snap)
-    receivers = config.get("receivers") or {}
-    scrape = [body for name, body in receivers.items() if component_type(name) == "prometheus"]
-    text = [value for _, value in walk_strings(scrape)]
-    if not text:
-        return skip("the collector config has no prometheus receiver")
-    if not any(ns in s for s in text):
-        return fail(f"the scrape config never mentions the control-plane namespace '{ns}': the proxy job "
-                    "keeps only pods whose linkerd.io/control-plane-ns label matches it")
-    return None
+    try:
+        jobs = scrape_jobs(config, static_env(snap.workload()))
+    except ValueError as exc:
+        return skip(f"the scrape config cannot be simulated: {exc}")
+    if not jobs:
+        return skip("the collector config has no scrape job")
+    probes = _probe_pods(snap, ns)
+    if not probes:
+        return skip(f"no meshed pod of control plane '{ns}' to try the proxy job's rules on")
+    sim = simulate(jobs, probes, own_namespace=snap.collector_namespace)
+    proxy_jobs = [j for j in sim.jobs if j.proxy_job]
+    if not proxy_jobs:
+        return skip("no scrape job keeps the linkerd-proxy container's linkerd-admin port")
+    if any(t.pod is not None for j in proxy_jobs for t in j.active):
+        return None
+    reasons = [f"job {j.job.name}: {u.reason}" for j in proxy_jobs for u in j.unscraped
+               if u.rule is not None and CP_NS_LABEL in u.rule.source_labels]
+    if not reasons:
+        return None   # left out for another reason: the targets checks say which
+    return fail(f"the proxy job keeps no proxy of control plane '{ns}': its rule on the pods' "
+                "linkerd.io/control-plane-ns label expects another namespace",
+                listing(list(dict.fromkeys(reasons))))
 
 
 CATEGORY = Category("linkerd-control-plane", [

@@ -3,7 +3,7 @@ samples repeated lines)."""
 from __future__ import annotations
 
 from ..collector import logs as classes
-from .common import count, listing
+from .common import READS_STEP, count, listing, read_failure, transient
 from .framework import Category, Check, fail, passed, skip, warn
 
 SAMPLED = "counts are lower bounds: the collector drops repeated log lines"
@@ -17,11 +17,15 @@ def summary(snap):
 
 
 def read(snap, _opts):
+    failure = read_failure(snap, "pods", READS_STEP)   # which pods run the collector is not known
+    if failure:
+        return failure
     if not snap.collector_pods():
         return skip("no collector pods")
-    errors = [f"{k[5:]}: {v}" for k, v in snap.errors.items() if k.startswith("logs/")]
-    if errors:
-        return fail("could not read collector logs", listing(errors))
+    keys = [k for k in snap.errors if k.startswith("logs/")]
+    if keys:
+        return fail("could not read collector logs", listing([f"{k[5:]}: {snap.errors[k]}" for k in keys]),
+                    retryable=transient(snap, *keys))
     if not snap.logs:
         return skip("no running collector pods to read")
     total = summary(snap)

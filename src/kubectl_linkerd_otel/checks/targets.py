@@ -11,7 +11,7 @@ from typing import Callable, Dict, List, Tuple
 from ..collector.locate import static_env
 from ..scrape.config import scrape_jobs
 from ..scrape.targets import COMPLETED, merge_actual, simulate
-from .common import control_plane_namespace, count, facts, labels, listing, live, verb
+from .common import READS_STEP, control_plane_namespace, count, facts, gather_error, labels, listing, live, verb
 from .framework import Category, Check, fail, passed, skip, warn
 
 API_FIX = ("enable the prometheus receiver's API: api_server: {enabled: true, server_config: "
@@ -43,14 +43,36 @@ def simulation(snap):
     return result
 
 
+def _no_actual_targets(snap) -> str:
+    """Why the collector's own targets are not known."""
+    from ..collector.facts import binds_pod_ip
+
+    found = facts(snap)
+    if found.receiver_api_unknown:
+        return f"cannot tell where its API listens: {found.receiver_api_unknown}"
+    if found.receiver_api is None:
+        return API_FIX
+    if not binds_pod_ip(found.receiver_api):
+        host, port = found.receiver_api
+        return (f"its API listens on {host} only, out of reach of the API server's pod proxy (use endpoint "
+                f"0.0.0.0:{port})")
+    unread = gather_error(snap, "pods", READS_STEP)
+    if unread:
+        return unread
+    return "no running collector pod to ask"
+
+
 def _in_scope(opts) -> Callable[[str], bool]:
     return lambda namespace: not opts.namespace_filter or namespace in opts.namespace_filter
 
 
 def scraped(snap, opts):
     if snap.receiver_targets_errors:
+        # a pod answering something else may be starting; the API server refusing (403) will not change
+        flags = getattr(snap, "transient_errors", {}) or {}
         return fail("could not read the collector's targets",
-                    listing([f"{k}: {v}" for k, v in snap.receiver_targets_errors.items()]), retryable=True)
+                    listing([f"{k}: {v}" for k, v in snap.receiver_targets_errors.items()]),
+                    retryable=all(flags.get(f"targets/{k}", True) for k in snap.receiver_targets_errors))
     sim = simulation(snap)
     if isinstance(sim, str):
         return skip(sim) if facts(snap).config is None else warn(sim)
@@ -100,7 +122,8 @@ def scraped(snap, opts):
         notes.append(f"{count(len(others), 'meshed pod')} of another control plane than '{cp}' "
                      f"{verb(len(others), 'is', 'are')} not scraped")
     if not sim.actual:
-        notes.append(f"cannot see the collector's own targets: {API_FIX}; the expectation above comes from "
+        why = _no_actual_targets(snap)
+        notes.append(f"cannot see the collector's own targets: {why}; the expectation above comes from "
                      "its config")
     if notes:
         return warn("; ".join(notes), listing(others), description=description)

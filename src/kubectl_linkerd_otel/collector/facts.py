@@ -1,21 +1,26 @@
 """What `check` needs to know from a collector config: exporters and their endpoints, where self-metrics
-and the receiver's API listen (pure; tolerant of any malformed input)."""
+and the receiver's API listen (pure; tolerant of any malformed input: a value that cannot be known, such
+as `port: ${env:METRICS_PORT}` or `readers: 5`, becomes "not known" with a note saying why)."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from .config import ConfigSyntaxError, component_type, read_config
+from .config import ENV_REF, ConfigSyntaxError, component_type, read_config
 
+REDACTED = "<redacted>"
+# scheme://user:password@host... : the userinfo of a URL (RFC 3986), a credential when written in a config
+_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@?#\s]*)@")
 
 
 @dataclass
 class Exporter:
     name: str
     kind: str
-    endpoint: str = ""
+    endpoint: str = ""            # as written, with any user:password of the URL replaced by <redacted>
     insecure: bool = False
+    userinfo: bool = False        # the endpoint URL carries user[:password]@ written in clear
 
 
 @dataclass
@@ -23,21 +28,79 @@ class CollectorFacts:
     config: Optional[dict] = None
     parse_error: str = ""
     exporters: List[Exporter] = field(default_factory=list)
-    self_metrics: Optional[Tuple[str, int]] = None    # (host, port) or None when not configured
+    self_metrics: Optional[Tuple[str, int]] = None    # (host, port) or None when not configured or not known
     receiver_api: Optional[Tuple[str, int]] = None    # the prometheus receiver's API server
+    self_metrics_unknown: str = ""    # why self_metrics is None although the config sets it
+    receiver_api_unknown: str = ""    # why receiver_api is None although the API server is enabled
+    notes: List[str] = field(default_factory=list)    # every value that could not be known
+
+
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def port_number(value: Any, env: Optional[Dict[str, str]] = None) -> Optional[int]:
+    """A TCP port from a config value (8888, "8888", "${env:PORT}" when `env` defines PORT); None when it
+    is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = expand_env(value.strip(), env)
+        if not text.isdigit():
+            return None
+        value = int(text)
+    if isinstance(value, int) and 0 < value < 65536:
+        return value
+    return None
+
+
+def expand_env(text: str, env: Optional[Dict[str, str]] = None) -> str:
+    """`${env:VAR}` / `${VAR}` replaced by `env`'s value (or the reference's `:-default`); references that
+    cannot be resolved are left as they are."""
+    def repl(match):
+        name, default = match.group(1), match.group(2)
+        if env and name in env:
+            return env[name]
+        return default if default is not None else match.group(0)
+    return ENV_REF.sub(repl, text)
+
+
+def parse_hostport(endpoint: Any, default_port: int,
+                   env: Optional[Dict[str, str]] = None) -> Tuple[str, Optional[int]]:
+    """(host, port) of an endpoint such as `0.0.0.0:9090`, `[::1]:8888`, `https://user@host/path`;
+    `default_port` when it names none, port None when the port it names is not a port number."""
+    text = expand_env(str(endpoint if endpoint is not None else "").strip(), env)
+    text = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", text).split("/", 1)[0]
+    text = text.rsplit("@", 1)[-1]
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if not rest:
+            return host, default_port
+        return host, port_number(rest[1:]) if rest.startswith(":") else None
+    if text.count(":") > 1 and re.fullmatch(r"[0-9A-Fa-f:.]+", text):     # a bare IPv6 address
+        return text, default_port
+    host, sep, port = text.partition(":")
+    if not sep:
+        return host, default_port
+    return host, port_number(port)
 
 
 def split_hostport(endpoint: str, default_port: int) -> Tuple[str, int]:
     """(host, port) of an endpoint such as `0.0.0.0:9090`, `[::1]:8888` or `https://host/path`;
-    `default_port` when it names none."""
-    text = re.sub(r"^[a-z]+://", "", str(endpoint or "")).split("/", 1)[0]
-    host, _, port = text.rpartition(":")
-    if not host:
-        return text, default_port
-    try:
-        return host.strip("[]"), int(port)
-    except ValueError:
-        return host, default_port
+    `default_port` when it names none or names something that is not a port."""
+    host, port = parse_hostport(endpoint, default_port)
+    return host, port if port is not None else default_port
+
+
+def redact_endpoint(endpoint: str) -> str:
+    """The endpoint with the user[:password] of its URL replaced by <redacted>."""
+    return _USERINFO.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", endpoint)
+
+
+def _has_userinfo(endpoint: str) -> bool:
+    """The URL carries user[:password]@ written in clear (`${env:...}` references are fine)."""
+    match = _USERINFO.match(endpoint)
+    return bool(match) and bool(ENV_REF.sub("", match.group("userinfo")).strip(":"))
 
 
 def receiver_api_endpoint(receiver: Any) -> Optional[str]:
@@ -45,10 +108,18 @@ def receiver_api_endpoint(receiver: Any) -> Optional[str]:
     api = receiver.get("api_server") if isinstance(receiver, dict) else None
     if not isinstance(api, dict) or not api.get("enabled"):
         return None
-    return str((api.get("server_config") or {}).get("endpoint") or "localhost:9090")
+    return str(_mapping(api.get("server_config")).get("endpoint") or "localhost:9090")
 
 
-def extract(text: Optional[str]) -> CollectorFacts:
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "on", "1")
+    return bool(value)
+
+
+def extract(text: Optional[str], env: Optional[Dict[str, str]] = None) -> CollectorFacts:
+    """The facts of a config text; never raises (a value it cannot read is "not known", with a note).
+    `env`: the literal environment of the collector container, to resolve `${env:VAR}`."""
     facts = CollectorFacts()
     try:
         config = read_config(text) if text else None
@@ -59,25 +130,74 @@ def extract(text: Optional[str]) -> CollectorFacts:
         facts.parse_error = "empty config"
         return facts
     facts.config = config
-    for name, body in (config.get("exporters") or {}).items():
-        body = body if isinstance(body, dict) else {}
-        tls = body.get("tls") if isinstance(body.get("tls"), dict) else {}
-        facts.exporters.append(Exporter(
-            name=str(name), kind=component_type(name), endpoint=str(body.get("endpoint") or ""),
-            insecure=bool(tls.get("insecure"))))
-    telemetry = ((config.get("service") or {}).get("telemetry") or {}).get("metrics") or {}
-    if isinstance(telemetry, dict):
-        for reader in telemetry.get("readers") or []:
-            prom = (((reader or {}).get("pull") or {}).get("exporter") or {}).get("prometheus")
-            if isinstance(prom, dict):
-                facts.self_metrics = (str(prom.get("host") or "localhost"), int(prom.get("port") or 8888))
-        if facts.self_metrics is None and telemetry.get("address"):
-            facts.self_metrics = split_hostport(telemetry["address"], 8888)
-    for name, body in (config.get("receivers") or {}).items():
-        endpoint = receiver_api_endpoint(body) if component_type(name) == "prometheus" else None
-        if endpoint:
-            facts.receiver_api = split_hostport(endpoint, 9090)
+    _exporters(facts, config)
+    _self_metrics(facts, config, env)
+    _receiver_api(facts, config, env)
     return facts
+
+
+def _exporters(facts: CollectorFacts, config: dict) -> None:
+    exporters = config.get("exporters")
+    if exporters is not None and not isinstance(exporters, dict):
+        facts.notes.append("exporters is not a mapping: the exporters are not known")
+    for name, body in _mapping(exporters).items():
+        body = _mapping(body)
+        tls = _mapping(body.get("tls"))
+        raw = body.get("endpoint")
+        endpoint = str(raw) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
+        if raw is not None and not endpoint:
+            facts.notes.append(f"exporters.{name}.endpoint is not a string: its endpoint is not known")
+        facts.exporters.append(Exporter(
+            name=str(name), kind=component_type(name), endpoint=redact_endpoint(endpoint),
+            insecure=_truthy(tls.get("insecure")), userinfo=_has_userinfo(endpoint)))
+
+
+def _self_metrics(facts: CollectorFacts, config: dict, env: Optional[Dict[str, str]]) -> None:
+    metrics = _mapping(_mapping(_mapping(config.get("service")).get("telemetry")).get("metrics"))
+    readers = metrics.get("readers")
+    where = "service.telemetry.metrics.readers"
+    if readers is not None and not isinstance(readers, list):
+        facts.self_metrics_unknown = f"{where} is not a list ({type(readers).__name__})"
+        facts.notes.append(facts.self_metrics_unknown)
+        return
+    for index, reader in enumerate(readers or []):
+        prom = _mapping(_mapping(_mapping(reader).get("pull")).get("exporter")).get("prometheus")
+        if not isinstance(prom, dict):
+            continue
+        host = expand_env(str(prom.get("host") or "localhost"), env)
+        raw = prom.get("port")
+        port = 8888 if raw is None else port_number(raw, env)
+        if port is None:
+            facts.self_metrics, facts.self_metrics_unknown = None, (
+                f"{where}[{index}].pull.exporter.prometheus.port is {raw!r}, not a port number "
+                "this plugin can resolve")
+            facts.notes.append(facts.self_metrics_unknown)
+        else:
+            facts.self_metrics, facts.self_metrics_unknown = (host, port), ""
+    address = metrics.get("address")
+    if facts.self_metrics is None and not facts.self_metrics_unknown and address:
+        host, port = parse_hostport(address, 8888, env)
+        if port is None or not isinstance(address, (str, int)):
+            facts.self_metrics_unknown = (f"service.telemetry.metrics.address is {address!r}, not an address "
+                                          "this plugin can resolve")
+            facts.notes.append(facts.self_metrics_unknown)
+        else:
+            facts.self_metrics = (host or "0.0.0.0", port)
+
+
+def _receiver_api(facts: CollectorFacts, config: dict, env: Optional[Dict[str, str]]) -> None:
+    for name, body in _mapping(config.get("receivers")).items():
+        endpoint = receiver_api_endpoint(body) if component_type(name) == "prometheus" else None
+        if not endpoint:
+            continue
+        host, port = parse_hostport(endpoint, 9090, env)
+        if port is None:
+            facts.receiver_api, facts.receiver_api_unknown = None, (
+                f"receivers.{name}.api_server.server_config.endpoint is {endpoint!r}, not an address this "
+                "plugin can resolve")
+            facts.notes.append(facts.receiver_api_unknown)
+        else:
+            facts.receiver_api, facts.receiver_api_unknown = (host or "0.0.0.0", port), ""
 
 
 def binds_pod_ip(hostport: Optional[Tuple[str, int]]) -> bool:
@@ -88,7 +208,7 @@ def binds_pod_ip(hostport: Optional[Tuple[str, int]]) -> bool:
 def cluster_service(endpoint: str) -> Optional[Tuple[str, Optional[str], int]]:
     """(service, namespace or None, port) for an in-cluster endpoint (`*.svc`, `*.svc.cluster.local`, bare name)."""
     host, port = split_hostport(endpoint, 4317)
-    if not host or re.fullmatch(r"[\d.]+", host) or ":" in host:
+    if not host or re.fullmatch(r"[\d.]+", host) or ":" in host or "$" in host:
         return None
     parts = host.split(".")
     if host.endswith(".svc.cluster.local") and len(parts) >= 5:

@@ -32,6 +32,39 @@ _RPC_CAUSE = re.compile(r"(rpc error: code = \w+ desc = [^\"\t]*|code = \w+|"
 _TARGET = re.compile(r'"(?:target_labels|instance)"\s*:\s*"?([^,"}]*)|instance="([^"]+)"|instance=([^\s,}]+)')
 
 
+REDACTED = "<redacted>"
+# `password: x`, `"password": "x"`, `token=x`, `Authorization: Basic x`, `x-api-key: x`, ... anywhere in a line
+_KEYED_SECRET = re.compile(
+    r"""(?ix)
+    ( \\?["']?
+      \b(?:password|passwd|pwd|secret|client[-_]?secret|token|access[-_]?token|bearer[-_]?token|api[-_]?key|
+         x-api-key|apikey|authorization|proxy-authorization|credentials?|dd-api-key|x-honeycomb-team)
+      \\?["']?[ \t]*[:=][ \t]* )
+    ( (?:basic|bearer|token|apikey)[ \t]+[^\s"',;}&\\]+
+    | \\?"(?:[^"\\]|\\[^"])*\\?"
+    | '[^']*'
+    | [^\s,;}&]+ )""")
+# a credential scheme and its value without a key in front: `Basic cm9v...`, `Bearer eyJ...`
+_SCHEME_SECRET = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]{8,}")
+# the user[:password] of a URL
+_URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s\"']+@")
+
+
+def redact(text: str) -> str:
+    """`text` with credentials replaced by <redacted>: keyed values (password, token, Authorization,
+    API keys; `${env:VAR}` references are kept), Basic/Bearer values and the user:password of URLs."""
+    def keyed(match):
+        value = match.group(2)
+        if "${" in value or REDACTED in value:
+            return match.group(0)
+        quote = '"' if value.lstrip("\\").startswith('"') else ""
+        return f"{match.group(1)}{quote}{REDACTED}{quote}"
+
+    text = _KEYED_SECRET.sub(keyed, text)
+    text = _SCHEME_SECRET.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    return _URL_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
+
+
 @dataclass
 class LogClass:
     name: str
@@ -42,7 +75,8 @@ class LogClass:
     def add(self, line: str, detail: str = "") -> None:
         self.count += 1
         if len(self.examples) < MAX_EXAMPLES:
-            self.examples.append(line.strip()[:400])
+            self.examples.append(redact(line.strip())[:400])   # never show a credential a line carries
+        detail = redact(detail)
         if detail and detail not in self.details:
             self.details.append(detail)
 

@@ -70,7 +70,12 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
     spinner = _Spinner(enabled=output != "json" and sys.stderr.isatty())
     snap = collect()
     results = run_categories(CATEGORIES, snap, check_options)
-    while retryable_failures(results) and not snapshot_file and time.monotonic() + RETRY_EVERY < deadline:
+    def worth_retrying(snap, results) -> bool:
+        # a failure that may pass by itself, or any failure while some read timed out or met a 5xx
+        return retryable_failures(results) or (
+            failed(results) and any((getattr(snap, "transient_errors", None) or {}).values()))
+
+    while worth_retrying(snap, results) and not snapshot_file and time.monotonic() + RETRY_EVERY < deadline:
         until = time.monotonic() + RETRY_EVERY
         while time.monotonic() < until:
             spinner.show("waiting for checks to pass")
