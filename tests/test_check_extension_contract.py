@@ -93,9 +93,19 @@ def test_warnings_do_not_fail_linkerd(mesh_api):
     assert result.exit_code == (0 if success else 1)
 
 
-def test_unknown_flags_outside_linkerd_are_reported_on_stderr(mesh_api):
+def test_unknown_flags_outside_linkerd_are_a_usage_error(mesh_api):
     scenarios.healthy(mesh_api)
     result = run_cli("check", "-o", "json", "--metrics-interval=0s", "--namespce-filter=x")
-    assert result.exit_code == 0
-    assert "warning: ignoring unknown arguments: --namespce-filter=x" in result.stderr
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == ("Error: unknown arguments: --namespce-filter=x "
+                                     "(see 'kubectl linkerd-otel check --help')")
+    assert mesh_api.requests == []      # refused before reading anything
+
+
+def test_unknown_flags_from_linkerd_are_ignored(mesh_api):
+    scenarios.healthy(mesh_api)
+    result = run_cli("check", "--output=json", "--proxy=false", "--linkerd-namespace=linkerd",
+                     "--metrics-interval=0s", "--some-future-linkerd-flag=1")
+    assert result.exit_code in (0, 1), result.stderr
     json.loads(result.stdout)

@@ -157,3 +157,13 @@ def test_credential_detector_tolerates_malformed_configs():
     assert plaintext_credentials(None) == []
     assert plaintext_credentials({"exporters": ["not", "a", "mapping"]}) == []
     assert plaintext_credentials({"exporters": {"otlp": None, "x": {"headers": "text"}}}) == []
+
+
+def test_a_component_list_written_as_a_string_is_one_problem_not_one_per_letter():
+    cfg = _good()
+    cfg["service"]["pipelines"]["metrics"]["receivers"] = "prometheus"
+    cfg["service"]["extensions"] = "health_check"
+    messages = [p.message for p in find_problems(cfg)]
+    assert "pipeline metrics: receivers must be a list, e.g. receivers: [prometheus]" in messages
+    assert "service.extensions must be a list, e.g. extensions: [health_check]" in messages
+    assert not any("'p'" in m for m in messages)

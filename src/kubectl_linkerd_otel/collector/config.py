@@ -174,8 +174,14 @@ def _check_pipelines(config: dict) -> List[ConfigProblem]:
             defined = set(_mapping(config.get(kind)))
             if kind in ("receivers", "exporters"):
                 defined |= connectors
-            for component in pipeline.get(kind) or []:
-                if component not in defined:
+            listed = pipeline.get(kind) or []
+            if not isinstance(listed, list):
+                problems.append(ConfigProblem(
+                    "error", f"pipeline {name}: {kind} must be a list, e.g. {kind}: [{listed}]",
+                    f"write {kind}: [{listed}]", code="undefined-component"))
+                continue
+            for component in listed:
+                if not isinstance(component, str) or component not in defined:
                     problems.append(ConfigProblem(
                         "error", f"pipeline {name} uses {kind[:-1]} {component!r}, which is not defined "
                                  f"under {kind}:",
@@ -184,8 +190,12 @@ def _check_pipelines(config: dict) -> List[ConfigProblem]:
         if not pipeline.get("receivers") or not pipeline.get("exporters"):
             problems.append(ConfigProblem("error", f"pipeline {name} needs at least one receiver and one "
                                                    f"exporter", code="incomplete-pipeline"))
-    for ext in service.get("extensions") or []:
-        if ext not in _mapping(config.get("extensions")):
+    extensions = service.get("extensions") or []
+    if not isinstance(extensions, list):
+        return problems + [ConfigProblem("error", f"service.extensions must be a list, e.g. "
+                                                  f"extensions: [{extensions}]", code="undefined-component")]
+    for ext in extensions:
+        if not isinstance(ext, str) or ext not in _mapping(config.get("extensions")):
             problems.append(ConfigProblem("error", f"service.extensions lists {ext!r}, which is not "
                                                    f"defined under extensions:", code="undefined-component"))
     return problems

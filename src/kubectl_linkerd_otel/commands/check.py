@@ -48,8 +48,11 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
     extension_mode = linkerd_namespace is not None or proxy is not None
     filters = list(namespace_filter)
     if ctx.args and not extension_mode:
-        # unknown flags are accepted for Linkerd's sake (newer Linkerd versions may pass more); say so
-        click.echo(f"warning: ignoring unknown arguments: {' '.join(ctx.args)}", err=True)
+        # Unknown flags are ignored only when Linkerd runs us (it always passes --linkerd-namespace and
+        # --proxy, and newer releases may pass more); a person's typo is an error.
+        from ..errors import UsageError
+
+        raise UsageError(f"unknown arguments: {' '.join(ctx.args)} (see '{ctx.command_path} --help')")
     if extension_mode and opts.namespace_given:
         # Linkerd's --namespace is its data-plane filter, not our collector's namespace.
         filters.append(opts.namespace)
