@@ -38,7 +38,8 @@ def test_healthy_cluster_all_pass(mesh_api):
     assert result.exit_code == 0, result.output
     assert "\u00d7" not in result.stdout and "\u203c" not in result.stdout
     assert result.stdout.rstrip().endswith("Status check results are \u221a")
-    assert "√ 5 targets scraped (jobs: linkerd-proxy), 6 meshed pods, 0 not scraped" in result.stdout
+    assert ("√ 5 targets scraped (jobs: linkerd-proxy): 5 up, 0 down, 0 unknown; 5 running meshed pods, 0 not scraped "
+            "(1 completed pod not counted)\n") in result.stdout
     _, doc = check_json()
     assert doc["success"] is True
     assert not_success(doc) == []
@@ -274,7 +275,8 @@ def test_target_down(mesh_api):
     assert result.exit_code == 1
     check = find(doc, "linkerd-otel-targets", "targets scraped")
     assert check["result"] == "error"
-    assert check["description"] == "4 targets scraped (jobs: linkerd-proxy), 6 meshed pods, 1 not scraped"
+    assert check["description"] == ("5 targets scraped (jobs: linkerd-proxy): 4 up, 1 down, 0 unknown; "
+                                    "5 running meshed pods, 0 not scraped (1 completed pod not counted)")
     assert ("emojivoto/emoji-547b6957d6-s59rz (10.244.0.22:4191) is down: server returned HTTP status 403 "
             "Forbidden") in check["error"]
 
@@ -301,7 +303,8 @@ def test_reference_setup(mesh_api):
     # the pod of another control plane counts as not scraped, as `targets` counts it (a warning: the
     # data-plane category already says the scrape rule skips it)
     targets = got[("linkerd-otel-targets", "6 targets expected (jobs: linkerd-controller, "
-                   "linkerd-multicluster-controller, linkerd-proxy), 7 meshed pods, 1 not scraped")]
+                   "linkerd-multicluster-controller, linkerd-proxy): health unknown; 6 running meshed pods, 1 not scraped "
+                   "(1 completed pod not counted)")]
     assert targets["result"] == "warning" and "api_server" in targets["error"]
     assert "other-mesh/web-697cdddb99-5t22j: control-plane namespace label `linkerd-other`" in targets["error"]
     assert got[("linkerd-data-plane", "meshed pods belong to this control plane")]["result"] == "warning"
@@ -385,8 +388,9 @@ def test_meshed_pods_the_config_never_scrapes(mesh_api):
     result, doc = check_json()
     assert result.exit_code == 1
     check = find(doc, "linkerd-otel-targets", "targets scraped")
-    assert check["description"] == "3 targets scraped (jobs: linkerd-proxy), 6 meshed pods, 2 not scraped"
-    assert check["error"].startswith("2 meshed pods are not targets, 0 targets are down")
+    assert check["description"] == ("3 targets scraped (jobs: linkerd-proxy): 3 up, 0 down, 0 unknown; "
+                                    "5 running meshed pods, 2 not scraped (1 completed pod not counted)")
+    assert check["error"].startswith("2 running meshed pods of control plane 'linkerd' are not scraped\n")
     assert "emojivoto/emoji-547b6957d6-s59rz" in check["error"] and "emojivoto/web-5b4656675c-826fd" in check["error"]
 
 
@@ -456,7 +460,7 @@ def test_targets_category_counts_like_the_targets_command(mesh_api):
     assert "linkerd-proxy: 6 targets; health unknown; 1 meshed pod not scraped;" in listing.stdout
     _, doc = check_json()
     summary = _targets_check(doc, "targets expected")
-    assert summary["description"].endswith("7 meshed pods, 1 not scraped")
+    assert summary["description"].endswith("6 running meshed pods, 1 not scraped (1 completed pod not counted)")
 
 
 def test_reference_controller_job_without_targets_warns(mesh_api):

@@ -134,6 +134,13 @@ def not_ready_reason(pod: dict) -> str:
                 return f"container {cs.get('name')} not ready"
     if reason and phase and reason != phase:
         return f"{reason} (phase {phase})"
+    if phase == "Pending" and reason == phase and not _all_statuses(pod) \
+            and not (pod.get("status") or {}).get("initContainerStatuses"):
+        # no container status at all: say what is known without repeating the phase a caller prints
+        for cond in (pod.get("status") or {}).get("conditions") or []:
+            if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+                return "not scheduled" + (f": {cond['message']}" if cond.get("message") else "")
+        return "no container started yet"
     return reason or phase or "unknown"
 
 

@@ -179,15 +179,33 @@ def image_pinned(snap, _opts):
 def rolled_out(snap, _opts):
     obj = snap.workload()
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    name = snap.collector_workload
+    generation = (obj.get("metadata") or {}).get("generation")
+    observed = status.get("observedGeneration")
+    if generation is not None and (observed is None or observed < generation):
+        return fail(f"{name}: generation {generation} not observed yet (observed: {observed if observed is not None else 'none'}): "
+                    "the controller has not started this rollout", retryable=True)
     if obj.get("kind") == "DaemonSet":
         desired, available = status.get("desiredNumberScheduled", 0), status.get("numberAvailable", 0)
-    else:
-        desired, available = spec.get("replicas", 1), status.get("availableReplicas", 0)
-        updated = status.get("updatedReplicas", 0)
-        if desired and updated < desired:
-            return fail(f"{snap.collector_workload}: {updated}/{desired} replicas updated: the rollout is not done")
-    if available < desired or desired == 0:
-        return fail(f"{snap.collector_workload}: {available}/{desired} replicas available")
+        updated = status.get("updatedNumberScheduled", 0)
+        if desired == 0:
+            return fail(f"{name}: no pod scheduled (0 nodes match its nodeSelector, affinity and tolerations): "
+                        "nothing scrapes", retryable=False)
+        if updated < desired:
+            return fail(f"{name}: {updated}/{desired} scheduled pods updated: the rollout is not done")
+        if available < desired:
+            return fail(f"{name}: {available}/{desired} scheduled pods available")
+        return None
+    desired, available = spec.get("replicas", 1), status.get("availableReplicas", 0)
+    if desired == 0:
+        kind, _, short = name.partition("/")
+        return fail(f"{name} is scaled to 0 replicas: nothing scrapes; `kubectl -n {snap.collector_namespace} "
+                    f"scale {kind.lower()}/{short} --replicas=1`", retryable=False)
+    updated = status.get("updatedReplicas", 0)
+    if updated < desired:
+        return fail(f"{name}: {updated}/{desired} replicas updated: the rollout is not done")
+    if available < desired:
+        return fail(f"{name}: {available}/{desired} replicas available")
     return None
 
 

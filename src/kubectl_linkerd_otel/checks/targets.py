@@ -1,18 +1,22 @@
 """linkerd-otel-targets: every meshed pod that should be scraped is a target, and the collector reports it up.
 
-The expectation is the targets engine's simulation of the collector's own config, counted the way the
-`targets` command counts (scrape/targets.py: `Simulation.meshed_unscraped`, completed pods left out; a
-target is down when the collector says so); the collector's view comes from its prometheus receiver's
-API (/api/v1/targets)."""
+The expectation is the targets engine's simulation of the collector's ConfigMap; the collector's view
+comes from its prometheus receiver's API (/api/v1/targets). When the collector's view can be read, the
+scraped / not-scraped counts come from it and a difference from the expectation is reported on its own
+(a ConfigMap changed without a restart); otherwise they come from the simulation, with the pods the
+inbound-policy check says will answer 403 counted apart. Running meshed pods = scraped + not scraped +
+refused; completed pods are not counted (they are not scraped by design)."""
 from __future__ import annotations
 
 from typing import Callable, Dict, List, Tuple
 
 from ..collector.locate import static_env
 from ..scrape.config import scrape_jobs
-from ..scrape.targets import COMPLETED, merge_actual, simulate
+from ..scrape.sd import POD, PROXY_CONTAINER
+from ..scrape.targets import ADMIN_PORT, COMPLETED, is_proxy_admin, merge_actual, simulate
 from .common import READS_STEP, control_plane_namespace, count, facts, gather_error, labels, listing, live, verb
 from .framework import Category, Check, fail, passed, skip, warn
+from .policy import scrape_refused
 
 API_FIX = ("enable the prometheus receiver's API: api_server: {enabled: true, server_config: "
            "{endpoint: 0.0.0.0:9090}}")
@@ -66,67 +70,140 @@ def _in_scope(opts) -> Callable[[str], bool]:
     return lambda namespace: not opts.namespace_filter or namespace in opts.namespace_filter
 
 
+def _actual_admin_pod(target, by_address: Dict[str, Tuple[str, str]]):
+    """The (namespace, pod) whose proxy admin port a target the collector reports scrapes, else None."""
+    if target.source == "both":
+        return target.pod.key if target.pod is not None and is_proxy_admin(target.info) else None
+    found = target.actual_discovered or {}
+    if found.get(f"{POD}container_name") == PROXY_CONTAINER and \
+            found.get(f"{POD}container_port_name") == ADMIN_PORT and found.get(f"{POD}name"):
+        return found.get("__meta_kubernetes_namespace", ""), found[f"{POD}name"]
+    return by_address.get(found.get("__address__") or (target.labels or {}).get("instance", ""))
+
+
+def _refused(snap, pods) -> Dict[Tuple[str, str], str]:
+    """The pods whose proxy would answer the collector's scrape with HTTP 403 (the inbound-policy check's
+    verdict), with why."""
+    from .linkerd_data_plane import effective_policy
+
+    out = {}
+    for pt in pods:
+        policy = effective_policy(snap, pt.pod)
+        why = scrape_refused(snap, pt.pod, policy)
+        if why:
+            out[pt.key] = f"{policy}: {why}"
+    return out
+
+
+def _restart_command(snap) -> str:
+    kind, _, name = (snap.collector_workload or "").partition("/")
+    return f"kubectl -n {snap.collector_namespace} rollout restart {kind.lower() or 'deployment'}/{name}"
+
+
 def scraped(snap, opts):
+    unread: List[str] = []
     if snap.receiver_targets_errors:
         # a pod answering something else may be starting; the API server refusing (403) will not change
         flags = getattr(snap, "transient_errors", {}) or {}
-        return fail("could not read the collector's targets",
-                    listing([f"{k}: {v}" for k, v in snap.receiver_targets_errors.items()]),
-                    retryable=all(flags.get(f"targets/{k}", True) for k in snap.receiver_targets_errors))
+        errors = [f"{k}: {v}" for k, v in sorted(snap.receiver_targets_errors.items())]
+        if not snap.receiver_targets:
+            return fail("could not read the collector's targets", listing(errors),
+                        retryable=all(flags.get(f"targets/{k}", True) for k in snap.receiver_targets_errors))
+        # DaemonSet mode: the other collector pods answered; count their targets, name the one that did not
+        unread = [f"could not read the targets of collector pod {e}" for e in errors]
     sim = simulation(snap)
     if isinstance(sim, str):
         return skip(sim) if facts(snap).config is None else warn(sim)
     in_scope = _in_scope(opts)
     cp = control_plane_namespace(snap)
-    proxy_jobs = [j for j in sim.jobs if j.proxy_job]
     meshed = [p for p in sim.pods if p.meshed and in_scope(p.namespace)]
-    # the `targets` command's count: meshed pods no proxy job scrapes, completed ones left out
-    unscraped = [u for u in sim.meshed_unscraped if not u.completed and in_scope(u.pod.namespace)]
-    header: List[str] = []
-    if not proxy_jobs:
-        ours = [f"{p.namespace}/{p.name}" for p in meshed if p.phase not in COMPLETED]
-        others: List[str] = []
-        if ours:
-            header = [f"no scrape job keeps the linkerd-proxy container's linkerd-admin port of control plane "
-                      f"'{cp}'"]
-    else:
-        ours = [f"{u.pod.namespace}/{u.pod.name}: {u.reason}" for u in unscraped
-                if labels(u.pod.pod).get("linkerd.io/control-plane-ns") == cp]
-        others = [f"{u.pod.namespace}/{u.pod.name}: {u.reason}" for u in unscraped
-                  if labels(u.pod.pod).get("linkerd.io/control-plane-ns") != cp]
+    running = [p for p in meshed if p.phase not in COMPLETED]
+    completed = len(meshed) - len(running)
     active = [t for j in sim.jobs for t in j.active if not t.namespace or in_scope(t.namespace)]
-    down = [f"{t.namespace}/{t.pod_name} ({t.address}) is down: {t.last_error or t.health}"
-            for t in active if t.health == "down"]
-    absent = [f"{t.namespace}/{t.pod_name} ({t.address}) is expected but the collector does not report it"
-              for j in proxy_jobs for t in j.active
-              if sim.actual and t.source == "simulation" and in_scope(t.namespace)]
     jobs = ", ".join(j.job.name for j in sim.jobs) or "none"
-    total = len(ours) + len(others) + len(down) + len(absent)
+    explained = {u.pod.key: u.reason for u in sim.meshed_unscraped}
+    expected_admin = {t.pod.key: t for t in active if t.pod is not None and is_proxy_admin(t.info)}
+    refused: Dict[Tuple[str, str], str] = {}
     if sim.actual:
-        up = sum(1 for t in active if t.health == "up")
-        description = f"{count(up, 'target')} scraped (jobs: {jobs}), "
+        by_address = {info.labels.get("__address__", ""): pt.key for pt in sim.pods for info in pt.targets
+                      if is_proxy_admin(info)}
+        seen = [t for t in active if t.source != "simulation"]
+        scraped_pods = {k for k in (_actual_admin_pod(t, by_address) for t in seen) if k is not None}
+        health = {"up": 0, "down": 0, "unknown": 0}
+        for t in seen:
+            health[t.health if t.health in health else "unknown"] += 1
+        description = (f"{count(len(seen), 'target')} scraped (jobs: {jobs}): {health['up']} up, "
+                       f"{health['down']} down, {health['unknown']} unknown; ")
+        missing_expected = [t for t in active if t.source == "simulation"]
+        unexpected = [t for t in active if t.source == "collector"]
     else:
-        description = f"{count(len(active), 'target')} expected (jobs: {jobs}), "
-    description += f"{count(len(meshed), 'meshed pod')}, {total} not scraped"
-    if ours or down or absent:
-        missing = len(ours) + len(absent)
-        error = (f"{count(missing, 'meshed pod')} {verb(missing, 'is', 'are')} not "
-                 f"{'a target' if missing == 1 else 'targets'}")
-        if sim.actual:
-            error += f", {count(len(down), 'target')} {verb(len(down), 'is', 'are')} down"
+        seen, missing_expected, unexpected = active, [], []
+        scraped_pods = {p.key for p in running if p.key not in explained}
+        refused = _refused(snap, [p for p in running if p.key in scraped_pods])
+        scraped_pods -= set(refused)
+        description = f"{count(len(active), 'target')} expected (jobs: {jobs}): health unknown"
+        if refused:
+            description += f", {len(refused)} will be refused (HTTP 403)"
+        description += "; "
+    not_scraped = [p for p in running if p.key not in scraped_pods and p.key not in refused]
+    description += f"{count(len(running), 'running meshed pod')}, {len(not_scraped)} not scraped"
+    if refused:
+        description += f", {len(refused)} refused"
+    if completed:
+        description += f" ({count(completed, 'completed pod')} not counted)"
+
+    def why(p) -> str:
+        if p.key in expected_admin:
+            t = expected_admin[p.key]
+            return f"{p.namespace}/{p.name}: expected ({t.address}), but the collector does not report it"
+        return f"{p.namespace}/{p.name}: {explained.get(p.key, 'no target')}"
+
+    ours = [why(p) for p in not_scraped if labels(p.pod).get("linkerd.io/control-plane-ns") == cp]
+    others = [why(p) for p in not_scraped if labels(p.pod).get("linkerd.io/control-plane-ns") != cp]
+    down = [f"{t.namespace}/{t.pod_name} ({t.address}) is down: {t.last_error or t.health}"
+            for t in seen if sim.actual and t.health == "down"]
+    drift = ""
+    if missing_expected or unexpected:
+        drift = (f"the running collector's targets differ from what its ConfigMap gives: "
+                 f"{count(len(missing_expected), 'expected target')} {verb(len(missing_expected), 'is', 'are')} "
+                 f"not scraped, {count(len(unexpected), 'scraped target')} {verb(len(unexpected), 'is', 'are')} "
+                 f"not expected — was the ConfigMap changed without restarting the collector? "
+                 f"`{_restart_command(snap)}`")
+    drift_lines = ([f"{t.namespace or '-'}/{t.pod_name or '-'} ({t.address or '-'}) is expected but the collector "
+                    f"does not report it" for t in missing_expected]
+                   + [f"{t.scrape_url()} (job {t.job.name}) is scraped but not expected from the ConfigMap"
+                      for t in unexpected])
+    if ours or down:
+        bits = []
+        if ours:
+            bits.append(f"{count(len(ours), 'running meshed pod')} of control plane '{cp}' "
+                        f"{verb(len(ours), 'is', 'are')} not scraped")
+        if down:
+            bits.append(f"{count(len(down), 'target')} {verb(len(down), 'is', 'are')} down")
+        error = ", ".join(bits) + "".join(f"; {note}" for note in [drift] + unread if note)
         # a pod the config leaves out stays left out; a target down or not yet seen may come up
-        return fail(error, listing(header + down + absent + ours + others), description=description,
-                    retryable=not ours)
+        config_out = any(p.key in explained for p in not_scraped
+                         if labels(p.pod).get("linkerd.io/control-plane-ns") == cp)
+        return fail(error, listing(down + ours + others + drift_lines), description=description,
+                    retryable=not config_out)
     notes = []
     if others:
         notes.append(f"{count(len(others), 'meshed pod')} of another control plane than '{cp}' "
                      f"{verb(len(others), 'is', 'are')} not scraped")
+    if refused:
+        notes.append(f"{count(len(refused), 'expected target')} will be refused: "
+                     f"{verb(len(refused), 'its proxy answers', 'their proxies answer')} the collector's scrape "
+                     "with HTTP 403 under the default inbound policy (see 'inbound policy lets the collector "
+                     "scrape proxies')")
+    if drift:
+        notes.append(drift)
+    notes.extend(unread)
     if not sim.actual:
-        why = _no_actual_targets(snap)
-        notes.append(f"cannot see the collector's own targets: {why}; the expectation above comes from "
-                     "its config")
+        notes.append(f"cannot see the collector's own targets: {_no_actual_targets(snap)}; the expectation "
+                     "above comes from its config")
     if notes:
-        return warn("; ".join(notes), listing(others), description=description)
+        details = others + [f"{k[0]}/{k[1]} ({v})" for k, v in sorted(refused.items())] + drift_lines
+        return warn("; ".join(notes), listing(details), description=description)
     return passed(description)
 
 
