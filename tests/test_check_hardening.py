@@ -122,6 +122,20 @@ def test_endpoint_user_and_password_are_redacted_and_flagged(mesh_api, tmp_path)
         "    exporters.otlp_grpc/backend.endpoint (user:password in the URL)")
 
 
+def test_a_grpc_endpoint_without_scheme_is_redacted_and_flagged_too(mesh_api, tmp_path):
+    scenarios.healthy(mesh_api)
+    scenarios.set_config(mesh_api, scenarios.HEALTHY_CONFIG.replace(
+        "openobserve.openobserve.svc.cluster.local:5081", "admin:hunter2@backend.example.com:4317"))
+    path = tmp_path / "snap.json"
+    result, doc = check_json("--save-snapshot", str(path))
+    assert "hunter2" not in result.output and "hunter2" not in path.read_text()
+    assert find(doc, "linkerd-otel-exporter", "exporters configured")["description"] == \
+        "exporters configured: otlp_grpc/backend -> <redacted>@backend.example.com:4317"
+    credentials = find(doc, "linkerd-otel-exporter", "no credentials written into the config")
+    assert credentials["result"] == "warning"
+    assert "exporters.otlp_grpc/backend.endpoint (user:password in the URL)" in credentials["error"]
+
+
 def test_snapshot_redacts_json_style_passwords(mesh_api, tmp_path):
     scenarios.healthy(mesh_api)
     mesh_api.set_logs(NS, scenarios.COLLECTOR_POD, scenarios.COLLECTOR_CONTAINER,

@@ -570,7 +570,6 @@ def test_a_failed_server_dry_run_does_not_claim_anything_was_applied(mesh_api):
      "S3cr3tPW"),
     (["--exporter-protocol", "http"], "need --exporter-endpoint", None),
     (["--cpu-request", "200m", "--cpu-limit", "100m"], "--cpu-request is larger than --cpu-limit", None),
-    (["--timeout", "0"], "--timeout 0", None),
     (["--exporter-endpoint", "x:1", "--header", "X-A=1", "--header", "x-a=2"], "more than once", None),
 ])
 def test_more_bad_flags(mesh_api, args, fragment, secret_text):
@@ -676,3 +675,80 @@ def test_server_dry_run_prints_the_validated_objects_in_the_asked_format(mesh_ap
     assert all("managedFields" not in item["metadata"] for item in items)
     assert "(server dry run)" not in result.stdout
     assert mesh_api.get("deployments", naming.COLLECTOR_NAME, NS) is None
+
+
+@pytest.mark.parametrize("args", [
+    ["--exporter-protocol", "http", "--exporter-endpoint", "alice:s3cret@otlp.example:4318"],
+    ["--exporter-protocol", "http", "--exporter-endpoint", "https://alice:s3cret@host:4318/x y"],
+    ["--exporter-endpoint", "alice:s3cret@otlp.example:4317 "],
+])
+def test_an_endpoint_with_credentials_is_refused_before_any_message_repeats_it(args):
+    result = run_cli("install", "--dry-run", "-o", "yaml", "--linkerd-namespace", "linkerd", *args)
+    assert result.exit_code == 2
+    assert "--exporter-endpoint holds credentials" in result.stderr
+    assert "s3cret" not in result.output
+
+
+def test_moving_from_the_demo_to_a_backend_without_credentials_leaves_the_secret_unused(mesh_api):
+    assert run_cli(*APPLY).exit_code == 0                  # demo backend, demo credentials Secret
+    moved = run_cli(*APPLY, "--exporter-endpoint", "otlp.example:4317")
+    assert moved.exit_code == 0, moved.stderr
+    assert "no longer uses" in moved.stderr and "delete secret linkerd-otel-collector-credentials" \
+        in moved.stderr
+    exporter = _exporter_config(mesh_api)["otlp_grpc/backend"]
+    assert "headers" not in exporter
+    env = mesh_api.get("deployments", naming.COLLECTOR_NAME, NS)["spec"]["template"]["spec"][
+        "containers"][0]["env"]
+    assert not any(e["name"] == "OTLP_AUTH" for e in env)
+
+
+def test_printing_renders_what_applying_would_with_a_kept_secret(mesh_api):
+    assert run_cli(*APPLY, "--exporter-endpoint", "prod.example.com:4317",
+                   "--basic-auth", "prod:REALPW").exit_code == 0
+    applied = mesh_api.get("configmaps", naming.CONFIGMAP_NAME, NS)["data"]["config.yaml"]
+    printed = run_cli("install", "--dry-run", "-o", "yaml", "--exporter-endpoint", "prod.example.com:4317",
+                      "--show-secrets")
+    assert printed.exit_code == 0, printed.stderr
+    docs = [d for d in yaml.safe_load_all(printed.stdout) if d]
+    assert "Secret" not in [d["kind"] for d in docs]          # never an empty Secret over the real one
+    config = next(d for d in docs if d["kind"] == "ConfigMap")["data"]["config.yaml"]
+    assert config == applied
+    assert "uses the credentials of the existing secret/linkerd-otel-collector-credentials" in printed.stderr
+    assert "REALPW" not in printed.output
+
+
+def test_server_dry_run_as_yaml_says_what_it_skipped_on_stderr(mesh_api):
+    result = run_cli("install", "--dry-run=server", "-o", "yaml", "-n", "fresh")
+    assert result.exit_code == 0, result.stderr
+    assert "Note: configmap/linkerd-otel-collector-config skipped (server dry run: namespace fresh " \
+           "does not exist yet)" in result.stderr
+    assert [d["kind"] for d in yaml.safe_load_all(result.stdout) if d] == [
+        "Namespace", "ClusterRole", "ClusterRoleBinding"]
+
+
+def test_server_dry_run_as_yaml_prints_each_object_once_when_credentials_change(mesh_api):
+    assert run_cli(*APPLY, *CREDS, "--basic-auth", "a:1").exit_code == 0
+    result = run_cli("install", "--dry-run=server", "-o", "json", *CREDS, "--basic-auth", "b:2")
+    assert result.exit_code == 0, result.stderr
+    kinds = [item["kind"] for item in json.loads(result.stdout)["items"]]
+    assert kinds.count("Deployment") == 1
+
+
+def test_timeout_zero_is_refused_only_when_install_would_wait(mesh_api):
+    waiting = run_cli("install", "-o", "text", "--timeout", "0")
+    assert waiting.exit_code == 2 and "--timeout 0" in waiting.stderr
+    assert _patches(mesh_api) == []
+    assert run_cli(*APPLY, "--timeout", "0").exit_code == 0          # APPLY has --wait=false
+    assert run_cli("install", "--dry-run", "-o", "yaml", "--timeout", "0").exit_code == 0
+
+
+@pytest.mark.parametrize("annotation", ["null", "5", '[{"header": "Authorization", "env": ["x"]}]',
+                                        '[{"header": "Bad Header", "env": "OTLP_AUTH"}]', "{not json"])
+def test_a_hand_edited_secret_annotation_never_crashes_or_leaks_into_the_config(mesh_api, annotation):
+    assert run_cli(*APPLY, *CREDS, "--basic-auth", "a:1").exit_code == 0
+    mesh_api.update_as("kubectl-annotate", "secrets", naming.SECRET_NAME, NS,
+                       {"metadata": {"annotations": {naming.SECRET_HEADERS_ANNOTATION: annotation}}})
+    result = run_cli(*APPLY, *CREDS)
+    assert result.exit_code == 0, result.stderr
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    assert "Bad Header" not in mesh_api.get("configmaps", naming.CONFIGMAP_NAME, NS)["data"]["config.yaml"]

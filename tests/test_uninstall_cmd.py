@@ -258,3 +258,12 @@ def test_a_failed_delete_says_what_was_deleted_and_what_to_do(mesh_api):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "run uninstall again" in lines[0], result.stderr
     assert "objects were deleted before it" in lines[0]
+
+
+def test_metrics_server_being_down_does_not_keep_the_namespace(fake_api):
+    _control_plane(fake_api)
+    assert run_cli(*INSTALL, "-n", "otel").exit_code == 0
+    fake_api.fail(503, times=None, path="^/apis/metrics.k8s.io/")
+    result = run_cli("uninstall", "-n", "otel", "-o", "text")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "namespace/otel deleted"

@@ -396,7 +396,7 @@ NAMESPACED_KINDS = ("deployments", "daemonsets", "services", "configmaps", "secr
 _DEFAULT_OBJECTS = {("configmaps", "kube-root-ca.crt"), ("serviceaccounts", "default")}
 # Records about other objects, not objects of their own: they go with the namespace harmlessly.
 _DERIVED = {("", "events"), ("events.k8s.io", "events")}
-_DERIVED_GROUPS = ("metrics.k8s.io",)
+_DERIVED_GROUPS = ("metrics.k8s.io",)     # pod metrics: an aggregated API, often the one that is down
 
 
 def objects_to_delete(kube, namespace: str) -> Tuple[List[Tuple[str, dict]], str]:
@@ -430,7 +430,8 @@ def namespace_occupant(kube, namespace: str, ours: List[Tuple[str, dict]]) -> Op
     """Why the namespace must stay: the first object in it that is neither ours, nor made by ours
     (ReplicaSets, pods, ...), nor put there by Kubernetes; or that not every kind could be listed.
     Every listable namespaced kind counts, custom resources included (`kubectl api-resources`)."""
-    resources, failed = kube.namespaced_resources()
+    resources, failed = kube.namespaced_resources(
+        skip_groups=_DERIVED_GROUPS + tuple(group for group, _plural in _DERIVED if group))
     if failed:
         return f"could not make sure nothing else lives in it ({', '.join(failed)} did not answer)"
     mine = {(_group(obj), obj["metadata"]["name"], obj.get("kind")) for _plural, obj in ours}

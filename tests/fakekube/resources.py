@@ -28,6 +28,7 @@ KINDS = [
     Kind("discovery.k8s.io", "endpointslices", "EndpointSlice", True),
     Kind("batch", "jobs", "Job", True),
     Kind("batch", "cronjobs", "CronJob", True),
+    Kind("metrics.k8s.io", "pods", "PodMetrics", True, ("v1beta1",)),   # metrics-server's aggregated API
     Kind("", "persistentvolumeclaims", "PersistentVolumeClaim", True),
     Kind("policy.linkerd.io", "servers", "Server", True, ("v1beta3", "v1beta2", "v1beta1")),
     Kind("policy.linkerd.io", "httproutes", "HTTPRoute", True, ("v1beta3", "v1beta2", "v1beta1")),

@@ -58,6 +58,21 @@ _CREDENTIAL_FIELD = re.compile(r"^(authorization|password|token|bearer_token|api
                                r"client_secret)$", re.IGNORECASE)
 # `${env:VAR}`, `${VAR}`, `${env:VAR:-default}`: the collector's own variable references (name, default)
 ENV_REF = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# user[:password]@ in front of an endpoint's host, with or without a scheme (gRPC endpoints have none)
+_ENDPOINT_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?(?P<userinfo>[^/@?#\s]*)@")
+
+
+def endpoint_has_userinfo(endpoint: Any) -> bool:
+    """The endpoint carries user[:password]@ written in clear (`${env:...}` references are fine)."""
+    match = _ENDPOINT_USERINFO.match(str(endpoint or "").strip())
+    return bool(match) and bool(ENV_REF.sub("", match.group("userinfo")).strip(":"))
+
+
+def redact_endpoint_userinfo(endpoint: str, redacted: str = "<redacted>") -> str:
+    """The endpoint with its user[:password]@ replaced."""
+    return _ENDPOINT_USERINFO.sub(lambda m: f"{m.group('scheme') or ''}{redacted}@", endpoint)
+
+
 _IMAGE_VERSION = re.compile(r":v?(\d+)\.(\d+)(?:\.\d+)?")
 PLAINTEXT_CREDENTIAL = "plaintext-credential"
 

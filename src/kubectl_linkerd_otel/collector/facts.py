@@ -7,11 +7,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from .config import ENV_REF, ConfigSyntaxError, component_type, read_config
+from .config import (ENV_REF, ConfigSyntaxError, component_type, endpoint_has_userinfo, read_config,
+                     redact_endpoint_userinfo)
 
 REDACTED = "<redacted>"
-# scheme://user:password@host... : the userinfo of a URL (RFC 3986), a credential when written in a config
-_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@?#\s]*)@")
 
 
 @dataclass
@@ -93,14 +92,12 @@ def split_hostport(endpoint: str, default_port: int) -> Tuple[str, int]:
 
 
 def redact_endpoint(endpoint: str) -> str:
-    """The endpoint with the user[:password] of its URL replaced by <redacted>."""
-    return _USERINFO.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", endpoint)
+    """The endpoint with the user[:password] in front of its host replaced by <redacted>."""
+    return redact_endpoint_userinfo(endpoint, REDACTED)
 
 
 def _has_userinfo(endpoint: str) -> bool:
-    """The URL carries user[:password]@ written in clear (`${env:...}` references are fine)."""
-    match = _USERINFO.match(endpoint)
-    return bool(match) and bool(ENV_REF.sub("", match.group("userinfo")).strip(":"))
+    return endpoint_has_userinfo(endpoint)
 
 
 def receiver_api_endpoint(receiver: Any) -> Optional[str]:

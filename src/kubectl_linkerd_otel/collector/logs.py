@@ -47,6 +47,8 @@ _KEYED_SECRET = re.compile(
 # a credential scheme and its value without a key in front: `Basic cm9v...`, `Bearer eyJ...`
 _SCHEME_SECRET = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]{8,}")
 # the user[:password] of a URL
+# `endpoint: user:password@host:4317`: gRPC endpoints carry no scheme, so the URL pattern misses them
+_ENDPOINT_USERINFO = re.compile(r"""(\bendpoint["']?\s*[:=]\s*["']?)([^\s"'@/<>]+)@""", re.IGNORECASE)
 _URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s\"']+@")
 
 
@@ -62,6 +64,8 @@ def redact(text: str) -> str:
 
     text = _KEYED_SECRET.sub(keyed, text)
     text = _SCHEME_SECRET.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _ENDPOINT_USERINFO.sub(lambda m: m.group(0) if "${" in m.group(2) else f"{m.group(1)}{REDACTED}@",
+                                  text)
     return _URL_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
 
 

@@ -118,7 +118,7 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
         if "BEGIN CERTIFICATE" not in ca_pem:
             raise UsageError(f"--ca-file {ca_file} holds no PEM certificate")
     timeout_seconds = parse_duration(timeout, flag="--timeout")
-    if not timeout_seconds:
+    if not timeout_seconds and wait and dry_run is None:
         raise UsageError("--timeout 0: give how long to wait, e.g. 5m, or --wait=false not to wait")
 
     install = InstallOptions(
@@ -165,7 +165,10 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
         skip[applier.object_ref(sec)] = ("unchanged", reason)
 
     def echo(line):
-        if output in ("json", "yaml"):   # --dry-run=server -o yaml|json prints the objects instead
+        # --dry-run=server -o yaml|json prints the objects instead; what was skipped still gets said
+        if output in ("json", "yaml"):
+            if " skipped (" in line:
+                click.echo(f"Note: {line}", err=True)
             return
         click.echo(line)
 
@@ -218,17 +221,33 @@ def _print_validated(results, output: str, show_secrets: bool) -> None:
     `kubectl apply --dry-run=server -o yaml`; the Secret only with --show-secrets."""
     from ..render.yaml_out import dump_all
 
-    objects = []
+    latest = {}     # one entry per object, its last state (a restart re-applies the workload)
     for obj, action in results:
         if action == "skipped" or (obj.get("kind") == "Secret" and not show_secrets):
             continue
         obj = dict(obj, metadata={k: v for k, v in (obj.get("metadata") or {}).items()
                                   if k != "managedFields"})
-        objects.append(obj)
+        latest[(obj.get("kind"), obj["metadata"].get("namespace"), obj["metadata"].get("name"))] = obj
+    objects = list(latest.values())
     if output == "json":
         click.echo(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=2))
     else:
         click.echo(dump_all(objects), nl=False)
+
+
+def _print_like_apply(kube, install) -> None:
+    """Printing renders what applying would: with a Secret that applying would keep, its credentials."""
+    from .. import apply as applier
+    from ..errors import Forbidden
+
+    try:
+        _reason, kept = applier.keep_user_secret(kube, install.namespace, install.credentials_given)
+    except Forbidden:
+        click.echo("Note: may not read Secrets here: the printed config assumes no kept credentials "
+                   "Secret", err=True)
+        return
+    if kept is not None:
+        _reuse_kept_secret(install, kept)
 
 
 def _reuse_kept_secret(install, kept: dict) -> None:
@@ -240,11 +259,18 @@ def _reuse_kept_secret(install, kept: dict) -> None:
     from ..render.manifests import credentials_in_secret
 
     endpoint, credentials = credentials_in_secret(kept)
+    delete = f"kubectl -n {install.namespace} delete secret {SECRET_NAME}"
     if endpoint is not None and endpoint != install.endpoint:
+        if not install.credentials():
+            # the new backend takes no credentials: the config does not refer to the Secret at all
+            click.echo(f"Warning: secret/{SECRET_NAME} holds the credentials for {endpoint}, which this "
+                       f"install no longer uses; remove it with `{delete}`", err=True)
+            return
         raise UsageError(
             f"secret/{SECRET_NAME} in namespace {install.namespace} holds the credentials for {endpoint}, "
             f"not for {install.endpoint}: pass the credentials for it (--basic-auth-from-env, --header, "
-            f"--secret-header), or give --exporter-endpoint {endpoint} to keep using them")
+            f"--secret-header), give --exporter-endpoint {endpoint} to keep using them, or remove the "
+            f"Secret first (`{delete}`)")
     if credentials:
         install.kept_credentials = credentials
     elif not install.credentials():
@@ -290,6 +316,7 @@ def _print(opts, install, linkerd_namespace, output, dry_run, show_secrets) -> N
         try:
             install.linkerd_namespace = applier.detect_linkerd_namespace(
                 opts.kube(), None, required=False)
+            _print_like_apply(opts.kube(), install)
         except KubeconfigError:
             # a context or kubeconfig the user named must work; only no kubeconfig at all is "offline"
             if _kubeconfig_named(opts) or not _no_kubeconfig_at_all(opts):
@@ -306,15 +333,21 @@ def _print(opts, install, linkerd_namespace, output, dry_run, show_secrets) -> N
     if output is None and dry_run is None:
         click.echo("Note: stdout is not a terminal: printing the manifests instead of applying them "
                    "(pipe them into `kubectl apply -f -`, or pass -o text to apply)", err=True)
-    objects = render(install, include_secret=show_secrets)
+    kept = bool(install.kept_credentials)
+    objects = render(install, include_secret=show_secrets and not kept)
     if output == "json":
         click.echo(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=2))
     else:
         click.echo(dump_all(objects), nl=False)
-    if install.credentials() and show_secrets:
+    if kept:
+        from ..naming import SECRET_NAME
+
+        click.echo(f"Note: the config uses the credentials of the existing secret/{SECRET_NAME} (kept; "
+                   f"not in this output)", err=True)
+    elif install.credentials() and show_secrets:
         click.echo("Note: this output holds the exporter credentials (a Secret): apply it, do not save "
                    "or share it", err=True)
-    if install.credentials() and not show_secrets:
+    elif install.credentials() and not show_secrets:
         click.echo("Note: the Secret with the exporter credentials is left out of this output. "
                    "Create it before applying: " + secret_instructions(install) +
                    ", or re-run with --show-secrets when piping into "

@@ -296,13 +296,17 @@ class Kube:
             if not token:
                 return
 
-    def namespaced_resources(self) -> Tuple[List[Resource], List[str]]:
+    def namespaced_resources(self, skip_groups: Tuple[str, ...] = ()) -> Tuple[List[Resource], List[str]]:
         """Every namespaced resource that can be listed, as `kubectl api-resources --namespaced
         --verbs=list` finds them (each group's preferred version first, one entry per resource), and
-        the group versions whose discovery failed (an aggregated API that is down, say)."""
+        the group versions whose discovery failed (an aggregated API that is down, say). Every version
+        is read: some resources are served only in a version that is not the preferred one (Linkerd's
+        AuthorizationPolicy). Groups in `skip_groups` are not asked at all."""
         group_versions = ["v1"]
         groups = self._json("GET", "/apis", _What("get", "API groups", cluster_scoped=True))
         for group in groups.get("groups") or []:
+            if group.get("name") in skip_groups:
+                continue
             preferred = (group.get("preferredVersion") or {}).get("groupVersion")
             others = [v.get("groupVersion") for v in group.get("versions") or []]
             group_versions.extend(gv for gv in dict.fromkeys([preferred] + others) if gv)

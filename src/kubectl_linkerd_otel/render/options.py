@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from ..collector.config import SENSITIVE_HEADER
+from ..collector.config import SENSITIVE_HEADER, endpoint_has_userinfo
 from ..errors import UsageError
 from ..naming import DEFAULT_LINKERD_NAMESPACE, DEFAULT_NAMESPACE
 
@@ -23,7 +23,6 @@ PROTOCOLS = ("grpc", "http")
 
 # Header names whose values are treated as credentials: they go to the Secret, never the ConfigMap.
 _SENSITIVE_HEADER = SENSITIVE_HEADER
-_USERINFO = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?[^/@\s]*@", re.IGNORECASE)
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T|m)?$")
 _CPU = re.compile(r"^[0-9]+(?:\.[0-9]+)?m?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -143,6 +142,10 @@ class InstallOptions:
             raise UsageError(f"invalid --image {self.image!r}")
         if self.exporter_endpoint is not None and not self.exporter_endpoint.strip():
             raise UsageError("--exporter-endpoint is empty: give host:port (grpc) or a URL (http)")
+        if self.exporter_endpoint is not None and endpoint_has_userinfo(self.exporter_endpoint):
+            # first, and never echo the endpoint: it holds the credentials
+            raise UsageError("--exporter-endpoint holds credentials (user:password@): give the endpoint "
+                             "without them and the credentials with --basic-auth-from-env")
         if self.exporter_endpoint is not None and any(c.isspace() for c in self.exporter_endpoint):
             raise UsageError(f"invalid --exporter-endpoint {self.exporter_endpoint!r}: it contains spaces")
         if (self.exporter_protocol == "http" and self.exporter_endpoint is not None
@@ -156,10 +159,6 @@ class InstallOptions:
                                        or self.exporter_protocol != "grpc"):
             raise UsageError("exporter options need --exporter-endpoint (without it the demo "
                              "OpenObserve backend is used, over gRPC)")
-        if self.exporter_endpoint is not None and _USERINFO.match(self.exporter_endpoint.strip()):
-            # never echo the endpoint: it holds the credentials
-            raise UsageError("--exporter-endpoint holds credentials (user:password@): give the endpoint "
-                             "without them and the credentials with --basic-auth-from-env")
         if self.ca_pem and "PRIVATE KEY" in self.ca_pem:
             raise UsageError("--ca-file holds a private key: give only the CA certificate (the key must "
                              "not go into the collector's config)")
@@ -256,6 +255,10 @@ def parse_header(text: str, flag: str = "--header") -> Tuple[str, str]:
         raise UsageError(f"invalid {flag} (no '='): use {flag} NAME=VALUE")
     name, value = text.split("=", 1)
     return name.strip(), value
+
+
+def header_name_ok(name: str) -> bool:
+    return bool(_HEADER_NAME.match(name))
 
 
 def env_name_ok(name: str) -> bool:
