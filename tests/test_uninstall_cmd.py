@@ -181,6 +181,14 @@ def _control_plane(api):
              "metadata": {"name": "linkerd", "labels": {"linkerd.io/is-control-plane": "true"}}})
 
 
+@pytest.fixture
+def installed_in_new_namespace(fake_api):
+    """A control plane, and the stack installed into `otel`, a namespace install created."""
+    _control_plane(fake_api)
+    assert run_cli(*INSTALL, "-n", "otel").exit_code == 0
+    return fake_api
+
+
 @pytest.mark.parametrize("occupant,described", [
     ({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "nightly-backup", "namespace": "otel"}},
      "job.batch/nightly-backup"),
@@ -189,10 +197,9 @@ def _control_plane(api):
     ({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": "otel"}},
      "persistentvolumeclaim/data"),
 ])
-def test_a_namespace_install_created_stays_while_any_kind_of_object_lives_in_it(fake_api, occupant,
-                                                                                described):
-    _control_plane(fake_api)
-    assert run_cli(*INSTALL, "-n", "otel").exit_code == 0
+def test_a_namespace_install_created_stays_while_any_kind_of_object_lives_in_it(
+        installed_in_new_namespace, occupant, described):
+    fake_api = installed_in_new_namespace
     fake_api.add(occupant)
     result = run_cli("uninstall", "-n", "otel", "-o", "text")
     assert result.exit_code == 0, result.stderr
@@ -202,9 +209,8 @@ def test_a_namespace_install_created_stays_while_any_kind_of_object_lives_in_it(
         f"namespace/otel unlabeled (kept: other objects live in it ({described}))"
 
 
-def test_events_and_what_our_workload_made_do_not_keep_the_namespace(fake_api):
-    _control_plane(fake_api)
-    assert run_cli(*INSTALL, "-n", "otel").exit_code == 0
+def test_events_and_what_our_workload_made_do_not_keep_the_namespace(installed_in_new_namespace):
+    fake_api = installed_in_new_namespace
     deployment = fake_api.get("deployments", naming.COLLECTOR_NAME, "otel")
     rs_name = f"{naming.COLLECTOR_NAME}-5d8f7c9b4"
     fake_api.add({"apiVersion": "apps/v1", "kind": "ReplicaSet",
@@ -221,9 +227,8 @@ def test_events_and_what_our_workload_made_do_not_keep_the_namespace(fake_api):
     assert result.stdout.splitlines()[-1] == "namespace/otel deleted"
 
 
-def test_a_namespace_is_kept_when_discovery_cannot_be_completed(fake_api):
-    _control_plane(fake_api)
-    assert run_cli(*INSTALL, "-n", "otel").exit_code == 0
+def test_a_namespace_is_kept_when_discovery_cannot_be_completed(installed_in_new_namespace):
+    fake_api = installed_in_new_namespace
     fake_api.fail(503, times=None, path="^/apis/policy.linkerd.io/v1alpha1$")
     result = run_cli("uninstall", "-n", "otel", "-o", "text")
     assert result.exit_code == 0, result.stderr
@@ -260,9 +265,8 @@ def test_a_failed_delete_says_what_was_deleted_and_what_to_do(mesh_api):
     assert "objects were deleted before it" in lines[0]
 
 
-def test_metrics_server_being_down_does_not_keep_the_namespace(fake_api):
-    _control_plane(fake_api)
-    assert run_cli(*INSTALL, "-n", "otel").exit_code == 0
+def test_metrics_server_being_down_does_not_keep_the_namespace(installed_in_new_namespace):
+    fake_api = installed_in_new_namespace
     fake_api.fail(503, times=None, path="^/apis/metrics.k8s.io/")
     result = run_cli("uninstall", "-n", "otel", "-o", "text")
     assert result.exit_code == 0, result.stderr

@@ -7,7 +7,6 @@ differ), plus a second one for the reproducibility test.
 from __future__ import annotations
 
 import glob
-import gzip
 import hashlib
 import json
 import os

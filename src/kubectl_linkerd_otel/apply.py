@@ -43,11 +43,14 @@ def stdout_is_tty() -> bool:
         return False
 
 
+def _group(obj: dict) -> str:
+    api_version = obj.get("apiVersion", "")
+    return api_version.split("/", 1)[0] if "/" in api_version else ""
+
+
 def object_ref(obj: dict) -> str:
     """`deployment.apps/name`, as kubectl prints it."""
-    api_version = obj.get("apiVersion", "")
-    kind = obj.get("kind", "").lower()
-    group = api_version.split("/", 1)[0] if "/" in api_version else ""
+    kind, group = obj.get("kind", "").lower(), _group(obj)
     return f"{kind}.{group}/{obj['metadata']['name']}" if group else f"{kind}/{obj['metadata']['name']}"
 
 
@@ -96,20 +99,25 @@ def conflict_error(obj: dict, exc: Conflict) -> PluginError:
 
 
 def apply_objects(kube, objects: List[dict], *, dry_run: bool, force: bool,
-                  echo: Callable[[str], None], skip: Optional[dict] = None) -> List[Tuple[dict, str]]:
-    """Server-side apply in order; one line per object. `skip` maps refs to (action, reason): printed,
-    not applied. Returns (object, action) pairs."""
+                  echo: Callable[[str], None], skip: Optional[dict] = None,
+                  existing: Optional[Dict[str, Optional[dict]]] = None,
+                  echo_skipped: Optional[Callable[[str], None]] = None) -> List[Tuple[dict, str]]:
+    """Server-side apply in order; one line per object. `skip` maps refs to (action, reason): said, not
+    applied (objects left out, action "skipped", through `echo_skipped` when given). `existing` (from existing_objects) spares
+    reading each object again. Returns (object, action) pairs."""
     suffix = " (server dry run)" if dry_run else ""
     done: List[Tuple[dict, str]] = []
     for obj in objects:
         ref = object_ref(obj)
         if skip and ref in skip:
             action, reason = skip[ref]
-            echo(f"{ref} {action} ({reason})")
+            say = echo_skipped if action == "skipped" and echo_skipped else echo
+            say(f"{ref} {action} ({reason})")
             done.append((obj, action))
             continue
         try:
-            result = kube.apply(obj, dry_run=dry_run, force=force)
+            known = {} if existing is None or ref not in existing else {"before": existing[ref]}
+            result = kube.apply(obj, dry_run=dry_run, force=force, **known)
         except Conflict as exc:
             raise with_hint(conflict_error(obj, exc), _partial_hint(done, objects, dry_run)) from None
         except KubeError as exc:
@@ -186,7 +194,7 @@ def preflight(kube, objects: List[dict], existing: Dict[str, Optional[dict]]) ->
         if existing.get(object_ref(obj)) is None:
             continue
         try:
-            kube.apply(obj, dry_run=True)
+            kube.apply(obj, dry_run=True, before=existing[object_ref(obj)])
         except Conflict as exc:
             raise with_hint(conflict_error(obj, exc), "nothing was applied") from None
         except KubeError as exc:
@@ -455,11 +463,6 @@ def namespace_occupant(kube, namespace: str, ours: List[Tuple[str, dict]]) -> Op
             kind = res.kind.lower() + (f".{res.group}" if res.group else "")
             return f"other objects live in it ({kind}/{name})"
     return None
-
-
-def _group(obj: dict) -> str:
-    api_version = obj.get("apiVersion", "")
-    return api_version.split("/", 1)[0] if "/" in api_version else ""
 
 
 def namespace_to_release(kube, namespace: str, found: List[Tuple[str, dict]]) -> Optional[dict]:

@@ -12,14 +12,14 @@ import json
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Dict, List, Optional, Tuple, Union
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
-from .resources import by_plural, discovery_groups, discovery_resources, kind_of
+from .resources import by_plural, discovery_groups, discovery_resources
 from .selectors import field_selector, label_selector
 from .store import ApplyConflict, Store
 

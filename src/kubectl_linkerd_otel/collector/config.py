@@ -50,9 +50,14 @@ RENAMED_EXPORTERS = {"otlp": "otlp_grpc", "otlphttp": "otlp_http"}
 RENAME_VERSION = (0, 144)
 # Header names whose values are credentials (Authorization, X-Api-Key, X-Sumo-Credential, Honeycomb's
 # x-honeycomb-team, Uptrace's uptrace-dsn, ...): install keeps them in the Secret, check flags them in clear.
-SENSITIVE_HEADER = re.compile(r"auth|token|key|secret|passw|cookie|signature|cred|dsn|team",
-                              re.IGNORECASE)
-_SENSITIVE_HEADER = SENSITIVE_HEADER
+_SENSITIVE_HEADER = re.compile(r"auth|token|key|secret|passw|cookie|signature|cred|dsn|team",
+                               re.IGNORECASE)
+
+
+def credential_header(name: Any) -> bool:
+    """A header whose value is a credential, by its name."""
+    return bool(_SENSITIVE_HEADER.search(str(name)))
+
 # Fields (outside headers) that hold a credential: basicauth's password, bearertokenauth's token, ...
 _CREDENTIAL_FIELD = re.compile(r"^(authorization|password|token|bearer_token|api[-_]?key|secret|"
                                r"client_secret)$", re.IGNORECASE)
@@ -136,10 +141,9 @@ def _mapping(value) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def unescaped_dollars(text: str) -> List[str]:
-    """The `$` uses in `text` the collector would expand although the author meant a literal `$`:
-    everything but `$$` and `${env:VAR}` / `${VAR}`."""
-    found: List[str] = []
+def dollar_uses(text: str) -> Iterator[Tuple[int, Optional["re.Match"]]]:
+    """Every `$` the collector acts on, as (position, ENV_REF match or None for a bare `$`); `$$` is an
+    escaped literal and is skipped."""
     i = 0
     while i < len(text):
         if text[i] != "$":
@@ -149,12 +153,14 @@ def unescaped_dollars(text: str) -> List[str]:
             i += 2
             continue
         match = ENV_REF.match(text, i)
-        if match:
-            i = match.end()
-            continue
-        found.append(text[i:i + 8])
-        i += 1
-    return found
+        yield i, match
+        i = match.end() if match else i + 1
+
+
+def unescaped_dollars(text: str) -> List[str]:
+    """The `$` uses in `text` the collector would expand although the author meant a literal `$`:
+    everything but `$$` and `${env:VAR}` / `${VAR}`."""
+    return [text[i:i + 8] for i, match in dollar_uses(text) if match is None]
 
 
 def _expanded(snippet: str) -> bool:
@@ -284,7 +290,7 @@ def plaintext_credentials(config: Any) -> List[Tuple[str, str]]:
         for key, item in _mapping(value).items():
             sub, name = f"{path}.{key}", str(key)
             if isinstance(item, str):
-                looks_secret = (_SENSITIVE_HEADER.search(name) if in_headers
+                looks_secret = (credential_header(name) if in_headers
                                 else _CREDENTIAL_FIELD.match(name))
                 if looks_secret and item.strip() and not ENV_REF.search(item):
                     found.append((sub, name))

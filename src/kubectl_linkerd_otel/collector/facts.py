@@ -96,10 +96,6 @@ def redact_endpoint(endpoint: str) -> str:
     return redact_endpoint_userinfo(endpoint, REDACTED)
 
 
-def _has_userinfo(endpoint: str) -> bool:
-    return endpoint_has_userinfo(endpoint)
-
-
 def receiver_api_endpoint(receiver: Any) -> Optional[str]:
     """Where a prometheus receiver's API server listens (its default: localhost:9090); None when it is off."""
     api = receiver.get("api_server") if isinstance(receiver, dict) else None
@@ -146,7 +142,7 @@ def _exporters(facts: CollectorFacts, config: dict) -> None:
             facts.notes.append(f"exporters.{name}.endpoint is not a string: its endpoint is not known")
         facts.exporters.append(Exporter(
             name=str(name), kind=component_type(name), endpoint=redact_endpoint(endpoint),
-            insecure=_truthy(tls.get("insecure")), userinfo=_has_userinfo(endpoint)))
+            insecure=_truthy(tls.get("insecure")), userinfo=endpoint_has_userinfo(endpoint)))
 
 
 def _self_metrics(facts: CollectorFacts, config: dict, env: Optional[Dict[str, str]]) -> None:
@@ -154,8 +150,7 @@ def _self_metrics(facts: CollectorFacts, config: dict, env: Optional[Dict[str, s
     readers = metrics.get("readers")
     where = "service.telemetry.metrics.readers"
     if readers is not None and not isinstance(readers, list):
-        facts.self_metrics_unknown = f"{where} is not a list ({type(readers).__name__})"
-        facts.notes.append(facts.self_metrics_unknown)
+        _unresolved(facts, "self_metrics", f"{where} is not a list ({type(readers).__name__})")
         return
     for index, reader in enumerate(readers or []):
         prom = _mapping(_mapping(_mapping(reader).get("pull")).get("exporter")).get("prometheus")
@@ -165,21 +160,25 @@ def _self_metrics(facts: CollectorFacts, config: dict, env: Optional[Dict[str, s
         raw = prom.get("port")
         port = 8888 if raw is None else port_number(raw, env)
         if port is None:
-            facts.self_metrics, facts.self_metrics_unknown = None, (
-                f"{where}[{index}].pull.exporter.prometheus.port is {raw!r}, not a port number "
-                "this plugin can resolve")
-            facts.notes.append(facts.self_metrics_unknown)
+            _unresolved(facts, "self_metrics", f"{where}[{index}].pull.exporter.prometheus.port is "
+                                               f"{raw!r}, not a port number this plugin can resolve")
         else:
             facts.self_metrics, facts.self_metrics_unknown = (host, port), ""
     address = metrics.get("address")
     if facts.self_metrics is None and not facts.self_metrics_unknown and address:
         host, port = parse_hostport(address, 8888, env)
         if port is None or not isinstance(address, (str, int)):
-            facts.self_metrics_unknown = (f"service.telemetry.metrics.address is {address!r}, not an address "
-                                          "this plugin can resolve")
-            facts.notes.append(facts.self_metrics_unknown)
+            _unresolved(facts, "self_metrics", f"service.telemetry.metrics.address is {address!r}, not an "
+                                               "address this plugin can resolve")
         else:
             facts.self_metrics = (host or "0.0.0.0", port)
+
+
+def _unresolved(facts: CollectorFacts, what: str, why: str) -> None:
+    """`what` (self_metrics, receiver_api) cannot be known from the config: say why, once."""
+    setattr(facts, what, None)
+    setattr(facts, f"{what}_unknown", why)
+    facts.notes.append(why)
 
 
 def _receiver_api(facts: CollectorFacts, config: dict, env: Optional[Dict[str, str]]) -> None:
@@ -189,10 +188,8 @@ def _receiver_api(facts: CollectorFacts, config: dict, env: Optional[Dict[str, s
             continue
         host, port = parse_hostport(endpoint, 9090, env)
         if port is None:
-            facts.receiver_api, facts.receiver_api_unknown = None, (
-                f"receivers.{name}.api_server.server_config.endpoint is {endpoint!r}, not an address this "
-                "plugin can resolve")
-            facts.notes.append(facts.receiver_api_unknown)
+            _unresolved(facts, "receiver_api", f"receivers.{name}.api_server.server_config.endpoint is "
+                                               f"{endpoint!r}, not an address this plugin can resolve")
         else:
             facts.receiver_api, facts.receiver_api_unknown = (host or "0.0.0.0", port), ""
 

@@ -164,19 +164,18 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
     if reason and sec is not None:
         skip[applier.object_ref(sec)] = ("unchanged", reason)
 
-    def echo(line):
-        # --dry-run=server -o yaml|json prints the objects instead; what was skipped still gets said
-        if output in ("json", "yaml"):
-            if " skipped (" in line:
-                click.echo(f"Note: {line}", err=True)
-            return
-        click.echo(line)
+    printing_objects = output in ("json", "yaml")   # --dry-run=server -o yaml|json: objects, not lines
 
-    workload_plural = "daemonsets" if install.mode == "daemonset" else "deployments"
+    def echo(line):
+        if not printing_objects:
+            click.echo(line)
+
+    def echo_skipped(line):
+        click.echo(f"Note: {line}", err=True) if printing_objects else click.echo(line)
+
     template_before = None
     if sec is not None and not skip:
-        template_before = applier.pod_template(
-            kube.get_or_none(workload_plural, objects[-1]["metadata"]["name"], install.namespace))
+        template_before = applier.pod_template(existing[applier.object_ref(objects[-1])])
     namespace_ref = f"namespace/{install.namespace}"
     if server_dry_run and existing.get(namespace_ref) is None:
         # the API server validates objects only in a namespace that exists
@@ -187,14 +186,14 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
     elif not force_conflicts and not server_dry_run:
         applier.preflight(kube, [o for o in objects if applier.object_ref(o) not in skip], existing)
     results = applier.apply_objects(kube, objects, dry_run=server_dry_run, force=force_conflicts,
-                                    echo=echo, skip=skip)
+                                    echo=echo, skip=skip, existing=existing, echo_skipped=echo_skipped)
     if applier.needs_credentials_restart(results, template_before):
         restarted = applier.restart_rollout(kube, results[-1][0], dry_run=server_dry_run)
         results.append((restarted, "restarted"))
         echo(f"{applier.object_ref(restarted)} restarted to pick up the new credentials"
              f"{' (server dry run)' if server_dry_run else ''}")
     applier.remove_other_mode(kube, install.namespace, install.mode, dry_run=server_dry_run, echo=echo)
-    if output in ("json", "yaml"):
+    if printing_objects:
         _print_validated(results, output, show_secrets)
     if all(action == "unchanged" for _o, action in results):
         click.echo("nothing changed: the collector stack is already as rendered", err=True)

@@ -25,6 +25,7 @@ __all__ = ["Kube", "KubeOptions", "ApplyResult", "ProxyResponse", "AccessReview"
            "resource_for", "Resource"]
 
 DEFAULT_TIMEOUT = 30.0
+_READ_IT = object()     # Kube.apply: the caller did not read the object beforehand
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_ATTEMPTS = 6
 
@@ -346,12 +347,14 @@ class Kube:
             return None
 
     def apply(self, obj: dict, *, dry_run: bool = False, force: bool = False,
-              field_manager: str = FIELD_MANAGER) -> ApplyResult:
-        """Server-side apply, as field manager kubectl-linkerd-otel unless told otherwise."""
+              field_manager: str = FIELD_MANAGER, before: Any = _READ_IT) -> ApplyResult:
+        """Server-side apply, as field manager kubectl-linkerd-otel unless told otherwise. `before` is
+        the object as the caller just read it (None: absent), to spare reading it again."""
         res = resource_for(obj)
         meta = obj.get("metadata") or {}
         name, namespace = meta.get("name"), meta.get("namespace") if res.namespaced else None
-        before = self.get_or_none(_plural_key(res), name, namespace)
+        if before is _READ_IT:
+            before = self.get_or_none(_plural_key(res), name, namespace)
         params = {"fieldManager": field_manager, "force": "true" if force else "false"}
         if dry_run:
             params["dryRun"] = "All"

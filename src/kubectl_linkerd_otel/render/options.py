@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from ..collector.config import SENSITIVE_HEADER, endpoint_has_userinfo
+from ..collector.config import credential_header, endpoint_has_userinfo
 from ..errors import UsageError
 from ..naming import DEFAULT_LINKERD_NAMESPACE, DEFAULT_NAMESPACE
 
@@ -21,8 +21,6 @@ DEMO_BASIC_AUTH = "root@example.com:Complexpass#123"  # OpenObserve's documented
 MODES = ("deployment", "daemonset")
 PROTOCOLS = ("grpc", "http")
 
-# Header names whose values are treated as credentials: they go to the Secret, never the ConfigMap.
-_SENSITIVE_HEADER = SENSITIVE_HEADER
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T|m)?$")
 _CPU = re.compile(r"^[0-9]+(?:\.[0-9]+)?m?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -98,11 +96,11 @@ class InstallOptions:
     def credentials_given(self) -> bool:
         """Credentials came from the command line (not the demo defaults)."""
         return self.basic_auth is not None or bool(self.secret_headers) or \
-            any(_SENSITIVE_HEADER.search(k) for k, _v in self.headers)
+            any(credential_header(k) for k, _v in self.headers)
 
     def plain_headers(self) -> List[Tuple[str, str]]:
         headers = list(DEMO_HEADERS) if self.uses_demo_backend else []
-        return headers + [(k, v) for k, v in self.headers if not _SENSITIVE_HEADER.search(k)]
+        return headers + [(k, v) for k, v in self.headers if not credential_header(k)]
 
     def basic_auth_value(self) -> Optional[str]:
         auth = DEMO_BASIC_AUTH if self.uses_demo_backend and self.basic_auth is None else self.basic_auth
@@ -117,7 +115,7 @@ class InstallOptions:
         if auth is not None:
             token = base64.b64encode(auth.encode("utf-8")).decode("ascii")
             out.append(("Authorization", Credential("OTLP_AUTH", token, prefix="Basic ")))
-        secret_headers = [(k, v) for k, v in self.headers if _SENSITIVE_HEADER.search(k)]
+        secret_headers = [(k, v) for k, v in self.headers if credential_header(k)]
         for index, (name, value) in enumerate(secret_headers + list(self.secret_headers)):
             out.append((name, Credential(f"OTLP_HEADER_{index}", value, source=f"the {name} header value")))
         return out

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
-from ..collector.config import ENV_REF, component_type
+from ..collector.config import ENV_REF, component_type, dollar_uses
 from ..collector.facts import receiver_api_endpoint
 from .relabel import RelabelConfigError, Rules, compile_rules
 from .sd import SDConfig, SelectorError
@@ -115,19 +115,12 @@ class EnvContext:
             return found
         if not isinstance(original, str) or "${" not in original:
             return found
-        i = 0
-        while i < len(original):
-            if original.startswith("$$", i):
-                i += 2
+        for _position, m in dollar_uses(original):
+            if m is None:
                 continue
-            m = ENV_REF.match(original, i)
-            if m:
-                known = self.env is not None and (m.group(1) in self.env or m.group(2) is not None)
-                if not known and m.group(0) not in found:
-                    found.append(m.group(0))
-                i = m.end()
-                continue
-            i += 1
+            known = self.env is not None and (m.group(1) in self.env or m.group(2) is not None)
+            if not known and m.group(0) not in found:
+                found.append(m.group(0))
         return found
 
     def why(self) -> str:
