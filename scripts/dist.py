@@ -58,7 +58,7 @@ while [ -L "$self" ]; do
     *) self=$(dirname "$self")/$target ;;
   esac
 done
-exec env SHIV_ENTRY_POINT=kubectl_linkerd_otel.completion:main "$(dirname "$self")/kubectl-linkerd_otel" "$@"
+exec env SHIV_ENTRY_POINT=kubectl_linkerd_otel.entry:complete_main "$(dirname "$self")/kubectl-linkerd_otel" "$@"
 """
 
 

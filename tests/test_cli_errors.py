@@ -169,13 +169,15 @@ def test_boolean_global_flags_before_or_after_the_subcommand(args):
 
 
 def test_no_color_flag_and_environment(monkeypatch):
-    from kubectl_linkerd_otel.options import GlobalOptions
+    from kubectl_linkerd_otel.commands.environment import Environment, environment
 
     monkeypatch.delenv("NO_COLOR", raising=False)
-    assert GlobalOptions().color is True
-    assert GlobalOptions(no_color=True).color is False
+    assert Environment(stdout_isatty=True, stderr_isatty=False).color is True
+    assert Environment(stdout_isatty=True, stderr_isatty=False, no_color=True).color is False
+    assert Environment(stdout_isatty=False, stderr_isatty=True).color is False
+    assert environment(no_color=True).no_color is True
     monkeypatch.setenv("NO_COLOR", "1")
-    assert GlobalOptions().color is False
+    assert environment().no_color is True
 
 
 @pytest.mark.parametrize("args,fragment", [

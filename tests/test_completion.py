@@ -8,7 +8,9 @@ import sys
 import pytest
 
 from helpers import run_cli
-from kubectl_linkerd_otel import completion, entry
+from kubectl_linkerd_otel import entry
+from kubectl_linkerd_otel.cli import cli
+from kubectl_linkerd_otel.commands import shell_completion as completion
 
 
 def lines(answer: str):
@@ -17,7 +19,7 @@ def lines(answer: str):
 
 
 def test_subcommands_complete_with_descriptions_and_no_file_completion():
-    answer = completion.cobra_answer(["comp"])
+    answer = completion.cobra_answer(cli, ["comp"])
     values, directive = lines(answer)
     assert values == ["completion"]
     assert directive == ":4"
@@ -25,36 +27,36 @@ def test_subcommands_complete_with_descriptions_and_no_file_completion():
 
 
 def test_empty_word_offers_visible_commands_but_not_hidden_ones():
-    values, directive = lines(completion.cobra_answer([""]))
+    values, directive = lines(completion.cobra_answer(cli, [""]))
     assert {"completion", "version"} <= set(values)
     assert "_extension-metadata" not in values
-    assert lines(completion.cobra_answer(["_"]))[0] == []
+    assert lines(completion.cobra_answer(cli, ["_"]))[0] == []
     assert directive == ":4"
 
 
 def test_global_flags_complete_before_and_after_the_subcommand():
-    assert lines(completion.cobra_answer(["--kube"]))[0] == ["--kubeconfig"]
-    assert "--namespace" in lines(completion.cobra_answer(["completion", "--nam"]))[0]
-    assert "--context" in lines(completion.cobra_answer(["version", "--"]))[0]
+    assert lines(completion.cobra_answer(cli, ["--kube"]))[0] == ["--kubeconfig"]
+    assert "--namespace" in lines(completion.cobra_answer(cli, ["completion", "--nam"]))[0]
+    assert "--context" in lines(completion.cobra_answer(cli, ["version", "--"]))[0]
 
 
 def test_choice_arguments_and_option_values_complete():
-    assert lines(completion.cobra_answer(["completion", ""]))[0] == ["bash", "zsh", "fish"]
-    assert lines(completion.cobra_answer(["completion", "z"]))[0] == ["zsh"]
-    assert lines(completion.cobra_answer(["version", "-o", ""]))[0] == ["text", "json", "yaml"]
-    assert lines(completion.cobra_answer(["version", "--output=j"]))[0] == ["json"]
+    assert lines(completion.cobra_answer(cli, ["completion", ""]))[0] == ["bash", "zsh", "fish"]
+    assert lines(completion.cobra_answer(cli, ["completion", "z"]))[0] == ["zsh"]
+    assert lines(completion.cobra_answer(cli, ["version", "-o", ""]))[0] == ["text", "json", "yaml"]
+    assert lines(completion.cobra_answer(cli, ["version", "--output=j"]))[0] == ["json"]
 
 
 def test_no_words_is_the_same_as_one_empty_word():
-    assert completion.cobra_answer([]) == completion.cobra_answer([""])
+    assert completion.cobra_answer(cli, []) == completion.cobra_answer(cli, [""])
 
 
 def test_main_speaks_cobra_to_kubectl(capsys):
-    completion.main(["comp"])
+    completion.main(cli, ["comp"])
     assert capsys.readouterr().out.splitlines()[-1] == ":4"
-    completion.main(["__complete", "completion", "b"])
+    completion.main(cli, ["__complete", "completion", "b"])
     assert capsys.readouterr().out == "bash\n:4\n"
-    completion.main(["__completeNoDesc", "comp"])
+    completion.main(cli, ["__completeNoDesc", "comp"])
     assert capsys.readouterr().out == "completion\n:4\n"
 
 
@@ -62,7 +64,7 @@ def test_console_script_answers_like_kubectl_expects():
     # The installed entry point, as kubectl runs it (a separate process, no terminal).
     proc = subprocess.run([sys.executable, "-c",
                            "import sys; sys.argv[0] = 'kubectl_complete-linkerd_otel';"
-                           "from kubectl_linkerd_otel.completion import main; main()", "ver"],
+                           "from kubectl_linkerd_otel.entry import complete_main; complete_main()", "ver"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -108,7 +110,7 @@ def test_direct_use_scripts_are_answered(monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["linkerd-otel"])
     monkeypatch.setenv("COMP_WORDS", "linkerd-otel completion ba")
     monkeypatch.setenv("COMP_CWORD", "2")
-    assert completion.shell_complete("bash_complete") == 0
+    assert completion.shell_complete(cli, "bash_complete") == 0
     assert capsys.readouterr().out.strip() == "plain,bash"
 
 
@@ -131,7 +133,7 @@ def test_extension_metadata_is_what_linkerd_expects_and_hidden():
 
 
 def test_command_descriptions_are_whole_lines_not_clicks_45_character_cut():
-    answer = completion.cobra_answer([""])
+    answer = completion.cobra_answer(cli, [""])
     descriptions = [line.split("\t", 1)[1] for line in answer.splitlines() if "\t" in line]
     assert descriptions and not [d for d in descriptions if d.endswith("...")]
     assert "version\tPrint the plugin version and the Kubernetes API server version." in answer
@@ -157,35 +159,35 @@ def test_context_cluster_and_user_names_come_from_the_kubeconfig(fake_api, tmp_p
     second, first = _two_context_kubeconfig(tmp_path, fake_api.kubeconfig_path)
     monkeypatch.setenv("KUBECONFIG", os.pathsep.join([fake_api.kubeconfig_path, second]))
     first_context = first["contexts"][0]["name"]
-    assert sorted(lines(completion.cobra_answer(["check", "--context", ""]))[0]) == \
+    assert sorted(lines(completion.cobra_answer(cli, ["check", "--context", ""]))[0]) == \
         sorted([first_context, "staging"])
-    assert lines(completion.cobra_answer(["--context", "sta"]))[0] == ["staging"]
-    assert "staging-cluster" in lines(completion.cobra_answer(["version", "--cluster", ""]))[0]
-    assert lines(completion.cobra_answer(["version", "--user", "staging-a"]))[0] == ["staging-admin"]
+    assert lines(completion.cobra_answer(cli, ["--context", "sta"]))[0] == ["staging"]
+    assert "staging-cluster" in lines(completion.cobra_answer(cli, ["version", "--cluster", ""]))[0]
+    assert lines(completion.cobra_answer(cli, ["version", "--user", "staging-a"]))[0] == ["staging-admin"]
     # --kubeconfig names one file: only its names
-    assert lines(completion.cobra_answer(["--kubeconfig", second, "--context", ""]))[0] == ["staging"]
+    assert lines(completion.cobra_answer(cli, ["--kubeconfig", second, "--context", ""]))[0] == ["staging"]
 
 
 def test_kubeconfig_flag_completes_file_names():
-    assert completion.cobra_answer(["--kubeconfig", ""]) == ":0\n"
+    assert completion.cobra_answer(cli, ["--kubeconfig", ""]) == ":0\n"
 
 
 def test_namespaces_complete_from_the_cluster(mesh_api):
-    names = lines(completion.cobra_answer(["check", "-n", ""]))[0]
+    names = lines(completion.cobra_answer(cli, ["check", "-n", ""]))[0]
     stored = sorted(ns["metadata"]["name"] for ns in mesh_api.objects("namespaces"))
     assert names == stored and "linkerd" in names
     expected = [name for name in stored if name.startswith("li")]
-    assert lines(completion.cobra_answer(["-n", "li"]))[0] == expected
+    assert lines(completion.cobra_answer(cli, ["-n", "li"]))[0] == expected
     # cobra completes `--flag=prefix` with bare values; the shell script re-attaches the flag
-    assert lines(completion.cobra_answer(["check", "--namespace=li"]))[0] == expected
+    assert lines(completion.cobra_answer(cli, ["check", "--namespace=li"]))[0] == expected
 
 
 def test_namespace_completion_offers_nothing_when_the_cluster_cannot_answer(tmp_path, monkeypatch):
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    assert completion.cobra_answer(["check", "-n", ""]) == ":4\n"
+    assert completion.cobra_answer(cli, ["check", "-n", ""]) == ":4\n"
 
 
 def test_file_flags_of_targets_complete_file_names():
-    assert completion.cobra_answer(["targets", "--pods", ""]) == ":0\n"
-    assert completion.cobra_answer(["targets", "--config", "co"]) == ":0\n"
+    assert completion.cobra_answer(cli, ["targets", "--pods", ""]) == ":0\n"
+    assert completion.cobra_answer(cli, ["targets", "--config", "co"]) == ":0\n"

@@ -405,7 +405,7 @@ def test_bad_flags_exit_2_with_a_message(mesh_api, args, fragment):
     ("yaml", "server", True, False),
 ])
 def test_the_print_or_apply_rule(output, dry_run, tty, prints):
-    from kubectl_linkerd_otel.apply import print_instead_of_apply
+    from kubectl_linkerd_otel.commands.output import print_instead_of_apply
 
     assert print_instead_of_apply(output, dry_run, tty) is prints
 
@@ -436,7 +436,7 @@ def test_applying_without_a_cluster_points_at_dry_run(monkeypatch, tmp_path):
                  "numberAvailable": 3}}, True),
 ])
 def test_rollout_state(obj, done):
-    from kubectl_linkerd_otel.apply import rollout_state
+    from kubectl_linkerd_otel.cluster.rollout import rollout_state
 
     assert rollout_state(obj)[0] is done
 

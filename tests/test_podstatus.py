@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kubectl_linkerd_otel import podstatus
+from kubectl_linkerd_otel.k8s import podstatus
 
 FIXTURES = Path("/work/shared/fixtures")
 

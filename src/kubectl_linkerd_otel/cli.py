@@ -14,7 +14,7 @@ import click
 
 from . import __version__
 from .errors import PluginError
-from .options import global_options, group_flags
+from .commands.options import global_options, group_flags
 
 # name -> module under kubectl_linkerd_otel.commands exposing `command`; loaded only when needed.
 COMMANDS = {

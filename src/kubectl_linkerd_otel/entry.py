@@ -12,14 +12,21 @@ import sys
 def main() -> None:
     name = os.path.basename(sys.argv[0]) if sys.argv else ""
     if name.startswith("kubectl_complete-"):
-        from .completion import main as complete
-
-        complete()
+        complete_main()
         return
     if os.environ.get("_KUBECTL_LINKERD_OTEL_COMPLETE"):
-        from .completion import shell_complete
+        from .cli import cli
+        from .commands.shell_completion import shell_complete
 
-        sys.exit(shell_complete())
+        sys.exit(shell_complete(cli))
     from .cli import main as cli_main
 
     cli_main()
+
+
+def complete_main() -> None:
+    """`kubectl_complete-linkerd_otel WORD...`: kubectl's completion request."""
+    from .cli import cli
+    from .commands.shell_completion import main as complete
+
+    complete(cli)

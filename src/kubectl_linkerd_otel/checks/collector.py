@@ -4,11 +4,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import List
 
-from .. import naming, podstatus
+from .. import naming
+from ..k8s import podstatus
 from ..collector.config import PLAINTEXT_CREDENTIAL, find_problems
 from ..collector.logs import redact
 from ..collector.locate import collector_container, template_spec
-from .common import COLLECTOR_STEP, READS_STEP, count, facts, listing, read_failure, verb
+from ..snapshot import ACCESS, COLLECTOR_STEP, READS_STEP, review_namespaces, step
+from .common import count, facts, listing, read_failure, verb
 from .framework import Category, Check, fail, passed, skip, warn
 
 RESTART_WINDOW = 3600
@@ -47,37 +49,13 @@ def service_account(snap, _opts):
     return passed(f"collector service account '{name}' exists")
 
 
-def review_namespaces(snap) -> List[str]:
-    """Where the collector's pod discovery lists and watches pods, as the access reviews ask: "" for the
-    cluster scope (an SD config without `namespaces:` watches every namespace), else the namespaces the SD
-    configs name. [] when no scrape job discovers pods. A config that cannot be read: the cluster scope."""
-    from ..collector.locate import static_env
-    from ..scrape.config import scrape_jobs
-
-    config = facts(snap).config
-    if config is None:
-        return [""]
-    try:
-        jobs = scrape_jobs(config, static_env(snap.workload()))
-    except ValueError:
-        return [""]
-    names: List[str] = []
-    for job in jobs:
-        for sd in job.sd_configs:
-            listed = sd.namespace_list(snap.collector_namespace)
-            if listed is None:
-                return [""]
-            names.extend(n for n in listed if n not in names)
-    return sorted(names)
-
-
 def _reviews(snap):
     return [r for r in snap.access_reviews if r.get("resource") == "pods"
             and r.get("verb") in ("get", "list", "watch") and r.get("namespace") != "__all__"]
 
 
 def _review_errors(snap) -> List[str]:
-    return list(dict.fromkeys(v for k, v in snap.errors.items() if k.startswith("access/")))
+    return list(dict.fromkeys(snap.step_errors(ACCESS).values()))
 
 
 def rbac(snap, _opts):
@@ -89,7 +67,7 @@ def rbac(snap, _opts):
         # every review fails alike (typically: we may not create subjectaccessreviews): say it once
         outcome = fail("could not ask the API server (SubjectAccessReview) what the collector may do",
                        listing(errors))
-        outcome.retryable = all(snap.transient_errors.get(k) for k in snap.errors if k.startswith("access/"))
+        outcome.retryable = all(snap.transient_errors.get(step(ACCESS, rest)) for rest in snap.step_errors(ACCESS))
         return outcome
     reviews = _reviews(snap)
     if not reviews:

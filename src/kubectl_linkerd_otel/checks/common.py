@@ -94,31 +94,9 @@ def version_tuple(version: Optional[dict]):
 
 
 def facts(snap):
-    cache = getattr(snap, "_facts_cache", None)
-    if cache is None:
-        cache = safe_facts(snap)
-        try:
-            object.__setattr__(snap, "_facts_cache", cache)
-        except AttributeError:
-            pass
-    return cache
+    """The collector config's facts (worked out once per snapshot)."""
+    return snap.collector_facts()
 
-
-def safe_facts(snap):
-    """The collector config's facts; a failure to work them out is a parse error naming it, never raised."""
-    from ..collector import facts as facts_mod
-    from ..collector.locate import static_env
-
-    try:
-        return facts_mod.extract(snap.config_text(), static_env(snap.workload()))
-    except Exception as exc:   # malformed objects: say what could not be read
-        return facts_mod.CollectorFacts(
-            parse_error=f"could not read the collector config: {type(exc).__name__}: {exc}")
-
-
-# the gather steps that work things out rather than read them (a failure there is named by a check)
-COLLECTOR_STEP = "the collector workload and config"
-READS_STEP = "the collector's logs, self-metrics, targets and permissions"
 
 # what a gather step read, in words (the others read what their name says)
 STEP_NAMES = {"endpointslices": "EndpointSlices", "serviceaccounts": "ServiceAccounts",

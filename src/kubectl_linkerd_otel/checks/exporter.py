@@ -7,7 +7,8 @@ from ..collector import facts as facts_mod
 from ..collector import logs as log_classes
 from ..collector import telemetry
 from ..collector.config import component_type, plaintext_credentials
-from .common import READS_STEP, count, facts, gather_error, listing, transient
+from ..snapshot import ENDPOINTSLICES, READS_STEP, SERVICE, step
+from .common import count, facts, gather_error, listing, transient
 from .framework import Category, Check, fail, passed, skip, warn
 
 SELF_METRICS_FIX = ("bind them to the pod: service.telemetry.metrics.readers: [{pull: {exporter: {prometheus: "
@@ -47,14 +48,14 @@ def _ready_endpoints(snap, name, namespace, port):
 def in_cluster(snap, _opts):
     problems, good = [], []
     waiting = 0   # Services whose endpoints may still become ready: the only failure --wait waits for
-    targets = [(e, facts_mod.cluster_service(e.endpoint)) for e in _exporters(snap)]
+    targets = [(e, facts_mod.cluster_service(e.endpoint, e.protocol)) for e in _exporters(snap)]
     targets = [(e, t) for e, t in targets if t]
     if not targets:
         return skip("no in-cluster exporter endpoint")
     for exporter, (name, namespace, port) in targets:
         namespace = namespace or snap.collector_namespace
-        key = f"service/{namespace}/{name}"
-        slices = f"endpointslices/{namespace}/{name}"
+        key = step(SERVICE, namespace, name)
+        slices = step(ENDPOINTSLICES, namespace, name)
         unread = [k for k in (key, slices) if k in snap.errors]
         if unread:
             what = {key: "Service", slices: "EndpointSlices of Service"}
@@ -83,7 +84,7 @@ def in_cluster(snap, _opts):
 
 
 def external(snap, opts):
-    outside = [e for e in _exporters(snap) if e.endpoint and not facts_mod.cluster_service(e.endpoint)]
+    outside = [e for e in _exporters(snap) if e.endpoint and not facts_mod.cluster_service(e.endpoint, e.protocol)]
     if not outside:
         return skip("no external exporter endpoint")
     if not snap.exporter_probes:
@@ -217,7 +218,7 @@ def failures(snap, _opts):
 
 def encrypted(snap, _opts):
     plain = [f"{e.name} -> {e.endpoint}" for e in _exporters(snap)
-             if e.insecure and e.endpoint and not facts_mod.cluster_service(e.endpoint)]
+             if e.insecure and e.endpoint and not facts_mod.cluster_service(e.endpoint, e.protocol)]
     if plain:
         return warn("plain-text export (tls.insecure) to an endpoint outside the cluster", plain)
     return None

@@ -85,7 +85,6 @@ class Category:
 @dataclass
 class CheckOptions:
     namespace_filter: Sequence[str] = ()
-    probe_exporter: bool = False
 
 
 def run_categories(categories: Sequence[Category], snapshot: Any,

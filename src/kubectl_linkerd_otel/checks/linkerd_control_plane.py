@@ -4,7 +4,8 @@ from __future__ import annotations
 import copy
 from typing import List
 
-from .. import naming, podstatus
+from .. import naming
+from ..k8s import podstatus
 from .common import control_plane_namespace, count, facts, labels, listing, proxy_container, read_failure, verb
 from .framework import Category, Check, fail, passed, skip
 

@@ -1,11 +1,13 @@
 """linkerd-data-plane: meshed pods are found, ready (READY as kubectl shows it), scrapeable."""
 from __future__ import annotations
 
-from .. import naming, podstatus
+from .. import naming
+from ..k8s import podstatus
 from .common import (annotations, control_plane_namespace, count, gather_error, labels, listing, live, meshed_pods,
                      proxy_container, ref, verb)
 from .framework import Category, Check, fail, passed, warn
-from .policy import DENY, POLICY_STEPS, scrape_refused
+from ..snapshot import POLICY_STEPS
+from .policy import DENY, scrape_refused
 
 POLICY_ANNOTATION = "config.linkerd.io/default-inbound-policy"
 POLICY_ENV = "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY"

@@ -3,7 +3,8 @@ samples repeated lines)."""
 from __future__ import annotations
 
 from ..collector import logs as classes
-from .common import READS_STEP, count, listing, read_failure, transient
+from ..snapshot import LOGS, READS_STEP, step
+from .common import count, listing, read_failure, transient
 from .framework import Category, Check, fail, passed, skip, warn
 
 SAMPLED = "counts are lower bounds: the collector drops repeated log lines"
@@ -22,10 +23,10 @@ def read(snap, _opts):
         return failure
     if not snap.collector_pods():
         return skip("no collector pods")
-    keys = [k for k in snap.errors if k.startswith("logs/")]
-    if keys:
-        return fail("could not read collector logs", listing([f"{k[5:]}: {snap.errors[k]}" for k in keys]),
-                    retryable=transient(snap, *keys))
+    unread = snap.step_errors(LOGS)
+    if unread:
+        return fail("could not read collector logs", listing([f"{pod}: {error}" for pod, error in unread.items()]),
+                    retryable=transient(snap, *(step(LOGS, pod) for pod in unread)))
     if not snap.logs:
         return skip("no running collector pods to read")
     total = summary(snap)

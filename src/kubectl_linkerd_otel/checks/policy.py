@@ -17,15 +17,13 @@ from typing import List, Optional
 
 from .. import naming
 from .common import labels, proxy_container
-from ..selectors import selector_matches
+from ..k8s.selectors import selector_matches
 
 OPEN_POLICIES = ("all-unauthenticated", "cluster-unauthenticated", "audit")
 MESHED_POLICIES = ("all-authenticated", "cluster-authenticated")
 DENY = "deny"
 ADMIN_PORT_NUMBER = 4191
 DEFAULT_TRUST_DOMAIN = "cluster.local"
-# the snapshot's gather steps reading Linkerd's policy CRDs (absent CRDs: an empty list, not an error)
-POLICY_STEPS = ("servers", "authorizationpolicies", "httproutes", "meshtlsauthentications")
 
 
 def collector_meshed(snap) -> bool:

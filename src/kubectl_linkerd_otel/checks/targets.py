@@ -14,7 +14,8 @@ from ..collector.locate import static_env
 from ..scrape.config import scrape_jobs
 from ..scrape.sd import POD, PROXY_CONTAINER
 from ..scrape.targets import ADMIN_PORT, COMPLETED, is_proxy_admin, merge_actual, simulate
-from .common import READS_STEP, control_plane_namespace, count, facts, gather_error, labels, listing, live, verb
+from ..snapshot import READS_STEP, TARGETS, step
+from .common import control_plane_namespace, count, facts, gather_error, labels, listing, live, verb
 from .framework import Category, Check, fail, passed, skip, warn
 from .policy import scrape_refused
 
@@ -108,7 +109,7 @@ def scraped(snap, opts):
         errors = [f"{k}: {v}" for k, v in sorted(snap.receiver_targets_errors.items())]
         if not snap.receiver_targets:
             return fail("could not read the collector's targets", listing(errors),
-                        retryable=all(flags.get(f"targets/{k}", True) for k in snap.receiver_targets_errors))
+                        retryable=all(flags.get(step(TARGETS, k), True) for k in snap.receiver_targets_errors))
         # DaemonSet mode: the other collector pods answered; count their targets, name the one that did not
         unread = [f"could not read the targets of collector pod {e}" for e in errors]
     sim = simulation(snap)

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
+from .endpoints import endpoint_hostport, split_endpoint
 from .config import (ENV_REF, ConfigSyntaxError, component_type, endpoint_has_userinfo, read_config,
                      redact_endpoint_userinfo)
 
@@ -20,6 +21,11 @@ class Exporter:
     endpoint: str = ""            # as written, with any user:password of the URL replaced by <redacted>
     insecure: bool = False
     userinfo: bool = False        # the endpoint URL carries user[:password]@ written in clear
+
+    @property
+    def protocol(self) -> str:
+        """"http" for the OTLP/HTTP exporters, else "grpc"."""
+        return "http" if self.kind in ("otlphttp", "otlp_http") else "grpc"
 
 
 @dataclass
@@ -68,20 +74,8 @@ def parse_hostport(endpoint: Any, default_port: int,
                    env: Optional[Dict[str, str]] = None) -> Tuple[str, Optional[int]]:
     """(host, port) of an endpoint such as `0.0.0.0:9090`, `[::1]:8888`, `https://user@host/path`;
     `default_port` when it names none, port None when the port it names is not a port number."""
-    text = expand_env(str(endpoint if endpoint is not None else "").strip(), env)
-    text = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", text).split("/", 1)[0]
-    text = text.rsplit("@", 1)[-1]
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        if not rest:
-            return host, default_port
-        return host, port_number(rest[1:]) if rest.startswith(":") else None
-    if text.count(":") > 1 and re.fullmatch(r"[0-9A-Fa-f:.]+", text):     # a bare IPv6 address
-        return text, default_port
-    host, sep, port = text.partition(":")
-    if not sep:
-        return host, default_port
-    return host, port_number(port)
+    _scheme, host, port = split_endpoint(expand_env(str(endpoint if endpoint is not None else ""), env))
+    return host, default_port if port is None else port_number(port)
 
 
 def split_hostport(endpoint: str, default_port: int) -> Tuple[str, int]:
@@ -199,9 +193,10 @@ def binds_pod_ip(hostport: Optional[Tuple[str, int]]) -> bool:
     return bool(hostport) and hostport[0] not in ("localhost", "127.0.0.1", "::1")
 
 
-def cluster_service(endpoint: str) -> Optional[Tuple[str, Optional[str], int]]:
-    """(service, namespace or None, port) for an in-cluster endpoint (`*.svc`, `*.svc.cluster.local`, bare name)."""
-    host, port = split_hostport(endpoint, 4317)
+def cluster_service(endpoint: str, protocol: str = "grpc") -> Optional[Tuple[str, Optional[str], int]]:
+    """(service, namespace or None, port) for an in-cluster endpoint (`*.svc`, `*.svc.cluster.local`, bare
+    name); the port is the one the collector dials (collector/endpoints.py)."""
+    host, port = endpoint_hostport(endpoint, protocol)
     if not host or re.fullmatch(r"[\d.]+", host) or ":" in host or "$" in host:
         return None
     parts = host.split(".")
@@ -215,6 +210,3 @@ def cluster_service(endpoint: str) -> Optional[Tuple[str, Optional[str], int]]:
         return parts[0], parts[1], port
     return None
 
-
-def endpoint_hostport(endpoint: str) -> Tuple[str, int]:
-    return split_hostport(endpoint, 443)

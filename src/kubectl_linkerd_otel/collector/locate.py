@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, List, Optional, Tuple
 
 from .. import naming
-from ..selectors import selector_matches
+from ..k8s.selectors import selector_matches
 
 KINDS = ("Deployment", "DaemonSet", "StatefulSet")
 

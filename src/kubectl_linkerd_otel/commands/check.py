@@ -5,14 +5,16 @@ every flag Linkerd passes is accepted in the `--flag=value` form, unknown flags 
 """
 from __future__ import annotations
 
-import sys
 import time
 from typing import Optional
 
 import click
 
 from ..naming import DEFAULT_NAMESPACE
-from ..options import global_options, kube_flags, output_option, parse_bool, parse_duration
+from .environment import environment
+from .inputs import read_text, write_text
+from .options import global_options, kube_flags, output_option, parse_bool, parse_duration
+from .progress import Progress
 
 RETRY_EVERY = 5.0
 
@@ -62,15 +64,14 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
     deadline = time.monotonic() + (parse_duration(wait, flag="--wait") or 0)
     interval = parse_duration(metrics_interval, flag="--metrics-interval") or 0.0
     since = parse_duration(log_since, flag="--since")
-    check_options = CheckOptions(namespace_filter=tuple(filters), probe_exporter=probe_exporter)
+    check_options = CheckOptions(namespace_filter=tuple(filters))
+    env = environment(opts.no_color)
 
     def collect():
         if snapshot_file:
-            from ..snapshot import Snapshot
-            return Snapshot.load(snapshot_file)
-        return _gather(opts, extension_mode, linkerd_namespace or "", interval, probe_exporter, filters, since)
+            return _load_snapshot(snapshot_file)
+        return _gather(opts, extension_mode, linkerd_namespace or "", interval, probe_exporter, since)
 
-    spinner = _Spinner(enabled=output != "json" and sys.stderr.isatty())
     snap = collect()
     results = run_categories(CATEGORIES, snap, check_options)
     def worth_retrying(snap, results) -> bool:
@@ -78,34 +79,39 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
         return retryable_failures(results) or (
             failed(results) and any((getattr(snap, "transient_errors", None) or {}).values()))
 
-    while worth_retrying(snap, results) and not snapshot_file and time.monotonic() + RETRY_EVERY < deadline:
-        until = time.monotonic() + RETRY_EVERY
-        while time.monotonic() < until:
-            spinner.show("waiting for checks to pass")
-            time.sleep(0.1)
-        snap = collect()
-        results = run_categories(CATEGORIES, snap, check_options)
-    spinner.clear()
+    with Progress(env.stderr_isatty and output != "json", quiet_off_tty=True) as progress:
+        while worth_retrying(snap, results) and not snapshot_file and time.monotonic() + RETRY_EVERY < deadline:
+            progress.update("waiting for checks to pass")
+            time.sleep(RETRY_EVERY)
+            snap = collect()
+            results = run_categories(CATEGORIES, snap, check_options)
 
     if output == "json":
         from ..report.check_json import render as render_json
         click.echo(render_json(results), nl=False)
     else:
         from ..report.check_human import render as render_human
-        click.echo(render_human(results, short=output == "short", color=opts.color and sys.stdout.isatty()),
-                   nl=False)
+        click.echo(render_human(results, short=output == "short", color=env.color), nl=False)
     if save_snapshot:
-        snap.save(save_snapshot)   # after the report: a bad path must not cost the user the results
+        # after the report: a bad path must not cost the user the results
+        write_text(save_snapshot, snap.dumps(), what="snapshot")
     if could_not_run(results):
         ctx.exit(2)   # no client or no API: the report above says why, but nothing was checked
     if failed(results):
         ctx.exit(1)
 
 
-def _gather(opts, extension_mode: bool, linkerd_namespace: str, interval: float, probe: bool, filters,
+def _load_snapshot(path: str):
+    from ..snapshot import Snapshot
+
+    return Snapshot.loads(read_text(path, what="snapshot", fix="pass a file written by --save-snapshot"), path)
+
+
+def _gather(opts, extension_mode: bool, linkerd_namespace: str, interval: float, probe: bool,
             since: Optional[float]):
+    from ..cluster.gather import gather
     from ..errors import KubeconfigError
-    from ..snapshot import Snapshot, gather
+    from ..snapshot import Snapshot
 
     if extension_mode or not opts.namespace_given:
         source = "default"
@@ -118,24 +124,5 @@ def _gather(opts, extension_mode: bool, linkerd_namespace: str, interval: float,
         return Snapshot(collector_namespace=namespace, client_error=str(exc),
                         linkerd_namespace_hint=linkerd_namespace, taken_at=time.time())
     return gather(kube, namespace=namespace, namespace_source=source, linkerd_namespace=linkerd_namespace,
-                  metrics_interval=interval, probe_exporter=probe, data_namespaces=filters,
+                  metrics_interval=interval, probe_exporter=probe,
                   log_since_seconds=int(since) if since else None)
-
-
-class _Spinner:
-    FRAMES = "|/-\\"
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.frame = 0
-
-    def show(self, text: str) -> None:
-        if self.enabled:
-            self.frame += 1
-            sys.stderr.write(f"\r{self.FRAMES[self.frame % 4]} {text}")
-            sys.stderr.flush()
-
-    def clear(self) -> None:
-        if self.enabled and self.frame:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from ..options import kube_flags
+from .options import kube_flags
 
 
 @click.command("completion", short_help="Print the shell completion script (bash, zsh, fish).")
@@ -22,6 +22,6 @@ def command(shell: str) -> None:
 
     `kubectl linkerd-otel <TAB>` needs no script: kubectl runs kubectl_complete-linkerd_otel.
     """
-    from ..completion import source
+    from .shell_completion import source
 
-    click.echo(source(shell), nl=False)
+    click.echo(source(click.get_current_context().find_root().command, shell), nl=False)

@@ -5,7 +5,7 @@ import json
 
 import click
 
-from ..options import kube_flags
+from .options import kube_flags
 
 METADATA = {"name": "linkerd-otel", "checks": "always"}
 

@@ -1,12 +1,13 @@
 """`install`: render the collector stack and apply it (or print it)."""
 from __future__ import annotations
 
-import json
 import os
 
 import click
 
-from ..options import global_options, kube_flags, output_option, parse_bool, parse_duration
+from ..k8s.kubeflags import KubeOptions
+from .options import global_options, kube_flags, output_option, parse_bool, parse_duration
+from .output import print_instead_of_apply, print_objects
 
 DRY_RUN_CHOICES = ("none", "client", "server")
 
@@ -94,12 +95,13 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
       kubectl linkerd-otel install --exporter-endpoint otlp.example:4317 --basic-auth-from-env OTLP_CREDS
       linkerd-otel install --show-secrets | kubectl apply -f -
     """
-    from .. import apply as applier
-    from ..errors import KubeconfigError, UsageError
-    from ..render.manifests import render, secret
+    from ..cluster import install as applier
+    from ..errors import KubeconfigError, KubeError, UsageError
     from ..render.options import DEFAULT_IMAGE, InstallOptions, parse_header
+    from .environment import environment
 
     opts = global_options(click.get_current_context())
+    env = environment(opts.no_color)
     if basic_auth and basic_auth_from_env:
         raise UsageError("--basic-auth and --basic-auth-from-env exclude each other: pick one")
     if basic_auth_from_env:
@@ -112,7 +114,7 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
                              f"must hold USER:PASSWORD")
     ca_pem = None
     if ca_file:
-        from ..inputs import read_text
+        from .inputs import read_text
 
         ca_pem = read_text(ca_file, what="--ca-file", fix="give the PEM file of the CA certificate")
         if "BEGIN CERTIFICATE" not in ca_pem:
@@ -135,10 +137,9 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
         install.linkerd_namespace = linkerd_namespace
     install.validate()
     for warning in install.warnings():
-        click.echo(f"Warning: {warning}", err=True)
+        _warn(warning)
 
-    printing = applier.print_instead_of_apply(output, dry_run, applier.stdout_is_tty())
-    if printing:
+    if print_instead_of_apply(output, dry_run, env.stdout_isatty):
         _print(opts, install, linkerd_namespace, output, dry_run, show_secrets)
         return
 
@@ -148,78 +149,41 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
         hint = "; ".join(h for h in (exc.hint, "--dry-run -o yaml prints the manifests without a cluster")
                          if h)
         raise KubeconfigError(exc.message, hint=hint) from None
-    install.linkerd_namespace = applier.detect_linkerd_namespace(
-        kube, linkerd_namespace, required=not skip_linkerd_check)
     server_dry_run = dry_run == "server"
-    reason, kept_secret = applier.keep_user_secret(kube, install.namespace, install.credentials_given)
-    if kept_secret is not None:
-        _reuse_kept_secret(install, kept_secret)
-    objects = render(install)
-    existing = applier.existing_objects(kube, objects)
-    applier.refuse_foreign(objects, existing)
-    objects = [applier.namespace_to_apply(obj, existing[applier.object_ref(obj)])
-               if obj["kind"] == "Namespace" else obj for obj in objects]
-    skip = {}
-    sec = secret(install)
-    if reason and sec is not None:
-        skip[applier.object_ref(sec)] = ("unchanged", reason)
-
     printing_objects = output in ("json", "yaml")   # --dry-run=server -o yaml|json: objects, not lines
-
-    def echo(line):
-        if not printing_objects:
-            click.echo(line)
-
-    def echo_skipped(line):
-        click.echo(f"Note: {line}", err=True) if printing_objects else click.echo(line)
-
-    template_before = None
-    if sec is not None and not skip:
-        template_before = applier.pod_template(existing[applier.object_ref(objects[-1])])
-    namespace_ref = f"namespace/{install.namespace}"
-    if server_dry_run and existing.get(namespace_ref) is None:
-        # the API server validates objects only in a namespace that exists
-        for obj in objects:
-            if obj["metadata"].get("namespace") == install.namespace:
-                skip[applier.object_ref(obj)] = ("skipped", f"server dry run: namespace "
-                                                 f"{install.namespace} does not exist yet")
-    elif not force_conflicts and not server_dry_run:
-        applier.preflight(kube, [o for o in objects if applier.object_ref(o) not in skip], existing)
-    results = applier.apply_objects(kube, objects, dry_run=server_dry_run, force=force_conflicts,
-                                    echo=echo, skip=skip, existing=existing, echo_skipped=echo_skipped)
-    if applier.needs_credentials_restart(results, template_before):
-        restarted = applier.restart_rollout(kube, results[-1][0], dry_run=server_dry_run)
-        results.append((restarted, "restarted"))
-        echo(f"{applier.object_ref(restarted)} restarted to pick up the new credentials"
-             f"{' (server dry run)' if server_dry_run else ''}")
-    applier.remove_other_mode(kube, install.namespace, install.mode, dry_run=server_dry_run, echo=echo)
+    results = applier.install(
+        kube, install, linkerd_namespace=linkerd_namespace, require_linkerd=not skip_linkerd_check,
+        server_dry_run=server_dry_run, force_conflicts=force_conflicts,
+        echo=(lambda line: None) if printing_objects else click.echo,
+        note=(lambda line: click.echo(f"Note: {line}", err=True)) if printing_objects else click.echo,
+        warn=_warn)
     if printing_objects:
         _print_validated(results, output, show_secrets)
     if all(action == "unchanged" for _o, action in results):
         click.echo("nothing changed: the collector stack is already as rendered", err=True)
     if install.uses_demo_backend:
         _demo_note()
-    duplicate = applier.reference_setup_warning(kube, install.namespace)
-    if duplicate:
-        click.echo(f"Warning: {duplicate}", err=True)
     if server_dry_run or not wait:
         return
-    from ..errors import KubeError
+    from ..cluster.rollout import wait_for_rollout
+    from .progress import Progress
 
     try:
-        applier.wait_for_rollout(kube, results[-1][0], timeout=timeout_seconds,
-                                 interactive=applier.stdout_is_tty() and _stderr_tty(),
-                                 echo_err=lambda line: click.echo(line, err=True))
+        with Progress(env.interactive) as progress:
+            wait_for_rollout(kube, results[-1][0], timeout=timeout_seconds, progress=progress,
+                             echo_err=lambda line: click.echo(line, err=True))
     except KubeError as exc:
         raise applier.with_hint(exc, "the collector stack is applied, only waiting for it failed: "
                                      "follow it with `kubectl linkerd-otel check`") from None
 
 
+def _warn(line: str) -> None:
+    click.echo(f"Warning: {line}", err=True)
+
+
 def _print_validated(results, output: str, show_secrets: bool) -> None:
     """The objects as the API server answered the dry run (defaults filled in), like
     `kubectl apply --dry-run=server -o yaml`; the Secret only with --show-secrets."""
-    from ..render.yaml_out import dump_all
-
     latest = {}     # one entry per object, its last state (a restart re-applies the workload)
     for obj, action in results:
         if action == "skipped" or (obj.get("kind") == "Secret" and not show_secrets):
@@ -227,74 +191,18 @@ def _print_validated(results, output: str, show_secrets: bool) -> None:
         obj = dict(obj, metadata={k: v for k, v in (obj.get("metadata") or {}).items()
                                   if k != "managedFields"})
         latest[(obj.get("kind"), obj["metadata"].get("namespace"), obj["metadata"].get("name"))] = obj
-    objects = list(latest.values())
-    if output == "json":
-        click.echo(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=2))
-    else:
-        click.echo(dump_all(objects), nl=False)
-
-
-def _print_like_apply(kube, install) -> None:
-    """Printing renders what applying would: with a Secret that applying would keep, its credentials."""
-    from .. import apply as applier
-    from ..errors import Forbidden
-
-    try:
-        _reason, kept = applier.keep_user_secret(kube, install.namespace, install.credentials_given)
-    except Forbidden:
-        click.echo("Note: may not read Secrets here: the printed config assumes no kept credentials "
-                   "Secret", err=True)
-        return
-    if kept is not None:
-        _reuse_kept_secret(install, kept)
-
-
-def _reuse_kept_secret(install, kept: dict) -> None:
-    """A Secret from an earlier install is kept when no credential flag is given: the config then uses
-    its credentials, but only for the endpoint they were given for (never, say, production
-    credentials sent to the demo backend)."""
-    from ..errors import UsageError
-    from ..naming import SECRET_NAME
-    from ..render.manifests import credentials_in_secret
-
-    endpoint, credentials = credentials_in_secret(kept)
-    delete = f"kubectl -n {install.namespace} delete secret {SECRET_NAME}"
-    if endpoint is not None and endpoint != install.endpoint:
-        if not install.credentials():
-            # the new backend takes no credentials: the config does not refer to the Secret at all
-            click.echo(f"Warning: secret/{SECRET_NAME} holds the credentials for {endpoint}, which this "
-                       f"install no longer uses; remove it with `{delete}`", err=True)
-            return
-        raise UsageError(
-            f"secret/{SECRET_NAME} in namespace {install.namespace} holds the credentials for {endpoint}, "
-            f"not for {install.endpoint}: pass the credentials for it (--basic-auth-from-env, --header, "
-            f"--secret-header), give --exporter-endpoint {endpoint} to keep using them, or remove the "
-            f"Secret first (`{delete}`)")
-    if credentials:
-        install.kept_credentials = credentials
-    elif not install.credentials():
-        click.echo(f"Warning: secret/{SECRET_NAME} exists in namespace {install.namespace} but this "
-                   f"install sends no credentials; pass them (--basic-auth-from-env, --header) to use "
-                   f"it", err=True)
-
-
-def _stderr_tty() -> bool:
-    import sys
-
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
+    print_objects(list(latest.values()), output)
 
 
 def _kubeconfig_named(opts) -> bool:
-    return any((opts.kubeconfig, opts.context, opts.cluster, opts.user))
+    flags = opts.connection
+    return any((flags.kubeconfig, flags.context, flags.cluster, flags.user))
 
 
 def _no_kubeconfig_at_all(opts) -> bool:
-    from ..kube.kubeconfig import KubeOptions, kubeconfig_paths
+    from ..kube.kubeconfig import kubeconfig_paths
 
-    return not opts.server and not kubeconfig_paths(KubeOptions())
+    return not opts.connection.server and not kubeconfig_paths(KubeOptions())
 
 
 def _demo_note() -> None:
@@ -305,17 +213,15 @@ def _demo_note() -> None:
 
 def _print(opts, install, linkerd_namespace, output, dry_run, show_secrets) -> None:
     """Render only. Reads the cluster just to find Linkerd's namespace, and only when it can."""
-    from .. import apply as applier
+    from ..cluster.install import prepare_print
     from ..errors import ApiTimeout, ApiUnreachable, KubeconfigError, KubeError
     from ..render.manifests import render, secret_instructions
-    from ..render.yaml_out import dump_all
 
     if not linkerd_namespace:
         offline = None
         try:
-            install.linkerd_namespace = applier.detect_linkerd_namespace(
-                opts.kube(), None, required=False)
-            _print_like_apply(opts.kube(), install)
+            prepare_print(opts.kube(), install, warn=_warn,
+                          note=lambda line: click.echo(f"Note: {line}", err=True))
         except KubeconfigError:
             # a context or kubeconfig the user named must work; only no kubeconfig at all is "offline"
             if _kubeconfig_named(opts) or not _no_kubeconfig_at_all(opts):
@@ -333,11 +239,7 @@ def _print(opts, install, linkerd_namespace, output, dry_run, show_secrets) -> N
         click.echo("Note: stdout is not a terminal: printing the manifests instead of applying them "
                    "(pipe them into `kubectl apply -f -`, or pass -o text to apply)", err=True)
     kept = bool(install.kept_credentials)
-    objects = render(install, include_secret=show_secrets and not kept)
-    if output == "json":
-        click.echo(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=2))
-    else:
-        click.echo(dump_all(objects), nl=False)
+    print_objects(render(install, include_secret=show_secrets and not kept), output)
     if kept:
         from ..naming import SECRET_NAME
 

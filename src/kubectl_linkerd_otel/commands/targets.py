@@ -18,7 +18,7 @@ from typing import Optional, Tuple
 import click
 
 from ..errors import UsageError
-from ..options import global_options, kube_flags, output_option
+from .options import global_options, kube_flags, output_option
 
 # find_problems codes that stop the collector from starting (it refuses the config): nothing is scraped
 REFUSED = ("no-pipelines", "undefined-component", "incomplete-pipeline", "not-in-image", "name-too-new")
@@ -36,9 +36,10 @@ REFUSED = ("no-pipelines", "undefined-component", "incomplete-pipeline", "not-in
 def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool, jobs: Tuple[str, ...],
             output: str) -> None:
     """Which pods the collector scrapes, and why the others are not."""
-    from ..collector_io import actual_targets, locate_collector
-    from ..inputs import load_config_file, load_pods_file, parse_config_text
+    from ..cluster.collector import actual_targets, locate_collector
+    from .inputs import load_config_file, load_pods_file, parse_config_text
     from ..report import targets as report
+    from .environment import environment
     from ..scrape.config import ScrapeConfigError, receivers, unused_receivers
     from ..scrape.targets import merge_actual, simulate
 
@@ -108,7 +109,7 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
         click.echo(text)
     else:
         text = report.render_human(sim, show_all=show_all, wide=output == "wide", jobs=list(jobs),
-                                   color=opts.color and sys.stdout.isatty())
+                                   color=environment(opts.no_color).color)
         click.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"), nl=False)
     if code:
         # not ctx.exit(1): cli.main runs click with standalone_mode=False

@@ -1,12 +1,11 @@
 """`uninstall`: delete what `install` created, and nothing else."""
 from __future__ import annotations
 
-import json
-
 import click
 
-from ..options import global_options, kube_flags, output_option
 from .install import dry_run_option
+from .options import global_options, kube_flags, output_option
+from .output import print_instead_of_apply, print_objects
 
 
 @click.command("uninstall")
@@ -22,59 +21,55 @@ def command(dry_run, output):
     On a terminal it deletes; piped, or with -o yaml, it prints what to delete:
       linkerd-otel uninstall | kubectl delete -f -
     """
-    from .. import apply as applier
+    from ..cluster import uninstall as remover
+    from ..k8s.refs import object_ref, reference
     from ..naming import MANAGED_BY_SELECTOR
-    from ..render.yaml_out import dump_all
+    from .environment import environment
 
     opts = global_options(click.get_current_context())
     kube = opts.kube()
     namespace = opts.namespace
-    found, kept_because = applier.objects_to_delete(kube, namespace)
-    keep = applier.namespace_to_release(kube, namespace, found)
+    found, kept_because = remover.objects_to_delete(kube, namespace)
+    keep = remover.namespace_to_release(kube, namespace, found)
     # --dry-run (client) lists; --dry-run=server asks the API server too
-    printing = dry_run != "server" and applier.print_instead_of_apply(
-        output, None, applier.stdout_is_tty())
+    printing = dry_run != "server" and print_instead_of_apply(output, None, environment().stdout_isatty)
     if not found and keep is None:
         click.echo(f"nothing to uninstall: no objects labelled {MANAGED_BY_SELECTOR} in namespace "
                    f"{namespace}", err=True)
         if printing and output == "json":
-            click.echo(json.dumps({"apiVersion": "v1", "kind": "List", "items": []}))
+            print_objects([], output)
         return
     if printing:
         if output is None and dry_run is None:
             click.echo("Note: stdout is not a terminal: printing the objects to delete instead of "
                        "deleting them (pipe them into `kubectl delete -f -`, or pass -o text to delete)",
                        err=True)
-        refs = [applier.reference(obj) for _plural, obj in found]
-        if output == "json":
-            click.echo(json.dumps({"apiVersion": "v1", "kind": "List", "items": refs}, indent=2))
-        elif refs:
-            click.echo(dump_all(refs), nl=False)
+        print_objects([reference(obj) for _plural, obj in found], output)
         if keep is not None:
-            labels = " ".join(f"{key}-" for key in applier.our_namespace_labels(keep))
+            labels = " ".join(f"{key}-" for key in remover.our_namespace_labels(keep))
             click.echo(f"Note: namespace {namespace} is {kept_because}; remove the "
                        f"labels install put on it with `kubectl label namespace {namespace} {labels}`",
                        err=True)
         return
     if dry_run == "client":
         for _plural, obj in found:
-            click.echo(f"{applier.object_ref(obj)} deleted (dry run)")
+            click.echo(f"{object_ref(obj)} deleted (dry run)")
         if keep is not None:
             click.echo(f"namespace/{namespace} unlabeled (dry run; {kept_because})")
         return
     server_dry_run = dry_run == "server"
-    applier.delete_objects(kube, found, dry_run=server_dry_run, echo=click.echo)
+    remover.delete_objects(kube, found, dry_run=server_dry_run, echo=click.echo)
     if keep is not None:
-        _release(applier, kube, keep, server_dry_run, kept_because)
+        _release(remover, kube, keep, server_dry_run, kept_because)
 
 
-def _release(applier, kube, ns: dict, dry_run: bool, kept_because: str) -> None:
+def _release(remover, kube, ns: dict, dry_run: bool, kept_because: str) -> None:
     """Remove our labels from the namespace we keep; say so, and name any label someone else owns."""
     name = ns["metadata"]["name"]
-    after = applier.release_namespace(kube, ns, dry_run=dry_run)
-    left = applier.our_namespace_labels(after)
+    after = remover.release_namespace(kube, ns, dry_run=dry_run)
+    left = remover.our_namespace_labels(after)
     suffix = " (server dry run)" if dry_run else ""
-    if any(key not in left for key in applier.our_namespace_labels(ns)):
+    if any(key not in left for key in remover.our_namespace_labels(ns)):
         click.echo(f"namespace/{name} unlabeled{suffix} ({kept_because})")
     if left:
         click.echo(f"Warning: namespace {name} keeps the labels {', '.join(left)}, set by another field "

@@ -6,7 +6,7 @@ import json
 import click
 
 from .. import __version__
-from ..options import global_options, kube_flags, output_option, parse_bool
+from .options import global_options, kube_flags, output_option, parse_bool
 
 
 @click.command("version")

@@ -14,22 +14,9 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
 from ..errors import KubeconfigError
+from ..k8s.kubeflags import KubeOptions
 
 IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-
-
-@dataclass
-class KubeOptions:
-    kubeconfig: Optional[str] = None
-    context: Optional[str] = None
-    cluster: Optional[str] = None
-    user: Optional[str] = None
-    server: Optional[str] = None
-    token: Optional[str] = field(default=None, repr=False)
-    request_timeout: Optional[float] = None
-    as_user: Optional[str] = None
-    as_groups: List[str] = field(default_factory=list)
-    insecure_skip_tls_verify: bool = False
 
 
 @dataclass

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from ..collector.config import credential_header, endpoint_has_userinfo
+from ..collector.endpoints import GRPC_DEFAULT_PORT, split_endpoint
 from ..errors import UsageError
 from ..naming import DEFAULT_LINKERD_NAMESPACE, DEFAULT_NAMESPACE
 
@@ -221,7 +222,8 @@ class InstallOptions:
         found = self.image_warnings()
         if (self.exporter_protocol == "grpc" and not self.uses_demo_backend
                 and _endpoint_port(self.endpoint) is None):
-            found.append(f"--exporter-endpoint {self.endpoint} names no port: gRPC will dial port 443; "
+            found.append(f"--exporter-endpoint {self.endpoint} names no port: gRPC will dial port "
+                         f"{GRPC_DEFAULT_PORT}; "
                          f"OTLP/gRPC usually listens on 4317 (give host:4317)")
         return found
 
@@ -237,11 +239,7 @@ class InstallOptions:
 
 def _endpoint_port(endpoint: str) -> Optional[str]:
     """The port an endpoint names (`host:4317`, `https://host:4318/v1`, `[::1]:4317`), or None."""
-    rest = re.sub(r"^[a-z][a-z0-9+.-]*://", "", endpoint.strip(), flags=re.IGNORECASE).split("/", 1)[0]
-    if rest.startswith("["):
-        host_end = rest.find("]")
-        return rest[host_end + 2:] if rest[host_end + 1:host_end + 2] == ":" else None
-    return rest.rsplit(":", 1)[1] if ":" in rest else None
+    return split_endpoint(endpoint)[2]
 
 
 def _millicores(quantity: str) -> float:

@@ -524,15 +524,12 @@ _CONFIG_SECTIONS = ("receivers", "exporters", "processors", "connectors", "exten
 
 
 def configmap_config_text(doc: dict) -> Optional[str]:
-    """The collector config a ConfigMap holds (the key whose text has `receivers`), None without one."""
+    """The collector config a ConfigMap holds (collector.locate.config_key picks the key), None without one."""
+    from ..collector.locate import config_key
+
     data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
-    for key in ("config.yaml", "relay", "collector.yaml"):
-        if isinstance(data.get(key), str) and "receivers" in data[key]:
-            return data[key]
-    for value in data.values():
-        if isinstance(value, str) and "receivers" in value:
-            return value
-    return None
+    key = config_key({"data": data})
+    return data[key] if key else None
 
 
 def _describe(doc: Any) -> str:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Tuple
 
-from .errors import UsageError
+from ..errors import UsageError
+from ..naming import RECEIVER_API_PORT
 
 TARGETS_PATH = "/api/v1/targets"
-RECEIVER_API_PORT = 9090
 
 
 class TargetsUnreadable(Exception):
@@ -24,7 +24,7 @@ class TargetsUnreadable(Exception):
 def read_targets(kube: Any, namespace: str, pod: str, port: int) -> dict:
     """One collector pod's `/api/v1/targets?state=any`, parsed. Errors of the cluster client propagate;
     an answer that is not a Prometheus targets document raises TargetsUnreadable."""
-    from .scrape.targets import active_targets
+    from ..scrape.targets import active_targets
 
     response = kube.proxy_get(namespace, pod, port, f"{TARGETS_PATH}?state=any")
     if response.status != 200:
@@ -40,7 +40,7 @@ def read_targets(kube: Any, namespace: str, pod: str, port: int) -> dict:
 
 def locate_collector(kube: Any, namespace: str):
     """The collector workload, its ConfigMap and pods in `namespace` (collector.locate.Location)."""
-    from .collector.locate import locate
+    from ..collector.locate import locate
 
     found = locate(kube.list("deployments", namespace), kube.list("daemonsets", namespace),
                    kube.list("configmaps", namespace), kube.list("pods", namespace))
@@ -53,8 +53,8 @@ def locate_collector(kube: Any, namespace: str):
 def actual_targets(kube: Any, location, config: dict, env=None) -> Tuple[Dict[str, dict], List[str]]:
     """Each running collector pod's targets document (pod name -> parsed JSON), and notes saying what
     could not be read and why."""
-    from .collector.facts import binds_pod_ip, split_hostport
-    from .scrape.config import receivers
+    from ..collector.facts import binds_pod_ip, split_hostport
+    from ..scrape.config import receivers
 
     notes: List[str] = []
     endpoints = [r.api_server for r in receivers(config, env) if r.api_server]

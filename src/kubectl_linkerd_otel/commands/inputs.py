@@ -6,7 +6,7 @@ import json
 import sys
 from typing import List
 
-from .errors import UsageError
+from ..errors import UsageError
 
 
 def read_text(path: str, *, what: str = "", fix: str = "") -> str:
@@ -41,7 +41,7 @@ def write_text(path: str, text: str, *, what: str = "") -> None:
 
 def parse_config_text(text: str, where: str) -> dict:
     """A collector config's text parsed; `where` names its source in errors (a file, configmap/NAME)."""
-    from .collector.config import parse_config
+    from ..collector.config import parse_config
 
     if not text.strip():
         raise UsageError(f"{where} holds no collector config")
@@ -73,7 +73,7 @@ def load_config_file(path: str) -> dict:
     """A collector config file; or a ConfigMap holding one, alone, in a List, or among other documents
     of a YAML stream (the documents that hold no collector config are skipped). Two collector configs in
     one file are refused: which one the collector runs is not ours to guess."""
-    from .scrape.config import collector_configs_in
+    from ..scrape.config import collector_configs_in
 
     text = read_text(path)
     docs = _documents(text, path, "pass a collector config file or its ConfigMap")

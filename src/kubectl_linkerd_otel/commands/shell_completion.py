@@ -34,11 +34,10 @@ def _one_line(text: Optional[str]) -> str:
     return first.replace("\t", " ")
 
 
-def complete(words: List[str]) -> Tuple[List[Tuple[str, str]], int]:
-    """Candidates (value, description) and cobra directive for the words after the plugin name."""
+def complete(cli, words: List[str]) -> Tuple[List[Tuple[str, str]], int]:
+    """Candidates (value, description) and cobra directive for the words after the plugin name, from the
+    command tree `cli` (the root group, passed in: this layer sits below it)."""
     from click.shell_completion import ShellComplete
-
-    from .cli import cli
 
     words = list(words) or [""]
     args, incomplete = words[:-1], words[-1]
@@ -67,14 +66,14 @@ def _describe(cli, item) -> str:
     return _one_line(item.help)
 
 
-def cobra_answer(words: List[str]) -> str:
-    candidates, directive = complete(words)
+def cobra_answer(cli, words: List[str]) -> str:
+    candidates, directive = complete(cli, words)
     lines = [f"{value}\t{help}" if help else value for value, help in candidates]
     lines.append(f":{directive}")
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def main(cli, argv: Optional[List[str]] = None) -> None:
     """`kubectl_complete-linkerd_otel WORD...` (also accepts cobra's own `__complete WORD...`)."""
     words = list(sys.argv[1:] if argv is None else argv)
     if words and words[0] in ("__complete", "__completeNoDesc"):
@@ -82,32 +81,28 @@ def main(argv: Optional[List[str]] = None) -> None:
         words = words[1:]
     else:
         no_desc = False
-    answer = cobra_answer(words)
+    answer = cobra_answer(cli, words)
     if no_desc:
         answer = "\n".join(line.split("\t", 1)[0] for line in answer.splitlines()) + "\n"
     sys.stdout.write(answer)
     sys.stdout.flush()
 
 
-def source(shell: str) -> str:
+def source(cli, shell: str) -> str:
     """click's completion script for `shell`, for every name the binary is used under."""
     from click.shell_completion import get_completion_class
 
-    from .cli import cli
-
     comp_cls = get_completion_class(shell)
     if comp_cls is None:
-        from .errors import UsageError
+        from ..errors import UsageError
 
         raise UsageError(f"no completion for shell {shell!r}; use bash, zsh or fish")
     return "".join(comp_cls(cli, {}, name, COMPLETE_VAR).source() for name in BINARY_NAMES)
 
 
-def shell_complete(instruction: Optional[str] = None) -> int:
+def shell_complete(cli, instruction: Optional[str] = None) -> int:
     """Answer a direct-use completion script (COMPLETE_VAR=bash_complete etc.); returns the exit code."""
     from click.shell_completion import shell_complete as click_shell_complete
-
-    from .cli import cli
 
     instruction = instruction or os.environ.get(COMPLETE_VAR, "")
     prog_name = os.path.basename(sys.argv[0]) if sys.argv else BINARY_NAMES[0]

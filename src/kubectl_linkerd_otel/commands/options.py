@@ -6,13 +6,14 @@ through click's context, so `kubectl linkerd-otel -n x check` and `... check -n 
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional
 
 import click
 
-DEFAULT_NAMESPACE = "observability"
+from ..k8s.kubeflags import KubeOptions
+from ..naming import DEFAULT_NAMESPACE
+
 _UNSET_VALUES = (None, (), "")
 
 
@@ -30,13 +31,13 @@ def parse_bool(value: Any) -> bool:
 
 def parse_duration(value: Any, *, flag: str = "duration") -> Optional[float]:
     """kubectl/Go durations: `30s`, `5m0s`, `1h`, `250ms`, or a bare number of seconds. `0` -> None."""
-    from .durations import parse_go_duration
+    from ..k8s.durations import parse_go_duration
 
     if value is None:
         return None
     seconds = parse_go_duration(str(value), flag=flag)
     if seconds < 0:
-        from .errors import UsageError
+        from ..errors import UsageError
 
         raise UsageError(f"invalid {flag} {value!r}: a duration here cannot be negative")
     return seconds or None
@@ -44,37 +45,19 @@ def parse_duration(value: Any, *, flag: str = "duration") -> Optional[float]:
 
 @dataclass
 class GlobalOptions:
-    kubeconfig: Optional[str] = None
-    context: Optional[str] = None
-    cluster: Optional[str] = None
-    user: Optional[str] = None
-    server: Optional[str] = None
-    token: Optional[str] = field(default=None, repr=False)
+    connection: KubeOptions = field(default_factory=KubeOptions)    # kubectl's connection flags
     namespace: str = DEFAULT_NAMESPACE
     namespace_given: bool = False
-    request_timeout: Optional[float] = None
-    as_user: Optional[str] = None
-    as_groups: List[str] = field(default_factory=list)
-    insecure_skip_tls_verify: bool = False
     verbose: int = 0
     no_color: bool = False
     _kube: Any = field(default=None, repr=False)
 
-    @property
-    def color(self) -> bool:
-        return not self.no_color and not os.environ.get("NO_COLOR")
-
     def kube(self):
         """The cluster client, built on first use (importing the kubernetes package costs ~0.7 s)."""
         if self._kube is None:
-            from .kube import Kube, KubeOptions
+            from ..kube import Kube
 
-            self._kube = Kube.connect(KubeOptions(
-                kubeconfig=self.kubeconfig, context=self.context, cluster=self.cluster,
-                user=self.user, server=self.server, token=self.token,
-                request_timeout=self.request_timeout, as_user=self.as_user,
-                as_groups=list(self.as_groups), insecure_skip_tls_verify=self.insecure_skip_tls_verify,
-            ))
+            self._kube = Kube.connect(self.connection)
         return self._kube
 
     def close(self) -> None:
@@ -98,7 +81,7 @@ def _store(attr: str, convert: Callable[[Any], Any] = lambda v: v) -> Callable:
         if value in _UNSET_VALUES:
             return
         opts = global_options(ctx)
-        setattr(opts, attr, convert(value))
+        setattr(opts.connection if hasattr(opts.connection, attr) else opts, attr, convert(value))
         if attr == "namespace":
             opts.namespace_given = True
     return callback
@@ -128,10 +111,10 @@ COMPLETION_TIMEOUT = 5.0
 def _complete_kubeconfig(section: str) -> Callable:
     """Names of contexts, clusters or users in the kubeconfig kubectl would read (no cluster call)."""
     def complete(ctx: click.Context, _param: click.Parameter, incomplete: str) -> List[str]:
-        from .kube.kubeconfig import KubeOptions, kubeconfig_paths, merge_kubeconfigs
+        from ..kube.kubeconfig import kubeconfig_paths, merge_kubeconfigs
 
         try:
-            paths = kubeconfig_paths(KubeOptions(kubeconfig=global_options(ctx).kubeconfig))
+            paths = kubeconfig_paths(KubeOptions(kubeconfig=global_options(ctx).connection.kubeconfig))
             config = merge_kubeconfigs(paths)
         except Exception:  # completion offers nothing rather than an error in the shell
             return []
@@ -142,8 +125,8 @@ def _complete_kubeconfig(section: str) -> Callable:
 def _complete_namespaces(ctx: click.Context, _param: click.Parameter, incomplete: str) -> List[str]:
     """Namespaces from the cluster, like kubectl's own `-n <TAB>`; bounded so a shell never hangs."""
     opts = global_options(ctx)
-    if opts.request_timeout is None or opts.request_timeout > COMPLETION_TIMEOUT:
-        opts.request_timeout = COMPLETION_TIMEOUT
+    if opts.connection.request_timeout is None or opts.connection.request_timeout > COMPLETION_TIMEOUT:
+        opts.connection.request_timeout = COMPLETION_TIMEOUT
     try:
         names = [ns["metadata"]["name"] for ns in opts.kube().list("namespaces")]
     except Exception:

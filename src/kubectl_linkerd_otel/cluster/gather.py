@@ -1,0 +1,234 @@
+"""Gathering for `check`: everything the checks need from the cluster, read concurrently into a Snapshot.
+
+Never raises for cluster errors: each step that fails lands in `Snapshot.errors` under its step key
+(snapshot.step), with whether it may pass by itself (`--wait` retries only those).
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+from .. import naming
+from ..collector.locate import collector_container
+from ..snapshot import (ACCESS, COLLECTOR_STEP, ENDPOINTSLICES, LOGS, METRICS, POLICY_STEPS, PROBE, READS_STEP,
+                        SERVICE, TARGETS, Snapshot, access_step, choose_collector, review_namespaces, split_step,
+                        step)
+
+LOG_TAIL_LINES = 2000
+LOG_SINCE_SECONDS = 3600
+EXTENSION_SELECTOR = f"{naming.EXTENSION_LABEL}={naming.EXTENSION_NAME}"
+
+
+def describe_error(exc: BaseException) -> str:
+    status = getattr(exc, "status", 0)
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return f"{text} (HTTP {status})" if status else text
+
+
+def is_transient(exc: BaseException) -> bool:
+    """May this failure go away by itself (a timeout, a dropped connection, a 5xx or 429)? A refusal
+    (401/403), a missing object (404) or a bad answer will not."""
+    from ..errors import ApiStatusError, ApiTimeout, ApiUnreachable, Gone
+
+    if isinstance(exc, (ApiTimeout, ApiUnreachable, Gone, TimeoutError, ConnectionError)):
+        return True
+    if isinstance(exc, ApiStatusError):
+        return exc.status == 429 or exc.status >= 500
+    return False
+
+
+def record_error(snap: Snapshot, key: str, exc: BaseException) -> None:
+    from ..errors import PluginError
+
+    snap.errors[key] = describe_error(exc) if isinstance(exc, PluginError) or getattr(exc, "status", 0) \
+        else f"{type(exc).__name__}: {exc}"
+    snap.transient_errors[key] = is_transient(exc)
+
+
+def _run_steps(steps: Dict[str, Callable[[], Any]], snap: Snapshot, workers: int = 8) -> Dict[str, Any]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    results: Dict[str, Any] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(steps)))) as pool:
+        futures = {name: pool.submit(fn) for name, fn in steps.items()}
+        for name, future in futures.items():
+            try:
+                results[name] = future.result()
+            except Exception as exc:  # every failure becomes data for a check
+                record_error(snap, name, exc)
+    return results
+
+
+def _kinded(items: List[dict], kind: str) -> List[dict]:
+    for item in items:
+        item.setdefault("kind", kind)
+    return items
+
+
+def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd_namespace: str = "",
+           metrics_interval: float = 3.0, probe_exporter: bool = False,
+           log_since_seconds: Optional[int] = LOG_SINCE_SECONDS) -> Snapshot:
+    """Read everything the checks need. Never raises for cluster errors: they land in `snap.errors`."""
+    snap = Snapshot(collector_namespace=namespace, collector_namespace_source=namespace_source,
+                    linkerd_namespace_hint=linkerd_namespace, metrics_interval=metrics_interval,
+                    taken_at=time.time())
+    try:
+        snap.version = kube.version()
+    except Exception as exc:
+        record_error(snap, "version", exc)
+        return snap   # nothing else will answer either
+
+    if namespace_source != "flag":
+        try:
+            labelled = kube.list("namespaces", label_selector=EXTENSION_SELECTOR)
+            if labelled:
+                snap.collector_namespace = labelled[0]["metadata"]["name"]
+                snap.collector_namespace_source = "extension-label"
+        except Exception as exc:
+            record_error(snap, "extension-namespace", exc)
+    ns = snap.collector_namespace
+
+    first = _run_steps({
+        "namespaces": lambda: kube.list("namespaces"),
+        "pods": lambda: kube.list("pods"),
+        "deployments": lambda: _kinded(kube.list("deployments", ns), "Deployment"),
+        "daemonsets": lambda: _kinded(kube.list("daemonsets", ns), "DaemonSet"),
+        "configmaps": lambda: kube.list("configmaps", ns),
+        "serviceaccounts": lambda: kube.list("serviceaccounts", ns),
+        "clusterrolebindings": lambda: kube.list("clusterrolebindings"),
+        "clusterroles": lambda: kube.list("clusterroles"),
+        **{key: (lambda plural=plural: kube.list(plural)) for key, plural in POLICY_STEPS.items()},
+    }, snap)
+    snap.namespaces = first.get("namespaces") or []
+    snap.pods = first.get("pods") or []
+    snap.workloads = (first.get("deployments") or []) + (first.get("daemonsets") or [])
+    snap.configmaps = first.get("configmaps") or []
+    snap.service_accounts = first.get("serviceaccounts") or []
+    snap.cluster_role_bindings = first.get("clusterrolebindings") or []
+    snap.cluster_roles = first.get("clusterroles") or []
+    snap.servers = first.get("servers") or []
+    snap.authorization_policies = first.get("authorizationpolicies") or []
+    snap.http_routes = first.get("httproutes") or []
+    snap.meshtls_authentications = first.get("meshtlsauthentications") or []
+    # Linkerd's CRDs may be absent: that is an empty list, not a gather failure.
+    for optional in POLICY_STEPS:
+        if "(HTTP 404)" in snap.errors.get(optional, ""):
+            snap.errors.pop(optional)
+    try:
+        choose_collector(snap)
+    except Exception as exc:   # malformed objects: a failed check names it, the report goes on
+        record_error(snap, COLLECTOR_STEP, exc)
+        return snap
+    try:
+        _gather_collector(kube, snap, metrics_interval, probe_exporter, log_since_seconds)
+    except Exception as exc:
+        record_error(snap, READS_STEP, exc)
+    return snap
+
+
+def _gather_collector(kube: Any, snap: Snapshot, interval: float, probe_exporter: bool,
+                      log_since_seconds: Optional[int]) -> None:
+    """The second round, once the collector is known: its logs, self-metrics, receiver targets, its
+    service account's permissions, and the exporter's Service."""
+    from ..collector import facts as facts_mod
+    from .collector import TargetsUnreadable, read_targets
+    from .probe import dial
+
+    ns = snap.collector_namespace
+    facts = snap.collector_facts()
+    pods = [p for p in snap.collector_pods() if (p.get("status") or {}).get("phase") == "Running"]
+    user = f"system:serviceaccount:{ns}:{snap.service_account_name()}"
+    steps: Dict[str, Callable[[], Any]] = {}
+
+    def targets_or_reason(pod: str, port: int):
+        try:
+            return read_targets(kube, ns, pod, port)
+        except TargetsUnreadable as exc:
+            return str(exc)
+
+    for pod in pods:
+        name = pod["metadata"]["name"]
+        container = (collector_container(pod.get("spec") or {}) or {}).get("name")
+        steps[step(LOGS, name)] = (lambda n=name, c=container: kube.pod_logs(
+            ns, n, container=c, tail_lines=LOG_TAIL_LINES, since_seconds=log_since_seconds))
+        if facts_mod.binds_pod_ip(facts.self_metrics):
+            steps[step(METRICS, name)] = lambda n=name: _two_reads(kube, ns, n, facts.self_metrics[1], interval)
+        if facts_mod.binds_pod_ip(facts.receiver_api):
+            steps[step(TARGETS, name)] = lambda n=name: targets_or_reason(n, facts.receiver_api[1])
+
+    if snap.workload() is not None:
+        # where the SD configs list and watch pods: the cluster scope ("") unless they name namespaces
+        for target_ns in review_namespaces(snap):
+            for verb in ("get", "list", "watch"):
+                steps[access_step("pods", verb, target_ns)] = (
+                    lambda v=verb, t=target_ns: _review(kube, user, v, "pods", t or None))
+        for verb, resource in (("get", "secrets"), ("list", "secrets"), ("create", "pods"), ("delete", "pods")):
+            steps[access_step(resource, verb)] = (lambda v=verb, r=resource: _review(kube, user, v, r, None))
+
+    services = {}
+    for exporter in facts.exporters:
+        target = facts_mod.cluster_service(exporter.endpoint, exporter.protocol)
+        if target:
+            services[(target[0], target[1] or ns)] = True
+        elif probe_exporter and exporter.endpoint:
+            steps[step(PROBE, exporter.endpoint)] = lambda e=exporter: dial(e)
+    for (svc, svc_ns) in services:
+        steps[step(SERVICE, svc_ns, svc)] = lambda s=svc, n=svc_ns: kube.get_or_none("services", s, n)
+        steps[step(ENDPOINTSLICES, svc_ns, svc)] = (lambda s=svc, n=svc_ns: kube.list(
+            "endpointslices", n, label_selector=f"kubernetes.io/service-name={s}"))
+
+    results = _run_steps(steps, snap, workers=16)
+    for key, value in results.items():
+        kind, rest = split_step(key)
+        if kind == LOGS:
+            snap.logs[rest] = value or ""
+        elif kind == METRICS:
+            if isinstance(value, str):
+                snap.self_metrics_errors[rest] = value
+            else:
+                snap.self_metrics[rest] = value
+        elif kind == TARGETS:
+            if isinstance(value, str):
+                snap.receiver_targets_errors[rest] = value
+            else:
+                snap.receiver_targets[rest] = value
+        elif kind == ACCESS:
+            snap.access_reviews.append(value)
+        elif kind == SERVICE and value:
+            snap.services.append(value)
+        elif kind == ENDPOINTSLICES:
+            snap.endpoint_slices.extend(value or [])
+        elif kind == PROBE:
+            snap.exporter_probes[rest] = value
+    for key in list(snap.errors):
+        kind, rest = split_step(key)
+        if kind == METRICS:
+            snap.self_metrics_errors[rest] = snap.errors.pop(key)
+        elif kind == TARGETS:
+            snap.receiver_targets_errors[rest] = snap.errors.pop(key)
+        elif kind == PROBE:
+            snap.exporter_probes[rest] = snap.errors.pop(key)
+
+
+def _review(kube: Any, user: str, verb: str, resource: str, namespace: Optional[str]) -> dict:
+    answer = kube.access_review(user=user, verb=verb, resource=resource, namespace=namespace)
+    return {"verb": verb, "resource": resource, "namespace": namespace or "",
+            "allowed": bool(answer.allowed), "reason": getattr(answer, "reason", "") or ""}
+
+
+def _proxy_text(kube: Any, ns: str, pod: str, port: int, path: str):
+    response = kube.proxy_get(ns, pod, port, path)
+    if response.status != 200:
+        return f"GET {path} on port {port} answered HTTP {response.status}"
+    return [response.text]
+
+
+def _two_reads(kube: Any, ns: str, pod: str, port: int, interval: float):
+    first = _proxy_text(kube, ns, pod, port, "/metrics")
+    if isinstance(first, str):
+        return first
+    time.sleep(max(0.0, interval))
+    second = _proxy_text(kube, ns, pod, port, "/metrics")
+    if isinstance(second, str):
+        return second
+    return first + second
