@@ -13,8 +13,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from fakekube import FakeApiServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-FIXTURES = SHARED / "fixtures"
+FIXTURES = REPO / "tests" / "fixtures"   # real API server output of a small Linkerd mesh
 
 
 def load_fixture(name: str):
