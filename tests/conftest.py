@@ -49,6 +49,19 @@ def fake_api(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def fake_api_tls(tmp_path, monkeypatch):
+    """As fake_api, over HTTPS (a self-signed CA in the kubeconfig): it requires the bearer token."""
+    server = FakeApiServer(tls=True).start()
+    path = server.kubeconfig(str(tmp_path / "kubeconfig"))
+    monkeypatch.setenv("KUBECONFIG", path)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    server.kubeconfig_path = path
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def mesh_api(fake_api):
     """The fake API server loaded with the shared harness mesh (reference collector included)."""
     fake_api.add_many(mesh_objects())

@@ -110,8 +110,10 @@ class Snapshot:
 
         fix = "pass a file written by --save-snapshot"
         text = read_text(path, what="snapshot", fix=fix)
+        from .safeload import json_loads
+
         try:
-            data = json.loads(text)
+            data = json_loads(text)
         except ValueError as exc:
             raise UsageError(f"cannot read snapshot {path}: not JSON ({exc}); {fix}") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:

@@ -74,9 +74,13 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class FakeApiServer:
-    def __init__(self, token: str = "test-token"):
+    def __init__(self, token: str = "test-token", tls: bool = False):
         self.store = Store()
-        self.token = token                 # required bearer token; None accepts anything
+        # Required bearer token; None accepts anything. Over plain HTTP nothing is required: kubectl
+        # (and so the plugin) sends no credentials to an http:// server, as to the old insecure port.
+        self.token = token
+        self.tls = tls
+        self.ca_file: Optional[str] = None
         self.version = {"major": "1", "minor": "31", "gitVersion": "v1.31.2",
                         "platform": "linux/amd64", "goVersion": "go1.22.8"}
         self.requests: List[Request] = []
@@ -90,6 +94,8 @@ class FakeApiServer:
         self._lock = threading.Lock()
         self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
+        if tls:
+            self._wrap_tls()
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -97,7 +103,22 @@ class FakeApiServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
+
+    def _wrap_tls(self) -> None:
+        import ssl
+        import subprocess
+        import tempfile
+
+        directory = tempfile.mkdtemp(prefix="fakekube-tls-")
+        cert, key = f"{directory}/ca.crt", f"{directory}/key.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+        self.ca_file = cert
 
     def start(self) -> "FakeApiServer":
         self._thread.start()
@@ -110,7 +131,8 @@ class FakeApiServer:
     def kubeconfig(self, path: str, *, context: str = "fake", token: Optional[str] = None) -> str:
         config = {
             "apiVersion": "v1", "kind": "Config", "current-context": context,
-            "clusters": [{"name": "fake-cluster", "cluster": {"server": self.url}}],
+            "clusters": [{"name": "fake-cluster", "cluster": dict(
+                {"server": self.url}, **({"certificate-authority": self.ca_file} if self.tls else {}))}],
             "users": [{"name": "fake-user", "user": {"token": token or self.token or "any"}}],
             "contexts": [{"name": context, "context": {"cluster": "fake-cluster",
                                                        "user": "fake-user"}}],
@@ -269,7 +291,7 @@ def _handler_for(api: FakeApiServer):
                 self._send(reply)
 
         def _authenticate(self) -> None:
-            if api.token is None:
+            if api.token is None or not api.tls:
                 return
             # As the API server's bearer authenticator: the scheme is case-insensitive.
             scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")

@@ -99,8 +99,10 @@ def read_config(text: str) -> Optional[dict]:
     ConfigSyntaxError when it is not a YAML mapping."""
     import yaml
 
+    from ..safeload import yaml_load
+
     try:
-        data = yaml.safe_load(text)
+        data = yaml_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

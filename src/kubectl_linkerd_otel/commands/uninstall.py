@@ -11,7 +11,7 @@ from .install import dry_run_option
 
 @click.command("uninstall")
 @kube_flags
-@dry_run_option
+@lambda func: dry_run_option(func, verb="deleted")
 @output_option("text", "yaml", "json", default=None)
 def command(dry_run, output):
     """Delete the collector stack: objects labelled app.kubernetes.io/managed-by=kubectl-linkerd-otel in
