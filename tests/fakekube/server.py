@@ -35,6 +35,7 @@ class Fault:
     status: int = 500
     retry_after: Optional[str] = None
     seconds: float = 0.0
+    body: bytes = b""              # kind "answer": sent as is, with `status`
 
     def matches(self, method: str, path: str) -> bool:
         if self.times is not None and self.times <= 0:
@@ -200,6 +201,11 @@ class FakeApiServer:
     def drop(self, times: Optional[int] = 1, path: Optional[str] = None) -> None:
         self.faults.append(Fault("drop", times, path))
 
+    def answer(self, body: bytes, path: Optional[str] = None, times: Optional[int] = None,
+               status: int = 200) -> None:
+        """Answer requests to `path` with these bytes (nonsense, a JSON array, ...) instead."""
+        self.faults.append(Fault("answer", times, path, status=status, body=body))
+
     def delay(self, seconds: float, path: Optional[str] = None, times: Optional[int] = None) -> None:
         self.faults.append(Fault("delay", times, path, seconds=seconds))
 
@@ -280,6 +286,8 @@ def _handler_for(api: FakeApiServer):
                 self.close_connection = True
                 return
             try:
+                if fault is not None and fault.kind == "answer":
+                    raise _Reply(fault.status, fault.body)
                 if fault is not None:
                     headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                     raise _Reply(fault.status, _status(fault.status,
