@@ -13,8 +13,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from fakekube import FakeApiServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-FIXTURES = SHARED / "fixtures"
+FIXTURES = REPO / "tests" / "fixtures"   # real API server output of a small Linkerd mesh
 
 
 def load_fixture(name: str):
@@ -40,6 +39,19 @@ def mesh_objects():
 def fake_api(tmp_path, monkeypatch):
     """An empty fake API server; KUBECONFIG points at it (token auth, context `fake`)."""
     server = FakeApiServer().start()
+    path = server.kubeconfig(str(tmp_path / "kubeconfig"))
+    monkeypatch.setenv("KUBECONFIG", path)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    server.kubeconfig_path = path
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_api_tls(tmp_path, monkeypatch):
+    """As fake_api, over HTTPS (a self-signed CA in the kubeconfig): it requires the bearer token."""
+    server = FakeApiServer(tls=True).start()
     path = server.kubeconfig(str(tmp_path / "kubeconfig"))
     monkeypatch.setenv("KUBECONFIG", path)
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)

@@ -63,8 +63,8 @@ def test_connection_refused_names_the_url(fake_api, tmp_path, monkeypatch):
     assert result.stdout.startswith("Client Version: v")
 
 
-def test_unauthorized(fake_api):
-    fake_api.token = "another-token"
+def test_unauthorized(fake_api_tls):
+    fake_api_tls.token = "another-token"
     assert_one_line_error(run_cli("version"), "rejected our credentials (401 Unauthorized)")
 
 

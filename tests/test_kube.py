@@ -192,7 +192,8 @@ def test_first_file_wins_for_clusters_of_the_same_name(fake_api, tmp_path, monke
     assert connect().server_url == fake_api.url
 
 
-def test_exec_credential_plugin(fake_api, tmp_path, monkeypatch):
+def test_exec_credential_plugin(fake_api_tls, tmp_path, monkeypatch):
+    fake_api = fake_api_tls   # kubectl runs credential plugins only for an https:// server
     fake_api.token = "from-exec-plugin"
     plugin = tmp_path / "cred-plugin"
     plugin.write_text("#!%s\nimport json\nprint(json.dumps({'apiVersion': "
@@ -200,7 +201,8 @@ def test_exec_credential_plugin(fake_api, tmp_path, monkeypatch):
                       "'status': {'token': 'from-exec-plugin'}}))\n" % sys.executable)
     plugin.chmod(plugin.stat().st_mode | stat.S_IEXEC)
     doc = {"apiVersion": "v1", "kind": "Config", "current-context": "x",
-           "clusters": [{"name": "c", "cluster": {"server": fake_api.url}}],
+           "clusters": [{"name": "c", "cluster": {"server": fake_api.url,
+                                                  "certificate-authority": fake_api.ca_file}}],
            "users": [{"name": "u", "user": {"exec": {
                "apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin),
                "interactiveMode": "Never"}}}],
@@ -210,9 +212,11 @@ def test_exec_credential_plugin(fake_api, tmp_path, monkeypatch):
     assert connect().version()["gitVersion"] == "v1.31.2"
 
 
-def test_failing_exec_plugin_is_a_kubeconfig_error(fake_api, tmp_path, monkeypatch):
+def test_failing_exec_plugin_is_a_kubeconfig_error(fake_api_tls, tmp_path, monkeypatch):
+    # over TLS: kubectl (and the plugin) run no credential plugin for a plain-http server
     doc = {"apiVersion": "v1", "kind": "Config", "current-context": "x",
-           "clusters": [{"name": "c", "cluster": {"server": fake_api.url}}],
+           "clusters": [{"name": "c", "cluster": {"server": fake_api_tls.url,
+                                                  "certificate-authority": fake_api_tls.ca_file}}],
            "users": [{"name": "u", "user": {"exec": {
                "apiVersion": "client.authentication.k8s.io/v1",
                "command": str(tmp_path / "no-such-plugin"), "interactiveMode": "Never"}}}],

@@ -11,7 +11,7 @@ from kubectl_linkerd_otel.scrape.config import (ScrapeConfigError, format_durati
                                                 scrape_jobs, unescape)
 from kubectl_linkerd_otel.scrape.targets import merge_actual, simulate
 
-FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(scope="module")

@@ -81,6 +81,31 @@ def kubectl_style_args(args: List[str]) -> List[str]:
     return out
 
 
+def kubectl_verbosity(args: List[str]) -> List[str]:
+    """kubectl's `-v=6`, `-v 6`, `--v=6` and `--verbose=6` before the command: the group's -v is a plain
+    switch (its optional value would swallow the command name), so the level moves after the command,
+    where -v takes a value."""
+    command = next((i for i, arg in enumerate(args) if arg in COMMANDS or arg == "--"), len(args))
+    level, kept, i = None, [], 0
+    while i < command:
+        arg = args[i]
+        if arg in ("-v", "--v", "--verbose"):
+            if i + 1 < command and args[i + 1].isdigit():
+                level, i = args[i + 1], i + 2
+                continue
+            level = level or "1"
+        elif arg.startswith(("--v=", "--verbose=")):
+            level = arg.split("=", 1)[1]
+        else:
+            kept.append(arg)
+        i += 1
+    if level is None:
+        return args
+    if command < len(args) and args[command] in COMMANDS:
+        return kept + [args[command], f"--verbose={level}"] + args[command + 1:]
+    return kept + ["-v"] + args[command:]
+
+
 def _usage_error_line(exc: click.ClickException) -> str:
     """click prints usage, a hint and the error over four lines; kubectl users get one."""
     message = exc.format_message()
@@ -91,7 +116,9 @@ def _usage_error_line(exc: click.ClickException) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    args = kubectl_style_args(sys.argv[1:] if argv is None else list(argv))
+    args = kubectl_verbosity(kubectl_style_args(sys.argv[1:] if argv is None else list(argv)))
+    if not args:
+        args = ["--help"]   # like kubectl: a bare command prints its help and exits 0
     name = prog_name(sys.argv[0] if sys.argv else "kubectl-linkerd_otel")
     verbose = any(a in ("-v", "--verbose") or a.startswith("--verbose=") and a != "--verbose=false"
                   for a in args)

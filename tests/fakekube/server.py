@@ -35,6 +35,7 @@ class Fault:
     status: int = 500
     retry_after: Optional[str] = None
     seconds: float = 0.0
+    body: bytes = b""              # kind "answer": sent as is, with `status`
 
     def matches(self, method: str, path: str) -> bool:
         if self.times is not None and self.times <= 0:
@@ -74,9 +75,13 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class FakeApiServer:
-    def __init__(self, token: str = "test-token"):
+    def __init__(self, token: str = "test-token", tls: bool = False):
         self.store = Store()
-        self.token = token                 # required bearer token; None accepts anything
+        # Required bearer token; None accepts anything. Over plain HTTP nothing is required: kubectl
+        # (and so the plugin) sends no credentials to an http:// server, as to the old insecure port.
+        self.token = token
+        self.tls = tls
+        self.ca_file: Optional[str] = None
         self.version = {"major": "1", "minor": "31", "gitVersion": "v1.31.2",
                         "platform": "linux/amd64", "goVersion": "go1.22.8"}
         self.requests: List[Request] = []
@@ -90,6 +95,8 @@ class FakeApiServer:
         self._lock = threading.Lock()
         self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
+        if tls:
+            self._wrap_tls()
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -97,7 +104,22 @@ class FakeApiServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
+
+    def _wrap_tls(self) -> None:
+        import ssl
+        import subprocess
+        import tempfile
+
+        directory = tempfile.mkdtemp(prefix="fakekube-tls-")
+        cert, key = f"{directory}/ca.crt", f"{directory}/key.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+        self.ca_file = cert
 
     def start(self) -> "FakeApiServer":
         self._thread.start()
@@ -110,7 +132,8 @@ class FakeApiServer:
     def kubeconfig(self, path: str, *, context: str = "fake", token: Optional[str] = None) -> str:
         config = {
             "apiVersion": "v1", "kind": "Config", "current-context": context,
-            "clusters": [{"name": "fake-cluster", "cluster": {"server": self.url}}],
+            "clusters": [{"name": "fake-cluster", "cluster": dict(
+                {"server": self.url}, **({"certificate-authority": self.ca_file} if self.tls else {}))}],
             "users": [{"name": "fake-user", "user": {"token": token or self.token or "any"}}],
             "contexts": [{"name": context, "context": {"cluster": "fake-cluster",
                                                        "user": "fake-user"}}],
@@ -177,6 +200,11 @@ class FakeApiServer:
 
     def drop(self, times: Optional[int] = 1, path: Optional[str] = None) -> None:
         self.faults.append(Fault("drop", times, path))
+
+    def answer(self, body: bytes, path: Optional[str] = None, times: Optional[int] = None,
+               status: int = 200) -> None:
+        """Answer requests to `path` with these bytes (nonsense, a JSON array, ...) instead."""
+        self.faults.append(Fault("answer", times, path, status=status, body=body))
 
     def delay(self, seconds: float, path: Optional[str] = None, times: Optional[int] = None) -> None:
         self.faults.append(Fault("delay", times, path, seconds=seconds))
@@ -258,6 +286,8 @@ def _handler_for(api: FakeApiServer):
                 self.close_connection = True
                 return
             try:
+                if fault is not None and fault.kind == "answer":
+                    raise _Reply(fault.status, fault.body)
                 if fault is not None:
                     headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                     raise _Reply(fault.status, _status(fault.status,
@@ -269,7 +299,7 @@ def _handler_for(api: FakeApiServer):
                 self._send(reply)
 
         def _authenticate(self) -> None:
-            if api.token is None:
+            if api.token is None or not api.tls:
                 return
             # As the API server's bearer authenticator: the scheme is case-insensitive.
             scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")

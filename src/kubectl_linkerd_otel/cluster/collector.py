@@ -29,8 +29,10 @@ def read_targets(kube: Any, namespace: str, pod: str, port: int) -> dict:
     response = kube.proxy_get(namespace, pod, port, f"{TARGETS_PATH}?state=any")
     if response.status != 200:
         raise TargetsUnreadable(f"answered HTTP {response.status} on {TARGETS_PATH}", "status")
+    from ..k8s.safeload import json_loads
+
     try:
-        doc = json.loads(response.text)
+        doc = json_loads(response.text)
     except ValueError:
         raise TargetsUnreadable(f"did not answer JSON on {TARGETS_PATH}", "json") from None
     if active_targets(doc) is None:

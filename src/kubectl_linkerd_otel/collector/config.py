@@ -50,8 +50,9 @@ RENAMED_EXPORTERS = {"otlp": "otlp_grpc", "otlphttp": "otlp_http"}
 RENAME_VERSION = (0, 144)
 # Header names whose values are credentials (Authorization, X-Api-Key, X-Sumo-Credential, Honeycomb's
 # x-honeycomb-team, Uptrace's uptrace-dsn, ...): install keeps them in the Secret, check flags them in clear.
-_SENSITIVE_HEADER = re.compile(r"auth|token|key|secret|passw|cookie|signature|cred|dsn|team",
-                               re.IGNORECASE)
+# The one credential rule: install, check and redaction (snapshot.py) all ask credential_header.
+_SENSITIVE_HEADER = re.compile(r"auth|token|key|secret|pass|pwd|cookie|signature|cred|dsn|team|licen|"
+                               r"session|private", re.IGNORECASE)
 
 
 def credential_header(name: Any) -> bool:
@@ -99,8 +100,10 @@ def read_config(text: str) -> Optional[dict]:
     ConfigSyntaxError when it is not a YAML mapping."""
     import yaml
 
+    from ..k8s.safeload import yaml_load
+
     try:
-        data = yaml.safe_load(text)
+        data = yaml_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

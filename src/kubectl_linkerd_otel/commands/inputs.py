@@ -7,6 +7,7 @@ import sys
 from typing import List
 
 from ..errors import UsageError
+from ..k8s.podshape import pod_problem
 
 
 def read_text(path: str, *, what: str = "", fix: str = "") -> str:
@@ -54,19 +55,23 @@ def parse_config_text(text: str, where: str) -> dict:
 def _documents(text: str, path: str, fix: str) -> list:
     """The documents of a JSON or YAML file: JSON first (tabs are fine there, not in YAML), then every
     document of a YAML stream (`---` separated); empty documents left out."""
+    from ..k8s.safeload import json_loads, yaml_load_all
+
     text = text[1:] if text.startswith("\ufeff") else text
     try:
-        return [json.loads(text)]
+        return [json_loads(text)]
     except ValueError:
         pass
     import yaml
 
     try:
-        return [d for d in yaml.safe_load_all(text) if d is not None]
+        return [d for d in yaml_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise UsageError(f"{path} is neither JSON nor valid YAML{where}; {fix}") from None
+        problem = getattr(exc, "problem", "") or ""
+        why = f" ({problem.splitlines()[0]})" if problem.startswith(("too many aliases", "nested deeper")) else ""
+        raise UsageError(f"{path} is neither JSON nor valid YAML{where}{why}; {fix}") from None
 
 
 def load_config_file(path: str) -> dict:
@@ -122,6 +127,9 @@ def load_pods_file(path: str) -> List[dict]:
         if pods or (not items and lists):
             for pod in pods:
                 _check_pod(pod, path, fix)
+                problem = pod_problem(pod)
+                if problem:
+                    raise UsageError(f"{path}: {problem}; {fix}")
             return pods
     raise UsageError(f"{path} holds no pods; {fix}")
 

@@ -35,10 +35,10 @@ def bool_option(name: str, help: str):
                         callback=_bool, help=help)
 
 
-def dry_run_option(func):
+def dry_run_option(func, verb: str = "applied"):
     return click.option("--dry-run", "dry_run", is_flag=False, flag_value="client", default=None,
                         metavar="[client|server|none]", callback=_dry_run,
-                        help="client: print what would be applied, touch nothing; "
+                        help=f"client: print what would be {verb}, touch nothing; "
                              "server: let the API server validate without saving.")(func)
 
 

@@ -10,7 +10,7 @@ from .output import print_instead_of_apply, print_objects
 
 @click.command("uninstall")
 @kube_flags
-@dry_run_option
+@lambda func: dry_run_option(func, verb="deleted")
 @output_option("text", "yaml", "json", default=None)
 def command(dry_run, output):
     """Delete the collector stack: objects labelled app.kubernetes.io/managed-by=kubectl-linkerd-otel in

@@ -18,6 +18,8 @@ from .. import __version__
 from ..errors import (ApiStatusError, ApiTimeout, ApiUnreachable, Conflict, Forbidden, Gone,
                       KubeError, NotFound, TlsError, Unauthorized)
 from ..naming import FIELD_MANAGER
+from ..k8s.urls import mask_url
+from .answers import check_list, check_object, check_version
 from .kubeconfig import Connection, KubeOptions, resolve
 from .resources import Resource, resource, resource_for
 
@@ -95,6 +97,11 @@ class Kube:
         return self.connection.server
 
     @property
+    def shown_server(self) -> str:
+        """The server URL as it may be printed or saved (user:password@ and query values masked)."""
+        return mask_url(self.connection.server)
+
+    @property
     def context(self) -> str:
         return self.connection.context
 
@@ -131,13 +138,13 @@ class Kube:
 
         budget = timeout or self.timeout
         deadline = time.monotonic() + budget
-        url = f"{self.connection.server}{path}"
+        server = mask_url(self.connection.server)   # printed: credentials in the URL masked
         attempt = 0
         while True:
             attempt += 1
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise ApiTimeout(f"the API server at {self.connection.server} did not answer "
+                raise ApiTimeout(f"the API server at {server} did not answer "
                                  f"within {budget:g}s ({what}); retry, or raise --request-timeout")
             headers = self._headers(content_type, accept)
             extensions = ({"sni_hostname": self.connection.tls_server_name}
@@ -147,24 +154,24 @@ class Kube:
                                                 headers=headers, timeout=remaining,
                                                 extensions=extensions)
             except httpx.TimeoutException:
-                raise ApiTimeout(f"the API server at {self.connection.server} did not answer "
+                raise ApiTimeout(f"the API server at {server} did not answer "
                                  f"within {budget:g}s ({what}); retry, or raise "
                                  "--request-timeout") from None
             except httpx.ConnectError as exc:
                 if _is_tls_failure(exc):
-                    raise TlsError(f"TLS handshake with {self.connection.server} failed: "
+                    raise TlsError(f"TLS handshake with {server} failed: "
                                    f"{_tls_reason(exc)}; check the cluster's certificate-authority "
                                    "in the kubeconfig") from None
-                raise ApiUnreachable(f"cannot reach the API server at {self.connection.server}: "
+                raise ApiUnreachable(f"cannot reach the API server at {server}: "
                                      f"{_reason(exc)}; is the cluster running and is the context "
                                      f"{self.connection.context!r} the right one?") from None
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
                 if attempt < MAX_ATTEMPTS and self._backoff(attempt, deadline):
                     continue
-                raise ApiUnreachable(f"the API server at {self.connection.server} dropped the "
+                raise ApiUnreachable(f"the API server at {server} dropped the "
                                      f"connection ({what}): {_reason(exc)}; retry in a moment") from None
             except httpx.HTTPError as exc:
-                raise ApiUnreachable(f"request to {url} failed: {_reason(exc)}") from None
+                raise ApiUnreachable(f"request to {server}{path} failed: {_reason(exc)}") from None
             if response.status_code in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
                 if self._backoff(attempt, deadline, response.headers.get("Retry-After")):
                     continue
@@ -174,7 +181,9 @@ class Kube:
 
     def _headers(self, content_type: Optional[str], accept: Optional[str]) -> List[tuple]:
         headers: List[tuple] = list(self._impersonation)
-        auth = self.connection.authorization()
+        # kubectl (client-go clientcmd) reads a kubeconfig's credentials only for a TLS transport:
+        # a token or password never goes out over plain http.
+        auth = self.connection.authorization() if self.connection.server.lower().startswith("https") else None
         if auth:
             headers.append(("Authorization", auth))
         if content_type:
@@ -208,7 +217,7 @@ class Kube:
                 details = doc.get("details") or {}
         except ValueError:
             message = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
-        server = self.connection.server
+        server = mask_url(self.connection.server)
         if status == 401:
             return Unauthorized(f"the API server at {server} rejected our credentials (401 "
                                 f"Unauthorized) to {what}; the token may have expired: log in again "
@@ -240,14 +249,17 @@ class Kube:
     def _json(self, method: str, path: str, what: _What, **kwargs) -> Any:
         response = self._request(method, path, what, **kwargs)
         try:
-            return response.json()
-        except ValueError:
-            raise ApiStatusError(f"the API server sent a non-JSON answer to {what}") from None
+            doc = response.json()
+        except (ValueError, RecursionError):
+            raise ApiStatusError(f"the API server at {self.shown_server} sent a non-JSON answer to "
+                                 f"{what}; is it a Kubernetes API server?") from None
+        return check_object(doc, what, self.shown_server)
 
     # --- verbs ----------------------------------------------------------------------------
 
     def version(self) -> dict:
-        return self._json("GET", "/version", _What("get", "version"))
+        what = _What("get", "version")
+        return check_version(self._json("GET", "/version", what), what, self.shown_server)
 
     def list(self, resource_name: Union[str, Resource], namespace: Optional[str] = None, *,
              label_selector: Optional[str] = None, field_selector: Optional[str] = None,
@@ -286,6 +298,7 @@ class Kube:
                         continue
                     yield item
                 return
+            check_list(doc, what, self.shown_server, pods=res.plural == "pods" and not res.group)
             kind = (doc.get("kind") or f"{res.kind}List")
             kind = kind[:-4] if kind.endswith("List") else kind
             for item in doc.get("items") or []:

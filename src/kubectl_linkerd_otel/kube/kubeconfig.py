@@ -15,8 +15,10 @@ from typing import Callable, List, Optional
 
 from ..errors import KubeconfigError
 from ..k8s.kubeflags import KubeOptions
+from ..k8s.urls import check_server_url
 
 IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+MAX_KUBECONFIG_BYTES = 16 * 1024 * 1024   # past this, not a kubeconfig (the YAML reader would crawl)
 
 
 @dataclass
@@ -38,14 +40,22 @@ class Connection:
 def kubeconfig_paths(opts: KubeOptions) -> List[str]:
     if opts.kubeconfig:
         path = os.path.expanduser(opts.kubeconfig)
-        if not os.path.isfile(path):
+        if os.path.isdir(path):
+            raise KubeconfigError(f"kubeconfig {opts.kubeconfig} is a directory; "
+                                  "pass a kubeconfig file to --kubeconfig")
+        if not os.path.exists(path):
             raise KubeconfigError(f"kubeconfig {opts.kubeconfig} does not exist; "
                                   "pass an existing file to --kubeconfig")
-        return [path]
+        return [path]   # /dev/null included: an empty config, as kubectl reads it
     env = os.environ.get("KUBECONFIG")
     if env:
         paths = [os.path.expanduser(p) for p in env.split(os.pathsep) if p]
-        return [p for p in paths if os.path.isfile(p)]
+        for p in paths:
+            if os.path.isdir(p):
+                raise KubeconfigError(f"KUBECONFIG names {p}, which is a directory; "
+                                      "list kubeconfig files in KUBECONFIG")
+        # as kubectl: files that do not exist are skipped; /dev/null is an empty config
+        return [p for p in paths if os.path.exists(p)]
     default = os.path.expanduser("~/.kube/config")
     return [default] if os.path.isfile(default) else []
 
@@ -57,15 +67,22 @@ def _in_cluster() -> bool:
 def _read_yaml(path: str) -> dict:
     import yaml
 
+    from ..k8s.safeload import yaml_load
+
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = yaml_load(fh.read(MAX_KUBECONFIG_BYTES + 1))
     except OSError as exc:
         raise KubeconfigError(f"cannot read kubeconfig {path}: {exc.strerror}") from None
+    except (UnicodeDecodeError, ValueError):
+        raise KubeconfigError(f"kubeconfig {path} is not a text file (not UTF-8); "
+                              "point --kubeconfig at your kubeconfig") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise KubeconfigError(f"kubeconfig {path} is not valid YAML{where}; "
+        problem = str(getattr(exc, "problem", "") or "")
+        why = f": {problem.splitlines()[0]}" if problem.startswith(("too many aliases", "nested deeper")) else ""
+        raise KubeconfigError(f"kubeconfig {path} is not valid YAML{where}{why}; "
                               "fix it or point --kubeconfig at another file") from None
     if data is None:
         data = {}
@@ -97,6 +114,8 @@ def merge_kubeconfigs(paths: List[str]) -> dict:
         data = _read_yaml(path)
         base = os.path.dirname(os.path.abspath(path))
         if not merged["current-context"] and data.get("current-context"):
+            if not isinstance(data["current-context"], str):
+                raise KubeconfigError(f"kubeconfig {path}: current-context must be a string")
             merged["current-context"] = data["current-context"]
         for section, inner, file_keys in (
             ("clusters", "cluster", ("certificate-authority",)),
@@ -104,8 +123,9 @@ def merge_kubeconfigs(paths: List[str]) -> dict:
             ("contexts", "context", ()),
         ):
             for item in data.get(section) or []:
-                if not isinstance(item, dict) or not item.get("name"):
-                    raise KubeconfigError(f"kubeconfig {path}: every entry of {section} needs a name")
+                if not isinstance(item, dict) or not item.get("name") or not isinstance(item["name"], str):
+                    raise KubeconfigError(f"kubeconfig {path}: every entry of {section} needs a name "
+                                          "(a string)")
                 if item["name"] in seen[section]:
                     continue
                 seen[section].add(item["name"])
@@ -125,9 +145,12 @@ def _named(items: list, name: str, inner: str) -> Optional[dict]:
 
 def resolve(opts: KubeOptions) -> Connection:
     paths = kubeconfig_paths(opts)
-    if not paths:
+    config = merge_kubeconfigs(paths) if paths else None
+    if opts.server is not None:
+        check_server_url(opts.server, "--server")
+    if not paths or (not config["contexts"] and not config["current-context"] and opts.server):
         if opts.server:
-            return Connection(server=opts.server.rstrip("/"), context="(--server)",
+            return Connection(server=check_server_url(opts.server, "--server"), context="(--server)",
                               verify=not opts.insecure_skip_tls_verify,
                               authorization=_static_token(opts.token))
         if _in_cluster():
@@ -135,7 +158,6 @@ def resolve(opts: KubeOptions) -> Connection:
         where = os.environ.get("KUBECONFIG") or "~/.kube/config"
         raise KubeconfigError(f"no kubeconfig found ({where} does not exist); "
                               "set KUBECONFIG, pass --kubeconfig, or check `kubectl config view`")
-    config = merge_kubeconfigs(paths)
     context_name = opts.context or config["current-context"]
     if not context_name:
         raise KubeconfigError("no current context in the kubeconfig; pass --context "
@@ -160,6 +182,18 @@ def resolve(opts: KubeOptions) -> Connection:
     cluster = _named(config["clusters"], cluster_name, "cluster") or {}
     if not cluster.get("server") and not opts.server:
         raise KubeconfigError(f"cluster {cluster_name!r} has no server address in the kubeconfig")
+    if not opts.server:
+        cluster = dict(cluster, server=check_server_url(cluster.get("server"),
+                                                        f"cluster {cluster_name!r} of the kubeconfig"))
+    for key in ("certificate-authority", "certificate-authority-data", "tls-server-name", "proxy-url"):
+        if cluster.get(key) is not None and not isinstance(cluster.get(key), str):
+            raise KubeconfigError(f"cluster {cluster_name!r} of the kubeconfig: {key} must be a string")
+    config["clusters"] = [{"name": cluster_name, "cluster": cluster}]
+    server = opts.server or cluster["server"]
+    if not check_server_url(server, "--server").lower().startswith("https"):
+        # client-go reads a user's credentials (tokens, passwords, exec plugins) only for TLS
+        context.pop("user", None)
+        config["users"] = []
     config["contexts"] = [{"name": context_name, "context": context}]
     config["current-context"] = context_name
     return _load(config, context_name, cluster, opts)
@@ -182,6 +216,9 @@ def _load(config: dict, context_name: str, cluster: dict, opts: KubeOptions) -> 
         raise KubeconfigError(f"kubeconfig context {context_name!r}: {exc}") from None
     except (OSError, ValueError) as exc:
         raise KubeconfigError(f"kubeconfig context {context_name!r}: {exc}") from None
+    except (TypeError, AttributeError, KeyError) as exc:   # a field of the wrong type
+        raise KubeconfigError(f"kubeconfig context {context_name!r} is malformed (a field has the wrong "
+                              f"type): check its user and cluster with `kubectl config view`") from None
     finally:
         logging.getLogger().removeHandler(handler)
 
@@ -205,7 +242,7 @@ def _load(config: dict, context_name: str, cluster: dict, opts: KubeOptions) -> 
         return _bearer(configuration)
 
     return Connection(
-        server=(opts.server or configuration.host).rstrip("/"),
+        server=check_server_url(opts.server, "--server") if opts.server else cluster["server"],
         context=context_name,
         ca_file=configuration.ssl_ca_cert,
         cert_file=configuration.cert_file,

@@ -9,6 +9,7 @@ from typing import Dict, List, Optional, Tuple
 from ..collector.config import credential_header, endpoint_has_userinfo
 from ..collector.endpoints import GRPC_DEFAULT_PORT, split_endpoint
 from ..errors import UsageError
+from .endpoint import check_endpoint, check_image
 from ..naming import DEFAULT_LINKERD_NAMESPACE, DEFAULT_NAMESPACE
 
 # otel/opentelemetry-collector (core). >= 0.144 names the OTLP exporters otlp_grpc / otlp_http.
@@ -20,6 +21,7 @@ DEMO_HEADERS = (("organization", "default"), ("stream-name", "default"))
 DEMO_BASIC_AUTH = "root@example.com:Complexpass#123"  # OpenObserve's documented demo login
 
 MODES = ("deployment", "daemonset")
+MAX_SCRAPE_INTERVAL_MS = 24 * 3600 * 1000
 PROTOCOLS = ("grpc", "http")
 
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T|m)?$")
@@ -139,8 +141,11 @@ class InstallOptions:
             raise UsageError(f"--image is empty: give an image, e.g. {DEFAULT_IMAGE}")
         if any(c.isspace() for c in self.image):
             raise UsageError(f"invalid --image {self.image!r}")
+        check_image(self.image)
         if self.exporter_endpoint is not None and not self.exporter_endpoint.strip():
             raise UsageError("--exporter-endpoint is empty: give host:port (grpc) or a URL (http)")
+        if self.exporter_endpoint is not None and not any(c.isspace() for c in self.exporter_endpoint.strip()):
+            check_endpoint(self.exporter_endpoint, self.exporter_protocol)
         if self.exporter_endpoint is not None and endpoint_has_userinfo(self.exporter_endpoint):
             # first, and never echo the endpoint: it holds the credentials
             raise UsageError("--exporter-endpoint holds credentials (user:password@): give the endpoint "
@@ -164,6 +169,9 @@ class InstallOptions:
         # never echo credential values
         if self.basic_auth is not None and (":" not in self.basic_auth or self.basic_auth.startswith(":")):
             raise UsageError("--basic-auth needs USER:PASSWORD (with a user name)")
+        if self.basic_auth is not None and not self.basic_auth.split(":", 1)[1]:
+            raise UsageError("--basic-auth needs USER:PASSWORD: the password is empty (was a shell "
+                             "variable unset?)")
         if self.basic_auth is not None and _CONTROL.search(self.basic_auth):
             raise UsageError("--basic-auth contains a line break or control character: give USER:PASSWORD")
         names = [name.lower() for name, _value in list(self.headers) + list(self.secret_headers)]
@@ -209,6 +217,9 @@ class InstallOptions:
                              "duration like 15s, 30s or 1m") from None
         if interval_ms < 1000:
             raise UsageError(f"--scrape-interval {self.scrape_interval} is too short: give at least 1s")
+        if interval_ms > MAX_SCRAPE_INTERVAL_MS:
+            raise UsageError(f"--scrape-interval {self.scrape_interval[:40]} is too long: give at most 24h "
+                             "(Prometheus marks series stale after 5m without a scrape)")
 
     def _validate_endpoint_port(self) -> None:
         port = _endpoint_port(self.endpoint)

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 MAX_REPEAT = 1000
+# Go allows 1000 levels of nesting; our recursive parser and emitter stop earlier, with an error.
+MAX_NESTING = 150
 MAX_RUNE = 0x10FFFF
 
 # Flags, as Go's parser tracks them.
@@ -162,6 +164,7 @@ class Translation:
     python: str
     group_names: Dict[str, List[int]]     # capture name -> indexes (Go allows a name twice)
     groups: int                       # number of capture groups
+    tree: Optional[_Node] = None      # the parsed pattern (for the linear-time engine)
 
 
 class _Parser:
@@ -348,6 +351,8 @@ class _Parser:
         return self._group_body(flags, depth, self.ncap), flags
 
     def _group_body(self, flags: int, depth: int, capture: int) -> _Node:
+        if depth >= MAX_NESTING:
+            raise self.error(f"expression nests too deeply (more than {MAX_NESTING} groups)")
         body, _ = self.parse_alt(flags, depth + 1)
         if self.peek() != ")":
             raise self.error("missing closing )")
@@ -563,7 +568,7 @@ def translate(pattern: str, flags: int = 0) -> Translation:
     parser = _Parser(pattern)
     tree = parser.parse(flags)
     _check_repeat_size(tree)
-    return Translation(pattern, _emit(tree), dict(parser.names), parser.ncap)
+    return Translation(pattern, _emit(tree), dict(parser.names), parser.ncap, tree)
 
 
 @dataclass
@@ -571,7 +576,7 @@ class AnchoredRegex:
     """A relabel regex as Prometheus 3.x compiles it: `^(?s:RE)$`. Use `fullmatch`."""
 
     source: str
-    compiled: "re.Pattern[str]"
+    compiled: "re.Pattern[str]"      # or a linear.LinearRegex: both have fullmatch(text).group(i)
     group_names: Dict[str, List[int]]
     groups: int
 
@@ -579,12 +584,18 @@ class AnchoredRegex:
         return self.compiled.fullmatch(text)
 
 
-_anchored_cache: Dict[str, AnchoredRegex] = {}
+_anchored_cache: Dict[Tuple[str, str], AnchoredRegex] = {}
 
 
-def compile_anchored(pattern: str) -> AnchoredRegex:
-    """`^(?s:pattern)$` as Prometheus 3.x builds it, compiled to Python. Raises RE2Error."""
-    cached = _anchored_cache.get(pattern)
+def compile_anchored(pattern: str, engine: str = "auto") -> AnchoredRegex:
+    """`^(?s:pattern)$` as Prometheus 3.x builds it, compiled to Python. Raises RE2Error.
+
+    `engine`: "auto" runs Python's `re` only where it cannot backtrack exponentially and the
+    linear-time matcher (linear.py) everywhere else; "re" and "linear" force one (for tests)."""
+    from .linear import LinearRegex, backtracking_safe
+
+    key = (pattern, engine)
+    cached = _anchored_cache.get(key)
     if cached is not None:
         return cached
     tr = translate(pattern, DOTNL)
@@ -592,7 +603,9 @@ def compile_anchored(pattern: str) -> AnchoredRegex:
         compiled = re.compile(tr.python, re.DOTALL)
     except re.error as exc:  # a construct we emitted that Python still rejects: say so, do not guess
         raise RE2Error(f"cannot translate regex {pattern!r} to Python: {exc}") from None
+    if engine == "linear" or (engine == "auto" and not backtracking_safe(tr.tree)):
+        compiled = LinearRegex(tr.tree, tr.groups, _emit)
     result = AnchoredRegex(pattern, compiled, tr.group_names, tr.groups)
     if len(_anchored_cache) < 4096:
-        _anchored_cache[pattern] = result
+        _anchored_cache[key] = result
     return result

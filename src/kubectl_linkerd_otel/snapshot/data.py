@@ -122,8 +122,10 @@ class Snapshot:
         from ..errors import UsageError
 
         fix = "pass a file written by --save-snapshot"
+        from ..k8s.safeload import json_loads
+
         try:
-            data = json.loads(text)
+            data = json_loads(text)
         except ValueError as exc:
             raise UsageError(f"cannot read snapshot {where}: not JSON ({exc}); {fix}") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:

@@ -25,10 +25,13 @@ def _redact_text(text: str) -> str:
 
 
 def redact(value: Any, key: str = "") -> Any:
+    from ..collector.config import credential_header
+
     if isinstance(value, dict):
         if value.get("kind") == "Secret" and "data" in value:
             value = dict(value, data={k: REDACTED for k in value.get("data") or {}})
-        if "name" in value and "value" in value and _SECRET_NAME.search(str(value.get("name"))):
+        if "name" in value and "value" in value and (_SECRET_NAME.search(str(value.get("name")))
+                                                     or credential_header(value.get("name"))):
             value = dict(value, value=REDACTED)
         return {k: redact(v, k) for k, v in value.items()}
     if isinstance(value, list):

@@ -1,0 +1,57 @@
+"""What the API server answers, checked once at the door: the rest of the plugin sees only the shapes
+Kubernetes documents (an object, a list of objects with metadata, pods with typed fields).
+
+A proxy, a web server or a broken API server at the kubeconfig's address answers something else; that
+is one line saying so (exit 2), never an AttributeError deep inside a check.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ApiStatusError
+from ..k8s.podshape import describe, pod_problem
+
+
+def _unexpected(what: Any, server: str, detail: str) -> ApiStatusError:
+    return ApiStatusError(f"the API server at {server} sent an unexpected answer to {what}: {detail}; "
+                          "is the kubeconfig's server a Kubernetes API server?")
+
+
+def check_object(doc: Any, what: Any, server: str) -> dict:
+    if not isinstance(doc, dict):
+        raise _unexpected(what, server, f"{describe(doc)}, not a JSON object")
+    return doc
+
+
+def check_version(doc: dict, what: Any, server: str) -> dict:
+    """kubectl: `could not parse "" as version` when gitVersion is missing."""
+    git = doc.get("gitVersion")
+    if not isinstance(git, str) or not git.strip():
+        shown = git if isinstance(git, str) else ""
+        raise _unexpected(what, server, f'could not parse "{shown}" as version (no gitVersion)')
+    for key in ("major", "minor", "platform"):
+        if doc.get(key) is not None and not isinstance(doc.get(key), str):
+            raise _unexpected(what, server, f"{key} is {describe(doc.get(key))}, not a string")
+    return doc
+
+
+def check_list(doc: dict, what: Any, server: str, *, pods: bool = False) -> None:
+    items = doc.get("items")
+    if items is not None and not isinstance(items, list):
+        raise _unexpected(what, server, f"items is {describe(items)}, not a list")
+    meta = doc.get("metadata")
+    if meta is not None and not isinstance(meta, dict):
+        raise _unexpected(what, server, f"metadata is {describe(meta)}, not an object")
+    token = (meta or {}).get("continue")
+    if token is not None and not isinstance(token, str):
+        raise _unexpected(what, server, f"metadata.continue is {describe(token)}, not a string")
+    for key in ("kind", "apiVersion"):
+        if doc.get(key) is not None and not isinstance(doc.get(key), str):
+            raise _unexpected(what, server, f"{key} is {describe(doc.get(key))}, not a string")
+    for index, item in enumerate(items or []):
+        if not isinstance(item, dict) or not isinstance(item.get("metadata"), dict):
+            raise _unexpected(what, server, f"item {index} is not an object with metadata")
+        if pods:
+            problem = pod_problem(item)
+            if problem:
+                raise _unexpected(what, server, problem)
