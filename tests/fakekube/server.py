@@ -89,6 +89,7 @@ class FakeApiServer:
         self.expire_continue_tokens = 0    # answer 410 to this many continue requests
         self.logs: Dict[Tuple[str, str, str], str] = {}
         self.proxies: Dict[Tuple[str, str, str, str], Tuple[int, ProxyBody]] = {}
+        self.service_proxies: Dict[Tuple[str, str, str], Callable] = {}
         self.sar_rules: List[_Rule] = []
         self.sar_policy: Optional[Callable[[dict], bool]] = None
         self.apply_hooks: Dict[str, List[Callable[["FakeApiServer", dict], None]]] = {}
@@ -183,6 +184,11 @@ class FakeApiServer:
     def set_proxy(self, namespace: str, pod: str, port, path: str, status: int = 200,
                   body: ProxyBody = "") -> None:
         self.proxies[(namespace, pod, str(port), path.lstrip("/"))] = (status, body)
+
+    def set_service_proxy(self, namespace: str, service: str, port, handler: Callable) -> None:
+        """services/proxy to `service:port`: handler(path, query, headers) -> (status, body, content type).
+        As the real API server, the request's Authorization header is not passed on (it authenticated us)."""
+        self.service_proxies[(namespace, service, str(port))] = handler
 
     def allow(self, user: str, verb: str, resource: str, namespace: Optional[str] = None,
               group: str = "") -> None:
@@ -294,7 +300,8 @@ def _handler_for(api: FakeApiServer):
                                                        _REASONS.get(fault.status, "Unknown"),
                                                        "injected fault"), headers=headers)
                 self._authenticate()
-                route(api, method, path, query, body)
+                route(api, method, path, query, body, headers={k: v for k, v in self.headers.items()
+                                                               if k.lower() != "authorization"})
             except _Reply as reply:
                 self._send(reply)
 
@@ -329,7 +336,8 @@ _PATH = re.compile(
     r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>.*))?$")
 
 
-def route(api: FakeApiServer, method: str, path: str, query: Dict[str, str], body) -> None:
+def route(api: FakeApiServer, method: str, path: str, query: Dict[str, str], body,
+          headers: Optional[Dict[str, str]] = None) -> None:
     if path == "/version":
         raise _Reply(200, api.version)
     if path == "/api":
@@ -358,6 +366,8 @@ def route(api: FakeApiServer, method: str, path: str, query: Dict[str, str], bod
                                                    f"resource ({plural})"))
     if kind.plural == "pods" and sub is not None:
         _pod_subresource(api, ns or "", name or "", sub, query)
+    if kind.plural == "services" and sub is not None and (sub == "proxy" or sub.startswith("proxy/")):
+        _service_proxy(api, ns or "", name or "", unquote(sub[len("proxy/"):]), query, headers or {})
     namespace = ns if kind.namespaced else None
     if name is None:
         if method == "GET":
@@ -519,6 +529,18 @@ def _pod_subresource(api: FakeApiServer, ns: str, name: str, sub: str, query) ->
                 status, body = body
         raise _Reply(status, body, content_type="text/plain; charset=utf-8")
     raise _Reply(404, _status(404, "NotFound", f"pods/{sub} is not served by the fake"))
+
+
+def _service_proxy(api: FakeApiServer, ns: str, name: str, target: str, query, headers) -> None:
+    service, _, port = name.partition(":")
+    obj = api.store.get(("", "services", ns, service))
+    if obj is None:
+        raise _Reply(404, _status(404, "NotFound", f'services "{service}" not found'))
+    handler = api.service_proxies.get((ns, service, port))
+    if handler is None:
+        raise _Reply(503, _status(503, "ServiceUnavailable", f'no endpoints available for service "{service}"'))
+    status, body, content_type = handler(target, dict(query), dict(headers))
+    raise _Reply(status, body, content_type=content_type)
 
 
 def _review(api: FakeApiServer, review: dict) -> dict:

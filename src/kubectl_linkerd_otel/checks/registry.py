@@ -1,7 +1,7 @@
 """The categories `check` runs, in order."""
 from __future__ import annotations
 
-from . import collector, exporter, kubernetes_api, linkerd_control_plane, linkerd_data_plane, logs, targets
+from . import backend, collector, exporter, kubernetes_api, linkerd_control_plane, linkerd_data_plane, logs, targets
 
 CATEGORIES = [
     kubernetes_api.CATEGORY,
@@ -11,4 +11,5 @@ CATEGORIES = [
     logs.CATEGORY,
     exporter.CATEGORY,
     targets.CATEGORY,
+    backend.CATEGORY,
 ]

@@ -33,12 +33,26 @@ RETRY_EVERY = 5.0
 @click.option("--probe-exporter", is_flag=True, help="Connect to an external exporter endpoint from here.")
 @click.option("--snapshot", "snapshot_file", metavar="FILE", help="Check a saved snapshot instead of the cluster.")
 @click.option("--save-snapshot", metavar="FILE", help="Write what was gathered (secrets redacted) to FILE.")
+@click.option("--query-url", metavar="URL", default=None,
+              help="The backend's Prometheus-compatible query API (the base before /api/v1/query): check that "
+                   "every scraped workload's metrics arrive there. Default: the in-cluster OpenObserve of the "
+                   "default install, when the collector exports to it.")
+@click.option("--query-basic-auth-from-env", metavar="VAR", default=None,
+              help="Basic auth for --query-url from the local environment variable VAR (USER:PASSWORD).")
+@click.option("--query-header", multiple=True, metavar="NAME=VALUE",
+              help="A header to send to --query-url (repeatable), e.g. X-Scope-OrgID=tenant.")
+@click.option("--query-ca-file", metavar="PEM", default=None, help="CA certificate(s) to verify --query-url with.")
+@click.option("--query-timeout", default="10s", show_default=True, metavar="DURATION",
+              help="How long the backend may take to answer, in all.")
+@click.option("--no-query", is_flag=True, help="Do not ask the backend whether the metrics arrive.")
 @click.option("--linkerd-namespace", metavar="NS", default=None, help="Linkerd's namespace (set by `linkerd check`).")
 @click.option("--proxy", metavar="BOOL", default=None, hidden=True)
 @click.option("--api-addr", metavar="ADDR", default=None, hidden=True)
 @click.option("--pre", metavar="BOOL", default=None, hidden=True)
 def command(output: str, wait: str, namespace_filter, metrics_interval: str, log_since: str, probe_exporter: bool,
-            snapshot_file: Optional[str], save_snapshot: Optional[str], linkerd_namespace: Optional[str],
+            snapshot_file: Optional[str], save_snapshot: Optional[str], query_url: Optional[str],
+            query_basic_auth_from_env: Optional[str], query_header, query_ca_file: Optional[str],
+            query_timeout: str, no_query: bool, linkerd_namespace: Optional[str],
             proxy: Optional[str], api_addr: Optional[str], pre: Optional[str]) -> None:
     """Diagnose whether Linkerd's metrics reach your backend, and why not."""
     from ..checks.framework import CheckOptions, could_not_run, failed, retryable_failures, run_categories
@@ -66,11 +80,19 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
     since = parse_duration(log_since, flag="--since")
     check_options = CheckOptions(namespace_filter=tuple(filters))
     env = environment(opts.no_color)
+    from ..cluster.query import settings_from_flags
+
+    query = settings_from_flags(query_url, query_basic_auth_from_env, query_header, query_ca_file, no_query,
+                                parse_duration(query_timeout, flag="--query-timeout") or 10.0)
 
     def collect():
         if snapshot_file:
             return _load_snapshot(snapshot_file)
-        return _gather(opts, extension_mode, linkerd_namespace or "", interval, probe_exporter, since)
+        snap = _gather(opts, extension_mode, linkerd_namespace or "", interval, probe_exporter, since)
+        if not snap.client_error and snap.version is not None:
+            from ..cluster.query import query_backend
+            snap.backend = query_backend(opts.kube(), snap, query)
+        return snap
 
     snap = collect()
     results = run_categories(CATEGORIES, snap, check_options)

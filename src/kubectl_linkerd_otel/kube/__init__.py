@@ -133,7 +133,7 @@ class Kube:
     def _request(self, method: str, path: str, what: _What, *, params: Optional[dict] = None,
                  body: Optional[bytes] = None, content_type: Optional[str] = None,
                  accept: Optional[str] = None, raise_for_status: bool = True,
-                 timeout: Optional[float] = None):
+                 timeout: Optional[float] = None, extra_headers: Optional[List[tuple]] = None):
         import httpx
 
         budget = timeout or self.timeout
@@ -146,7 +146,7 @@ class Kube:
             if remaining <= 0:
                 raise ApiTimeout(f"the API server at {server} did not answer "
                                  f"within {budget:g}s ({what}); retry, or raise --request-timeout")
-            headers = self._headers(content_type, accept)
+            headers = self._headers(content_type, accept) + list(extra_headers or [])
             extensions = ({"sni_hostname": self.connection.tls_server_name}
                           if self.connection.tls_server_name else None)
             try:
@@ -425,6 +425,20 @@ class Kube:
         what = _What("get", "pods/proxy", namespace, f"{pod}:{port}")
         response = self._request("GET", url, what, params=params or None, raise_for_status=False,
                                  accept="*/*", timeout=timeout)
+        if response.status_code in (401, 403) and _is_status(response):
+            raise self._status_error(response, what)
+        return ProxyResponse(response.status_code, response.text)
+
+    def service_proxy_get(self, namespace: str, service: str, port: Any, path: str, *,
+                          params: Optional[dict] = None, headers: Optional[List[tuple]] = None,
+                          timeout: Optional[float] = None) -> ProxyResponse:
+        """GET through the services/proxy subresource (the API server consumes our Authorization header,
+        so credentials for the service travel in other headers). The service's answer is returned
+        whatever its status; the API server's own refusals (401/403) raise."""
+        url = f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy/{quote(path.lstrip('/'))}"
+        what = _What("get", "services/proxy", namespace, f"{service}:{port}")
+        response = self._request("GET", url, what, params=params, raise_for_status=False, accept="*/*",
+                                 timeout=timeout, extra_headers=headers)
         if response.status_code in (401, 403) and _is_status(response):
             raise self._status_error(response, what)
         return ProxyResponse(response.status_code, response.text)
