@@ -58,6 +58,7 @@ class Snapshot:
     collector_config_key: str = ""
     metrics_interval: float = 0.0
     taken_at: float = 0.0             # epoch seconds; "restarts in the last hour" is relative to it
+    operator: Dict[str, Any] = field(default_factory=dict)   # --mode operator: cluster/operator.read_state
 
     # -- convenient views -------------------------------------------------------------------------
     def namespace(self, name: str) -> Optional[dict]:
@@ -70,6 +71,8 @@ class Snapshot:
         return None
 
     def config_text(self) -> Optional[str]:
+        if self.operator.get("config_text") is not None:
+            return self.operator["config_text"]
         for cm in self.configmaps:
             if cm["metadata"]["name"] == self.collector_configmap:
                 data = cm.get("data") or {}
@@ -298,6 +301,9 @@ def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd
     except Exception as exc:   # malformed objects: a failed check names it, the report goes on
         record_error(snap, COLLECTOR_STEP, exc)
         return snap
+    from .cluster.operator import adopt as adopt_operator
+
+    adopt_operator(kube, snap)
     try:
         _gather_second(kube, snap, metrics_interval, probe_exporter, data_namespaces, log_since_seconds)
     except Exception as exc:
@@ -314,7 +320,9 @@ def _gather_second(kube: Any, snap: Snapshot, interval: float, probe_exporter: b
     ns = snap.collector_namespace
     facts = safe_facts(snap)
     pods = [p for p in snap.collector_pods() if (p.get("status") or {}).get("phase") == "Running"]
-    user = f"system:serviceaccount:{ns}:{snap.service_account_name()}"
+    from .cluster.operator import pod_discovery_account
+
+    user = f"system:serviceaccount:{ns}:{pod_discovery_account(snap) or snap.service_account_name()}"
     steps: Dict[str, Callable[[], Any]] = {}
 
     for pod in pods:

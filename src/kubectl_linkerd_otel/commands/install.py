@@ -45,8 +45,12 @@ def dry_run_option(func):
 @kube_flags
 @click.option("--linkerd-namespace", metavar="NS", default=None,
               help="Namespace of the Linkerd control plane (default: detected; offline: linkerd).")
-@click.option("--mode", type=click.Choice(["deployment", "daemonset"]), default="deployment",
-              show_default=True, help="One collector (deployment) or one per node scraping its node.")
+@click.option("--mode", type=click.Choice(["deployment", "daemonset", "operator"]), default="deployment",
+              show_default=True, help="One collector (deployment), one per node scraping its node "
+                                      "(daemonset), or an OpenTelemetry Operator collector StatefulSet "
+                                      "whose Target Allocator spreads the targets (operator).")
+@click.option("--replicas", type=click.IntRange(1, 100), default=2, show_default=True,
+              help="Collectors of --mode operator (the allocator shares the targets among them).")
 @click.option("--image", default=None, metavar="IMAGE", help="Collector image (default: a pinned release).")
 @click.option("--exporter-endpoint", metavar="ENDPOINT", default=None,
               help="OTLP endpoint: host:port for grpc, a URL for http (default: the demo OpenObserve).")
@@ -81,7 +85,7 @@ def dry_run_option(func):
               help="How long --wait waits.")
 @dry_run_option
 @output_option("text", "yaml", "json", default=None)
-def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol, headers, secret_headers,
+def command(linkerd_namespace, mode, replicas, image, exporter_endpoint, exporter_protocol, headers, secret_headers,
             basic_auth,
             basic_auth_from_env, insecure, ca_file, debug_exporter, scrape_interval, cpu_request, memory_request,
             cpu_limit, memory_limit, show_secrets, force_conflicts, skip_linkerd_check, wait, timeout,
@@ -122,7 +126,7 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
         raise UsageError("--timeout 0: give how long to wait, e.g. 5m, or --wait=false not to wait")
 
     install = InstallOptions(
-        namespace=opts.namespace, mode=mode, image=DEFAULT_IMAGE if image is None else image,
+        namespace=opts.namespace, mode=mode, replicas=replicas, image=DEFAULT_IMAGE if image is None else image,
         exporter_endpoint=exporter_endpoint, exporter_protocol=exporter_protocol,
         headers=[parse_header(h) for h in headers],
         secret_headers=[parse_header(h, flag="--secret-header") for h in secret_headers],
@@ -134,6 +138,8 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
     if linkerd_namespace:
         install.linkerd_namespace = linkerd_namespace
     install.validate()
+    if install.mode == "operator":
+        from ..render.operator import render
     for warning in install.warnings():
         click.echo(f"Warning: {warning}", err=True)
 
@@ -151,6 +157,10 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
     install.linkerd_namespace = applier.detect_linkerd_namespace(
         kube, linkerd_namespace, required=not skip_linkerd_check)
     server_dry_run = dry_run == "server"
+    if install.mode == "operator":
+        from ..cluster.operator import require_operator
+
+        require_operator(kube, install.namespace)
     reason, kept_secret = applier.keep_user_secret(kube, install.namespace, install.credentials_given)
     if kept_secret is not None:
         _reuse_kept_secret(install, kept_secret)
@@ -192,7 +202,11 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
         results.append((restarted, "restarted"))
         echo(f"{applier.object_ref(restarted)} restarted to pick up the new credentials"
              f"{' (server dry run)' if server_dry_run else ''}")
-    applier.remove_other_mode(kube, install.namespace, install.mode, dry_run=server_dry_run, echo=echo)
+    from ..cluster import operator as operator_mode
+
+    if install.mode != "operator":
+        applier.remove_other_mode(kube, install.namespace, install.mode, dry_run=server_dry_run, echo=echo)
+    operator_mode.remove_other_mode(kube, install.namespace, install.mode, dry_run=server_dry_run, echo=echo)
     if printing_objects:
         _print_validated(results, output, show_secrets)
     if all(action == "unchanged" for _o, action in results):
@@ -207,6 +221,10 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
     from ..errors import KubeError
 
     try:
+        if install.mode == "operator":
+            operator_mode.wait_ready(kube, install.namespace, timeout=timeout_seconds,
+                                     echo_err=lambda line: click.echo(line, err=True))
+            return
         applier.wait_for_rollout(kube, results[-1][0], timeout=timeout_seconds,
                                  interactive=applier.stdout_is_tty() and _stderr_tty(),
                                  echo_err=lambda line: click.echo(line, err=True))
@@ -333,6 +351,8 @@ def _print(opts, install, linkerd_namespace, output, dry_run, show_secrets) -> N
         click.echo("Note: stdout is not a terminal: printing the manifests instead of applying them "
                    "(pipe them into `kubectl apply -f -`, or pass -o text to apply)", err=True)
     kept = bool(install.kept_credentials)
+    if install.mode == "operator":
+        from ..render.operator import render
     objects = render(install, include_secret=show_secrets and not kept)
     if output == "json":
         click.echo(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=2))

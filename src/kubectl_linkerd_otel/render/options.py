@@ -18,7 +18,7 @@ DEMO_ENDPOINT = "openobserve-openobserve-standalone.openobserve.svc.cluster.loca
 DEMO_HEADERS = (("organization", "default"), ("stream-name", "default"))
 DEMO_BASIC_AUTH = "root@example.com:Complexpass#123"  # OpenObserve's documented demo login
 
-MODES = ("deployment", "daemonset")
+MODES = ("deployment", "daemonset", "operator")
 PROTOCOLS = ("grpc", "http")
 
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T|m)?$")
@@ -56,6 +56,7 @@ class InstallOptions:
     namespace: str = DEFAULT_NAMESPACE
     linkerd_namespace: str = DEFAULT_LINKERD_NAMESPACE
     mode: str = "deployment"
+    replicas: int = 2                     # collectors of --mode operator (a StatefulSet)
     image: str = DEFAULT_IMAGE
     exporter_endpoint: Optional[str] = None
     exporter_protocol: str = "grpc"
@@ -131,7 +132,9 @@ class InstallOptions:
         if not _DNS_LABEL.match(self.linkerd_namespace):
             raise UsageError(f"invalid --linkerd-namespace {self.linkerd_namespace!r}")
         if self.mode not in MODES:
-            raise UsageError(f"invalid --mode {self.mode!r}: use deployment or daemonset")
+            raise UsageError(f"invalid --mode {self.mode!r}: use deployment, daemonset or operator")
+        if not 1 <= self.replicas <= 100:
+            raise UsageError(f"--replicas {self.replicas}: give from 1 to 100 collectors")
         if self.exporter_protocol not in PROTOCOLS:
             raise UsageError(f"invalid --exporter-protocol {self.exporter_protocol!r}: use grpc or http")
         if not self.image.strip():
