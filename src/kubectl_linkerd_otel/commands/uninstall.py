@@ -30,6 +30,9 @@ def command(dry_run, output):
     kube = opts.kube()
     namespace = opts.namespace
     found, kept_because = applier.objects_to_delete(kube, namespace)
+    from ..cluster.operator import with_collector_resource
+
+    found = with_collector_resource(kube, namespace, found)
     keep = applier.namespace_to_release(kube, namespace, found)
     # --dry-run (client) lists; --dry-run=server asks the API server too
     printing = dry_run != "server" and applier.print_instead_of_apply(
