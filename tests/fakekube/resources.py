@@ -35,6 +35,7 @@ KINDS = [
     Kind("policy.linkerd.io", "authorizationpolicies", "AuthorizationPolicy", True, ("v1alpha1",)),
     Kind("policy.linkerd.io", "networkauthentications", "NetworkAuthentication", True, ("v1alpha1",)),
     Kind("policy.linkerd.io", "meshtlsauthentications", "MeshTLSAuthentication", True, ("v1alpha1",)),
+    Kind("opentelemetry.io", "opentelemetrycollectors", "OpenTelemetryCollector", True, ("v1beta1",)),
 ]
 LIST_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 

@@ -93,6 +93,7 @@ class FakeApiServer:
         self.sar_rules: List[_Rule] = []
         self.sar_policy: Optional[Callable[[dict], bool]] = None
         self.apply_hooks: Dict[str, List[Callable[["FakeApiServer", dict], None]]] = {}
+        self.absent_groups: set = set()     # API groups answered 404, as when their CRDs are not installed
         self._lock = threading.Lock()
         self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -361,6 +362,8 @@ def route(api: FakeApiServer, method: str, path: str, query: Dict[str, str], bod
     ns, plural, name, sub = match.group("ns"), match.group("plural"), match.group("name"), \
         match.group("sub")
     kind = by_plural(group, plural)
+    if kind is not None and kind.group in api.absent_groups:
+        kind = None
     if kind is None:
         raise _Reply(404, _status(404, "NotFound", f"the server could not find the requested "
                                                    f"resource ({plural})"))

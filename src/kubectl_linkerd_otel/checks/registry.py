@@ -1,7 +1,8 @@
 """The categories `check` runs, in order."""
 from __future__ import annotations
 
-from . import backend, collector, exporter, kubernetes_api, linkerd_control_plane, linkerd_data_plane, logs, targets
+from . import (backend, collector, exporter, kubernetes_api, linkerd_control_plane, linkerd_data_plane, logs,
+               operator, targets)
 
 CATEGORIES = [
     kubernetes_api.CATEGORY,
@@ -11,5 +12,6 @@ CATEGORIES = [
     logs.CATEGORY,
     exporter.CATEGORY,
     targets.CATEGORY,
+    operator.CATEGORY,
     backend.CATEGORY,
 ]

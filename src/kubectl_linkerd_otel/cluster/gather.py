@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from .. import naming
 from ..collector.locate import collector_container
+from .operator import adopt as adopt_operator, pod_discovery_account
 from ..snapshot import (ACCESS, COLLECTOR_STEP, ENDPOINTSLICES, LOGS, METRICS, POLICY_STEPS, PROBE, READS_STEP,
                         SERVICE, TARGETS, Snapshot, access_step, choose_collector, review_namespaces, split_step,
                         step)
@@ -119,6 +120,7 @@ def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd
     except Exception as exc:   # malformed objects: a failed check names it, the report goes on
         record_error(snap, COLLECTOR_STEP, exc)
         return snap
+    adopt_operator(kube, snap)
     try:
         _gather_collector(kube, snap, metrics_interval, probe_exporter, log_since_seconds)
     except Exception as exc:
@@ -137,7 +139,7 @@ def _gather_collector(kube: Any, snap: Snapshot, interval: float, probe_exporter
     ns = snap.collector_namespace
     facts = snap.collector_facts()
     pods = [p for p in snap.collector_pods() if (p.get("status") or {}).get("phase") == "Running"]
-    user = f"system:serviceaccount:{ns}:{snap.service_account_name()}"
+    user = f"system:serviceaccount:{ns}:{pod_discovery_account(snap) or snap.service_account_name()}"
     steps: Dict[str, Callable[[], Any]] = {}
 
     def targets_or_reason(pod: str, port: int):

@@ -234,7 +234,11 @@ def install(kube, options, *, linkerd_namespace: Optional[str], require_linkerd:
     action) pairs applied, the workload last."""
     from ..render.manifests import render, secret
 
+    from . import operator as operator_mode
+
     options.linkerd_namespace = detect_linkerd_namespace(kube, linkerd_namespace, required=require_linkerd)
+    if options.mode == "operator":
+        operator_mode.require_operator(kube, options.namespace)
     reason, kept_secret = keep_user_secret(kube, options.namespace, options.credentials_given)
     if kept_secret is not None:
         reuse_kept_secret(options, kept_secret, warn)
@@ -265,7 +269,9 @@ def install(kube, options, *, linkerd_namespace: Optional[str], require_linkerd:
         results.append((restarted, "restarted"))
         echo(f"{object_ref(restarted)} restarted to pick up the new credentials"
              f"{' (server dry run)' if server_dry_run else ''}")
-    remove_other_mode(kube, options.namespace, options.mode, dry_run=server_dry_run, echo=echo)
+    if options.mode != "operator":
+        remove_other_mode(kube, options.namespace, options.mode, dry_run=server_dry_run, echo=echo)
+    operator_mode.remove_other_mode(kube, options.namespace, options.mode, dry_run=server_dry_run, echo=echo)
     duplicate = reference_setup_warning(kube, options.namespace)
     if duplicate:
         warn(duplicate)

@@ -8,6 +8,7 @@ from ..errors import KubeError
 from ..k8s.refs import api_group, is_ours, labels, object_ref
 from ..naming import COLLECTOR_NAMESPACE_LABEL, EXTENSION_LABEL, EXTENSION_NAME, MANAGED_BY_SELECTOR, common_labels
 from .install import with_hint
+from .operator import RESOURCE as OPERATOR_RESOURCE, with_collector_resource
 
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
@@ -29,6 +30,7 @@ def objects_to_delete(kube, namespace: str) -> Tuple[List[Tuple[str, dict]], str
     for plural in NAMESPACED_KINDS:
         for obj in kube.list(plural, namespace, label_selector=MANAGED_BY_SELECTOR):
             found.append((plural, obj))
+    found = with_collector_resource(kube, namespace, found)   # the operator's CR first: it goes before the rest
     cluster_selector = f"{MANAGED_BY_SELECTOR},{COLLECTOR_NAMESPACE_LABEL}={namespace}"
     for plural in ("clusterrolebindings", "clusterroles"):
         for obj in kube.list(plural, label_selector=cluster_selector):
@@ -57,7 +59,8 @@ def namespace_occupant(kube, namespace: str, ours: List[Tuple[str, dict]]) -> Op
         return f"could not make sure nothing else lives in it ({', '.join(failed)} did not answer)"
     mine = {(api_group(obj), obj["metadata"]["name"], obj.get("kind")) for _plural, obj in ours}
     names = {obj["metadata"]["name"] for _plural, obj in ours}
-    workloads = {obj["metadata"]["name"] for plural, obj in ours if plural in ("deployments", "daemonsets")}
+    workloads = {obj["metadata"]["name"] for plural, obj in ours
+                 if plural in ("deployments", "daemonsets", OPERATOR_RESOURCE)}
     for res in resources:
         if res.group in _DERIVED_GROUPS or (res.group, res.plural) in _DERIVED:
             continue

@@ -46,8 +46,12 @@ def dry_run_option(func, verb: str = "applied"):
 @kube_flags
 @click.option("--linkerd-namespace", metavar="NS", default=None,
               help="Namespace of the Linkerd control plane (default: detected; offline: linkerd).")
-@click.option("--mode", type=click.Choice(["deployment", "daemonset"]), default="deployment",
-              show_default=True, help="One collector (deployment) or one per node scraping its node.")
+@click.option("--mode", type=click.Choice(["deployment", "daemonset", "operator"]), default="deployment",
+              show_default=True, help="One collector (deployment), one per node scraping its node "
+                                      "(daemonset), or an OpenTelemetry Operator collector StatefulSet "
+                                      "whose Target Allocator spreads the targets (operator).")
+@click.option("--replicas", type=click.IntRange(1, 100), default=2, show_default=True,
+              help="Collectors of --mode operator (the allocator shares the targets among them).")
 @click.option("--image", default=None, metavar="IMAGE", help="Collector image (default: a pinned release).")
 @click.option("--exporter-endpoint", metavar="ENDPOINT", default=None,
               help="OTLP endpoint: host:port for grpc, a URL for http (default: the demo OpenObserve).")
@@ -82,7 +86,7 @@ def dry_run_option(func, verb: str = "applied"):
               help="How long --wait waits.")
 @dry_run_option
 @output_option("text", "yaml", "json", default=None)
-def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol, headers, secret_headers,
+def command(linkerd_namespace, mode, replicas, image, exporter_endpoint, exporter_protocol, headers, secret_headers,
             basic_auth,
             basic_auth_from_env, insecure, ca_file, debug_exporter, scrape_interval, cpu_request, memory_request,
             cpu_limit, memory_limit, show_secrets, force_conflicts, skip_linkerd_check, wait, timeout,
@@ -124,7 +128,7 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
         raise UsageError("--timeout 0: give how long to wait, e.g. 5m, or --wait=false not to wait")
 
     install = InstallOptions(
-        namespace=opts.namespace, mode=mode, image=DEFAULT_IMAGE if image is None else image,
+        namespace=opts.namespace, mode=mode, replicas=replicas, image=DEFAULT_IMAGE if image is None else image,
         exporter_endpoint=exporter_endpoint, exporter_protocol=exporter_protocol,
         headers=[parse_header(h) for h in headers],
         secret_headers=[parse_header(h, flag="--secret-header") for h in secret_headers],
@@ -169,6 +173,12 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
     from .progress import Progress
 
     try:
+        if install.mode == "operator":
+            from ..cluster.operator import wait_ready
+
+            wait_ready(kube, install.namespace, timeout=timeout_seconds,
+                       echo_err=lambda line: click.echo(line, err=True))
+            return
         with Progress(env.interactive) as progress:
             wait_for_rollout(kube, results[-1][0], timeout=timeout_seconds, progress=progress,
                              echo_err=lambda line: click.echo(line, err=True))

@@ -47,6 +47,7 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
     opts = global_options(ctx)
     output = output.lower()
     location = None
+    operator_state: dict = {}
     kube = None
     if config_file == "-" and pods_file == "-":
         raise UsageError("--config and --pods cannot both read stdin (-): save one of them to a file")
@@ -56,7 +57,11 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
     if config_file:
         config = load_config_file(config_file)
     else:
-        location = locate_collector(kube, opts.namespace)
+        from ..cluster.operator import locate as locate_operator
+
+        location, operator_state = locate_operator(kube, opts.namespace)
+        if location is None:
+            location = locate_collector(kube, opts.namespace)
         config = parse_config_text(location.config_text or "", f"configmap/{location.configmap_name}")
 
     env = None
@@ -97,6 +102,10 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
         sim.notes.extend(problems)
         if answers:
             merge_actual(sim, answers)
+        if operator_state:
+            from ..scrape.allocation import merge_assignment
+
+            merge_assignment(sim, operator_state.get("assignment") or {}, operator_state.get("errors") or {})
 
     code = exit_code(sim, jobs)
     if output == "json":

@@ -49,6 +49,7 @@ _TABLE = [
     Resource("policy.linkerd.io/v1alpha1", "authorizationpolicies", "AuthorizationPolicy", True),
     Resource("policy.linkerd.io/v1alpha1", "networkauthentications", "NetworkAuthentication", True),
     Resource("policy.linkerd.io/v1alpha1", "meshtlsauthentications", "MeshTLSAuthentication", True),
+    Resource("opentelemetry.io/v1beta1", "opentelemetrycollectors", "OpenTelemetryCollector", True),
 ]
 
 _BY_NAME: Dict[str, Resource] = {}

@@ -195,6 +195,10 @@ def workload(opts: InstallOptions, cm: dict) -> dict:
 
 def render(opts: InstallOptions, *, include_secret: bool = True) -> List[dict]:
     """Every object of the stack, in apply order. `include_secret=False` leaves the Secret out."""
+    if opts.mode == "operator":
+        from .operator import render as render_operator
+
+        return render_operator(opts, include_secret=include_secret)
     cm = config_map(opts)
     objects = [namespace(opts), service_account(opts), cluster_role(opts), cluster_role_binding(opts)]
     sec = secret(opts) if include_secret else None

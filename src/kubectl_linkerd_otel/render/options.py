@@ -20,7 +20,7 @@ DEMO_ENDPOINT = "openobserve-openobserve-standalone.openobserve.svc.cluster.loca
 DEMO_HEADERS = (("organization", "default"), ("stream-name", "default"))
 DEMO_BASIC_AUTH = "root@example.com:Complexpass#123"  # OpenObserve's documented demo login
 
-MODES = ("deployment", "daemonset")
+MODES = ("deployment", "daemonset", "operator")
 MAX_SCRAPE_INTERVAL_MS = 24 * 3600 * 1000
 PROTOCOLS = ("grpc", "http")
 
@@ -59,6 +59,7 @@ class InstallOptions:
     namespace: str = DEFAULT_NAMESPACE
     linkerd_namespace: str = DEFAULT_LINKERD_NAMESPACE
     mode: str = "deployment"
+    replicas: int = 2                     # collectors of --mode operator (a StatefulSet)
     image: str = DEFAULT_IMAGE
     exporter_endpoint: Optional[str] = None
     exporter_protocol: str = "grpc"
@@ -134,7 +135,9 @@ class InstallOptions:
         if not _DNS_LABEL.match(self.linkerd_namespace):
             raise UsageError(f"invalid --linkerd-namespace {self.linkerd_namespace!r}")
         if self.mode not in MODES:
-            raise UsageError(f"invalid --mode {self.mode!r}: use deployment or daemonset")
+            raise UsageError(f"invalid --mode {self.mode!r}: use deployment, daemonset or operator")
+        if not 1 <= self.replicas <= 100:
+            raise UsageError(f"--replicas {self.replicas}: give from 1 to 100 collectors")
         if self.exporter_protocol not in PROTOCOLS:
             raise UsageError(f"invalid --exporter-protocol {self.exporter_protocol!r}: use grpc or http")
         if not self.image.strip():

@@ -47,6 +47,8 @@ def _active_json(t: Target) -> dict:
                      phase=t.pod.phase)
     if t.duplicates:
         extra["collapsedDuplicates"] = t.duplicates
+    if t.assigned_to is not None:
+        extra["assignedTo"] = list(t.assigned_to)
     item["linkerdOtel"] = extra
     return item
 
@@ -192,6 +194,9 @@ def render_human(sim: Simulation, *, show_all: bool = False, wide: bool = False,
         headers = ["NAMESPACE", "POD", "CONTAINER", "ADDRESS", "HEALTH", "LAST SCRAPE", "ERROR"]
         if wide:
             headers = headers[:-1] + ["SCRAPE URL", "SEEN BY", "ERROR"]
+        allocated = any(t.assigned_to is not None for t in r.active)
+        if allocated:
+            headers = headers[:-1] + ["COLLECTOR", headers[-1]]
         if r.active:
             rows = []
             for target in sorted(r.active, key=lambda x: (x.namespace, x.pod_name, x.address)):
@@ -202,6 +207,9 @@ def render_human(sim: Simulation, *, show_all: bool = False, wide: bool = False,
                        _Cell.of(ago(target.last_scrape, now))]
                 if wide:
                     row += [_Cell.of(target.scrape_url()), _Cell.of(_seen(target, sim.actual))]
+                if allocated:
+                    row.append(_Cell.of(",".join(target.assigned_to or []) or "none",
+                                        None if target.assigned_to else "red"))
                 row.append(_Cell.of(_error(target, sim.actual), "red"))
                 rows.append(row)
             out += _table(headers, rows, color)

@@ -44,7 +44,7 @@ class Target:
 
     __slots__ = ("job", "pod", "info", "static", "labels", "state", "rule", "error", "health",
                  "last_error", "last_scrape", "last_scrape_duration", "source", "collectors",
-                 "actual_discovered", "actual_url", "duplicates", "collapsed")
+                 "actual_discovered", "actual_url", "duplicates", "collapsed", "assigned_to")
 
     def __init__(self, job: ScrapeJob, pod: Optional[PodTargets], info: Optional[TargetInfo],
                  static: Optional[Dict[str, str]] = None):
@@ -66,6 +66,7 @@ class Target:
         self.actual_url = ""
         self.duplicates = 0
         self.collapsed: Optional[List["Target"]] = None   # the other targets identical to this one
+        self.assigned_to: Optional[List[str]] = None     # --mode operator: the allocator's collectors
 
     # What Prometheus shows as discoveredLabels: the SD labels plus the job's defaults.
     def discovered(self) -> Dict[str, str]:

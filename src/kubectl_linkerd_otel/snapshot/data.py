@@ -51,6 +51,7 @@ class Snapshot:
     collector_config_key: str = ""
     metrics_interval: float = 0.0
     taken_at: float = 0.0             # epoch seconds; "restarts in the last hour" is relative to it
+    operator: Dict[str, Any] = field(default_factory=dict)   # --mode operator: cluster/operator.read_state
 
     # -- convenient views -------------------------------------------------------------------------
     def step_errors(self, kind: str) -> Dict[str, str]:
@@ -84,6 +85,8 @@ class Snapshot:
         return None
 
     def config_text(self) -> Optional[str]:
+        if self.operator.get("config_text") is not None:
+            return self.operator["config_text"]
         for cm in self.configmaps:
             if cm["metadata"]["name"] == self.collector_configmap:
                 data = cm.get("data") or {}
