@@ -82,6 +82,8 @@ def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, 
         raise UsageError("-A and -n cannot be used together")
     namespace: Optional[str] = None if all_namespaces or kind == "namespace" else (
         opts.namespace if opts.namespace_given else DEFAULT_NAMESPACE)
+    if kind == "namespace" and not name and opts.namespace_given:
+        name = opts.namespace
     if kind == "namespace" and name:
         namespace = name
     timeout = opts.request_timeout or DEFAULT_READ_TIMEOUT
