@@ -20,14 +20,20 @@ def traffic(name, window=10.0):
 
 def test_parse_keeps_only_golden_families_and_the_start_time():
     reading = parse(metrics("web-1"))
-    names = {name for name, _ in reading.series}
+    names = {s.name for s in reading.series.values()}
     assert names == {"response_total", "response_latency_ms_bucket", "tcp_open_connections",
                      "tcp_read_bytes_total", "tcp_write_bytes_total"}
     assert reading.start_time == 1750000000.5
-    # 4 inbound series + 3 admin... : every response_total series of the text, labels intact
-    responses = [labels for name, labels in reading.series if name == "response_total"]
+    # every response_total series of the text: 3 inbound (one on the admin port), 4 outbound
+    responses = [s for s in reading.series.values() if s.name == "response_total"]
     assert len(responses) == 7
-    assert ("error", "") in responses[0]          # empty labels are kept: they distinguish series
+    histograms = [s for s in reading.series.values() if s.name == "response_latency_ms_bucket"]
+    assert len(histograms) == 7 and all(len(h.values) == 26 for h in histograms)   # 25 bounds and +Inf
+    inbound_200 = next(h for h in histograms if h.labels["direction"] == "inbound"
+                       and h.labels["target_port"] == "8080" and h.values[1.0] == 500)
+    assert inbound_200.values[3.0] == 800 and inbound_200.values[INF] == 1000
+    assert inbound_200.labels == {"direction": "inbound", "target_port": "8080",
+                                  "target_addr": "10.244.1.12:8080"}
 
 
 def test_parse_refuses_what_is_not_prometheus_text():

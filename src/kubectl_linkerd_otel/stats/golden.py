@@ -241,9 +241,8 @@ def pod_traffic(readings: Readings, admin: Optional[int] = None) -> PodTraffic:
     outbound: Dict[Tuple[str, str, str], Traffic] = {}
     admin_text = str(admin) if admin else None
     per_second = 1.0 / window if window > 0 else 0.0
-    for key, value in second.series.items():
-        name, label_items = key
-        labels = dict(label_items)
+    for key, series in second.series.items():
+        name, labels = series.name, series.labels
         direction = labels.get("direction")
         if direction == "inbound":
             if admin_text is not None and labels.get("target_port") == admin_text:
@@ -257,25 +256,27 @@ def pod_traffic(readings: Readings, admin: Optional[int] = None) -> PodTraffic:
         else:
             continue
         if name == TCP_OPEN:
-            traffic.tcp_open += value
+            traffic.tcp_open += sum(series.values.values())
             traffic.has_tcp = True
             continue
-        grown = increase(first.series.get(key), value, restarted=restarted)
-        if name == RESPONSES:
-            if labels.get("classification") == "success":
-                traffic.success_count += grown
-                traffic.success += grown * per_second
-            else:
-                traffic.failure_count += grown
-                traffic.failure += grown * per_second
-        elif name == LATENCY_BUCKETS:
-            bound = float(labels.get("le", "nan"))
-            if not math.isnan(bound):
-                traffic.buckets[bound] = traffic.buckets.get(bound, 0.0) + grown * per_second
-        elif name == TCP_READ:
-            traffic.read_bytes += grown * per_second
-        elif name == TCP_WRITE:
-            traffic.write_bytes += grown * per_second
+        earlier = first.series.get(key)
+        before = earlier.values if earlier is not None else {}
+        for bound, value in series.values.items():
+            grown = increase(before.get(bound), value, restarted=restarted)
+            if name == RESPONSES:
+                if labels.get("classification") == "success":
+                    traffic.success_count += grown
+                    traffic.success += grown * per_second
+                else:
+                    traffic.failure_count += grown
+                    traffic.failure += grown * per_second
+            elif name == LATENCY_BUCKETS:
+                if bound is not None and not math.isnan(bound):
+                    traffic.buckets[bound] = traffic.buckets.get(bound, 0.0) + grown * per_second
+            elif name == TCP_READ:
+                traffic.read_bytes += grown * per_second
+            elif name == TCP_WRITE:
+                traffic.write_bytes += grown * per_second
     return PodTraffic(inbound, outbound, window, restarted)
 
 
