@@ -22,6 +22,7 @@ COMMANDS = {
     "uninstall": "uninstall",
     "check": "check",
     "targets": "targets",
+    "stat": "stat",
     "version": "version",
     "_extension-metadata": "extension_metadata",
     "completion": "completion",
@@ -62,6 +63,7 @@ def cli(ctx: click.Context) -> None:
       kubectl linkerd-otel install                      apply the collector stack
       kubectl linkerd-otel check                        diagnose the whole path
       kubectl linkerd-otel targets                      which proxies are scraped, and why not
+      kubectl linkerd-otel stat deploy -n NS            golden metrics per workload, from the proxies
     """
     opts = global_options(ctx)
     ctx.call_on_close(opts.close)

@@ -3,7 +3,6 @@ scrapes (`/api/v1/targets`, read through the API server's pods/proxy). Used by `
 `check` snapshot; the cluster client is passed in."""
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, List, Tuple
 
 from ..errors import UsageError

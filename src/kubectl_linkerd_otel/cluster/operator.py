@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..errors import KubeError, NotFound, PluginError
 from ..k8s.refs import is_ours
-from ..naming import COLLECTOR_NAME, CONFIGMAP_NAME, MANAGED_BY_SELECTOR
+from ..naming import COLLECTOR_NAME, CONFIGMAP_NAME
 from ..render.operator import (ALLOCATOR_NAME, ALLOCATOR_PORT, CA_CONFIGMAP, CR_NAME, OPERATOR_INSTALL_HINT,
                                STATEFULSET_NAME)
 

@@ -2,7 +2,6 @@
 plain text, collector configs (`targets --config`) and pod lists (`targets --pods`)."""
 from __future__ import annotations
 
-import json
 import sys
 from typing import List
 

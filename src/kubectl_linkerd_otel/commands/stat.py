@@ -1,0 +1,145 @@
+"""`stat`: Linkerd's golden metrics per workload (success rate, RPS, latency percentiles, TCP
+connections) read from the proxies themselves: no linkerd-viz, no Prometheus.
+
+Each selected meshed pod's proxy `/metrics` is read twice through the API server's pods/proxy,
+`--interval` apart; the rates are the difference (stats/golden.py). `--watch` keeps reading, one pass
+per interval, and redraws the table.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Optional, Tuple
+
+import click
+
+from ..errors import UsageError
+from .environment import environment
+from .options import global_options, kube_flags, output_option, parse_duration
+
+DEFAULT_NAMESPACE = "default"
+
+
+def parse_resource(resource: Optional[str], name: Optional[str]) -> Tuple[str, str, Optional[str]]:
+    """(kind, short, name) from `deploy web`, `deploy/web` or `deploy` (viz's resource forms)."""
+    from ..stats.golden import KINDS
+
+    resource = resource or "deploy"
+    if "/" in resource:
+        if name:
+            raise UsageError(f"give either {resource} or a name, not both")
+        resource, name = resource.split("/", 1)
+    found = KINDS.get(resource.lower())
+    if found is None:
+        raise UsageError(f"unknown resource type {resource!r}: use deploy, sts, ds, ns or pod")
+    return found[0], found[1], name or None
+
+
+@click.command("stat")
+@click.argument("resource", required=False, metavar="[deploy|sts|ds|ns|pod]")
+@click.argument("name", required=False, metavar="[NAME]")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Workloads of every namespace.")
+@click.option("--outbound", is_flag=True,
+              help="The client side: what the selected workloads send, one row per destination.")
+@click.option("--interval", default="10s", show_default=True, metavar="DURATION",
+              help="Time between the two reads of each proxy (the window of the rates).")
+@click.option("-w", "--watch", is_flag=True, help="Keep reading and redraw the table every interval, until Ctrl-C.")
+@click.option("--concurrency", default=20, show_default=True, type=click.IntRange(1, 500),
+              help="Proxies read at the same time.")
+@output_option("table", "wide", "json", default="table")
+@kube_flags
+def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, outbound: bool,
+            interval: str, watch: bool, concurrency: int, output: str) -> None:
+    """Success rate, RPS, latency and TCP connections per workload, read from the Linkerd proxies.
+
+    \b
+    Like `linkerd viz stat`, without linkerd-viz or Prometheus: each meshed pod's proxy /metrics is
+    read twice through the API server (pods/proxy), --interval apart. Here -n is the namespace of the
+    workloads (default: default). Inbound traffic by default (the proxy's own admin port left out);
+    --outbound shows what the workloads send, per destination. A pod that cannot be read (HTTP 403
+    under a restrictive policy, no answer, no linkerd-admin port) is listed with the reason; its
+    traffic is not in the numbers. --request-timeout bounds each read (default 5s).
+
+    \b
+    Examples:
+      kubectl linkerd-otel stat deploy -n emojivoto
+      kubectl linkerd-otel stat deploy/web -n emojivoto --outbound
+      kubectl linkerd-otel stat ns -o json
+      kubectl linkerd-otel stat pod -A --watch
+    """
+    from ..cluster.stat import DEFAULT_READ_TIMEOUT, Selection, one_pass
+
+    ctx = click.get_current_context()
+    opts = global_options(ctx)
+    output = output.lower()
+    kind, short, name = parse_resource(resource, name)
+    window = parse_duration(interval, flag="--interval")
+    if not window:
+        raise UsageError("--interval must be longer than 0s: the rates are the change between two reads")
+    if watch and output == "json":
+        raise UsageError("--watch draws a table: use -o table or -o wide")
+    if all_namespaces and opts.namespace_given:
+        raise UsageError("-A and -n cannot be used together")
+    namespace: Optional[str] = None if all_namespaces or kind == "namespace" else (
+        opts.namespace if opts.namespace_given else DEFAULT_NAMESPACE)
+    if kind == "namespace" and not name and opts.namespace_given:
+        name = opts.namespace
+    if kind == "namespace" and name:
+        namespace = name
+    timeout = opts.connection.request_timeout or DEFAULT_READ_TIMEOUT
+    kube = opts.kube()
+    selection = Selection(kube, kind, name, namespace)
+    show_namespace = all_namespaces
+    if watch:
+        _watch(kube, selection, kind, short, window, timeout, concurrency, outbound,
+               all_namespaces=show_namespace, wide=output == "wide")
+        return
+    def announce(count: int) -> None:
+        if environment().stderr_isatty:
+            click.echo(f"Reading {count} prox{'y' if count == 1 else 'ies'} twice, {window:g}s apart ...", err=True)
+
+    result = one_pass(kube, selection, window, timeout, concurrency, outbound, announce=announce)
+    if output == "json":
+        from ..report.stat import to_json
+
+        click.echo(json.dumps(to_json(result), indent=2, ensure_ascii=False))
+        return
+    from ..report.stat import render_human
+
+    text = render_human(result, all_namespaces=show_namespace, wide=output == "wide")
+    if not text:
+        click.echo(f"No meshed pods: {selection.describe(short)}.", err=True)
+        return
+    click.echo(text, nl=False)
+
+
+def _watch(kube, selection, kind: str, short: str, window: float, timeout: float,
+           concurrency: int, outbound: bool, *, all_namespaces: bool, wide: bool) -> None:
+    from rich.console import Console
+    from rich.live import Live
+    from rich.text import Text
+
+    from ..cluster.stat import passes, summary
+    from ..report.stat import render_human
+
+    console = Console()
+    previous = None
+    try:
+        with Live(Text("Reading the proxies ..."), console=console, auto_refresh=False,
+                  transient=False) as live:
+            for pods, current in passes(kube, selection.targets, interval=window, concurrency=concurrency,
+                                        timeout=timeout):
+                if previous is None:
+                    live.update(Text(f"Read {len(current.readings)} prox"
+                                     f"{'y' if len(current.readings) == 1 else 'ies'}; "
+                                     f"the first numbers in {window:g}s ... (Ctrl-C to stop)"), refresh=True)
+                else:
+                    result = summary(selection, pods, previous, current, outbound)
+                    text = render_human(result, all_namespaces=all_namespaces, wide=wide) or \
+                        f"No meshed pods: {selection.describe(short)}.\n"
+                    stamp = time.strftime("%H:%M:%S")
+                    live.update(Text(f"{text}\nEvery {window:g}s, last at {stamp} (Ctrl-C to stop)"),
+                                refresh=True)
+                previous = current
+    except KeyboardInterrupt:
+        return

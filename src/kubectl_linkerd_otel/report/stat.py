@@ -1,0 +1,136 @@
+"""`stat` output (pure): the table `linkerd viz stat` prints, its JSON rows, and the pods not read.
+
+Table and JSON follow viz (`viz/cmd/stat.go`): columns NAME, MESHED (meshed/running pods), SUCCESS
+(`%.2f%%`), RPS (`%.1frps`), LATENCY_P50/P95/P99 (whole ms), TCP_CONN, `-` without requests; `-o wide`
+adds READ_BYTES/SEC and WRITE_BYTES/SEC (viz's wide columns) and READ (pods read/meshed). The JSON is
+viz's list of rows (`namespace, kind, name, meshed, success, rps, latency_ms_p50.., tcp_open_connections,
+tcp_read_bytes_rate, tcp_write_bytes_rate`); what we add is under `linkerdOtel`.
+"""
+from __future__ import annotations
+
+from typing import List, Optional
+
+from ..scrape.text import shown
+from ..stats.golden import KINDS, QUANTILES, Row, StatResult
+
+SHORT = {kind: short for kind, short in KINDS.values()}
+SHORT.update({"service": "svc", "authority": "authority", "address": "ip"})
+
+
+def _ms(value: Optional[float]) -> Optional[int]:
+    # viz converts Prometheus' float to uint64 ms: truncation (after dropping float noise: 2799.9999999)
+    return None if value is None else int(round(value, 6))
+
+
+def _destination(row: Row) -> Optional[dict]:
+    if row.destination is None:
+        return None
+    kind, namespace, name = row.destination
+    return {"kind": kind, "namespace": namespace, "name": name}
+
+
+def row_json(row: Row) -> dict:
+    t = row.traffic
+    data = t.has_requests
+    latencies = {f"p{round(q * 100)}": (t.latency(q) if data else None) for q in QUANTILES}
+    doc = {
+        "namespace": row.namespace,
+        "kind": row.kind,
+        "name": row.name,
+        "meshed": f"{row.meshed}/{row.running}",
+        "success": t.success_rate if data else None,
+        "rps": t.rps if data else None,
+        "latency_ms_p50": _ms(latencies["p50"]),
+        "latency_ms_p95": _ms(latencies["p95"]),
+        "latency_ms_p99": _ms(latencies["p99"]),
+        "tcp_open_connections": int(t.tcp_open) if data else None,
+        "tcp_read_bytes_rate": t.read_bytes if data else None,
+        "tcp_write_bytes_rate": t.write_bytes if data else None,
+    }
+    extra = {
+        "direction": "",
+        "readPods": row.read_count,
+        "unreadPods": [{"namespace": p.namespace, "pod": p.name, "reason": p.reason} for p in row.unread],
+        "windowSeconds": row.window,
+        "responses": {"success": t.success_count, "failure": t.failure_count},
+        "latencyMs": latencies,
+        "tcpOpenConnections": t.tcp_open,
+    }
+    if row.kind == "pod":
+        extra["status"] = row.status
+    if row.destination is not None:
+        extra["destination"] = _destination(row)
+    doc["linkerdOtel"] = extra
+    return doc
+
+
+def to_json(result: StatResult) -> List[dict]:
+    rows = [row_json(row) for row in result.rows]
+    for doc in rows:
+        doc["linkerdOtel"]["direction"] = result.direction
+    return rows
+
+
+def _columns(result: StatResult, *, all_namespaces: bool, wide: bool) -> List[str]:
+    headers = ["NAMESPACE"] if all_namespaces else []
+    headers.append("NAME")
+    if result.direction == "outbound":
+        headers += ["DST_NAMESPACE", "DST"]
+    if result.kind == "pod":
+        headers.append("STATUS")
+    headers += ["MESHED", "SUCCESS", "RPS", "LATENCY_P50", "LATENCY_P95", "LATENCY_P99", "TCP_CONN"]
+    if wide:
+        headers += ["READ_BYTES/SEC", "WRITE_BYTES/SEC", "READ"]
+    return headers
+
+
+def _cells(row: Row, result: StatResult, *, all_namespaces: bool, wide: bool) -> List[str]:
+    t = row.traffic
+    cells = [shown(row.namespace)] if all_namespaces else []
+    cells.append(shown(row.name))
+    if result.direction == "outbound":
+        if row.destination is None:
+            cells += ["-", "-"]
+        else:
+            kind, namespace, name = row.destination
+            cells += [shown(namespace) or "-", f"{SHORT.get(kind, kind)}/{shown(name)}"]
+    if result.kind == "pod":
+        cells.append(row.status)
+    cells.append(f"{row.meshed}/{row.running}")
+    if t.has_requests:
+        cells += [f"{(t.success_rate or 0.0) * 100:.2f}%", f"{t.rps:.1f}rps"]
+        for q in QUANTILES:
+            value = t.latency(q)
+            cells.append("-" if value is None else f"{_ms(value)}ms")
+        cells.append(str(int(t.tcp_open)))
+        if wide:
+            cells += [f"{t.read_bytes:.1f}B/s", f"{t.write_bytes:.1f}B/s"]
+    else:
+        cells += ["-"] * (6 + (2 if wide else 0))
+    if wide:
+        cells.append(f"{row.read_count}/{row.meshed}")
+    return cells
+
+
+def table(headers: List[str], rows: List[List[str]]) -> List[str]:
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    return ["   ".join(cell if i == len(row) - 1 else cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+            for row in [headers] + rows]
+
+
+def render_human(result: StatResult, *, all_namespaces: bool = False, wide: bool = False) -> str:
+    """The table, then the meshed pods that could not be read and why (their traffic is not counted)."""
+    if not result.rows:
+        return ""
+    lines = table(_columns(result, all_namespaces=all_namespaces, wide=wide),
+                  [_cells(r, result, all_namespaces=all_namespaces, wide=wide) for r in result.rows])
+    unread = result.unread
+    if unread:
+        lines += ["", f"Meshed pods not read ({len(unread)}; their traffic is not in the numbers above):"]
+        lines += table(["NAMESPACE", "POD", "WORKLOAD", "REASON"],
+                       [[shown(p.namespace), shown(p.name), shown(p.workload), shown(p.reason, 300)]
+                        for p in unread])
+    return "\n".join(lines) + "\n"
