@@ -145,6 +145,14 @@ def _set_image(api, image: str) -> None:
     api.add(dep)
 
 
+def _set_secret_env(api, name: str) -> None:
+    dep = copy.deepcopy(api.get("deployments", "otel-collector", NS))
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    container.setdefault("env", []).append(
+        {"name": name, "valueFrom": {"secretKeyRef": {"name": "otel-credentials", "key": name}}})
+    api.add(dep)
+
+
 def reference(api, rbac: bool = True) -> None:
     """The blog post's hand-applied collector as it is: ServiceAccount and RBAC, nothing else of ours."""
     api.add({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "otel-collector", "namespace": NS}})
@@ -159,6 +167,7 @@ def healthy(api, rbac: bool = True) -> None:
     api.remove("pods", "web-697cdddb99-5t22j", "other-mesh")
     _set_image(api, "otel/opentelemetry-collector:0.159.0")
     _set_config(api, HEALTHY_CONFIG)
+    _set_secret_env(api, "OTLP_AUTH")   # HEALTHY_CONFIG's ${env:OTLP_AUTH}
     api.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "openobserve"}})
     api.add({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "openobserve", "namespace": "openobserve"},
              "spec": {"ports": [{"name": "otlp-grpc", "port": 5081, "targetPort": 5081}],

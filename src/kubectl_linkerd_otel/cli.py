@@ -22,6 +22,7 @@ COMMANDS = {
     "uninstall": "uninstall",
     "check": "check",
     "targets": "targets",
+    "validate": "validate",
     "version": "version",
     "_extension-metadata": "extension_metadata",
     "completion": "completion",
@@ -62,6 +63,7 @@ def cli(ctx: click.Context) -> None:
       kubectl linkerd-otel install                      apply the collector stack
       kubectl linkerd-otel check                        diagnose the whole path
       kubectl linkerd-otel targets                      which proxies are scraped, and why not
+      kubectl linkerd-otel validate -f config.yaml      check a collector config as the collector would
     """
     opts = global_options(ctx)
     ctx.call_on_close(opts.close)
