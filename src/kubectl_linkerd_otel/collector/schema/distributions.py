@@ -101,3 +101,15 @@ def exporter_type(protocol: str, version: Optional[Version]) -> str:
 
 def format_version(version: Optional[Version]) -> str:
     return "v%d.%d" % version if version else "unknown"
+
+
+def has_key(kind: str, ctype: str, key: str, version: Optional[Version]) -> bool:
+    """Whether the collector of `version` (None: the newest) knows `key` at the top of that component."""
+    from .components import BY_KIND
+    from .types import Since
+
+    component = BY_KIND[kind].get(ctype)
+    spec = component.schema.fields.get(key) if component is not None else None
+    if spec is None:
+        return False
+    return not (isinstance(spec, Since) and version is not None and version < spec.version)
