@@ -179,6 +179,17 @@ def healthy(api, rbac: bool = True) -> None:
              "endpoints": [{"addresses": ["10.244.0.40"], "conditions": {"ready": True}}]})
     api.set_proxy(NS, COLLECTOR_POD, 8888, "metrics", body=growing_metrics())
     api.set_proxy(NS, COLLECTOR_POD, 9090, "api/v1/targets", body=lambda _q: targets_json(api))
+    serve_proxy_metrics(api)
+
+
+def serve_proxy_metrics(api, body: str = None) -> None:
+    """Every expected target's proxy answers /metrics (check samples a few to count series per target)."""
+    from pathlib import Path
+
+    text = body if body is not None else (Path(__file__).parent / "fixtures" / "proxy-metrics.txt").read_text()
+    for key in EXPECTED_TARGETS:
+        namespace, pod_name = key.split("/")
+        api.set_proxy(namespace, pod_name, 4191, "metrics", body=text)
 
 
 def pod(api, namespace: str, name: str) -> dict:

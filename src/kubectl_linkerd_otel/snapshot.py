@@ -52,6 +52,8 @@ class Snapshot:
     self_metrics_errors: Dict[str, str] = field(default_factory=dict)
     receiver_targets: Dict[str, Any] = field(default_factory=dict)     # pod -> /api/v1/targets JSON
     receiver_targets_errors: Dict[str, str] = field(default_factory=dict)
+    target_metrics: Dict[str, str] = field(default_factory=dict)   # "job/ns/pod" -> a target's /metrics
+    target_metrics_errors: Dict[str, str] = field(default_factory=dict)
     exporter_probes: Dict[str, str] = field(default_factory=dict)     # endpoint -> "" ok or error
     collector_workload: str = ""      # kind/name picked
     collector_configmap: str = ""
@@ -380,6 +382,9 @@ def _gather_second(kube: Any, snap: Snapshot, interval: float, probe_exporter: b
             snap.receiver_targets_errors[rest] = snap.errors.pop(key)
         elif kind == "probe":
             snap.exporter_probes[rest] = snap.errors.pop(key)
+    from .cluster.series import gather_proxy_series
+
+    gather_proxy_series(kube, snap)   # after the receiver's targets: it samples the healthy ones
 
 
 def _review(kube: Any, user: str, verb: str, resource: str, namespace: Optional[str]) -> dict:
