@@ -190,3 +190,13 @@ def test_install_applies_the_contrib_image_and_the_golden_filter(mesh_api):
         "otel/opentelemetry-collector-contrib:0.159.0"
     cm = mesh_api.get("configmaps", naming.CONFIGMAP_NAME, "observability")
     assert "metric_relabel_configs" in cm["data"]["config.yaml"]
+
+
+def test_install_refuses_a_component_the_image_lacks():
+    result = run_cli(*OFFLINE, "--image", "otel/opentelemetry-collector:0.80.0", "--debug-exporter")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (
+        "Error: collector otel/opentelemetry-collector:0.80.0 would refuse the rendered config: exporters.debug: "
+        "collector otel/opentelemetry-collector:0.80.0 predates v0.86 and does not know the exporter type debug "
+        "(use a newer image)\n")
+    assert run_cli(*OFFLINE, "--image", "otel/opentelemetry-collector:0.80.0").exit_code == 0

@@ -302,3 +302,20 @@ def test_image_names():
         == ("k8s", (0, 150))
     assert parse_image("otel/opentelemetry-collector:latest") == ("core", None)
     assert parse_image("registry.example/custom@sha256:abc") == (None, None)
+
+
+def test_install_refuses_what_the_image_lacks_and_names_the_distribution():
+    from kubectl_linkerd_otel.errors import UsageError
+    from kubectl_linkerd_otel.render.compat import refuse_unsupported
+
+    opts = InstallOptions().validate()
+    config = collector_config(opts)
+    config["extensions"]["basicauth/backend"] = {"client_auth": {"username": "u", "password": "${env:P}"}}
+    with pytest.raises(UsageError) as raised:
+        refuse_unsupported(opts, config)
+    assert str(raised.value) == (
+        "collector otel/opentelemetry-collector:0.159.0 would refuse the rendered config: "
+        "extensions.basicauth/backend: the extension type basicauth is not in the core distribution "
+        "(otel/opentelemetry-collector:0.159.0) (use otel/opentelemetry-collector-contrib:0.159.0 or "
+        "otel/opentelemetry-collector-k8s:0.159.0 (--distribution contrib), or drop the component)")
+    refuse_unsupported(InstallOptions(image=PINNED_IMAGES["k8s"]).validate(), config)   # k8s has it

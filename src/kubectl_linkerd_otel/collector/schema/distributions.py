@@ -6,7 +6,7 @@ Distributions are those of open-telemetry/opentelemetry-collector-releases: `dis
 each a `manifest.yaml` listing its components (read at the v0.96 line for k8s; core and contrib as the
 plugin's existing tables in collector/config.py, v0.159 line). Version facts: the collector's changelogs
 (v0.144: exporters `otlp` -> `otlp_grpc`, `otlphttp` -> `otlp_http`, the old names kept as deprecated
-aliases; v0.111: the `logging` exporter removed, use `debug`).
+aliases; v0.86: the `debug` exporter added; v0.111: the `logging` exporter removed, use `debug`).
 """
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ VERSIONED: Dict[Tuple[str, str], Tuple[Optional[Version], Optional[Version]]] = 
     ("exporters", "otlp_grpc"): ((0, 144), None),
     ("exporters", "otlp_http"): ((0, 144), None),
     ("exporters", "logging"): (None, (0, 111)),
+    ("exporters", "debug"): ((0, 86), None),
 }
 # old name -> new name, and the version that renamed it (the old one still works, with a warning)
 RENAMED = {("exporters", "otlp"): ("otlp_grpc", (0, 144)), ("exporters", "otlphttp"): ("otlp_http", (0, 144))}
