@@ -145,6 +145,14 @@ def _set_image(api, image: str) -> None:
     api.add(dep)
 
 
+def _set_secret_env(api, name: str) -> None:
+    dep = copy.deepcopy(api.get("deployments", "otel-collector", NS))
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    container.setdefault("env", []).append(
+        {"name": name, "valueFrom": {"secretKeyRef": {"name": "otel-credentials", "key": name}}})
+    api.add(dep)
+
+
 def reference(api, rbac: bool = True) -> None:
     """The blog post's hand-applied collector as it is: ServiceAccount and RBAC, nothing else of ours."""
     api.add({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "otel-collector", "namespace": NS}})
@@ -159,6 +167,7 @@ def healthy(api, rbac: bool = True) -> None:
     api.remove("pods", "web-697cdddb99-5t22j", "other-mesh")
     _set_image(api, "otel/opentelemetry-collector:0.159.0")
     _set_config(api, HEALTHY_CONFIG)
+    _set_secret_env(api, "OTLP_AUTH")   # HEALTHY_CONFIG's ${env:OTLP_AUTH}
     api.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "openobserve"}})
     api.add({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "openobserve", "namespace": "openobserve"},
              "spec": {"ports": [{"name": "otlp-grpc", "port": 5081, "targetPort": 5081}],
@@ -170,6 +179,17 @@ def healthy(api, rbac: bool = True) -> None:
              "endpoints": [{"addresses": ["10.244.0.40"], "conditions": {"ready": True}}]})
     api.set_proxy(NS, COLLECTOR_POD, 8888, "metrics", body=growing_metrics())
     api.set_proxy(NS, COLLECTOR_POD, 9090, "api/v1/targets", body=lambda _q: targets_json(api))
+    serve_proxy_metrics(api)
+
+
+def serve_proxy_metrics(api, body: str = None) -> None:
+    """Every expected target's proxy answers /metrics (check samples a few to count series per target)."""
+    from pathlib import Path
+
+    text = body if body is not None else (Path(__file__).parent / "fixtures" / "proxy-metrics-series.txt").read_text()
+    for key in EXPECTED_TARGETS:
+        namespace, pod_name = key.split("/")
+        api.set_proxy(namespace, pod_name, 4191, "metrics", body=text)
 
 
 def pod(api, namespace: str, name: str) -> dict:

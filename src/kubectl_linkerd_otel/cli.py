@@ -23,6 +23,7 @@ COMMANDS = {
     "check": "check",
     "targets": "targets",
     "stat": "stat",
+    "validate": "validate",
     "version": "version",
     "_extension-metadata": "extension_metadata",
     "completion": "completion",
@@ -64,6 +65,7 @@ def cli(ctx: click.Context) -> None:
       kubectl linkerd-otel check                        diagnose the whole path
       kubectl linkerd-otel targets                      which proxies are scraped, and why not
       kubectl linkerd-otel stat deploy -n NS            golden metrics per workload, from the proxies
+      kubectl linkerd-otel validate -f config.yaml      check a collector config as the collector would
     """
     opts = global_options(ctx)
     ctx.call_on_close(opts.close)

@@ -5,8 +5,9 @@ from datetime import datetime
 from typing import List
 
 from .. import naming
+from ..collector.config import PLAINTEXT_CREDENTIAL
+from ..collector.validate import validate
 from ..k8s import podstatus
-from ..collector.config import PLAINTEXT_CREDENTIAL, find_problems
 from ..collector.logs import redact
 from ..collector.locate import collector_container, template_spec
 from ..snapshot import ACCESS, COLLECTOR_STEP, READS_STEP, review_namespaces, step
@@ -122,12 +123,20 @@ def _collector_image(snap):
     return (collector_container(template_spec(snap.workload() or {})) or {}).get("image")
 
 
+def _env_names(snap):
+    """The collector container's environment variable names (literal or from a Secret/downward API)."""
+    container = collector_container(template_spec(snap.workload() or {})) or {}
+    if container.get("envFrom"):
+        return None     # names from a whole ConfigMap or Secret: not known here
+    return {item.get("name") for item in container.get("env") or [] if isinstance(item, dict)}
+
+
 def config_consistent(snap, _opts):
     config = facts(snap).config
     if config is None:
         return skip("the config did not parse")
     problems, warnings = [], []
-    for problem in find_problems(config, image=_collector_image(snap)):
+    for problem in validate(config, image=_collector_image(snap), env_names=_env_names(snap)):
         if problem.code == PLAINTEXT_CREDENTIAL:   # reported by linkerd-otel-exporter's credentials check
             continue
         (problems if problem.severity == "error" else warnings).append(problem.message)

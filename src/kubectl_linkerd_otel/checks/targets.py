@@ -18,6 +18,7 @@ from ..snapshot import READS_STEP, TARGETS, step
 from .common import control_plane_namespace, count, facts, gather_error, labels, listing, live, verb
 from .framework import Category, Check, fail, passed, skip, warn
 from .policy import scrape_refused
+from .series import series_per_target
 
 API_FIX = ("enable the prometheus receiver's API: api_server: {enabled: true, server_config: "
            "{endpoint: 0.0.0.0:9090}}")
@@ -283,4 +284,5 @@ CATEGORY = Category("linkerd-otel-targets", [
     Check("scraped", "every meshed pod is scraped", scraped, "otel-targets", retryable=True),
     Check("linkerd-jobs", "every Linkerd scrape job finds its pods", linkerd_jobs, "otel-targets-linkerd-jobs"),
     Check("completed", "completed pods are not scraped", completed_pods, "otel-targets-completed"),
+    Check("series", "series per target are counted", series_per_target, "otel-targets-series"),
 ], requires=("linkerd-otel-collector", "linkerd-data-plane"))

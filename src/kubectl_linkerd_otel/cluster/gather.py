@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from .. import naming
 from ..collector.locate import collector_container
+from .series import gather_proxy_series
 from .operator import adopt as adopt_operator, pod_discovery_account
 from ..snapshot import (ACCESS, COLLECTOR_STEP, ENDPOINTSLICES, LOGS, METRICS, POLICY_STEPS, PROBE, READS_STEP,
                         SERVICE, TARGETS, Snapshot, access_step, choose_collector, review_namespaces, split_step,
@@ -210,6 +211,7 @@ def _gather_collector(kube: Any, snap: Snapshot, interval: float, probe_exporter
             snap.receiver_targets_errors[rest] = snap.errors.pop(key)
         elif kind == PROBE:
             snap.exporter_probes[rest] = snap.errors.pop(key)
+    gather_proxy_series(kube, snap)   # after the receiver's targets: it samples the healthy ones
 
 
 def _review(kube: Any, user: str, verb: str, resource: str, namespace: Optional[str]) -> dict:

@@ -53,6 +53,12 @@ def dry_run_option(func, verb: str = "applied"):
 @click.option("--replicas", type=click.IntRange(1, 100), default=2, show_default=True,
               help="Collectors of --mode operator (the allocator shares the targets among them).")
 @click.option("--image", default=None, metavar="IMAGE", help="Collector image (default: a pinned release).")
+@click.option("--distribution", type=click.Choice(["core", "contrib", "k8s"]), default=None,
+              help="Collector distribution: picks its pinned image (with --image: the distribution that "
+                   "image is). Default: core.")
+@click.option("--metrics", "metrics", default="all", show_default=True, metavar="all|golden|FILE",
+              help="What is sent: every metric, the ones Linkerd's dashboards use (golden), or the "
+                   "metric names listed in FILE (one per line).")
 @click.option("--exporter-endpoint", metavar="ENDPOINT", default=None,
               help="OTLP endpoint: host:port for grpc, a URL for http (default: the demo OpenObserve).")
 @click.option("--exporter-protocol", type=click.Choice(["grpc", "http"]), default="grpc",
@@ -86,7 +92,8 @@ def dry_run_option(func, verb: str = "applied"):
               help="How long --wait waits.")
 @dry_run_option
 @output_option("text", "yaml", "json", default=None)
-def command(linkerd_namespace, mode, replicas, image, exporter_endpoint, exporter_protocol, headers, secret_headers,
+def command(linkerd_namespace, mode, replicas, image, distribution, metrics, exporter_endpoint, exporter_protocol,
+            headers, secret_headers,
             basic_auth,
             basic_auth_from_env, insecure, ca_file, debug_exporter, scrape_interval, cpu_request, memory_request,
             cpu_limit, memory_limit, show_secrets, force_conflicts, skip_linkerd_check, wait, timeout,
@@ -127,8 +134,14 @@ def command(linkerd_namespace, mode, replicas, image, exporter_endpoint, exporte
     if not timeout_seconds and wait and dry_run is None:
         raise UsageError("--timeout 0: give how long to wait, e.g. 5m, or --wait=false not to wait")
 
+    from ..collector.schema.distributions import PINNED_IMAGES
+
+    metrics_keep = _metrics_keep(metrics)
+    if image is None:
+        image = PINNED_IMAGES[distribution] if distribution else DEFAULT_IMAGE
     install = InstallOptions(
-        namespace=opts.namespace, mode=mode, replicas=replicas, image=DEFAULT_IMAGE if image is None else image,
+        namespace=opts.namespace, mode=mode, replicas=replicas, image=image, distribution=distribution,
+        metrics=metrics, metrics_keep=metrics_keep,
         exporter_endpoint=exporter_endpoint, exporter_protocol=exporter_protocol,
         headers=[parse_header(h) for h in headers],
         secret_headers=[parse_header(h, flag="--secret-header") for h in secret_headers],
@@ -140,6 +153,7 @@ def command(linkerd_namespace, mode, replicas, image, exporter_endpoint, exporte
     if linkerd_namespace:
         install.linkerd_namespace = linkerd_namespace
     install.validate()
+    _refuse_unsupported(install)
     for warning in install.warnings():
         _warn(warning)
 
@@ -189,6 +203,29 @@ def command(linkerd_namespace, mode, replicas, image, exporter_endpoint, exporte
 
 def _warn(line: str) -> None:
     click.echo(f"Warning: {line}", err=True)
+
+
+def _metrics_keep(metrics: str):
+    """--metrics: None for all, the golden names, or the names listed in the file."""
+    from ..scrape.metrics import ALL, GOLDEN, GOLDEN_NAME, parse_metric_list
+
+    if metrics == ALL:
+        return None
+    if metrics == GOLDEN_NAME:
+        return list(GOLDEN)
+    from .inputs import read_text
+
+    text = read_text(metrics, what="--metrics", fix="give all, golden, or a file with one metric name per line")
+    return parse_metric_list(text, f"--metrics {metrics}")
+
+
+def _refuse_unsupported(install) -> None:
+    from ..render.collector_config import collector_config
+    from ..render.compat import image_notes, refuse_unsupported
+
+    refuse_unsupported(install, collector_config(install))
+    for note in image_notes(install):
+        click.echo(f"Warning: {note}", err=True)
 
 
 def _print_validated(results, output: str, show_secrets: bool) -> None:

@@ -9,6 +9,8 @@ from typing import Dict, List
 
 from ..naming import (HEALTH_PORT, LINKERD_ADMIN_PORT_NAME, LINKERD_PROXY_CONTAINER, RECEIVER_API_PORT,
                       SELF_METRICS_PORT)
+from ..collector.schema.distributions import exporter_type, has_key
+from ..scrape.metrics import metric_relabel_configs
 from .options import InstallOptions
 
 RECEIVER = "prometheus/linkerd"
@@ -17,7 +19,8 @@ CA_MOUNT_PATH = "/etc/linkerd-otel/ca.crt"
 
 
 def _exporter_name(opts: InstallOptions) -> str:
-    return ("otlp_grpc" if opts.exporter_protocol == "grpc" else "otlp_http") + "/backend"
+    # the image's version decides: v0.144 renamed otlp -> otlp_grpc, otlphttp -> otlp_http
+    return exporter_type(opts.exporter_protocol, opts.collector[1]) + "/backend"
 
 
 def _sd(opts: InstallOptions, namespaces: List[str] = None) -> List[dict]:
@@ -90,7 +93,11 @@ def scrape_jobs(opts: InstallOptions) -> List[dict]:
             {"action": "labelmap", "regex": "__tmp_pod_label_(.+)"},
         ],
     }
-    return [controller, multicluster, proxy]
+    jobs = [controller, multicluster, proxy]
+    for job in jobs:
+        if opts.metrics_keep:
+            job["metric_relabel_configs"] = metric_relabel_configs(opts.metrics_keep)
+    return jobs
 
 
 def _exporter(opts: InstallOptions) -> dict:
@@ -114,18 +121,18 @@ def collector_config(opts: InstallOptions) -> dict:
     exporters: dict = {exporter: _exporter(opts)}
     if opts.debug_exporter:
         exporters["debug"] = {"verbosity": "basic"}
-    return {
-        "receivers": {
-            RECEIVER: {
-                "config": {
-                    "global": {"scrape_interval": opts.scrape_interval,
-                               "scrape_timeout": opts.scrape_timeout},
-                    "scrape_configs": scrape_jobs(opts),
-                },
-                "api_server": {"enabled": True,
-                               "server_config": {"endpoint": "0.0.0.0:%d" % RECEIVER_API_PORT}},
-            },
+    receiver: dict = {
+        "config": {
+            "global": {"scrape_interval": opts.scrape_interval,
+                       "scrape_timeout": opts.scrape_timeout},
+            "scrape_configs": scrape_jobs(opts),
         },
+    }
+    if has_key("receivers", "prometheus", "api_server", opts.collector[1]):
+        receiver["api_server"] = {"enabled": True,
+                                  "server_config": {"endpoint": "0.0.0.0:%d" % RECEIVER_API_PORT}}
+    return {
+        "receivers": {RECEIVER: receiver},
         "processors": {
             "memory_limiter": dict({"check_interval": "1s"}, **opts.memory_limiter()),
             "batch": {},

@@ -22,6 +22,7 @@ DEMO_BASIC_AUTH = "root@example.com:Complexpass#123"  # OpenObserve's documented
 
 MODES = ("deployment", "daemonset", "operator")
 MAX_SCRAPE_INTERVAL_MS = 24 * 3600 * 1000
+DISTRIBUTIONS = ("core", "contrib", "k8s")
 PROTOCOLS = ("grpc", "http")
 
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T|m)?$")
@@ -76,6 +77,17 @@ class InstallOptions:
     scrape_interval: str = "30s"
     # Credentials of a Secret install keeps (no credential flags given): the headers use its keys.
     kept_credentials: List[Tuple[str, "Credential"]] = field(default_factory=list)
+    distribution: Optional[str] = None    # core | contrib | k8s; None: as the image's name says
+    metrics: str = "all"                  # all | golden | the --metrics FILE's name
+    metrics_keep: Optional[List[str]] = None   # metric names (or regexes) kept; None: all
+
+    @property
+    def collector(self) -> Tuple[Optional[str], Optional[Tuple[int, int]]]:
+        """(distribution, (major, minor)) of the collector this renders for."""
+        from ..collector.schema.distributions import parse_image
+
+        named, version = parse_image(self.image)
+        return self.distribution or named, version
 
     @property
     def scrape_timeout(self) -> str:
@@ -140,6 +152,8 @@ class InstallOptions:
             raise UsageError(f"--replicas {self.replicas}: give from 1 to 100 collectors")
         if self.exporter_protocol not in PROTOCOLS:
             raise UsageError(f"invalid --exporter-protocol {self.exporter_protocol!r}: use grpc or http")
+        if self.distribution is not None and self.distribution not in DISTRIBUTIONS:
+            raise UsageError(f"invalid --distribution {self.distribution!r}: use core, contrib or k8s")
         if not self.image.strip():
             raise UsageError(f"--image is empty: give an image, e.g. {DEFAULT_IMAGE}")
         if any(c.isspace() for c in self.image):

@@ -44,6 +44,8 @@ class Snapshot:
     self_metrics_errors: Dict[str, str] = field(default_factory=dict)
     receiver_targets: Dict[str, Any] = field(default_factory=dict)     # pod -> /api/v1/targets JSON
     receiver_targets_errors: Dict[str, str] = field(default_factory=dict)
+    target_metrics: Dict[str, str] = field(default_factory=dict)   # "job/ns/pod" -> a target's /metrics
+    target_metrics_errors: Dict[str, str] = field(default_factory=dict)
     exporter_probes: Dict[str, str] = field(default_factory=dict)     # endpoint -> "" ok or error
     backend: Dict[str, Any] = field(default_factory=dict)   # the query API's answers (cluster/query.py)
     collector_workload: str = ""      # kind/name picked
