@@ -75,6 +75,12 @@ def dry_run_option(func):
              help="Include the credentials Secret in printed YAML (for `| kubectl apply -f -`).")
 @bool_option("--force-conflicts", help="Take over fields that another field manager changed.")
 @bool_option("--skip-linkerd-check", help="Install even when Linkerd is not found.")
+@bool_option("--restrict-metrics",
+             help="Mesh the collector and let only it read the proxies' /metrics: a Linkerd Server, "
+                  "HTTPRoutes and AuthorizationPolicies per meshed namespace (probes stay allowed).")
+@click.option("--policy-namespace", "policy_namespaces", multiple=True, metavar="NS",
+              help="With --restrict-metrics: restrict this namespace (repeatable; default: every namespace "
+                   "with meshed pods).")
 @click.option("--wait", "wait", is_flag=False, flag_value="true", default="true", metavar="[BOOL]",
               callback=_bool, help="Wait for the collectors to be ready (default true).")
 @click.option("--timeout", default="5m", show_default=True, metavar="DURATION",
@@ -84,8 +90,8 @@ def dry_run_option(func):
 def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol, headers, secret_headers,
             basic_auth,
             basic_auth_from_env, insecure, ca_file, debug_exporter, scrape_interval, cpu_request, memory_request,
-            cpu_limit, memory_limit, show_secrets, force_conflicts, skip_linkerd_check, wait, timeout,
-            dry_run, output):
+            cpu_limit, memory_limit, show_secrets, force_conflicts, skip_linkerd_check, restrict_metrics,
+            policy_namespaces, wait, timeout, dry_run, output):
     """Install the OpenTelemetry collector that scrapes the Linkerd proxies.
 
     \b
@@ -97,6 +103,7 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
     from .. import apply as applier
     from ..errors import KubeconfigError, UsageError
     from ..render.manifests import render, secret
+    from ..naming import COLLECTOR_NAME
     from ..render.options import DEFAULT_IMAGE, InstallOptions, parse_header
 
     opts = global_options(click.get_current_context())
@@ -133,13 +140,19 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
     )
     if linkerd_namespace:
         install.linkerd_namespace = linkerd_namespace
+    install.restrict_metrics = restrict_metrics
+    if policy_namespaces and not restrict_metrics:
+        raise UsageError("--policy-namespace needs --restrict-metrics")
     install.validate()
+    from ..render.policy import validate_namespaces
+
+    validate_namespaces(policy_namespaces)
     for warning in install.warnings():
         click.echo(f"Warning: {warning}", err=True)
 
     printing = applier.print_instead_of_apply(output, dry_run, applier.stdout_is_tty())
     if printing:
-        _print(opts, install, linkerd_namespace, output, dry_run, show_secrets)
+        _print(opts, install, linkerd_namespace, output, dry_run, show_secrets, policy_namespaces)
         return
 
     try:
@@ -154,6 +167,15 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
     reason, kept_secret = applier.keep_user_secret(kube, install.namespace, install.credentials_given)
     if kept_secret is not None:
         _reuse_kept_secret(install, kept_secret)
+    policy_plan = None
+    if restrict_metrics:
+        from ..cluster import policy as policy_io
+
+        policy_plan = policy_io.plan(kube, collector_namespace=install.namespace,
+                                     service_account=COLLECTOR_NAME, linkerd_namespace=install.linkerd_namespace,
+                                     namespaces=policy_namespaces)
+        for note in policy_plan.notes:
+            click.echo(f"Note: {note}", err=True)
     objects = render(install)
     existing = applier.existing_objects(kube, objects)
     applier.refuse_foreign(objects, existing)
@@ -193,9 +215,13 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
         echo(f"{applier.object_ref(restarted)} restarted to pick up the new credentials"
              f"{' (server dry run)' if server_dry_run else ''}")
     applier.remove_other_mode(kube, install.namespace, install.mode, dry_run=server_dry_run, echo=echo)
+    policy_results = []
+    if policy_plan is not None:
+        policy_results = policy_io.apply(kube, policy_plan, dry_run=server_dry_run, force=force_conflicts,
+                                         echo=echo)
     if printing_objects:
-        _print_validated(results, output, show_secrets)
-    if all(action == "unchanged" for _o, action in results):
+        _print_validated(results + policy_results, output, show_secrets)
+    if all(action == "unchanged" for _o, action in results + policy_results):
         click.echo("nothing changed: the collector stack is already as rendered", err=True)
     if install.uses_demo_backend:
         _demo_note()
@@ -303,7 +329,7 @@ def _demo_note() -> None:
                "for a real backend", err=True)
 
 
-def _print(opts, install, linkerd_namespace, output, dry_run, show_secrets) -> None:
+def _print(opts, install, linkerd_namespace, output, dry_run, show_secrets, policy_namespaces=()) -> None:
     """Render only. Reads the cluster just to find Linkerd's namespace, and only when it can."""
     from .. import apply as applier
     from ..errors import ApiTimeout, ApiUnreachable, KubeconfigError, KubeError
@@ -334,6 +360,11 @@ def _print(opts, install, linkerd_namespace, output, dry_run, show_secrets) -> N
                    "(pipe them into `kubectl apply -f -`, or pass -o text to apply)", err=True)
     kept = bool(install.kept_credentials)
     objects = render(install, include_secret=show_secrets and not kept)
+    if install.restrict_metrics:
+        from ..cluster.policy import plan_for_printing
+
+        objects += plan_for_printing(opts.kube, install, policy_namespaces,
+                                     note=lambda line: click.echo(f"Note: {line}", err=True))
     if output == "json":
         click.echo(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=2))
     else:
