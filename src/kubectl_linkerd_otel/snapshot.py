@@ -44,6 +44,7 @@ class Snapshot:
     authorization_policies: List[dict] = field(default_factory=list)
     http_routes: List[dict] = field(default_factory=list)               # httproutes.policy.linkerd.io
     meshtls_authentications: List[dict] = field(default_factory=list)
+    network_authentications: List[dict] = field(default_factory=list)
     services: List[dict] = field(default_factory=list)        # exporter Services
     endpoint_slices: List[dict] = field(default_factory=list)
     access_reviews: List[dict] = field(default_factory=list)  # {verb, resource, namespace, allowed, reason}
@@ -277,6 +278,7 @@ def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd
         "authorizationpolicies": lambda: kube.list("authorizationpolicies.policy.linkerd.io"),
         "httproutes": lambda: kube.list("httproutes.policy.linkerd.io"),
         "meshtlsauthentications": lambda: kube.list("meshtlsauthentications.policy.linkerd.io"),
+        "networkauthentications": lambda: kube.list("networkauthentications.policy.linkerd.io"),
     }, snap)
     snap.namespaces = first.get("namespaces") or []
     snap.pods = first.get("pods") or []
@@ -289,6 +291,7 @@ def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd
     snap.authorization_policies = first.get("authorizationpolicies") or []
     snap.http_routes = first.get("httproutes") or []
     snap.meshtls_authentications = first.get("meshtlsauthentications") or []
+    snap.network_authentications = first.get("networkauthentications") or []
     # Linkerd's CRDs may be absent: that is an empty list, not a gather failure.
     for optional in POLICY_STEPS:
         if "(HTTP 404)" in snap.errors.get(optional, ""):

@@ -25,7 +25,8 @@ DENY = "deny"
 ADMIN_PORT_NUMBER = 4191
 DEFAULT_TRUST_DOMAIN = "cluster.local"
 # the snapshot's gather steps reading Linkerd's policy CRDs (absent CRDs: an empty list, not an error)
-POLICY_STEPS = ("servers", "authorizationpolicies", "httproutes", "meshtlsauthentications")
+POLICY_STEPS = ("servers", "authorizationpolicies", "httproutes", "meshtlsauthentications",
+                "networkauthentications")
 
 
 def collector_meshed(snap) -> bool:
@@ -157,3 +158,9 @@ def scrape_refused(snap, pod: dict, policy: str) -> str:
     if explicitly_authorized(snap, pod):
         return ""
     return f"no AuthorizationPolicy on its linkerd-admin Server authorizes {collector_identity(snap)}"
+
+
+def authorizes_collector(snap, policy: dict) -> bool:
+    """The policy's requiredAuthenticationRefs name the collector (its ServiceAccount, or a
+    MeshTLSAuthentication matching its identity)."""
+    return _authorizes(snap, policy, collector_identity(snap))

@@ -1,7 +1,8 @@
 """The categories `check` runs, in order."""
 from __future__ import annotations
 
-from . import collector, exporter, kubernetes_api, linkerd_control_plane, linkerd_data_plane, logs, targets
+from . import (collector, exporter, kubernetes_api, linkerd_control_plane, linkerd_data_plane, logs, metrics_policy,
+               targets)
 
 CATEGORIES = [
     kubernetes_api.CATEGORY,
@@ -11,4 +12,5 @@ CATEGORIES = [
     logs.CATEGORY,
     exporter.CATEGORY,
     targets.CATEGORY,
+    metrics_policy.CATEGORY,
 ]

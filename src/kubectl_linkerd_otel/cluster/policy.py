@@ -167,21 +167,35 @@ def _partial(done, policy_plan: PolicyPlan, dry_run: bool, first: str = "") -> s
     return "; ".join(h for h in (first, tail) if h)
 
 
-def objects_to_delete(kube, collector_namespace: str) -> List[Tuple[object, dict]]:
+def objects_to_delete(kube, collector_namespace: str) -> Tuple[List[Tuple[object, dict]], List[str]]:
     """(resource, object) pairs of the policy objects the install for `collector_namespace` created, in
-    delete order; nothing of anyone else's (selected by our labels, never by name)."""
-    served = served_versions(kube)
+    delete order (selected by our labels, never by name: nothing of anyone else's), and what could not be
+    looked at. Discovery that fails does not stop uninstall: every version we render is tried instead."""
+    from ..errors import NotFound
+
+    problems: List[str] = []
+    try:
+        served: Optional[Dict[str, List[str]]] = served_versions(kube)
+    except KubeError:
+        served = None
     selector = f"{MANAGED_BY_SELECTOR},{COLLECTOR_NAMESPACE_LABEL}={collector_namespace}"
     found: List[Tuple[object, dict]] = []
     for kind in render_policy.DELETE_ORDER:
-        version = next((v for v in render_policy.RENDERABLE[kind] if v in (served.get(kind) or ())), None)
-        if version is None:
-            continue
-        res = _resource(kind, version)
-        for obj in _list_all(kube, kind, version, label_selector=selector):
-            obj.setdefault("apiVersion", res.api_version)
-            found.append((res, obj))
-    return found
+        versions = [v for v in render_policy.RENDERABLE[kind] if served is None or v in (served.get(kind) or ())]
+        for version in versions:
+            res = _resource(kind, version)
+            try:
+                items = _list_all(kube, kind, version, label_selector=selector)
+            except NotFound:
+                continue
+            except KubeError as exc:
+                problems.append(exc.message)
+                break
+            for obj in items:
+                obj.setdefault("apiVersion", res.api_version)
+                found.append((res, obj))
+            break
+    return found, problems
 
 
 def before_namespace(found: List[Tuple[object, dict]], ours: List[Tuple[object, dict]]) -> List[Tuple[object, dict]]:

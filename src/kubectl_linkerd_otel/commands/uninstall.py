@@ -32,7 +32,10 @@ def command(dry_run, output):
     namespace = opts.namespace
     from ..cluster import policy as policy_io
 
-    policy_found = policy_io.objects_to_delete(kube, namespace)   # from install --restrict-metrics
+    policy_found, unread = policy_io.objects_to_delete(kube, namespace)   # from install --restrict-metrics
+    for problem in unread:
+        click.echo(f"Warning: could not look for the Linkerd policy objects of install --restrict-metrics: "
+                   f"{problem}; run uninstall again once it answers", err=True)
     found, kept_because = applier.objects_to_delete(kube, namespace, also_ours=policy_found)
     found = policy_io.before_namespace(found, policy_found)
     keep = applier.namespace_to_release(kube, namespace, found)
