@@ -129,7 +129,8 @@ def collector_is_meshed(snap, opts):
     if not reasons:
         return passed(description="no restrictive inbound policy in force: the collector need not be meshed")
     if collector_meshed(snap):
-        return passed(description=f"the collector is meshed ({'; '.join(reasons)} in force)")
+        return passed(description=f"the collector is meshed, as {' and '.join(reasons)} "
+                                  f"{verb(len(reasons), 'requires', 'require')}")
     workload = snap.workload() or {}
     template = ((workload.get("spec") or {}).get("template") or {})
     asked = annotations(template).get(INJECT_ANNOTATION) == "enabled" or \

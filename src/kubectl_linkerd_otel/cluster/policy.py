@@ -82,12 +82,9 @@ def plan(kube, *, collector_namespace: str, service_account: str, linkerd_namesp
                 raise UsageError(f"namespace {name} (--policy-namespace) does not exist")
         chosen = list(dict.fromkeys(namespaces))
     else:
-        chosen = meshed_namespaces(kube, linkerd_namespace)
+        # the collector's own namespace too: install meshes it, and its proxy is scraped like any other
+        chosen = sorted(set(meshed_namespaces(kube, linkerd_namespace)) | {collector_namespace})
     result = PolicyPlan(versions=versions, namespaces=chosen)
-    if not chosen:
-        result.notes.append(f"no meshed pods of the control plane in {linkerd_namespace} yet: no namespace to "
-                            f"restrict; run install --restrict-metrics again once there are")
-        return result
     existing = {kind: _list_all(kube, kind, versions[kind]) for kind in render_policy.RENDERABLE}
     for items in existing.values():
         for obj in items:

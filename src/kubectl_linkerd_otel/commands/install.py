@@ -205,6 +205,9 @@ def command(linkerd_namespace, mode, image, exporter_endpoint, exporter_protocol
             if obj["metadata"].get("namespace") == install.namespace:
                 skip[applier.object_ref(obj)] = ("skipped", f"server dry run: namespace "
                                                  f"{install.namespace} does not exist yet")
+        if policy_plan is not None:
+            policy_plan.objects = [o for o in policy_plan.objects
+                                   if o["metadata"]["namespace"] != install.namespace]
     elif not force_conflicts and not server_dry_run:
         applier.preflight(kube, [o for o in objects if applier.object_ref(o) not in skip], existing)
     results = applier.apply_objects(kube, objects, dry_run=server_dry_run, force=force_conflicts,
