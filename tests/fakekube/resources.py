@@ -40,13 +40,18 @@ KINDS = [
 LIST_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
 
-def discovery_groups() -> dict:
+def served(kind: Kind, overrides: Optional[dict] = None) -> tuple:
+    """The versions that serve `kind`: its own, unless the test changed them (FakeApiServer.serve_versions)."""
+    return (overrides or {}).get((kind.group, kind.plural), kind.versions)
+
+
+def discovery_groups(overrides: Optional[dict] = None) -> dict:
     """GET /apis: every group, its versions (newest first, as the API server orders them)."""
     versions: dict = {}
     for k in KINDS:
-        if k.group:
+        if k.group and served(k, overrides):
             versions.setdefault(k.group, [])
-            for v in k.versions:
+            for v in served(k, overrides):
                 if v not in versions[k.group]:
                     versions[k.group].append(v)
     versions.setdefault("authorization.k8s.io", ["v1"])
@@ -57,11 +62,11 @@ def discovery_groups() -> dict:
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
-def discovery_resources(group: str, version: str) -> Optional[dict]:
+def discovery_resources(group: str, version: str, overrides: Optional[dict] = None) -> Optional[dict]:
     """GET /api/v1 or /apis/GROUP/VERSION: the resources served there, None when none are."""
     resources = [{"name": k.plural, "singularName": k.kind.lower(), "namespaced": k.namespaced,
                   "kind": k.kind, "verbs": LIST_VERBS}
-                 for k in KINDS if k.group == group and version in k.versions]
+                 for k in KINDS if k.group == group and version in served(k, overrides)]
     if group == "":
         resources += [{"name": sub, "namespaced": True, "kind": kind, "verbs": verbs}
                       for sub, kind, verbs in (("pods/log", "Pod", ["get"]),

@@ -94,6 +94,8 @@ class FakeApiServer:
         self.sar_policy: Optional[Callable[[dict], bool]] = None
         self.apply_hooks: Dict[str, List[Callable[["FakeApiServer", dict], None]]] = {}
         self.absent_groups: set = set()     # API groups answered 404, as when their CRDs are not installed
+        # (group, plural) -> the versions served instead of the kind's own (serve_versions)
+        self.served_versions: Dict[Tuple[str, str], tuple] = {}
         self._lock = threading.Lock()
         self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -195,6 +197,12 @@ class FakeApiServer:
               group: str = "") -> None:
         """SubjectAccessReviews answer allowed for this; namespace None means every namespace."""
         self.sar_rules.append(_Rule(user, verb, resource, namespace, group))
+
+    def serve_versions(self, resource: str, versions) -> None:
+        """Serve `plural.group` in these versions only (discovery and requests); () serves it not at all,
+        as a cluster without that CRD."""
+        plural, _, group = resource.partition(".")
+        self.served_versions[(group, plural)] = tuple(versions)
 
     def on_apply(self, kind: str, callback: Callable[["FakeApiServer", dict], None]) -> None:
         self.apply_hooks.setdefault(kind, []).append(callback)
@@ -344,11 +352,11 @@ def route(api: FakeApiServer, method: str, path: str, query: Dict[str, str], bod
     if path == "/api":
         raise _Reply(200, {"kind": "APIVersions", "versions": ["v1"]})
     if path == "/apis":
-        raise _Reply(200, discovery_groups())
+        raise _Reply(200, discovery_groups(api.served_versions))
     discovery = re.match(r"^/(?:api/(v1)|apis/([^/]+)/([^/]+))$", path)
     if discovery and method == "GET":
         group, version = (discovery.group(2) or ""), (discovery.group(1) or discovery.group(3))
-        doc = discovery_resources(group, version)
+        doc = discovery_resources(group, version, api.served_versions)
         if doc is None:
             raise _Reply(404, _status(404, "NotFound", "the server could not find the requested resource"))
         raise _Reply(200, doc)
@@ -362,7 +370,9 @@ def route(api: FakeApiServer, method: str, path: str, query: Dict[str, str], bod
     ns, plural, name, sub = match.group("ns"), match.group("plural"), match.group("name"), \
         match.group("sub")
     kind = by_plural(group, plural)
-    if kind is not None and kind.group in api.absent_groups:
+    if kind is not None and (kind.group in api.absent_groups or (
+            (group, plural) in api.served_versions and
+            match.group("version") not in api.served_versions[(group, plural)])):
         kind = None
     if kind is None:
         raise _Reply(404, _status(404, "NotFound", f"the server could not find the requested "

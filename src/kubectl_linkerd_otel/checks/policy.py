@@ -155,3 +155,9 @@ def scrape_refused(snap, pod: dict, policy: str) -> str:
     if explicitly_authorized(snap, pod):
         return ""
     return f"no AuthorizationPolicy on its linkerd-admin Server authorizes {collector_identity(snap)}"
+
+
+def authorizes_collector(snap, policy: dict) -> bool:
+    """The policy's requiredAuthenticationRefs name the collector (its ServiceAccount, or a
+    MeshTLSAuthentication matching its identity)."""
+    return _authorizes(snap, policy, collector_identity(snap))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import (backend, collector, exporter, kubernetes_api, linkerd_control_plane, linkerd_data_plane, logs,
-               operator, targets)
+               metrics_policy, operator, targets)
 
 CATEGORIES = [
     kubernetes_api.CATEGORY,
@@ -12,6 +12,7 @@ CATEGORIES = [
     logs.CATEGORY,
     exporter.CATEGORY,
     targets.CATEGORY,
+    metrics_policy.CATEGORY,
     operator.CATEGORY,
     backend.CATEGORY,
 ]

@@ -112,6 +112,7 @@ def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd
     snap.authorization_policies = first.get("authorizationpolicies") or []
     snap.http_routes = first.get("httproutes") or []
     snap.meshtls_authentications = first.get("meshtlsauthentications") or []
+    snap.network_authentications = first.get("networkauthentications") or []
     # Linkerd's CRDs may be absent: that is an empty list, not a gather failure.
     for optional in POLICY_STEPS:
         if "(HTTP 404)" in snap.errors.get(optional, ""):

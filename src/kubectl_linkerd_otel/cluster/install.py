@@ -5,7 +5,7 @@ prints and waits.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..errors import Conflict, KubeError, PluginError
 from ..k8s.refs import is_ours, object_ref
@@ -226,15 +226,26 @@ def reference_setup_warning(kube, namespace: str) -> Optional[str]:
 
 # --- the whole install ------------------------------------------------------------------------
 
+class Applied(NamedTuple):
+    stack: List[Tuple[dict, str]]     # (object, action) of the collector stack, the workload last
+    policy: List[Tuple[dict, str]]    # those of the Linkerd policy objects (--restrict-metrics)
+
+    @property
+    def workload(self) -> dict:
+        return self.stack[-1][0]
+
+
 def install(kube, options, *, linkerd_namespace: Optional[str], require_linkerd: bool, server_dry_run: bool,
             force_conflicts: bool, echo: Callable[[str], None], note: Callable[[str], None],
-            warn: Callable[[str], None]) -> List[Tuple[dict, str]]:
+            inform: Callable[[str], None], warn: Callable[[str], None],
+            policy_namespaces: Sequence[str] = ()) -> Applied:
     """Render `options` (render.options.InstallOptions) for this cluster and apply it: one `echo` line per
-    object, `note` for objects left out, `warn` for what the user should act on. Returns the (object,
-    action) pairs applied, the workload last."""
+    object, `note` for objects left out, `inform` for what install decided, `warn` for what the user
+    should act on."""
+    from ..naming import COLLECTOR_NAME
     from ..render.manifests import render, secret
-
     from . import operator as operator_mode
+    from . import policy as policy_io
 
     options.linkerd_namespace = detect_linkerd_namespace(kube, linkerd_namespace, required=require_linkerd)
     if options.mode == "operator":
@@ -242,6 +253,12 @@ def install(kube, options, *, linkerd_namespace: Optional[str], require_linkerd:
     reason, kept_secret = keep_user_secret(kube, options.namespace, options.credentials_given)
     if kept_secret is not None:
         reuse_kept_secret(options, kept_secret, warn)
+    policy_plan = None
+    if options.restrict_metrics:
+        policy_plan = policy_io.plan(kube, collector_namespace=options.namespace, service_account=COLLECTOR_NAME,
+                                     linkerd_namespace=options.linkerd_namespace, namespaces=policy_namespaces)
+        for line in policy_plan.notes:
+            inform(line)
     objects = render(options)
     existing = existing_objects(kube, objects)
     refuse_foreign(objects, existing)
@@ -260,6 +277,9 @@ def install(kube, options, *, linkerd_namespace: Optional[str], require_linkerd:
             if obj["metadata"].get("namespace") == options.namespace:
                 skip[object_ref(obj)] = ("skipped", f"server dry run: namespace {options.namespace} does "
                                                     f"not exist yet")
+        if policy_plan is not None:
+            policy_plan.objects = [o for o in policy_plan.objects
+                                   if o["metadata"]["namespace"] != options.namespace]
     elif not force_conflicts and not server_dry_run:
         preflight(kube, [o for o in objects if object_ref(o) not in skip], existing)
     results = apply_objects(kube, objects, dry_run=server_dry_run, force=force_conflicts, echo=echo, skip=skip,
@@ -272,10 +292,14 @@ def install(kube, options, *, linkerd_namespace: Optional[str], require_linkerd:
     if options.mode != "operator":
         remove_other_mode(kube, options.namespace, options.mode, dry_run=server_dry_run, echo=echo)
     operator_mode.remove_other_mode(kube, options.namespace, options.mode, dry_run=server_dry_run, echo=echo)
+    policy_results: List[Tuple[dict, str]] = []
+    if policy_plan is not None:
+        policy_results = policy_io.apply(kube, policy_plan, dry_run=server_dry_run, force=force_conflicts,
+                                         echo=echo)
     duplicate = reference_setup_warning(kube, options.namespace)
     if duplicate:
         warn(duplicate)
-    return results
+    return Applied(results, policy_results)
 
 
 def prepare_print(kube, options, warn: Callable[[str], None], note: Callable[[str], None]) -> None:

@@ -2,7 +2,7 @@
 cluster RBAC, and the namespace only when install created it and nothing else lives in it."""
 from __future__ import annotations
 
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from ..errors import KubeError
 from ..k8s.refs import api_group, is_ours, labels, object_ref
@@ -21,11 +21,13 @@ _DERIVED = {("", "events"), ("events.k8s.io", "events")}
 _DERIVED_GROUPS = ("metrics.k8s.io",)     # pod metrics: an aggregated API, often the one that is down
 
 
-def objects_to_delete(kube, namespace: str) -> Tuple[List[Tuple[str, dict]], str]:
+def objects_to_delete(kube, namespace: str, also_ours: Sequence[Tuple[object, dict]] = ()
+                      ) -> Tuple[List[Tuple[str, dict]], str]:
     """(resource, object) pairs we installed in `namespace`, plus the cluster RBAC of that namespace's
     collector (selected by its collector-namespace label: another namespace's install keeps its own), in
     delete order; the namespace itself last, only when install created it and nothing else lives in it.
-    Also why the namespace is kept ("" when it goes, or when it is not ours to delete)."""
+    Also why the namespace is kept ("" when it goes, or when it is not ours to delete). `also_ours`: more
+    objects uninstall deletes (the policy objects), which do not keep the namespace alive."""
     found: List[Tuple[str, dict]] = []
     for plural in NAMESPACED_KINDS:
         for obj in kube.list(plural, namespace, label_selector=MANAGED_BY_SELECTOR):
@@ -42,7 +44,7 @@ def objects_to_delete(kube, namespace: str) -> Tuple[List[Tuple[str, dict]], str
         return found, "kept: a Kubernetes system namespace"
     if not is_ours(ns):
         return found, "kept: it existed before install"
-    occupant = namespace_occupant(kube, namespace, found)
+    occupant = namespace_occupant(kube, namespace, found + list(also_ours))
     if occupant:
         return found, f"kept: {occupant}"
     found.append(("namespaces", ns))

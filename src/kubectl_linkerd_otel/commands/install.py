@@ -86,6 +86,12 @@ def dry_run_option(func, verb: str = "applied"):
              help="Include the credentials Secret in printed YAML (for `| kubectl apply -f -`).")
 @bool_option("--force-conflicts", help="Take over fields that another field manager changed.")
 @bool_option("--skip-linkerd-check", help="Install even when Linkerd is not found.")
+@bool_option("--restrict-metrics",
+             help="Mesh the collector and let only it read the proxies' /metrics: a Linkerd Server, "
+                  "HTTPRoutes and AuthorizationPolicies per meshed namespace (probes stay allowed).")
+@click.option("--policy-namespace", "policy_namespaces", multiple=True, metavar="NS",
+              help="With --restrict-metrics: restrict this namespace (repeatable; default: every namespace "
+                   "with meshed pods).")
 @click.option("--wait", "wait", is_flag=False, flag_value="true", default="true", metavar="[BOOL]",
               callback=_bool, help="Wait for the collectors to be ready (default true).")
 @click.option("--timeout", default="5m", show_default=True, metavar="DURATION",
@@ -96,8 +102,8 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, exp
             headers, secret_headers,
             basic_auth,
             basic_auth_from_env, insecure, ca_file, debug_exporter, scrape_interval, cpu_request, memory_request,
-            cpu_limit, memory_limit, show_secrets, force_conflicts, skip_linkerd_check, wait, timeout,
-            dry_run, output):
+            cpu_limit, memory_limit, show_secrets, force_conflicts, skip_linkerd_check, restrict_metrics,
+            policy_namespaces, wait, timeout, dry_run, output):
     """Install the OpenTelemetry collector that scrapes the Linkerd proxies.
 
     \b
@@ -152,13 +158,19 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, exp
     )
     if linkerd_namespace:
         install.linkerd_namespace = linkerd_namespace
+    install.restrict_metrics = restrict_metrics
+    if policy_namespaces and not restrict_metrics:
+        raise UsageError("--policy-namespace needs --restrict-metrics")
     install.validate()
     _refuse_unsupported(install)
+    from ..render.policy import validate_namespaces
+
+    validate_namespaces(policy_namespaces)
     for warning in install.warnings():
         _warn(warning)
 
     if print_instead_of_apply(output, dry_run, env.stdout_isatty):
-        _print(opts, install, linkerd_namespace, output, dry_run, show_secrets)
+        _print(opts, install, linkerd_namespace, output, dry_run, show_secrets, policy_namespaces)
         return
 
     try:
@@ -174,10 +186,11 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, exp
         server_dry_run=server_dry_run, force_conflicts=force_conflicts,
         echo=(lambda line: None) if printing_objects else click.echo,
         note=(lambda line: click.echo(f"Note: {line}", err=True)) if printing_objects else click.echo,
-        warn=_warn)
+        inform=lambda line: click.echo(f"Note: {line}", err=True), warn=_warn,
+        policy_namespaces=policy_namespaces)
     if printing_objects:
-        _print_validated(results, output, show_secrets)
-    if all(action == "unchanged" for _o, action in results):
+        _print_validated(results.stack + results.policy, output, show_secrets)
+    if all(action == "unchanged" for _o, action in results.stack + results.policy):
         click.echo("nothing changed: the collector stack is already as rendered", err=True)
     if install.uses_demo_backend:
         _demo_note()
@@ -194,7 +207,7 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, exp
                        echo_err=lambda line: click.echo(line, err=True))
             return
         with Progress(env.interactive) as progress:
-            wait_for_rollout(kube, results[-1][0], timeout=timeout_seconds, progress=progress,
+            wait_for_rollout(kube, results.workload, timeout=timeout_seconds, progress=progress,
                              echo_err=lambda line: click.echo(line, err=True))
     except KubeError as exc:
         raise applier.with_hint(exc, "the collector stack is applied, only waiting for it failed: "
@@ -258,7 +271,7 @@ def _demo_note() -> None:
                "for a real backend", err=True)
 
 
-def _print(opts, install, linkerd_namespace, output, dry_run, show_secrets) -> None:
+def _print(opts, install, linkerd_namespace, output, dry_run, show_secrets, policy_namespaces=()) -> None:
     """Render only. Reads the cluster just to find Linkerd's namespace, and only when it can."""
     from ..cluster.install import prepare_print
     from ..errors import ApiTimeout, ApiUnreachable, KubeconfigError, KubeError
@@ -286,7 +299,13 @@ def _print(opts, install, linkerd_namespace, output, dry_run, show_secrets) -> N
         click.echo("Note: stdout is not a terminal: printing the manifests instead of applying them "
                    "(pipe them into `kubectl apply -f -`, or pass -o text to apply)", err=True)
     kept = bool(install.kept_credentials)
-    print_objects(render(install, include_secret=show_secrets and not kept), output)
+    objects = render(install, include_secret=show_secrets and not kept)
+    if install.restrict_metrics:
+        from ..cluster.policy import plan_for_printing
+
+        objects += plan_for_printing(opts.kube, install, policy_namespaces,
+                                     note=lambda line: click.echo(f"Note: {line}", err=True))
+    print_objects(objects, output)
     if kept:
         from ..naming import SECRET_NAME
 

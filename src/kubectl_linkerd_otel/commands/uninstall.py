@@ -14,8 +14,9 @@ from .output import print_instead_of_apply, print_objects
 @output_option("text", "yaml", "json", default=None)
 def command(dry_run, output):
     """Delete the collector stack: objects labelled app.kubernetes.io/managed-by=kubectl-linkerd-otel in
-    the collector namespace, its cluster RBAC, and the namespace when nothing else lives in it (a kept
-    namespace loses the labels install put on it).
+    the collector namespace, its cluster RBAC, the Linkerd policy objects `install --restrict-metrics`
+    made for this collector (never a Server or policy of anyone else), and the namespace when nothing
+    else lives in it (a kept namespace loses the labels install put on it).
 
     \b
     On a terminal it deletes; piped, or with -o yaml, it prints what to delete:
@@ -29,7 +30,14 @@ def command(dry_run, output):
     opts = global_options(click.get_current_context())
     kube = opts.kube()
     namespace = opts.namespace
-    found, kept_because = remover.objects_to_delete(kube, namespace)
+    from ..cluster import policy as policy_io
+
+    policy_found, unread = policy_io.objects_to_delete(kube, namespace)   # from install --restrict-metrics
+    for problem in unread:
+        click.echo(f"Warning: could not look for the Linkerd policy objects of install --restrict-metrics: "
+                   f"{problem}; run uninstall again once it answers", err=True)
+    found, kept_because = remover.objects_to_delete(kube, namespace, also_ours=policy_found)
+    found = policy_io.before_namespace(found, policy_found)
     keep = remover.namespace_to_release(kube, namespace, found)
     # --dry-run (client) lists; --dry-run=server asks the API server too
     printing = dry_run != "server" and print_instead_of_apply(output, None, environment().stdout_isatty)

@@ -343,8 +343,26 @@ class Kube:
                     found.append(Resource(gv, plural, item.get("kind") or "", True))
         return found, failed
 
-    def get(self, resource_name: str, name: str, namespace: Optional[str] = None) -> dict:
-        res = resource(resource_name)
+    def group_resources(self, group: str) -> Dict[str, List[dict]]:
+        """Discovery of one API group: version -> the resources it serves, versions in the server's order
+        (preferred first); {} when the group is not served at all."""
+        groups = self._json("GET", "/apis", _What("get", "API groups", cluster_scoped=True))
+        found: Dict[str, List[dict]] = {}
+        for entry in groups.get("groups") or []:
+            if entry.get("name") != group:
+                continue
+            for version in entry.get("versions") or []:
+                gv = version.get("groupVersion") or ""
+                try:
+                    doc = self._json("GET", f"/apis/{gv}", _What("get", f"API resources of {gv}",
+                                                                 cluster_scoped=True))
+                except NotFound:
+                    continue
+                found[gv.split("/", 1)[-1]] = list(doc.get("resources") or [])
+        return found
+
+    def get(self, resource_name: Union[str, Resource], name: str, namespace: Optional[str] = None) -> dict:
+        res = resource_name if isinstance(resource_name, Resource) else resource(resource_name)
         what = _What("get", res.plural, namespace, name)
         try:
             return self._json("GET", res.path(namespace, name), what)
@@ -352,7 +370,7 @@ class Kube:
             where = f" in namespace {namespace}" if namespace and res.namespaced else ""
             raise NotFound(f'{res.kind} "{name}" not found{where}') from None
 
-    def get_or_none(self, resource_name: str, name: str, namespace: Optional[str] = None
+    def get_or_none(self, resource_name: Union[str, Resource], name: str, namespace: Optional[str] = None
                     ) -> Optional[dict]:
         try:
             return self.get(resource_name, name, namespace)
@@ -367,7 +385,7 @@ class Kube:
         meta = obj.get("metadata") or {}
         name, namespace = meta.get("name"), meta.get("namespace") if res.namespaced else None
         if before is _READ_IT:
-            before = self.get_or_none(_plural_key(res), name, namespace)
+            before = self.get_or_none(res, name, namespace)
         params = {"fieldManager": field_manager, "force": "true" if force else "false"}
         if dry_run:
             params["dryRun"] = "All"
@@ -385,9 +403,9 @@ class Kube:
             action = "unchanged" if same else "configured"
         return ApplyResult(after, action)
 
-    def delete(self, resource_name: str, name: str, namespace: Optional[str] = None, *,
+    def delete(self, resource_name: Union[str, Resource], name: str, namespace: Optional[str] = None, *,
                dry_run: bool = False) -> bool:
-        res = resource(resource_name)
+        res = resource_name if isinstance(resource_name, Resource) else resource(resource_name)
         params = {"propagationPolicy": "Background"}
         if dry_run:
             params["dryRun"] = "All"

@@ -167,8 +167,13 @@ def _pod_template(opts: InstallOptions, hash_: str) -> dict:
         "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}],
     }
     labels = dict(common_labels("otel-collector"))
+    annotations = {CONFIG_HASH_ANNOTATION: hash_}
+    if opts.restrict_metrics:
+        from .policy import mesh_annotations
+
+        annotations.update(mesh_annotations())
     return {
-        "metadata": {"labels": labels, "annotations": {CONFIG_HASH_ANNOTATION: hash_}},
+        "metadata": {"labels": labels, "annotations": annotations},
         "spec": {
             "serviceAccountName": COLLECTOR_NAME,
             "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},

@@ -75,6 +75,8 @@ class InstallOptions:
     cpu_limit: Optional[str] = None
     memory_limit: str = "512Mi"
     scrape_interval: str = "30s"
+    # install --restrict-metrics: the collector is meshed (its pod template asks for the proxy)
+    restrict_metrics: bool = False
     # Credentials of a Secret install keeps (no credential flags given): the headers use its keys.
     kept_credentials: List[Tuple[str, "Credential"]] = field(default_factory=list)
     distribution: Optional[str] = None    # core | contrib | k8s; None: as the image's name says

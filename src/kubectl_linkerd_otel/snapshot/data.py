@@ -36,6 +36,7 @@ class Snapshot:
     authorization_policies: List[dict] = field(default_factory=list)
     http_routes: List[dict] = field(default_factory=list)               # httproutes.policy.linkerd.io
     meshtls_authentications: List[dict] = field(default_factory=list)
+    network_authentications: List[dict] = field(default_factory=list)
     services: List[dict] = field(default_factory=list)        # exporter Services
     endpoint_slices: List[dict] = field(default_factory=list)
     access_reviews: List[dict] = field(default_factory=list)  # {verb, resource, namespace, allowed, reason}

@@ -10,7 +10,8 @@ READS_STEP = "the collector's logs, self-metrics, targets and permissions"
 POLICY_STEPS = {"servers": "servers.policy.linkerd.io",
                 "authorizationpolicies": "authorizationpolicies.policy.linkerd.io",
                 "httproutes": "httproutes.policy.linkerd.io",
-                "meshtlsauthentications": "meshtlsauthentications.policy.linkerd.io"}
+                "meshtlsauthentications": "meshtlsauthentications.policy.linkerd.io",
+                "networkauthentications": "networkauthentications.policy.linkerd.io"}
 # Per-object steps: `kind/rest`, e.g. `logs/<pod>`, `service/<ns>/<name>`.
 LOGS, METRICS, TARGETS, ACCESS, SERVICE, ENDPOINTSLICES, PROBE = (
     "logs", "metrics", "targets", "access", "service", "endpointslices", "probe")
