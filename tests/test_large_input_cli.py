@@ -141,3 +141,15 @@ def test_a_small_file_shows_no_progress(tmp_path):
     path.write_text(json.dumps(load_fixture("harness-mesh-pods.json")))
     result = run_cli("targets", "--config", CONFIG, "--pods", str(path), "-o", "json")
     assert result.exit_code == 1 and result.stderr == ""
+
+
+def test_a_slow_pod_list_shows_progress_on_a_terminal(mesh_api):
+    import scenarios
+
+    scenarios.healthy(mesh_api)
+    mesh_api.delay(2.5, path=r"^/api/v1/pods$")
+    code, stdout, screen = _run_on_a_terminal("targets", "-o", "json")
+    assert code == 0, screen
+    assert json.loads(stdout)["linkerdOtel"]["exitCode"] == 0
+    assert "listing pods in all namespaces: 0 so far" in screen, screen
+    assert "Error" not in screen

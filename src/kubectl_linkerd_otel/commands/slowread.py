@@ -27,10 +27,12 @@ class ReadProgress:
     (progress.py) says on a terminal what is read and how far (`position()`: characters done, None when
     unknown). The spinner is erased when the read ends, so an error after it is still one line."""
 
-    def __init__(self, label: str, total: int, position: Callable[[], Optional[int]]):
+    def __init__(self, label: str, total: int, position: Callable[[], Optional[int]],
+                 describe: Optional[Callable[[], str]] = None):
         self.label = label
         self.total = max(total, 1)
         self.position = position
+        self.describe = describe
         self.shown = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="read-progress", daemon=True)
@@ -44,6 +46,8 @@ class ReadProgress:
         self._thread.join()
 
     def _text(self) -> str:
+        if self.describe is not None:
+            return self.describe()
         done = self.position()
         if done is None:
             return f"reading {self.label}"
@@ -147,3 +151,14 @@ def pod_documents(text: str, path: str, fix: str) -> List:
         finally:
             loader.dispose()
         return docs
+
+
+def list_with_progress(kube, resource: str) -> List[dict]:
+    """kube.list(resource), page by page, with the count so far on the terminal once it takes over a
+    second (thousands of pods from a busy API server)."""
+    items: List[dict] = []
+    with ReadProgress(resource, 0, lambda: None,
+                      describe=lambda: f"listing {resource} in all namespaces: {len(items):,} so far"):
+        for item in kube.iter(resource):
+            items.append(item)
+    return items
