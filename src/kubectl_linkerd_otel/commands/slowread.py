@@ -106,7 +106,8 @@ def refuse_unless_pods_could_follow(text: str, path: str, fix: str) -> None:
         return
     key = _KEY.match(line)
     if key is None:
-        raise UsageError(f"{path} is not a pod list: line {number} is neither JSON nor a YAML field; {fix}")
+        raise UsageError(f"{path} is not a pod list: line {number} starts neither a JSON object or list nor a "
+                         f"YAML field; {fix}")
     name = next(group for group in key.groups() if group is not None)
     if name not in OBJECT_FIELDS:
         raise UsageError(f"{path} is not a pod list: its first field (line {number}) is none of "
