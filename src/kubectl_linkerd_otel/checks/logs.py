@@ -53,6 +53,21 @@ def _class_check(name, singular, plural, severity, detail_label=""):
     return run
 
 
+PORT_IN_USE = ("another listener holds the port: two components of the config (receivers, extensions, "
+               "service.telemetry) on one port, or, with hostNetwork, a process on the node")
+
+
+def start_failures(snap, _opts):
+    if not snap.logs:
+        return skip("no logs read")
+    cls = summary(snap)[classes.START_FAILED]
+    if cls.count == 0:
+        return None
+    why = f" ({PORT_IN_USE})" if any("address already in use" in d for d in cls.details) else ""
+    return fail(f"the collector could not start{why}: {count(cls.count, 'start-up failure')} ({SAMPLED})",
+                _examples(cls, "causes"))
+
+
 def exports(snap, _opts):
     if not snap.logs:
         return skip("no logs read")
@@ -70,6 +85,7 @@ CATEGORY = Category("linkerd-otel-logs", [
     Check("read", "collector logs can be read", read, "otel-logs-read", fatal=True),
     Check("config-errors", "no config errors in the logs",
           _class_check(classes.CONFIG_ERROR, "config error", "config errors", "error"), "otel-logs-config"),
+    Check("start", "no start-up failures in the logs", start_failures, "otel-logs-start"),
     Check("forbidden", "no RBAC errors ('is forbidden') in the logs",
           _class_check(classes.FORBIDDEN, "RBAC 'is forbidden' error", "RBAC 'is forbidden' errors", "error"),
           "otel-logs-forbidden"),

@@ -102,6 +102,26 @@ def _restart_command(snap) -> str:
     return f"kubectl -n {snap.collector_namespace} rollout restart {kind.lower() or 'deployment'}/{name}"
 
 
+RBAC_CHECK = "collector can get, list and watch pods where it scrapes"
+
+
+def _may_not_list(snap) -> List[str]:
+    """The namespaces where the access reviews say the collector may not list or watch pods ("" for all
+    of them): its discovery finds nothing there, whatever its config says."""
+    return sorted({r.get("namespace") or "" for r in snap.access_reviews
+                   if r.get("resource") == "pods" and r.get("verb") in ("list", "watch")
+                   and r.get("allowed") is False and r.get("namespace") != "__all__"})
+
+
+def _denied_to(denied: List[str]) -> Callable[[str], bool]:
+    return lambda namespace: "" in denied or namespace in denied
+
+
+def _rbac_note(denied: List[str]) -> str:
+    where = "" if "" in denied else f" in {', '.join(denied)}"
+    return f"the collector may not list pods{where} (see the failed check '{RBAC_CHECK}')"
+
+
 def scraped(snap, opts):
     unread: List[str] = []
     if snap.receiver_targets_errors:
@@ -138,8 +158,12 @@ def scraped(snap, opts):
                        f"{health['down']} down, {health['unknown']} unknown; ")
         missing_expected = [t for t in active if t.source == "simulation"]
         unexpected = [t for t in active if t.source == "collector"]
+        # a target the collector cannot discover for lack of RBAC is not a sign of a stale ConfigMap
+        denied = _denied_to(_may_not_list(snap))
+        blocked = [t for t in missing_expected if denied(t.namespace or "")]
+        missing_expected = [t for t in missing_expected if not denied(t.namespace or "")]
     else:
-        seen, missing_expected, unexpected = active, [], []
+        seen, missing_expected, unexpected, blocked = active, [], [], []
         scraped_pods = {p.key for p in running if p.key not in explained}
         refused = _refused(snap, [p for p in running if p.key in scraped_pods])
         scraped_pods -= set(refused)
@@ -154,9 +178,14 @@ def scraped(snap, opts):
     if completed:
         description += f" ({count(completed, 'completed pod')} not counted)"
 
+    blocked_pods = {t.pod.key for t in blocked if t.pod is not None}
+
     def why(p) -> str:
         if p.key in expected_admin:
             t = expected_admin[p.key]
+            if p.key in blocked_pods:
+                return (f"{p.namespace}/{p.name}: expected ({t.address}), but the collector may not list pods "
+                        f"in {p.namespace}")
             return f"{p.namespace}/{p.name}: expected ({t.address}), but the collector does not report it"
         return f"{p.namespace}/{p.name}: {explained.get(p.key, 'no target')}"
 
@@ -175,6 +204,7 @@ def scraped(snap, opts):
                     f"does not report it" for t in missing_expected]
                    + [f"{t.scrape_url()} (job {t.job.name}) is scraped but not expected from the ConfigMap"
                       for t in unexpected])
+    rbac = _rbac_note(_may_not_list(snap)) if blocked else ""
     if ours or down:
         bits = []
         if ours:
@@ -182,7 +212,7 @@ def scraped(snap, opts):
                         f"{verb(len(ours), 'is', 'are')} not scraped")
         if down:
             bits.append(f"{count(len(down), 'target')} {verb(len(down), 'is', 'are')} down")
-        error = ", ".join(bits) + "".join(f"; {note}" for note in [drift] + unread if note)
+        error = ", ".join(bits) + "".join(f"; {note}" for note in [rbac, drift] + unread if note)
         # a pod the config leaves out stays left out; a target down or not yet seen may come up
         config_out = any(p.key in explained for p in not_scraped
                          if labels(p.pod).get("linkerd.io/control-plane-ns") == cp)
@@ -197,6 +227,9 @@ def scraped(snap, opts):
                      f"{verb(len(refused), 'its proxy answers', 'their proxies answer')} the collector's scrape "
                      "with HTTP 403 under the default inbound policy (see 'inbound policy lets the collector "
                      "scrape proxies')")
+    if rbac:
+        notes.append(f"{count(len(blocked), 'expected target')} {verb(len(blocked), 'is', 'are')} not scraped: "
+                     f"{rbac}")
     if drift:
         notes.append(drift)
     notes.extend(unread)

@@ -11,19 +11,27 @@ from typing import Dict, List
 
 STARTED = "started"
 CONFIG_ERROR = "config-error"
+START_FAILED = "start-failed"     # the config loaded, but a component could not start (a port in use, ...)
 FORBIDDEN = "forbidden"
 SCRAPE_FAILED = "scrape-failed"
 EXPORT_RETRY = "export-retry"
 EXPORT_DROPPED = "export-dropped"
 OTHER_ERROR = "other-error"
 
-CLASSES = (STARTED, CONFIG_ERROR, FORBIDDEN, SCRAPE_FAILED, EXPORT_RETRY, EXPORT_DROPPED, OTHER_ERROR)
+CLASSES = (STARTED, CONFIG_ERROR, START_FAILED, FORBIDDEN, SCRAPE_FAILED, EXPORT_RETRY, EXPORT_DROPPED, OTHER_ERROR)
 MAX_EXAMPLES = 3
 
 _CONFIG_ERROR = re.compile(
     r"(Error: (failed to get config|invalid configuration|cannot unmarshal|failed to resolve config)"
     r"|failed to get config|'[^']*' has invalid keys|references (exporter|receiver|processor|extension) \"?[^ ]+\"? which is not configured"
     r"|cannot unmarshal the configuration|collector server run finished with error)", re.I)
+# The collector exits printing its error twice: cobra's `Error: <cause>`, then
+# `<date> collector server run finished with error: <cause>` (otelcol/command.go; service.Start in
+# open-telemetry/opentelemetry-collector service/service.go wraps start failures as below). Only the cause
+# says whether the config was refused or a component could not start with a valid config.
+_EXIT_CAUSE = re.compile(r"(?:^Error: |collector server run finished with error: )(.*)")
+_START_CAUSE = re.compile(r"failed to start extensions|cannot start (?:pipelines|exporters|processors|receivers)"
+                          r"|bind: address already in use|listen tcp", re.I)
 _LEVEL = re.compile(r"\b(error|ERROR|fatal|FATAL|panic|PANIC)\b")
 _JSON_LEVEL = re.compile(r'"level"\s*:\s*"(error|fatal|panic|dpanic)"', re.I)
 _RPC_CAUSE = re.compile(r"(rpc error: code = \w+ desc = [^\"\t]*|code = \w+|"
@@ -120,11 +128,19 @@ def classify_line(line: str) -> str:
         if "Dropping data" in line or "Rejecting data" in line or "No more retries" in line:
             return EXPORT_DROPPED
         return EXPORT_RETRY
+    if _START_CAUSE.search(exit_cause(line)):
+        return START_FAILED
     if _CONFIG_ERROR.search(line):
         return CONFIG_ERROR
     if _is_error_level(line):
         return OTHER_ERROR
     return ""
+
+
+def exit_cause(line: str) -> str:
+    """The error the collector exited with, from either of its two exit lines; "" for other lines."""
+    match = _EXIT_CAUSE.search(line)
+    return match.group(1).strip() if match else ""
 
 
 def _is_error_level(line: str) -> bool:
@@ -163,6 +179,7 @@ def _scrape_target(line: str) -> str:
 
 def classify(text: str) -> LogSummary:
     summary = LogSummary()
+    previous_exit = ""
     for line in text.splitlines():
         if not line.strip():
             continue
@@ -170,8 +187,15 @@ def classify(text: str) -> LogSummary:
         name = classify_line(line)
         if not name:
             continue
+        cause = exit_cause(line)
+        if cause and cause == previous_exit and not line.startswith("Error: "):
+            previous_exit = ""
+            continue   # cobra's `Error:` line said it already: one failure, not two
+        previous_exit = cause if line.startswith("Error: ") else ""
         detail = ""
-        if name in (EXPORT_RETRY, EXPORT_DROPPED):
+        if name == START_FAILED:
+            detail = cause[:300]
+        elif name in (EXPORT_RETRY, EXPORT_DROPPED):
             detail = _export_cause(line)
         elif name == SCRAPE_FAILED:
             detail = _scrape_target(line)

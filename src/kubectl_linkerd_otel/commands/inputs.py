@@ -106,8 +106,10 @@ def load_pods_file(path: str) -> List[dict]:
     """Pods from `kubectl get pods -A -o json` (a List or PodList), a single Pod, several Pods as a YAML
     stream (`---` separated), or the YAML equivalents. Pods whose fields have the wrong shape are
     refused with the pod's name: the API server never returns them, so the file is not what it seems."""
+    from .slowread import pod_documents
+
     fix = "pass the output of `kubectl get pods -A -o json`"
-    docs = _documents(read_text(path), path, fix)
+    docs = pod_documents(read_text(path), path, fix)
     items: List = []
     lists = 0
     for doc in docs:

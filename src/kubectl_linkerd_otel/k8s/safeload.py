@@ -92,6 +92,12 @@ def yaml_load_all(text: str) -> List[Any]:
         loader.dispose()
 
 
+def yaml_loader(text: str):
+    """The bounded loader over `text`, for reading a stream one document at a time (check_data, get_data;
+    `index` says how far it has read). The caller disposes of it."""
+    return _loader()(text)
+
+
 def json_loads(text: str) -> Any:
     """json.loads; nesting too deep for Python is a ValueError like any other bad JSON."""
     try:

@@ -204,6 +204,7 @@ def _load(config: dict, context_name: str, cluster: dict, opts: KubeOptions) -> 
     from kubernetes.config.config_exception import ConfigException
     from kubernetes.config.kube_config import KubeConfigLoader
 
+    plugin = _exec_plugin(config, context_name, cluster, opts)
     errors: List[str] = []
     handler = _Collect(errors)
     logging.getLogger().addHandler(handler)
@@ -233,6 +234,8 @@ def _load(config: dict, context_name: str, cluster: dict, opts: KubeOptions) -> 
     def authorization() -> Optional[str]:
         if opts.token:
             return f"Bearer {opts.token}"
+        if plugin is not None:
+            return plugin.authorization()
         if configuration.refresh_api_key_hook is not None:
             try:
                 configuration.refresh_api_key_hook(configuration)
@@ -252,6 +255,25 @@ def _load(config: dict, context_name: str, cluster: dict, opts: KubeOptions) -> 
         proxy=cluster.get("proxy-url"),
         authorization=authorization,
     )
+
+
+def _exec_plugin(config: dict, context_name: str, cluster: dict, opts: KubeOptions):
+    """The context's exec credential plugin, run once here with a time bound (exec_credential.py), its
+    answer put in place of the exec entry for the loader; None when the user has none, or has a token or
+    an auth-provider the loader uses first."""
+    from .exec_credential import ExecPlugin
+
+    user_name = config["contexts"][0]["context"].get("user") or ""
+    user = _named(config["users"], user_name, "user")
+    if not isinstance(user, dict) or "exec" not in user or opts.token:
+        return None
+    if user.get("auth-provider") or user.get("token") or user.get("tokenFile"):
+        return None
+    plugin = ExecPlugin(user["exec"], context=context_name, cluster=cluster, timeout=opts.request_timeout)
+    entry = plugin.user_entry(user)
+    config["users"] = [{"name": u["name"], "user": entry if u["name"] == user_name else u["user"]}
+                       for u in config["users"]]
+    return plugin
 
 
 def _in_cluster_connection(opts: KubeOptions) -> Connection:
