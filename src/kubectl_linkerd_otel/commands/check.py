@@ -12,7 +12,6 @@ import click
 
 from ..naming import DEFAULT_NAMESPACE
 from .environment import environment
-from .inputs import read_text, write_text
 from .options import global_options, kube_flags, output_option, parse_bool, parse_duration
 from .progress import Progress
 
@@ -31,15 +30,18 @@ RETRY_EVERY = 5.0
 @click.option("--since", "log_since", default="1h", show_default=True, metavar="DURATION",
               help="How far back to read the collector's logs (at most 2000 lines per pod).")
 @click.option("--probe-exporter", is_flag=True, help="Connect to an external exporter endpoint from here.")
-@click.option("--snapshot", "snapshot_file", metavar="FILE", help="Check a saved snapshot instead of the cluster.")
-@click.option("--save-snapshot", metavar="FILE", help="Write what was gathered (secrets redacted) to FILE.")
+@click.option("--snapshot", "snapshot_file", metavar="FILE",
+              help="Check a saved snapshot (`kubectl linkerd-otel snapshot -f FILE`) instead of the cluster.")
+@click.option("--demo", is_flag=True, help="Check the demo snapshot shipped with the plugin (no cluster needed).")
+@click.option("--save-snapshot", metavar="FILE", help="Also write what was gathered (credentials redacted) to FILE.")
+@click.option("--no-redact", is_flag=True, help="Keep credentials in the saved snapshot (warns; do not share it).")
 @click.option("--linkerd-namespace", metavar="NS", default=None, help="Linkerd's namespace (set by `linkerd check`).")
 @click.option("--proxy", metavar="BOOL", default=None, hidden=True)
 @click.option("--api-addr", metavar="ADDR", default=None, hidden=True)
 @click.option("--pre", metavar="BOOL", default=None, hidden=True)
 def command(output: str, wait: str, namespace_filter, metrics_interval: str, log_since: str, probe_exporter: bool,
-            snapshot_file: Optional[str], save_snapshot: Optional[str], linkerd_namespace: Optional[str],
-            proxy: Optional[str], api_addr: Optional[str], pre: Optional[str]) -> None:
+            snapshot_file: Optional[str], demo: bool, save_snapshot: Optional[str], no_redact: bool,
+            linkerd_namespace: Optional[str], proxy: Optional[str], api_addr: Optional[str], pre: Optional[str]) -> None:
     """Diagnose whether Linkerd's metrics reach your backend, and why not."""
     from ..checks.framework import CheckOptions, could_not_run, failed, retryable_failures, run_categories
     from ..checks.registry import CATEGORIES
@@ -67,12 +69,23 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
     check_options = CheckOptions(namespace_filter=tuple(filters))
     env = environment(opts.no_color)
 
-    def collect():
-        if snapshot_file:
-            return _load_snapshot(snapshot_file)
-        return _gather(opts, extension_mode, linkerd_namespace or "", interval, probe_exporter, since)
+    offline = bool(snapshot_file) or demo
+    took = 0.0   # how long the last gather took (the saved snapshot's manifest says)
 
-    snap = collect()
+    def collect():
+        nonlocal took
+        begin = time.monotonic()
+        gathered = _gather(opts, extension_mode, linkerd_namespace or "", interval, probe_exporter, since)
+        took = time.monotonic() - begin
+        return gathered
+
+    if offline:
+        from .snapshots import load, print_header
+
+        snap, heading = load(snapshot_file, demo, "check")
+        print_header(heading, to_stderr=output == "json")
+    else:
+        snap = collect()
     results = run_categories(CATEGORIES, snap, check_options)
     def worth_retrying(snap, results) -> bool:
         # a failure that may pass by itself, or any failure while some read timed out or met a 5xx
@@ -80,7 +93,7 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
             failed(results) and any((getattr(snap, "transient_errors", None) or {}).values()))
 
     with Progress(env.stderr_isatty and output != "json", quiet_off_tty=True) as progress:
-        while worth_retrying(snap, results) and not snapshot_file and time.monotonic() + RETRY_EVERY < deadline:
+        while worth_retrying(snap, results) and not offline and time.monotonic() + RETRY_EVERY < deadline:
             progress.update("waiting for checks to pass")
             time.sleep(RETRY_EVERY)
             snap = collect()
@@ -94,17 +107,14 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
         click.echo(render_human(results, short=output == "short", color=env.color), nl=False)
     if save_snapshot:
         # after the report: a bad path must not cost the user the results
-        write_text(save_snapshot, snap.dumps(), what="snapshot")
+        from .snapshots import save
+
+        save(save_snapshot, snap, opts, gather_seconds=took,
+             redact=not no_redact, source="demo" if demo else "cluster")
     if could_not_run(results):
         ctx.exit(2)   # no client or no API: the report above says why, but nothing was checked
     if failed(results):
         ctx.exit(1)
-
-
-def _load_snapshot(path: str):
-    from ..snapshot import Snapshot
-
-    return Snapshot.loads(read_text(path, what="snapshot", fix="pass a file written by --save-snapshot"), path)
 
 
 def _gather(opts, extension_mode: bool, linkerd_namespace: str, interval: float, probe: bool,
