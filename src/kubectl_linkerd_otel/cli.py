@@ -22,6 +22,7 @@ COMMANDS = {
     "uninstall": "uninstall",
     "check": "check",
     "targets": "targets",
+    "snapshot": "snapshot",
     "version": "version",
     "_extension-metadata": "extension_metadata",
     "completion": "completion",
@@ -62,6 +63,8 @@ def cli(ctx: click.Context) -> None:
       kubectl linkerd-otel install                      apply the collector stack
       kubectl linkerd-otel check                        diagnose the whole path
       kubectl linkerd-otel targets                      which proxies are scraped, and why not
+      kubectl linkerd-otel snapshot -f FILE             save it all to check offline (credentials redacted)
+      kubectl linkerd-otel check --demo                 see a report on a made-up mesh, no cluster needed
     """
     opts = global_options(ctx)
     ctx.call_on_close(opts.close)

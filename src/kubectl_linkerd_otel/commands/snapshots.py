@@ -28,8 +28,9 @@ def load(path: Optional[str], demo: bool, reader: str):
 
 
 def print_header(line: str, to_stderr: bool) -> None:
-    """The snapshot line before the report; on stderr when stdout is JSON (others parse it)."""
-    click.echo(line, err=to_stderr)
+    """The snapshot line before the report (a blank line between); on stderr when stdout is JSON (others
+    parse it)."""
+    click.echo(line if to_stderr else line + "\n", err=to_stderr)
 
 
 def save(path: str, snap, opts, *, gather_seconds: float = 0.0, redact: bool = True,
