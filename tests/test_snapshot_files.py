@@ -206,3 +206,22 @@ def test_written_file_is_whole_and_reproducible(tmp_path):
     assert len(snap.pods) == 200 and manifest.taken_at_text == "2025-11-24 16:00:00 UTC"
     plain, _ = decode(gzip.decompress(data), "x", "targets")      # gunzipped to look inside: still read
     assert plain.pods == snap.pods
+
+
+def test_snapshot_to_stdout_as_a_subprocess(mesh_api, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    scenarios.reference(mesh_api)
+    env = dict(os.environ, KUBECONFIG=mesh_api.kubeconfig_path)
+    proc = subprocess.run([sys.executable, "-m", "kubectl_linkerd_otel", "snapshot", "-f", "-",
+                           "--metrics-interval=0s"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout[:2] == b"\x1f\x8b" and proc.stderr.decode().startswith("Wrote snapshot - (")
+    path = tmp_path / "piped.gz"
+    path.write_bytes(proc.stdout)
+    mesh_api.stop()
+    offline = run_cli("check", "--snapshot", str(path), "-o", "short")
+    assert offline.exit_code == 1 and offline.stdout.startswith(f"Snapshot {path}, taken ")

@@ -62,6 +62,13 @@ def write_bytes(path: str, data: bytes, *, what: str = "") -> None:
     import tempfile
 
     label = f"{what} {path}" if what else path
+    if path == "-":            # `snapshot -f - | ...`: the bytes on stdout, nothing else there
+        out = getattr(sys.stdout, "buffer", None)
+        if out is None:
+            raise UsageError(f"cannot write {label}: stdout takes no bytes here; name a file")
+        out.write(data)
+        out.flush()
+        return
     if os.path.isdir(path):
         raise UsageError(f"cannot write {label}: it is a directory; name a file")
     directory = os.path.dirname(os.path.abspath(path))
