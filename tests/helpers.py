@@ -42,3 +42,11 @@ def run_cli(*args: str, input: Optional[str] = None) -> Result:
     finally:
         sys.stdin = saved_stdin
     return Result(code, out.getvalue(), err.getvalue())
+
+
+def snapshot_text(path) -> str:
+    """A saved snapshot file's text (the file is gzip-compressed JSON)."""
+    import gzip
+
+    with open(path, "rb") as handle:
+        return gzip.decompress(handle.read()).decode("utf-8")

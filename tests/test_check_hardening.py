@@ -7,7 +7,7 @@ import json
 import pytest
 
 import scenarios
-from helpers import run_cli
+from helpers import run_cli, snapshot_text
 from test_check_scenarios import check_json, find
 
 NS = scenarios.NS
@@ -93,7 +93,7 @@ def test_log_lines_are_shown_without_credentials(mesh_api, tmp_path):
     assert result.exit_code == 1
     for secret in ("cm9vdEBleGFtcGxlLmNvbTpDb21wbGV4cGFzcyMxMjM=", "hunter2"):
         assert secret not in result.stdout
-        assert secret not in path.read_text()
+        assert secret not in snapshot_text(path)
     assert ("        causes: rpc error: code = Unauthenticated desc = bad credentials Authorization: <redacted>\n"
             in result.stdout)
     assert ('        e.g. 2026-11-25T09:15:24.100Z\terror\tsomething/x.go:1\tsome other error happened\t'
@@ -110,7 +110,7 @@ def test_endpoint_user_and_password_are_redacted_and_flagged(mesh_api, tmp_path)
     path = tmp_path / "snap.json"
     result, doc = check_json("--save-snapshot", str(path))
     assert result.exit_code == 0, result.output
-    assert "hunter2" not in result.stdout and "hunter2" not in path.read_text()
+    assert "hunter2" not in result.stdout and "hunter2" not in snapshot_text(path)
     assert find(doc, "linkerd-otel-exporter", "exporters configured")["description"] == \
         "exporters configured: otlp_grpc/backend -> https://<redacted>@backend.example.com:4317"
     tls = find(doc, "linkerd-otel-exporter", "export to outside the cluster is encrypted")
@@ -129,7 +129,7 @@ def test_a_grpc_endpoint_without_scheme_is_redacted_and_flagged_too(mesh_api, tm
         "openobserve.openobserve.svc.cluster.local:5081", "admin:hunter2@backend.example.com:4317"))
     path = tmp_path / "snap.json"
     result, doc = check_json("--save-snapshot", str(path))
-    assert "hunter2" not in result.output and "hunter2" not in path.read_text()
+    assert "hunter2" not in result.output and "hunter2" not in snapshot_text(path)
     assert find(doc, "linkerd-otel-exporter", "exporters configured")["description"] == \
         "exporters configured: otlp_grpc/backend -> <redacted>@backend.example.com:4317"
     credentials = find(doc, "linkerd-otel-exporter", "no credentials written into the config")
@@ -143,7 +143,7 @@ def test_snapshot_redacts_json_style_passwords(mesh_api, tmp_path):
                       scenarios.READY_LOG + 'x\terror\ty\tz\t{"password": "hunter2", "token": "abc123def"}\n')
     path = tmp_path / "snap.json"
     run_cli("check", "-o", "json", "--metrics-interval=0s", "--save-snapshot", str(path))
-    logs = json.loads(path.read_text())["logs"][scenarios.COLLECTOR_POD]
+    logs = json.loads(snapshot_text(path))["snapshot"]["logs"][scenarios.COLLECTOR_POD]
     assert logs.endswith('{"password": "<redacted>", "token": "<redacted>"}\n')
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import scenarios
-from helpers import run_cli
+from helpers import run_cli, snapshot_text
 
 NS = scenarios.NS
 
@@ -332,7 +332,7 @@ def test_snapshot_round_trip_redacts_and_checks_offline(mesh_api, tmp_path):
     scenarios.reference(mesh_api)
     path = tmp_path / "snap.json"
     first = run_cli("check", "-o", "json", "--metrics-interval=0s", "--save-snapshot", str(path))
-    text = path.read_text()
+    text = snapshot_text(path)
     assert "cm9vdEBleGFtcGxlLmNvbTpDb21wbGV4cGFzcyMxMjM=" not in text
     assert "<redacted>" in text
     mesh_api.stop()

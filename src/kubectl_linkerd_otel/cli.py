@@ -24,6 +24,7 @@ COMMANDS = {
     "targets": "targets",
     "stat": "stat",
     "validate": "validate",
+    "snapshot": "snapshot",
     "version": "version",
     "_extension-metadata": "extension_metadata",
     "completion": "completion",
@@ -66,6 +67,8 @@ def cli(ctx: click.Context) -> None:
       kubectl linkerd-otel targets                      which proxies are scraped, and why not
       kubectl linkerd-otel stat deploy -n NS            golden metrics per workload, from the proxies
       kubectl linkerd-otel validate -f config.yaml      check a collector config as the collector would
+      kubectl linkerd-otel snapshot -f FILE             save it all to check offline (credentials redacted)
+      kubectl linkerd-otel check --demo                 see a report on a made-up mesh, no cluster needed
     """
     opts = global_options(ctx)
     ctx.call_on_close(opts.close)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Iterator, List, Optional, Tuple
 
 from ..errors import UsageError
+from ..k8s.credentials import (ENV_REF, config_credentials, credential_name, endpoint_has_userinfo,  # noqa: F401
+                               redact_endpoint_userinfo)
 
 KINDS = ("receivers", "processors", "exporters", "extensions", "connectors")
 
@@ -48,35 +50,8 @@ CONTRIB = {
 
 RENAMED_EXPORTERS = {"otlp": "otlp_grpc", "otlphttp": "otlp_http"}
 RENAME_VERSION = (0, 144)
-# Header names whose values are credentials (Authorization, X-Api-Key, X-Sumo-Credential, Honeycomb's
-# x-honeycomb-team, Uptrace's uptrace-dsn, ...): install keeps them in the Secret, check flags them in clear.
-# The one credential rule: install, check and redaction (snapshot.py) all ask credential_header.
-_SENSITIVE_HEADER = re.compile(r"auth|token|key|secret|pass|pwd|cookie|signature|cred|dsn|team|licen|"
-                               r"session|private", re.IGNORECASE)
-
-
-def credential_header(name: Any) -> bool:
-    """A header whose value is a credential, by its name."""
-    return bool(_SENSITIVE_HEADER.search(str(name)))
-
-# Fields (outside headers) that hold a credential: basicauth's password, bearertokenauth's token, ...
-_CREDENTIAL_FIELD = re.compile(r"^(authorization|password|token|bearer_token|api[-_]?key|secret|"
-                               r"client_secret)$", re.IGNORECASE)
-# `${env:VAR}`, `${VAR}`, `${env:VAR:-default}`: the collector's own variable references (name, default)
-ENV_REF = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-# user[:password]@ in front of an endpoint's host, with or without a scheme (gRPC endpoints have none)
-_ENDPOINT_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?(?P<userinfo>[^/@?#\s]*)@")
-
-
-def endpoint_has_userinfo(endpoint: Any) -> bool:
-    """The endpoint carries user[:password]@ written in clear (`${env:...}` references are fine)."""
-    match = _ENDPOINT_USERINFO.match(str(endpoint or "").strip())
-    return bool(match) and bool(ENV_REF.sub("", match.group("userinfo")).strip(":"))
-
-
-def redact_endpoint_userinfo(endpoint: str, redacted: str = "<redacted>") -> str:
-    """The endpoint with its user[:password]@ replaced."""
-    return _ENDPOINT_USERINFO.sub(lambda m: f"{m.group('scheme') or ''}{redacted}@", endpoint)
+# The one credential rule (k8s/credentials.py): install, check and snapshot redaction all ask it.
+credential_header = credential_name
 
 
 _IMAGE_VERSION = re.compile(r":v?(\d+)\.(\d+)(?:\.\d+)?")
@@ -287,23 +262,11 @@ def plaintext_credentials(config: Any) -> List[Tuple[str, str]]:
     """(dotted path, field name) of every credential written literally into exporters or extensions:
     a header whose name looks like one (`Authorization`, `X-Api-Key`, ...), or a field such as
     `password`, `token`, `api_key`. Values that refer to `${env:VAR}` are fine. Never returns values."""
-    found: List[Tuple[str, str]] = []
-
-    def walk(value: Any, path: str, in_headers: bool) -> None:
-        for key, item in _mapping(value).items():
-            sub, name = f"{path}.{key}", str(key)
-            if isinstance(item, str):
-                looks_secret = (credential_header(name) if in_headers
-                                else _CREDENTIAL_FIELD.match(name))
-                if looks_secret and item.strip() and not ENV_REF.search(item):
-                    found.append((sub, name))
-            elif isinstance(item, dict):
-                walk(item, sub, name == "headers")
-
-    for section in ("exporters", "extensions"):
-        for component, body in _mapping(_mapping(config).get(section)).items():
-            walk(body, f"{section}.{component}", False)
-    return found
+    return [(credential.path, credential.name)
+            for section in ("exporters", "extensions")
+            for component, body in _mapping(_mapping(config).get(section)).items()
+            for credential in config_credentials(body, f"{section}.{component}")
+            if credential.kind != "userinfo"]
 
 
 def _check_credentials(config: dict) -> List[ConfigProblem]:

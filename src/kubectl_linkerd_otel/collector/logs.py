@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List
 
+from ..k8s.credentials import REDACTED, redact_text  # noqa: F401
+
 STARTED = "started"
 CONFIG_ERROR = "config-error"
 START_FAILED = "start-failed"     # the config loaded, but a component could not start (a port in use, ...)
@@ -40,41 +42,8 @@ _RPC_CAUSE = re.compile(r"(rpc error: code = \w+ desc = [^\"\t]*|code = \w+|"
 _TARGET = re.compile(r'"(?:target_labels|instance)"\s*:\s*"?([^,"}]*)|instance="([^"]+)"|instance=([^\s,}]+)')
 
 
-REDACTED = "<redacted>"
-# `password: x`, `"password": "x"`, `token=x`, `Authorization: Basic x`, `x-api-key: x`, ... anywhere in a line
-_KEYED_SECRET = re.compile(
-    r"""(?ix)
-    ( \\?["']?
-      \b(?:password|passwd|pwd|secret|client[-_]?secret|token|access[-_]?token|bearer[-_]?token|api[-_]?key|
-         x-api-key|apikey|authorization|proxy-authorization|credentials?|dd-api-key|x-honeycomb-team)
-      \\?["']?[ \t]*[:=][ \t]* )
-    ( (?:basic|bearer|token|apikey)[ \t]+[^\s"',;}&\\]+
-    | \\?"(?:[^"\\]|\\[^"])*\\?"
-    | '[^']*'
-    | [^\s,;}&]+ )""")
-# a credential scheme and its value without a key in front: `Basic cm9v...`, `Bearer eyJ...`
-_SCHEME_SECRET = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]{8,}")
-# the user[:password] of a URL
-# `endpoint: user:password@host:4317`: gRPC endpoints carry no scheme, so the URL pattern misses them
-_ENDPOINT_USERINFO = re.compile(r"""(\bendpoint["']?\s*[:=]\s*["']?)([^\s"'@/<>]+)@""", re.IGNORECASE)
-_URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s\"']+@")
-
-
-def redact(text: str) -> str:
-    """`text` with credentials replaced by <redacted>: keyed values (password, token, Authorization,
-    API keys; `${env:VAR}` references are kept), Basic/Bearer values and the user:password of URLs."""
-    def keyed(match):
-        value = match.group(2)
-        if "${" in value or REDACTED in value:
-            return match.group(0)
-        quote = '"' if value.lstrip("\\").startswith('"') else ""
-        return f"{match.group(1)}{quote}{REDACTED}{quote}"
-
-    text = _KEYED_SECRET.sub(keyed, text)
-    text = _SCHEME_SECRET.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-    text = _ENDPOINT_USERINFO.sub(lambda m: m.group(0) if "${" in m.group(2) else f"{m.group(1)}{REDACTED}@",
-                                  text)
-    return _URL_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
+# Credentials in log lines: the one detector's free-text rules (k8s/credentials.py).
+redact = redact_text
 
 
 @dataclass

@@ -10,11 +10,10 @@ from typing import Optional
 
 import click
 
-from ..naming import DEFAULT_NAMESPACE
 from .environment import environment
-from .inputs import read_text, write_text
 from .options import global_options, kube_flags, output_option, parse_bool, parse_duration
 from .progress import Progress
+from .snapshots import gather_live
 
 RETRY_EVERY = 5.0
 
@@ -31,8 +30,11 @@ RETRY_EVERY = 5.0
 @click.option("--since", "log_since", default="1h", show_default=True, metavar="DURATION",
               help="How far back to read the collector's logs (at most 2000 lines per pod).")
 @click.option("--probe-exporter", is_flag=True, help="Connect to an external exporter endpoint from here.")
-@click.option("--snapshot", "snapshot_file", metavar="FILE", help="Check a saved snapshot instead of the cluster.")
-@click.option("--save-snapshot", metavar="FILE", help="Write what was gathered (secrets redacted) to FILE.")
+@click.option("--snapshot", "snapshot_file", metavar="FILE",
+              help="Check a saved snapshot (`kubectl linkerd-otel snapshot -f FILE`) instead of the cluster.")
+@click.option("--demo", is_flag=True, help="Check the demo snapshot shipped with the plugin (no cluster needed).")
+@click.option("--save-snapshot", metavar="FILE", help="Also write what was gathered (credentials redacted) to FILE.")
+@click.option("--no-redact", is_flag=True, help="Keep credentials in the saved snapshot (warns; do not share it).")
 @click.option("--query-url", metavar="URL", default=None,
               help="The backend's Prometheus-compatible query API (the base before /api/v1/query): check that "
                    "every scraped workload's metrics arrive there. Default: the in-cluster OpenObserve of the "
@@ -50,9 +52,9 @@ RETRY_EVERY = 5.0
 @click.option("--api-addr", metavar="ADDR", default=None, hidden=True)
 @click.option("--pre", metavar="BOOL", default=None, hidden=True)
 def command(output: str, wait: str, namespace_filter, metrics_interval: str, log_since: str, probe_exporter: bool,
-            snapshot_file: Optional[str], save_snapshot: Optional[str], query_url: Optional[str],
-            query_basic_auth_from_env: Optional[str], query_header, query_ca_file: Optional[str],
-            query_timeout: str, no_query: bool, linkerd_namespace: Optional[str],
+            snapshot_file: Optional[str], demo: bool, save_snapshot: Optional[str], no_redact: bool,
+            query_url: Optional[str], query_basic_auth_from_env: Optional[str], query_header,
+            query_ca_file: Optional[str], query_timeout: str, no_query: bool, linkerd_namespace: Optional[str],
             proxy: Optional[str], api_addr: Optional[str], pre: Optional[str]) -> None:
     """Diagnose whether Linkerd's metrics reach your backend, and why not."""
     from ..checks.framework import CheckOptions, could_not_run, failed, retryable_failures, run_categories
@@ -85,16 +87,23 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
     query = settings_from_flags(query_url, query_basic_auth_from_env, query_header, query_ca_file, no_query,
                                 parse_duration(query_timeout, flag="--query-timeout") or 10.0)
 
-    def collect():
-        if snapshot_file:
-            return _load_snapshot(snapshot_file)
-        snap = _gather(opts, extension_mode, linkerd_namespace or "", interval, probe_exporter, since)
-        if not snap.client_error and snap.version is not None:
-            from ..cluster.query import query_backend
-            snap.backend = query_backend(opts.kube(), snap, query)
-        return snap
+    offline = bool(snapshot_file) or demo
+    took = 0.0   # how long the last gather took (the saved snapshot's manifest says)
 
-    snap = collect()
+    def collect():
+        nonlocal took
+        begin = time.monotonic()
+        gathered = gather_live(opts, extension_mode, linkerd_namespace or "", interval, probe_exporter, since, query)
+        took = time.monotonic() - begin
+        return gathered
+
+    if offline:
+        from .snapshots import load, print_header
+
+        snap, heading = load(snapshot_file, demo, "check")
+        print_header(heading, to_stderr=output == "json")
+    else:
+        snap = collect()
     results = run_categories(CATEGORIES, snap, check_options)
     def worth_retrying(snap, results) -> bool:
         # a failure that may pass by itself, or any failure while some read timed out or met a 5xx
@@ -102,7 +111,7 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
             failed(results) and any((getattr(snap, "transient_errors", None) or {}).values()))
 
     with Progress(env.stderr_isatty and output != "json", quiet_off_tty=True) as progress:
-        while worth_retrying(snap, results) and not snapshot_file and time.monotonic() + RETRY_EVERY < deadline:
+        while worth_retrying(snap, results) and not offline and time.monotonic() + RETRY_EVERY < deadline:
             progress.update("waiting for checks to pass")
             time.sleep(RETRY_EVERY)
             snap = collect()
@@ -116,35 +125,11 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
         click.echo(render_human(results, short=output == "short", color=env.color), nl=False)
     if save_snapshot:
         # after the report: a bad path must not cost the user the results
-        write_text(save_snapshot, snap.dumps(), what="snapshot")
+        from .snapshots import save
+
+        save(save_snapshot, snap, opts, gather_seconds=took,
+             redact=not no_redact, source="demo" if demo else "cluster")
     if could_not_run(results):
         ctx.exit(2)   # no client or no API: the report above says why, but nothing was checked
     if failed(results):
         ctx.exit(1)
-
-
-def _load_snapshot(path: str):
-    from ..snapshot import Snapshot
-
-    return Snapshot.loads(read_text(path, what="snapshot", fix="pass a file written by --save-snapshot"), path)
-
-
-def _gather(opts, extension_mode: bool, linkerd_namespace: str, interval: float, probe: bool,
-            since: Optional[float]):
-    from ..cluster.gather import gather
-    from ..errors import KubeconfigError
-    from ..snapshot import Snapshot
-
-    if extension_mode or not opts.namespace_given:
-        source = "default"
-        namespace = opts.namespace if not extension_mode else DEFAULT_NAMESPACE
-    else:
-        source, namespace = "flag", opts.namespace
-    try:
-        kube = opts.kube()
-    except KubeconfigError as exc:
-        return Snapshot(collector_namespace=namespace, client_error=str(exc),
-                        linkerd_namespace_hint=linkerd_namespace, taken_at=time.time())
-    return gather(kube, namespace=namespace, namespace_source=source, linkerd_namespace=linkerd_namespace,
-                  metrics_interval=interval, probe_exporter=probe,
-                  log_since_seconds=int(since) if since else None)

@@ -39,6 +39,63 @@ def write_text(path: str, text: str, *, what: str = "") -> None:
                          f"writable directory") from None
 
 
+def read_bytes(path: str, *, what: str = "", fix: str = "") -> bytes:
+    """The bytes of `path` (`-`: stdin), with the one-line errors of read_text."""
+    label = f"{what} {path}" if what else path
+    tail = f"; {fix}" if fix else ""
+    try:
+        if path == "-":
+            return sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        with open(path, "rb") as handle:
+            return handle.read()
+    except IsADirectoryError:
+        raise UsageError(f"cannot read {label}: it is a directory{tail}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {label}: {exc.strerror or exc}{tail}") from None
+
+
+def write_bytes(path: str, data: bytes, *, what: str = "") -> None:
+    """Write `data` to `path` whole: into a temporary file beside it, then renamed over it, so a full
+    disk or an interrupt never leaves half a file under the name the user gave."""
+    import os
+    import tempfile
+
+    label = f"{what} {path}" if what else path
+    if path == "-":            # `snapshot -f - | ...`: the bytes on stdout, nothing else there
+        out = getattr(sys.stdout, "buffer", None)
+        if out is None:
+            raise UsageError(f"cannot write {label}: stdout takes no bytes here; name a file")
+        out.write(data)
+        out.flush()
+        return
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write {label}: it is a directory; name a file")
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=".linkerd-otel-", dir=directory)   # mode 0600: for its owner
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise UsageError(f"cannot write {label}: {exc.strerror or exc}; name a file in an existing, "
+                         f"writable directory") from None
+
+
+def demo_snapshot_bytes() -> bytes:
+    """The demo snapshot shipped inside the package (scripts/demo-snapshot.py builds it)."""
+    from importlib.resources import files
+
+    try:
+        return files("kubectl_linkerd_otel").joinpath("data/demo-snapshot.json.gz").read_bytes()
+    except OSError as exc:
+        raise UsageError(f"the demo snapshot is missing from this installation ({exc.strerror or exc}); "
+                         f"reinstall kubectl-linkerd-otel") from None
+
+
 def parse_config_text(text: str, where: str) -> dict:
     """A collector config's text parsed; `where` names its source in errors (a file, configmap/NAME)."""
     from ..collector.config import parse_config

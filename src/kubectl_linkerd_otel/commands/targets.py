@@ -1,7 +1,7 @@
 """`targets`: which pods each scrape job of the collector scrapes, and for every meshed pod it does not,
 the reason in words (the rule that dropped it and on what value).
 
-Offline with `--config FILE --pods FILE` (no kubeconfig needed); otherwise the collector's ConfigMap
+Offline with `--config FILE --pods FILE`, `--snapshot FILE` or `--demo` (no kubeconfig needed); otherwise the collector's ConfigMap
 and the pods are read from the cluster, and when the collector runs its receiver's API server, its own
 `/api/v1/targets` (every collector pod, through pods/proxy) adds health, last error and last scrape.
 
@@ -31,10 +31,13 @@ REFUSED = ("no-pipelines", "undefined-component", "incomplete-pipeline", "not-in
               help="Pods as `kubectl get pods -A -o json` prints them (default: list them in the cluster).")
 @click.option("--all", "show_all", is_flag=True, help="Also list the dropped targets and why.")
 @click.option("--job", "jobs", multiple=True, metavar="NAME", help="Only this scrape job (repeatable).")
+@click.option("--snapshot", "snapshot_file", metavar="FILE",
+              help="Read a saved snapshot (`kubectl linkerd-otel snapshot -f FILE`) instead of the cluster.")
+@click.option("--demo", is_flag=True, help="Read the demo snapshot shipped with the plugin (no cluster needed).")
 @output_option("table", "wide", "json", default="table")
 @kube_flags
 def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool, jobs: Tuple[str, ...],
-            output: str) -> None:
+            snapshot_file: Optional[str], demo: bool, output: str) -> None:
     """Which pods the collector scrapes, and why the others are not."""
     from ..cluster.collector import actual_targets, locate_collector
     from .inputs import load_config_file, load_pods_file, parse_config_text
@@ -51,11 +54,26 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
     kube = None
     if config_file == "-" and pods_file == "-":
         raise UsageError("--config and --pods cannot both read stdin (-): save one of them to a file")
-    if not (config_file and pods_file):
+    snap = None
+    own_namespace = opts.namespace
+    if snapshot_file or demo:
+        if config_file or pods_file:
+            raise UsageError("--config and --pods cannot be used with --snapshot or --demo: the snapshot "
+                             "holds both")
+        from ..snapshot.targets_view import collector_location
+        from .snapshots import load, print_header
+
+        snap, heading = load(snapshot_file, demo, "targets")
+        print_header(heading, to_stderr=output == "json")
+        location = collector_location(snap)
+        own_namespace = snap.collector_namespace
+    elif not (config_file and pods_file):
         kube = opts.kube()
 
     if config_file:
         config = load_config_file(config_file)
+    elif snap is not None:
+        config = parse_config_text(location.config_text or "", f"configmap/{location.configmap_name}")
     else:
         from ..cluster.operator import locate as locate_operator
 
@@ -90,8 +108,9 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
 
     from .slowread import list_with_progress
 
-    pods = load_pods_file(pods_file) if pods_file else list_with_progress(kube, "pods")
-    sim = simulate(job_list, pods, own_namespace=opts.namespace,
+    pods = load_pods_file(pods_file) if pods_file else snap.pods if snap is not None else \
+        list_with_progress(kube, "pods")
+    sim = simulate(job_list, pods, own_namespace=own_namespace,
                    keep_dropped=show_all or output == "json")
     for name in unused:
         sim.notes.append(f"receiver {name} is in no pipeline: the collector does not start it, so its jobs "
@@ -99,8 +118,13 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
     for rec in used:
         sim.notes.extend(rec.notes)
 
-    if kube is not None and location is not None:
-        answers, problems = actual_targets(kube, location, config, env)
+    if (kube is not None or snap is not None) and location is not None:
+        if snap is not None:
+            from ..snapshot.targets_view import receiver_answers
+
+            answers, problems = receiver_answers(snap, location, config, env)
+        else:
+            answers, problems = actual_targets(kube, location, config, env)
         sim.notes.extend(problems)
         if answers:
             merge_actual(sim, answers)

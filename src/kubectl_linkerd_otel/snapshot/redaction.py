@@ -1,43 +1,46 @@
-"""Redaction of what a snapshot file holds: Secret data, credential-named env values and keys, basic and
-bearer credentials, URL user:password."""
+"""What a snapshot file hides, by the one credential detector (k8s/credentials.py): Secret data, collector
+configs (credential headers and fields, user:password in endpoints), env values that are credentials or
+come from a Secret, last-applied annotations (they repeat whole objects), and in every other string Basic
+and Bearer values, keyed credentials and URL user:password."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
-REDACTED = "<redacted>"
-_SECRET_NAME = re.compile(r"(password|passwd|token|secret|api[-_]?key|authorization|credential)", re.I)
-_SECRET_LINE = re.compile(
-    r"(?im)^(\s*[\"']?(?:authorization|password|passwd|token|bearer_token|api[-_]?key|x-api-key|secret)[\"']?\s*:\s*)(.+)$")
-_BASIC = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._-]{8,}")
+from ..k8s.credentials import REDACTED, credential_field, credential_name, literal, redact_config_text, redact_text
+
+__all__ = ["REDACTED", "redact"]
 
 
-def _redact_text(text: str) -> str:
-    def repl(match):
-        value = match.group(2).strip()
-        if re.fullmatch(r"[\"']?\$\{[^}]+\}[\"']?", value):
-            return match.group(0)
-        return match.group(1) + REDACTED
-    from ..collector.logs import redact as redact_credentials
-
-    # keyed lines first (YAML), then credentials anywhere (JSON-style fields, URL user:password)
-    return redact_credentials(_BASIC.sub(lambda m: f"{m.group(1)} {REDACTED}", _SECRET_LINE.sub(repl, text)))
+def _from_secret(entry: dict) -> bool:
+    value_from = entry.get("valueFrom")
+    return isinstance(value_from, dict) and "secretKeyRef" in value_from
 
 
 def redact(value: Any, key: str = "") -> Any:
-    from ..collector.config import credential_header
-
+    """A copy of `value` (a snapshot's data) with every credential replaced by <redacted>."""
     if isinstance(value, dict):
-        if value.get("kind") == "Secret" and "data" in value:
-            value = dict(value, data={k: REDACTED for k in value.get("data") or {}})
-        if "name" in value and "value" in value and (_SECRET_NAME.search(str(value.get("name")))
-                                                     or credential_header(value.get("name"))):
+        kind = value.get("kind")
+        if kind == "Secret":
+            value = dict(value, **{k: {name: REDACTED for name in (value.get(k) or {})}
+                                   for k in ("data", "stringData") if isinstance(value.get(k), dict)})
+        elif kind == "ConfigMap" and isinstance(value.get("data"), dict):
+            value = dict(value, data={k: redact_config_text(v) if isinstance(v, str) else v
+                                      for k, v in value["data"].items()})
+        if "name" in value and isinstance(value.get("value"), str) and (
+                credential_name(value.get("name")) or _from_secret(value)):
             value = dict(value, value=REDACTED)
-        return {k: redact(v, k) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, str) and (str(k).endswith(("last-applied-configuration", "last_applied_configuration"))
+                                       or (credential_field(k) and literal(v))):
+                out[k] = REDACTED if v else v
+            elif kind == "ConfigMap" and k == "data":
+                out[k] = v          # redacted above, as configs
+            else:
+                out[k] = redact(v, str(k))
+        return out
     if isinstance(value, list):
         return [redact(v, key) for v in value]
     if isinstance(value, str):
-        if key == "last-applied-configuration" or key.endswith("last-applied-configuration"):
-            return REDACTED
-        return _redact_text(value)
+        return redact_text(value)
     return value

@@ -1,0 +1,51 @@
+"""`snapshot`: read everything `check` and `targets` need from the cluster into one compressed file
+(credentials redacted), to check offline or hand to someone: `check --snapshot FILE`,
+`targets --snapshot FILE`."""
+from __future__ import annotations
+
+import time
+
+import click
+
+from .options import global_options, kube_flags, parse_duration
+
+
+@click.command("snapshot")
+@kube_flags
+@click.option("-f", "--filename", "path", required=True, metavar="FILE",
+              help="Where to write the snapshot (gzip-compressed JSON).")
+@click.option("--no-redact", is_flag=True, help="Keep credentials in the file (warns; do not share it).")
+@click.option("--metrics-interval", default="3s", show_default=True, metavar="DURATION",
+              help="Time between the two reads of the collector's self-metrics.")
+@click.option("--since", "log_since", default="1h", show_default=True, metavar="DURATION",
+              help="How far back to read the collector's logs (at most 2000 lines per pod).")
+@click.option("--probe-exporter", is_flag=True, help="Connect to an external exporter endpoint from here.")
+def command(path: str, no_redact: bool, metrics_interval: str, log_since: str, probe_exporter: bool) -> None:
+    """Save what check and targets read from the cluster to FILE, credentials redacted.
+
+    \b
+    Then, anywhere, with no cluster:
+      kubectl linkerd-otel check --snapshot FILE
+      kubectl linkerd-otel targets --snapshot FILE
+    """
+    from ..errors import KubeError
+    from ..cluster.query import settings_from_flags
+    from .snapshots import gather_live, save
+
+    opts = global_options(click.get_current_context())
+    interval = parse_duration(metrics_interval, flag="--metrics-interval") or 0.0
+    since = parse_duration(log_since, flag="--since")
+    begin = time.monotonic()
+    # the backend's answers too, where check finds the backend by itself (the in-cluster OpenObserve)
+    snap = gather_live(opts, False, "", interval, probe_exporter, since,
+                       settings_from_flags(None, None, (), None, False, 10.0))
+    took = time.monotonic() - begin
+    if snap.client_error:
+        raise KubeError(snap.client_error)
+    if "version" in snap.errors:    # nothing else answered either: a file of errors helps no one
+        raise KubeError(f"cannot reach the cluster: {snap.errors['version']}")
+    size, failed = save(path, snap, opts, gather_seconds=took, redact=not no_redact)
+    failures = f"; {failed} read{'s' if failed != 1 else ''} failed (listed in its manifest)" if failed else ""
+    click.echo(f"Wrote snapshot {path} ({size:,} bytes, {len(snap.pods)} pods, collector "
+               f"{snap.collector_workload or 'not found'}){failures}"
+               f"{'' if no_redact else '; credentials redacted'}", err=True)

@@ -1,0 +1,65 @@
+"""What `targets` reads, taken from a snapshot instead of the cluster (pure): the collector's location,
+and its pods' `/api/v1/targets` answers with the same notes the live read gives."""
+from __future__ import annotations
+
+from typing import Dict, List, Tuple
+
+from ..errors import UsageError
+from .data import Snapshot
+
+
+def collector_location(snap: Snapshot):
+    """The collector as `targets` finds it in its namespace (cluster/collector.py locate_collector)."""
+    from ..collector.locate import locate
+
+    ns = snap.collector_namespace
+    in_ns = [p for p in snap.pods if (p.get("metadata") or {}).get("namespace") == ns]
+    found = locate([w for w in snap.workloads if w.get("kind") == "Deployment"],
+                   [w for w in snap.workloads if w.get("kind") == "DaemonSet"], snap.configmaps, in_ns)
+    if found is None or found.configmap is None:
+        raise UsageError(f"the snapshot holds no OpenTelemetry collector config (namespace {ns})",
+                         hint="take the snapshot with -n NAMESPACE, the collector's namespace")
+    return found
+
+
+def receiver_answers(snap: Snapshot, location, config: dict, env=None) -> Tuple[Dict[str, dict], List[str]]:
+    """Each running collector pod's saved targets document, and notes saying what could not be read."""
+    from ..collector.facts import binds_pod_ip, split_hostport
+    from ..naming import RECEIVER_API_PORT
+    from ..scrape.config import receivers
+
+    notes: List[str] = []
+    endpoints = [r.api_server for r in receivers(config, env) if r.api_server]
+    if not endpoints:
+        notes.append("the collector's prometheus receiver runs no API server, so health, last error and "
+                     "last scrape are unknown (enable receivers.prometheus.api_server with endpoint "
+                     "0.0.0.0:9090)")
+        return {}, notes
+    hostport = split_hostport(endpoints[0], RECEIVER_API_PORT)
+    if not binds_pod_ip(hostport):
+        notes.append(f"the receiver's API server listens on {hostport[0]} only: pods/proxy cannot "
+                     f"reach it (use endpoint 0.0.0.0:{hostport[1]})")
+        return {}, notes
+    running = [p for p in location.pods if (p.get("status") or {}).get("phase") == "Running"]
+    if not running:
+        notes.append(f"no running collector pod of {location.describe()}: only the expectation is shown")
+        return {}, notes
+    from ..scrape.targets import active_targets
+
+    answers: Dict[str, dict] = {}
+    for pod in running:
+        name = pod["metadata"]["name"]
+        doc = snap.receiver_targets.get(name)
+        if isinstance(doc, dict) and active_targets(doc) is not None:
+            answers[name] = doc
+        elif name in snap.receiver_targets_errors:
+            why = snap.receiver_targets_errors[name]
+            if why.startswith(("answered", "did not answer")):      # as cluster/collector.py words them
+                suffix = ": only the expectation is shown for it" if "without a list" in why else ""
+                notes.append(f"collector pod {name} {why}{suffix}")
+            else:
+                notes.append(f"cannot read the targets of collector pod {name}: {why}")
+        else:
+            notes.append(f"the snapshot holds no targets of collector pod {name}: only the expectation is shown "
+                         f"for it")
+    return answers, notes
