@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any, Dict, List, Tuple
 
 from ..errors import UsageError
-from ..naming import RECEIVER_API_PORT
 
 TARGETS_PATH = "/api/v1/targets"
 
@@ -54,30 +53,16 @@ def locate_collector(kube: Any, namespace: str):
 def actual_targets(kube: Any, location, config: dict, env=None) -> Tuple[Dict[str, dict], List[str]]:
     """Each running collector pod's targets document (pod name -> parsed JSON), and notes saying what
     could not be read and why."""
-    from ..collector.facts import binds_pod_ip, split_hostport
-    from ..scrape.config import receivers
+    from ..collector.locate import readable_receiver
 
-    notes: List[str] = []
-    endpoints = [r.api_server for r in receivers(config, env) if r.api_server]
-    if not endpoints:
-        notes.append("the collector's prometheus receiver runs no API server, so health, last error and "
-                     "last scrape are unknown (enable receivers.prometheus.api_server with endpoint "
-                     "0.0.0.0:9090)")
-        return {}, notes
-    hostport = split_hostport(endpoints[0], RECEIVER_API_PORT)
-    if not binds_pod_ip(hostport):
-        notes.append(f"the receiver's API server listens on {hostport[0]} only: pods/proxy cannot "
-                     f"reach it (use endpoint 0.0.0.0:{hostport[1]})")
-        return {}, notes
-    running = [p for p in location.pods if (p.get("status") or {}).get("phase") == "Running"]
-    if not running:
-        notes.append(f"no running collector pod of {location.describe()}: only the expectation is shown")
+    port, running, notes = readable_receiver(location, config, env)
+    if port is None:
         return {}, notes
     answers: Dict[str, dict] = {}
     for pod in running:
         name = pod["metadata"]["name"]
         try:
-            answers[name] = read_targets(kube, location.namespace, name, hostport[1])
+            answers[name] = read_targets(kube, location.namespace, name, port)
         except TargetsUnreadable as exc:
             suffix = ": only the expectation is shown for it" if exc.kind == "shape" else ""
             notes.append(f"collector pod {name} {exc}{suffix}")

@@ -123,11 +123,16 @@ def _documents(text: str, path: str, fix: str) -> list:
     try:
         return [d for d in yaml_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", "") or ""
-        why = f" ({problem.splitlines()[0]})" if problem.startswith(("too many aliases", "nested deeper")) else ""
-        raise UsageError(f"{path} is neither JSON nor valid YAML{where}{why}; {fix}") from None
+        raise yaml_error(exc, path, fix) from None
+
+
+def yaml_error(exc, path: str, fix: str) -> UsageError:
+    """One line for a file that is neither JSON nor YAML: where, and why when the bounds refused it."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", "") or ""
+    why = f" ({problem.splitlines()[0]})" if problem.startswith(("too many aliases", "nested deeper")) else ""
+    return UsageError(f"{path} is neither JSON nor valid YAML{where}{why}; {fix}")
 
 
 def load_config_file(path: str) -> dict:

@@ -144,11 +144,9 @@ def pod_documents(text: str, path: str, fix: str) -> List:
                                      f"object; {fix}")
                 docs.append(doc)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            problem = getattr(exc, "problem", "") or ""
-            why = f" ({problem.splitlines()[0]})" if problem.startswith(("too many aliases", "nested deeper")) else ""
-            raise UsageError(f"{path} is neither JSON nor valid YAML{where}{why}; {fix}") from None
+            from .inputs import yaml_error
+
+            raise yaml_error(exc, path, fix) from None
         finally:
             loader.dispose()
         return docs
