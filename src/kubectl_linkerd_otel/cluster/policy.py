@@ -164,6 +164,15 @@ def _partial(done, policy_plan: PolicyPlan, dry_run: bool, first: str = "") -> s
     return "; ".join(h for h in (first, tail) if h)
 
 
+def _may_skip(exc: Exception) -> bool:
+    """A policy kind uninstall may leave for a second run: refused to us, or its API failing by itself;
+    never an API server that cannot be reached or does not answer as one."""
+    from ..errors import ApiStatusError, Forbidden
+
+    return isinstance(exc, Forbidden) or (isinstance(exc, ApiStatusError) and
+                                          (exc.status == 429 or exc.status >= 500))
+
+
 def objects_to_delete(kube, collector_namespace: str) -> Tuple[List[Tuple[object, dict]], List[str]]:
     """(resource, object) pairs of the policy objects the install for `collector_namespace` created, in
     delete order (selected by our labels, never by name: nothing of anyone else's), and what could not be
@@ -186,6 +195,8 @@ def objects_to_delete(kube, collector_namespace: str) -> Tuple[List[Tuple[object
             except NotFound:
                 continue
             except KubeError as exc:
+                if not _may_skip(exc):
+                    raise   # the API server itself is unusable: uninstall cannot go on either
                 problems.append(exc.message)
                 break
             for obj in items:
