@@ -21,7 +21,7 @@ import yaml
 
 import scenarios
 from conftest import mesh_objects
-from helpers import run_cli
+from helpers import run_cli, snapshot_text
 from prometheus_harness import free_port, prometheus_binary
 
 pytestmark = pytest.mark.prometheus
@@ -280,7 +280,9 @@ def _openobserve(api, backend, secret_value: str = None):
              "metadata": {"name": "linkerd-otel-collector-credentials", "namespace": scenarios.NS},
              "data": {"OTLP_AUTH": base64.b64encode((secret_value or token).encode()).decode()}})
     dep = copy.deepcopy(api.get("deployments", "otel-collector", scenarios.NS))
-    dep["spec"]["template"]["spec"]["containers"][0].setdefault("env", []).append(
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    container["env"] = [e for e in container.get("env") or [] if e.get("name") != "OTLP_AUTH"]
+    container["env"].append(
         {"name": "OTLP_AUTH", "valueFrom": {"secretKeyRef": {"name": "linkerd-otel-collector-credentials",
                                                               "key": "OTLP_AUTH"}}})
     api.add(dep)
@@ -311,7 +313,7 @@ def test_finds_the_in_cluster_openobserve_through_the_service_proxy(mesh_api, ba
                                     "OpenObserve openobserve/openobserve-openobserve-standalone:5080 organization "
                                     "default (through the API server's service proxy)")
     assert seen and all("Authorization" not in h for _, h in seen)   # the API server consumed ours
-    saved = snapshot.read_text(encoding="utf-8")
+    saved = snapshot_text(snapshot)
     for secret in (PASSWORD, token):
         assert secret not in result.output and secret not in saved
 

@@ -80,7 +80,10 @@ def test_without_actual_targets_pods_refused_by_policy_are_not_counted_as_scrape
     scenarios.set_config(mesh_api, scenarios.HEALTHY_CONFIG.replace(
         "    api_server:\n      enabled: true\n      server_config:\n        endpoint: 0.0.0.0:9090\n", ""))
     result, doc = check_json()
-    assert result.exit_code == 0
+    # only the policy category fails (issue 11: `deny` without --restrict-metrics is an error there)
+    assert result.exit_code == 1
+    failing = {c["categoryName"] for c in doc["categories"] for k in c["checks"] if k["result"] == "error"}
+    assert failing == {"linkerd-otel-policy"}
     check = targets_check(doc)
     assert check["result"] == "warning"
     assert check["description"] == ("5 targets expected (jobs: linkerd-proxy): health unknown, 1 will be refused "
