@@ -71,7 +71,13 @@ def manifest_for(snap: Snapshot, *, plugin_version: str, context: str = "", gath
     version = snap.version if isinstance(snap.version, dict) else {}
     return Manifest(plugin_version=plugin_version, taken_at=snap.taken_at, taken_at_text=utc_text(snap.taken_at),
                     gather_seconds=round(gather_seconds, 3), cluster_version=str(version.get("gitVersion") or ""),
-                    context=context, unreadable=unreadable(snap), redacted=redacted, source=source)
+                    context=context, readers=readers(snap), unreadable=unreadable(snap), redacted=redacted,
+                    source=source)
+
+
+def readers(snap: Snapshot) -> List[str]:
+    """The commands `snap` holds data for: `stat` only when the proxies were read."""
+    return list(READERS) + (["stat"] if snap.proxy_metrics is not None else [])
 
 
 def encode(snap: Snapshot, manifest: Manifest) -> bytes:

@@ -96,3 +96,10 @@ def parse(text: str) -> Reading:
     except (ValueError, IndexError, KeyError) as exc:
         raise MetricsTextError(f"not Prometheus text: {exc}") from None
     return reading
+
+
+def golden_lines(text: str) -> str:
+    """Only the sample lines `parse` reads (what a snapshot keeps of a proxy's answer): parsing them
+    gives the same Reading as parsing the whole text."""
+    kept = [line for line in text.splitlines() if line.startswith(_PREFIXES)]
+    return "\n".join(kept) + "\n" if kept else ""
