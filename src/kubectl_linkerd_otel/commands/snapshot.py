@@ -25,7 +25,7 @@ from .options import global_options, kube_flags, parse_duration
               help="Do not read the meshed proxies' /metrics (the file then holds no data for `stat`).")
 def command(path: str, no_redact: bool, metrics_interval: str, log_since: str, probe_exporter: bool,
             no_stat: bool) -> None:
-    """Save what check and targets read from the cluster to FILE, credentials redacted.
+    """Save what check, targets and stat read from the cluster to FILE, credentials redacted.
 
     \b
     Then, anywhere, with no cluster:
