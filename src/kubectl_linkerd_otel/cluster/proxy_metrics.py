@@ -1,6 +1,7 @@
 """Gather step for `stat --snapshot`: two reads of every meshed running pod's proxy `/metrics`, through
 the API server's pods/proxy, `interval` apart, with `stat`'s own read pass (cluster/stat.py). Only the
-golden families' lines are kept (stats/proxy_text.py), so the file holds what `stat` reads and no more;
+golden families' lines are kept, and of those only the series whose change `stat` can see
+(stats/proxy_text.stat_lines), so the file holds what `stat` reads and no more;
 a pod that could not be read keeps the reason instead."""
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def gather_proxy_metrics(kube: Any, snap: Any, reads: ProxyReads) -> None:
     """Fill snap.proxy_metrics ("ns/pod" -> {first, first_at, second, second_at}) and
     snap.proxy_metrics_errors ("ns/pod" -> why); never raises for cluster errors."""
     from ..stats.golden import proxies_to_read
-    from ..stats.proxy_text import golden_lines
+    from ..stats.proxy_text import golden_lines, stat_lines
 
     snap.proxy_metrics = {}
     targets = proxies_to_read(snap.pods, "pod")
@@ -49,6 +50,8 @@ def gather_proxy_metrics(kube: Any, snap: Any, reads: ProxyReads) -> None:
     readings, errors = pair(first, second)
     for (namespace, pod), why in sorted(errors.items()):
         snap.proxy_metrics_errors[proxy_key(namespace, pod)] = why
+    ports = {(namespace, pod): port for namespace, pod, port in targets}
     for (namespace, pod), both in sorted(readings.items()):
+        first, second = stat_lines(both.first, both.second, ports.get((namespace, pod)))
         snap.proxy_metrics[proxy_key(namespace, pod)] = {
-            "first": both.first, "first_at": both.first_at, "second": both.second, "second_at": both.second_at}
+            "first": first, "first_at": both.first_at, "second": second, "second_at": both.second_at}

@@ -55,7 +55,9 @@ def utc_text(epoch: float) -> str:
 
 
 def unreadable(snap: Snapshot) -> Dict[str, str]:
-    """Everything the gather could not read, and why (step keys as in snapshot/steps.py)."""
+    """Everything the gather could not read, and why (step keys as in snapshot/steps.py). A proxy `stat`
+    could not read is not counted here: `stat` lists it with its reason (a 403 under a restrictive policy
+    is the mesh working as configured, not a failed read of the snapshot)."""
     out: Dict[str, str] = {}
     if snap.client_error:
         out["client"] = snap.client_error
