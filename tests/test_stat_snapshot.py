@@ -203,3 +203,38 @@ def test_demo_and_snapshot_together_are_refused(tmp_path):
     result = run_cli("stat", "--demo", "--snapshot", str(tmp_path / "x.gz"))
     assert (result.exit_code, result.stderr) == (2, "Error: --demo and --snapshot cannot be used together: "
                                                     "pick one\n")
+
+
+def test_snapshot_whose_pod_list_failed_is_refused_for_stat(shop_api, tmp_path):
+    shop_api.fail(403, times=None, path=r"^/api/v1/pods")
+    path = tmp_path / "snap.gz"
+    _snapshot(path)
+    result = run_cli("stat", "deploy", "-n", NS, "--snapshot", str(path))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"Error: snapshot {path} holds no pods: listing them failed when it was taken (")
+    assert "(HTTP 403)" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_pods_proxy_refused_by_rbac_is_each_pods_reason(shop_api, tmp_path):
+    shop_api.fail(403, times=None, path=r"/pods/[^/]+:4191/proxy/")
+    path = tmp_path / "snap.gz"
+    assert ", 0 proxies read twice (5 not read))" in _snapshot(path).stderr
+    rows = json.loads(run_cli("stat", "deploy", "-n", NS, "--snapshot", str(path), "-o", "json").stdout)
+    reasons = {u["pod"]: u["reason"] for row in rows for u in row["linkerdOtel"]["unreadPods"]}
+    assert len(reasons) == 6 and reasons[POD_API_NO_ADMIN].startswith("no `linkerd-admin` port")
+    assert {pod for pod, why in reasons.items() if why.startswith("forbidden to get pods/proxy")} == \
+        set(reasons) - {POD_API_NO_ADMIN, POD_DB_SLOW}, reasons      # the slow one: its delay comes first
+    assert reasons[POD_DB_SLOW] == "no answer within 0.5s"
+
+
+def test_pods_proxy_refused_for_every_pod_still_writes_the_snapshot(fake_api, tmp_path):
+    from stat_scenarios import meshed_pod
+
+    fake_api.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    fake_api.add(meshed_pod("web", "6d4cf56db6", "t8k2m", "10.244.1.12"))
+    fake_api.fail(403, times=None, path=r"/pods/[^/]+:4191/proxy/")
+    path = tmp_path / "snap.gz"
+    assert ", 0 proxies read twice (1 not read))" in _snapshot(path).stderr
+    rows = json.loads(run_cli("stat", "deploy", "-n", NS, "--snapshot", str(path), "-o", "json").stdout)
+    [unread] = rows[0]["linkerdOtel"]["unreadPods"]
+    assert unread["pod"] == POD_WEB and unread["reason"].startswith("forbidden to get pods/proxy")
