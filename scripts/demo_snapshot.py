@@ -25,6 +25,7 @@ def build() -> bytes:
 
     from kubectl_linkerd_otel import __version__
     from kubectl_linkerd_otel.cluster.gather import gather
+    from kubectl_linkerd_otel.cluster.proxy_metrics import ProxyReads
     from kubectl_linkerd_otel.k8s.kubeflags import KubeOptions
     from kubectl_linkerd_otel.kube import Kube
     from kubectl_linkerd_otel.snapshot.fileformat import encode, manifest_for
@@ -36,14 +37,18 @@ def build() -> bytes:
             path = server.kubeconfig(os.path.join(tmp, "kubeconfig"), context="demo")
             kube = Kube.connect(KubeOptions(kubeconfig=path))
             try:
-                snap = gather(kube, namespace=demo_mesh.NS, namespace_source="default", metrics_interval=0.0)
+                snap = gather(kube, namespace=demo_mesh.NS, namespace_source="default", metrics_interval=0.0,
+                              proxy_reads=ProxyReads(interval=0.0))
             finally:
                 kube.close()
     finally:
         server.stop()
-    if snap.errors or snap.client_error:
-        raise SystemExit(f"the demo mesh could not be gathered: {snap.client_error or snap.errors}")
+    if snap.errors or snap.client_error or snap.proxy_metrics_errors:
+        raise SystemExit(f"the demo mesh could not be gathered: "
+                         f"{snap.client_error or snap.errors or snap.proxy_metrics_errors}")
     snap.taken_at = demo_mesh.TAKEN_AT       # a fixed "now": the same mesh gives the same file
+    for reads in snap.proxy_metrics.values():
+        reads["first_at"], reads["second_at"] = demo_mesh.PROXY_READS_AT
     return encode(snap, manifest_for(snap, plugin_version=__version__, context="demo", source="demo"))
 
 

@@ -6,7 +6,9 @@ loads it into the fake API server and gathers it with the real cluster/gather.py
   vote-bot meshed by an old injector whose proxy has no `linkerd-admin` port, and a completed Job pod;
 - the Linkerd control plane, and `default`'s unmeshed d1 pods;
 - the collector (our config, a pinned image) exporting to an in-cluster OpenObserve, with a few export
-  retries and one scrape answered 403 in its logs.
+  retries and one scrape answered 403 in its logs;
+- every meshed proxy answering /metrics twice, 10 s of traffic apart (tests/demo_proxies.py), for
+  `stat --demo`: voting with errors, emoji with high latency.
 """
 from __future__ import annotations
 
@@ -15,12 +17,15 @@ import copy
 import time
 import uuid
 
+import demo_proxies
 import scenarios
 from conftest import mesh_objects
 
 NS = scenarios.NS
 # "now" for the demo: a few minutes after the harness mesh started (its pods start at 09:14)
 TAKEN_AT = float(calendar.timegm(time.strptime("2026-11-25T09:31:40Z", "%Y-%m-%dT%H:%M:%SZ")))
+# when the gather read the proxies (fixed, as TAKEN_AT): 10 s apart, the window `stat --demo` shows
+PROXY_READS_AT = (TAKEN_AT + 0.5, TAKEN_AT + 10.5)
 VOTING = "voting-6d9f7c8b5d-x2kqp"
 VOTE_BOT = "vote-bot-5f6b8c9d4c-m7tzn"
 
@@ -132,3 +137,4 @@ def load(api) -> None:
     api.set_logs(NS, scenarios.COLLECTOR_POD, scenarios.COLLECTOR_CONTAINER, LOGS)
     # the counters a live collector shows: points sent grow, none failed (the retries succeeded)
     api.set_proxy(NS, scenarios.COLLECTOR_POD, 8888, "metrics", body=scenarios.growing_metrics(sent_step=2400))
+    demo_proxies.serve(api)

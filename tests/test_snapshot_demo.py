@@ -93,7 +93,7 @@ def test_targets_demo(nowhere):
 
 def test_demo_holds_both_proxy_kinds_and_no_credential():
     doc = json.loads(gzip.decompress(SHIPPED.read_bytes()))
-    assert doc["manifest"]["source"] == "demo" and doc["manifest"]["readers"] == ["check", "targets"]
+    assert doc["manifest"]["source"] == "demo" and doc["manifest"]["readers"] == ["check", "targets", "stat"]
     assert doc["manifest"]["unreadable"] == {}
     pods = {p["metadata"]["name"]: p for p in doc["snapshot"]["pods"]}
     native = [n for n, p in pods.items()

@@ -92,7 +92,7 @@ def test_manifest_says_what_could_not_be_read(mesh_api, tmp_path):
     doc = json.loads(snapshot_text(path))
     assert doc["format"] == "kubectl-linkerd-otel/snapshot" and doc["version"] == 2
     manifest = doc["manifest"]
-    assert manifest["readers"] == ["check", "targets"]
+    assert manifest["readers"] == ["check", "targets", "stat"]
     assert manifest["context"] == "fake" and manifest["cluster_version"] == "v1.31.2"
     assert manifest["plugin_version"] == "0.1.0" and manifest["redacted"] is True
     assert manifest["taken_at"] == doc["snapshot"]["taken_at"] and manifest["taken_at_text"].endswith(" UTC")

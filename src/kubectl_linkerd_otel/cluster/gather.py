@@ -69,8 +69,9 @@ def _kinded(items: List[dict], kind: str) -> List[dict]:
 
 def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd_namespace: str = "",
            metrics_interval: float = 3.0, probe_exporter: bool = False,
-           log_since_seconds: Optional[int] = LOG_SINCE_SECONDS) -> Snapshot:
-    """Read everything the checks need. Never raises for cluster errors: they land in `snap.errors`."""
+           log_since_seconds: Optional[int] = LOG_SINCE_SECONDS, proxy_reads: Any = None) -> Snapshot:
+    """Read everything the checks need. Never raises for cluster errors: they land in `snap.errors`.
+    `proxy_reads` (cluster/proxy_metrics.ProxyReads): also read every meshed proxy twice, for `stat`."""
     snap = Snapshot(collector_namespace=namespace, collector_namespace_source=namespace_source,
                     linkerd_namespace_hint=linkerd_namespace, metrics_interval=metrics_interval,
                     taken_at=time.time())
@@ -117,6 +118,10 @@ def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd
     for optional in POLICY_STEPS:
         if "(HTTP 404)" in snap.errors.get(optional, ""):
             snap.errors.pop(optional)
+    if proxy_reads is not None:
+        from .proxy_metrics import gather_proxy_metrics
+
+        gather_proxy_metrics(kube, snap, proxy_reads)
     try:
         choose_collector(snap)
     except Exception as exc:   # malformed objects: a failed check names it, the report goes on

@@ -31,8 +31,10 @@ class Pass:
     seconds: float = 0.0
 
 
-def read_proxy(kube: Any, namespace: str, pod: str, port: int, timeout: float) -> Reading:
-    """One proxy's metrics, parsed. Raises ProxyUnreadable with the reason."""
+def read_proxy(kube: Any, namespace: str, pod: str, port: int, timeout: float,
+               parse_text: Callable[[str], Any] = parse) -> Reading:
+    """One proxy's metrics, parsed (or whatever `parse_text` keeps of the text). Raises ProxyUnreadable
+    with the reason."""
     try:
         response = kube.proxy_get(namespace, pod, port, METRICS_PATH, timeout=timeout)
     except ApiTimeout:
@@ -48,7 +50,7 @@ def read_proxy(kube: Any, namespace: str, pod: str, port: int, timeout: float) -
         raise ProxyUnreadable(f"HTTP {response.status} from the proxy's :{port}{METRICS_PATH}"
                               f"{_detail(response.text)}")
     try:
-        return parse(response.text)
+        return parse_text(response.text)
     except MetricsTextError as exc:
         raise ProxyUnreadable(f"the proxy's {METRICS_PATH} is {exc}") from None
 
@@ -69,7 +71,8 @@ def _detail(text: str) -> str:
 
 
 def read_pass(kube: Any, targets: List[Tuple[str, str, int]], *, concurrency: int = DEFAULT_CONCURRENCY,
-              timeout: float = DEFAULT_READ_TIMEOUT, clock: Callable[[], float] = time.time) -> Pass:
+              timeout: float = DEFAULT_READ_TIMEOUT, clock: Callable[[], float] = time.time,
+              parse_text: Callable[[str], Any] = parse) -> Pass:
     """Read every target once, at most `concurrency` at a time. When the API server refuses us
     pods/proxy for every pod (RBAC), that refusal is raised: nothing could be shown."""
     result = Pass(started_at=clock())
@@ -80,7 +83,7 @@ def read_pass(kube: Any, targets: List[Tuple[str, str, int]], *, concurrency: in
         key = (namespace, pod)
         at = clock()    # a scrape's time is when it starts, as in Prometheus
         try:
-            reading = read_proxy(kube, namespace, pod, port, timeout)
+            reading = read_proxy(kube, namespace, pod, port, timeout, parse_text)
         except ProxyUnreadable as exc:
             result.errors[key] = str(exc)
         except (Unauthorized, Forbidden) as exc:

@@ -1,6 +1,6 @@
-"""`snapshot`: read everything `check` and `targets` need from the cluster into one compressed file
+"""`snapshot`: read everything `check`, `targets` and `stat` need from the cluster into one compressed file
 (credentials redacted), to check offline or hand to someone: `check --snapshot FILE`,
-`targets --snapshot FILE`."""
+`targets --snapshot FILE`, `stat --snapshot FILE`."""
 from __future__ import annotations
 
 import time
@@ -16,17 +16,27 @@ from .options import global_options, kube_flags, parse_duration
               help="Where to write the snapshot (gzip-compressed JSON).")
 @click.option("--no-redact", is_flag=True, help="Keep credentials in the file (warns; do not share it).")
 @click.option("--metrics-interval", default="3s", show_default=True, metavar="DURATION",
-              help="Time between the two reads of the collector's self-metrics.")
+              help="Time between the two reads of the collector's self-metrics and of every meshed proxy's "
+                   "/metrics (the window `stat --snapshot` shows).")
 @click.option("--since", "log_since", default="1h", show_default=True, metavar="DURATION",
               help="How far back to read the collector's logs (at most 2000 lines per pod).")
 @click.option("--probe-exporter", is_flag=True, help="Connect to an external exporter endpoint from here.")
-def command(path: str, no_redact: bool, metrics_interval: str, log_since: str, probe_exporter: bool) -> None:
-    """Save what check and targets read from the cluster to FILE, credentials redacted.
+@click.option("--no-stat", is_flag=True,
+              help="Do not read the meshed proxies' /metrics (the file then holds no data for `stat`).")
+def command(path: str, no_redact: bool, metrics_interval: str, log_since: str, probe_exporter: bool,
+            no_stat: bool) -> None:
+    """Save what check, targets and stat read from the cluster to FILE, credentials redacted.
 
     \b
     Then, anywhere, with no cluster:
       kubectl linkerd-otel check --snapshot FILE
       kubectl linkerd-otel targets --snapshot FILE
+      kubectl linkerd-otel stat deploy -A --snapshot FILE
+
+    \b
+    For stat, every meshed running pod's proxy /metrics is read twice, --metrics-interval apart
+    (20 at a time; --request-timeout bounds each read, default 5s); only the golden metrics' lines
+    are kept.
     """
     from ..errors import KubeError
     from ..cluster.query import settings_from_flags
@@ -35,10 +45,16 @@ def command(path: str, no_redact: bool, metrics_interval: str, log_since: str, p
     opts = global_options(click.get_current_context())
     interval = parse_duration(metrics_interval, flag="--metrics-interval") or 0.0
     since = parse_duration(log_since, flag="--since")
+    proxy_reads = None
+    if not no_stat:
+        from ..cluster.proxy_metrics import ProxyReads
+        from ..cluster.stat import DEFAULT_READ_TIMEOUT
+
+        proxy_reads = ProxyReads(interval=interval, timeout=opts.connection.request_timeout or DEFAULT_READ_TIMEOUT)
     begin = time.monotonic()
     # the backend's answers too, where check finds the backend by itself (the in-cluster OpenObserve)
     snap = gather_live(opts, False, "", interval, probe_exporter, since,
-                       settings_from_flags(None, None, (), None, False, 10.0))
+                       settings_from_flags(None, None, (), None, False, 10.0), proxy_reads=proxy_reads)
     took = time.monotonic() - begin
     if snap.client_error:
         raise KubeError(snap.client_error)
@@ -47,5 +63,12 @@ def command(path: str, no_redact: bool, metrics_interval: str, log_since: str, p
     size, failed = save(path, snap, opts, gather_seconds=took, redact=not no_redact)
     failures = f"; {failed} read{'s' if failed != 1 else ''} failed (listed in its manifest)" if failed else ""
     click.echo(f"Wrote snapshot {path} ({size:,} bytes, {len(snap.pods)} pods, collector "
-               f"{snap.collector_workload or 'not found'}){failures}"
+               f"{snap.collector_workload or 'not found'}{_proxies(snap)}){failures}"
                f"{'' if no_redact else '; credentials redacted'}", err=True)
+
+
+def _proxies(snap) -> str:
+    if snap.proxy_metrics is None:
+        return ""
+    read, unread = len(snap.proxy_metrics), len(snap.proxy_metrics_errors)
+    return f", {read} prox{'y' if read == 1 else 'ies'} read twice" + (f" ({unread} not read)" if unread else "")

@@ -54,8 +54,9 @@ def save(path: str, snap, opts, *, gather_seconds: float = 0.0, redact: bool = T
 
 
 def gather_live(opts, extension_mode: bool, linkerd_namespace: str, interval: float, probe: bool,
-            since: Optional[float], query=None):
-    """The live snapshot; `query` (cluster/query.py settings): also ask the backend whether metrics arrive."""
+            since: Optional[float], query=None, proxy_reads=None):
+    """The live snapshot; `query` (cluster/query.py settings): also ask the backend whether metrics arrive;
+    `proxy_reads` (cluster/proxy_metrics.ProxyReads): also read every meshed proxy twice, for `stat`."""
     from ..cluster.gather import gather
     from ..errors import KubeconfigError
     from ..snapshot import Snapshot
@@ -72,7 +73,7 @@ def gather_live(opts, extension_mode: bool, linkerd_namespace: str, interval: fl
                         linkerd_namespace_hint=linkerd_namespace, taken_at=time.time())
     snap = gather(kube, namespace=namespace, namespace_source=source, linkerd_namespace=linkerd_namespace,
                   metrics_interval=interval, probe_exporter=probe,
-                  log_since_seconds=int(since) if since else None)
+                  log_since_seconds=int(since) if since else None, proxy_reads=proxy_reads)
     if query is not None and snap.version is not None:
         from ..cluster.query import query_backend
 

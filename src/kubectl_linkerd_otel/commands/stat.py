@@ -46,10 +46,15 @@ def parse_resource(resource: Optional[str], name: Optional[str]) -> Tuple[str, s
 @click.option("-w", "--watch", is_flag=True, help="Keep reading and redraw the table every interval, until Ctrl-C.")
 @click.option("--concurrency", default=20, show_default=True, type=click.IntRange(1, 500),
               help="Proxies read at the same time.")
+@click.option("--snapshot", "snapshot_file", metavar="FILE",
+              help="Read the proxies' metrics saved in a snapshot (`kubectl linkerd-otel snapshot -f FILE`) "
+                   "instead of the cluster.")
+@click.option("--demo", is_flag=True, help="Read the demo snapshot shipped with the plugin (no cluster needed).")
 @output_option("table", "wide", "json", default="table")
 @kube_flags
 def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, outbound: bool,
-            interval: str, watch: bool, concurrency: int, output: str) -> None:
+            interval: str, watch: bool, concurrency: int, snapshot_file: Optional[str], demo: bool,
+            output: str) -> None:
     """Success rate, RPS, latency and TCP connections per workload, read from the Linkerd proxies.
 
     \b
@@ -61,11 +66,16 @@ def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, 
     traffic is not in the numbers. --request-timeout bounds each read (default 5s).
 
     \b
+    Offline: --snapshot FILE shows the two reads a snapshot took of every meshed proxy
+    (`snapshot --metrics-interval` apart); --demo shows the demo mesh (every namespace unless -n).
+
+    \b
     Examples:
       kubectl linkerd-otel stat deploy -n emojivoto
       kubectl linkerd-otel stat deploy/web -n emojivoto --outbound
       kubectl linkerd-otel stat ns -o json
       kubectl linkerd-otel stat pod -A --watch
+      kubectl linkerd-otel stat deploy -A --snapshot cluster.snapshot.gz
     """
     from ..cluster.stat import DEFAULT_READ_TIMEOUT, Selection, one_pass
 
@@ -86,6 +96,12 @@ def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, 
         name = opts.namespace
     if kind == "namespace" and name:
         namespace = name
+    if snapshot_file or demo:
+        from .stat_offline import stat_offline
+
+        stat_offline(ctx, snapshot_file, demo, kind, short, name, namespace, outbound, output,
+                     all_namespaces=all_namespaces, namespace_given=opts.namespace_given)
+        return
     timeout = opts.connection.request_timeout or DEFAULT_READ_TIMEOUT
     kube = opts.kube()
     selection = Selection(kube, kind, name, namespace)

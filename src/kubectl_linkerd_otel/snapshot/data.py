@@ -55,6 +55,10 @@ class Snapshot:
     metrics_interval: float = 0.0
     taken_at: float = 0.0             # epoch seconds; "restarts in the last hour" is relative to it
     operator: Dict[str, Any] = field(default_factory=dict)   # --mode operator: cluster/operator.read_state
+    # `stat`: two reads of every meshed running pod's proxy, "ns/pod" -> {first, first_at, second, second_at}
+    # (golden families' lines only; epoch seconds); None: not read (the file has no data for `stat`)
+    proxy_metrics: Optional[Dict[str, Any]] = None
+    proxy_metrics_errors: Dict[str, str] = field(default_factory=dict)    # "ns/pod" -> why it was not read
 
     # -- convenient views -------------------------------------------------------------------------
     def step_errors(self, kind: str) -> Dict[str, str]:

@@ -55,7 +55,9 @@ def utc_text(epoch: float) -> str:
 
 
 def unreadable(snap: Snapshot) -> Dict[str, str]:
-    """Everything the gather could not read, and why (step keys as in snapshot/steps.py)."""
+    """Everything the gather could not read, and why (step keys as in snapshot/steps.py). A proxy `stat`
+    could not read is not counted here: `stat` lists it with its reason (a 403 under a restrictive policy
+    is the mesh working as configured, not a failed read of the snapshot)."""
     out: Dict[str, str] = {}
     if snap.client_error:
         out["client"] = snap.client_error
@@ -71,7 +73,13 @@ def manifest_for(snap: Snapshot, *, plugin_version: str, context: str = "", gath
     version = snap.version if isinstance(snap.version, dict) else {}
     return Manifest(plugin_version=plugin_version, taken_at=snap.taken_at, taken_at_text=utc_text(snap.taken_at),
                     gather_seconds=round(gather_seconds, 3), cluster_version=str(version.get("gitVersion") or ""),
-                    context=context, unreadable=unreadable(snap), redacted=redacted, source=source)
+                    context=context, readers=readers(snap), unreadable=unreadable(snap), redacted=redacted,
+                    source=source)
+
+
+def readers(snap: Snapshot) -> List[str]:
+    """The commands `snap` holds data for: `stat` only when the proxies were read."""
+    return list(READERS) + (["stat"] if snap.proxy_metrics is not None else [])
 
 
 def encode(snap: Snapshot, manifest: Manifest) -> bytes:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Tuple
 
 RESPONSES = "response_total"
 LATENCY_BUCKETS = "response_latency_ms_bucket"
@@ -96,3 +96,51 @@ def parse(text: str) -> Reading:
     except (ValueError, IndexError, KeyError) as exc:
         raise MetricsTextError(f"not Prometheus text: {exc}") from None
     return reading
+
+
+def golden_lines(text: str) -> str:
+    """Only the sample lines `parse` reads (what a snapshot keeps of a proxy's answer): parsing them
+    gives the same Reading as parsing the whole text."""
+    kept = [line for line in text.splitlines() if line.startswith(_PREFIXES)]
+    return "\n".join(kept) + "\n" if kept else ""
+
+
+def _series_of(text: str) -> Dict[str, List[str]]:
+    """Golden lines grouped by series (a histogram's bucket lines together, as `parse` groups them)."""
+    groups: Dict[str, List[str]] = {}
+    for line in text.splitlines():
+        if not line.startswith(_PREFIXES):
+            continue
+        close = line.rfind("}")
+        head = line[:close + 1] if close >= 0 else line.split(" ", 1)[0]
+        if line.startswith(LATENCY_BUCKETS):
+            head = _LE.sub("", head)
+        groups.setdefault(head, []).append(line)
+    return groups
+
+
+def stat_lines(first: str, second: str, admin_port: Optional[int]) -> Tuple[str, str]:
+    """Two reads of one proxy cut to the series `stat`'s arithmetic (stats/golden.pod_traffic) can see
+    change, so a snapshot of a large mesh stays small; the numbers stay the same. Dropped from both:
+    series of the second read whose lines did not change (an increase of 0; unless the proxy restarted),
+    series only the first read has (the arithmetic walks the second read), and the inbound series of
+    the proxy's own admin port (left out of the numbers). Gauges (`tcp_open_connections`) and the start
+    time are always kept."""
+    before, after = _series_of(first), _series_of(second)
+    starts = [g.get(START_TIME) for g in (before, after)]
+    restarted = starts[0] is not None and starts[1] is not None and starts[0] != starts[1]
+    admin = re.compile(r'[{,]direction="inbound"[,}]') if admin_port else None
+    admin_port_label = re.compile(rf'[{{,]target_port="{admin_port}"[,}}]') if admin_port else None
+    kept_first: List[str] = []
+    kept_second: List[str] = []
+    for head, lines in after.items():
+        if admin is not None and admin.search(head) and admin_port_label.search(head):
+            continue
+        always = head == START_TIME or head.startswith(TCP_OPEN)
+        if not always and not restarted and before.get(head) == lines:
+            continue
+        kept_second.extend(lines)
+        kept_first.extend(before.get(head, ()))
+    if starts[0] is not None and START_TIME not in after:
+        kept_first.extend(starts[0])
+    return tuple("\n".join(kept) + "\n" if kept else "" for kept in (kept_first, kept_second))  # type: ignore
