@@ -6,7 +6,7 @@ cluster/gather.py, and write it in the snapshot format, credentials redacted.
     python scripts/demo_snapshot.py            write it
     python scripts/demo_snapshot.py --check    exit 1 when the shipped file is not what gather writes now
 
-tests/test_snapshot_demo.py runs the --check comparison, so the demo cannot drift from gather.
+tests/snapshot/test_snapshot_demo.py runs the --check comparison, so the demo cannot drift from gather.
 """
 from __future__ import annotations
 

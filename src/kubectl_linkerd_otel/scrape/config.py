@@ -38,7 +38,7 @@ class ScrapeConfigError(ValueError):
 # -- the fields Prometheus 3.5.3 accepts ---------------------------------------------------------------
 # The collector unmarshals its prometheus receiver's `config` strictly (yaml.UnmarshalStrict), as
 # Prometheus does its own file: an unknown field anywhere is an error and the collector does not start.
-# Every set below was checked against a real Prometheus 3.5.3 (tests/test_targets_validation.py runs
+# Every set below was checked against a real Prometheus 3.5.3 (tests/scrape/test_targets_validation.py runs
 # them through it): each accepted key loads, and the misspellings users make are refused.
 HTTP_CLIENT_KEYS = frozenset((
     "basic_auth", "authorization", "oauth2", "bearer_token", "bearer_token_file", "tls_config",

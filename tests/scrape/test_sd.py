@@ -8,7 +8,7 @@ import pytest
 from kubectl_linkerd_otel.scrape.sd import (SDConfig, discover, field_selector_matches, label_selector_matches,
                                             parse_field_selector, parse_label_selector, sanitize)
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 P = "__meta_kubernetes_pod_"
 
 

@@ -10,7 +10,7 @@ import yaml
 from conftest import load_fixture
 from helpers import run_cli
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 API_SERVER = """
     api_server:
       enabled: true

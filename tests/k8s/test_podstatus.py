@@ -8,7 +8,7 @@ import pytest
 
 from kubectl_linkerd_otel.k8s import podstatus
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 def _pods():

@@ -11,7 +11,7 @@ from kubectl_linkerd_otel.scrape.config import (ScrapeConfigError, format_durati
                                                 scrape_jobs, unescape)
 from kubectl_linkerd_otel.scrape.targets import merge_actual, simulate
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
@@ -354,7 +354,7 @@ def test_an_invalid_interval_reads_like_prometheus(pods):
             {"job_name": "j", "scrape_interval": "1 m"}]}}}})
 
 
-# -- configs Prometheus refuses (tests/test_targets_validation.py runs them through Prometheus too) --
+# -- configs Prometheus refuses (tests/scrape/test_targets_validation.py runs them through Prometheus too) --
 @pytest.mark.parametrize("job,words", [
     ({"job_name": "j", "relabel_config": []}, ["job 'j'", "field relabel_config", "did you mean relabel_configs"]),
     ({"job_name": "j", "kubernetes_sd_configs": [{"role": "pod", "namespace": {"names": ["x"]}}]},

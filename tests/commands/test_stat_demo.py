@@ -12,7 +12,7 @@ import pytest
 
 from helpers import run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 HEADING = ("Demo snapshot (a made-up mesh; no cluster was contacted), taken 2026-11-25 09:31:40 UTC "
            "(context demo, Kubernetes v1.31.2)")
 

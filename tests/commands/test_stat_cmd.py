@@ -16,7 +16,7 @@ from helpers import run_cli
 from stat_scenarios import NS, POD_API_NO_ADMIN, POD_DB_SLOW, POD_WEB_403, metrics, shop
 
 FAST = ("--interval", "1s", "--request-timeout", "0.5s")
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent.parent
 
 
 @pytest.fixture

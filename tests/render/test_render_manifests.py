@@ -12,8 +12,8 @@ from kubectl_linkerd_otel.render.manifests import config_map, render, secret, wo
 from kubectl_linkerd_otel.render.options import InstallOptions
 from kubectl_linkerd_otel.render.yaml_out import dump_all
 
-GOLDEN = Path(__file__).parent / "golden"
-# REGENERATE_GOLDEN=1 pytest tests/test_render_manifests.py rewrites the golden files.
+GOLDEN = Path(__file__).parent.parent / "golden"
+# REGENERATE_GOLDEN=1 pytest tests/render/test_render_manifests.py rewrites the golden files.
 REGENERATE = os.environ.get("REGENERATE_GOLDEN") == "1"
 K8S_VERSION = "1.37.0"   # the newest release kubernetes-validate 1.37 ships schemas for
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from kubectl_linkerd_otel.checks.framework import HINT_BASE
 from kubectl_linkerd_otel.checks.registry import CATEGORIES
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parent.parent.parent / "README.md"
 
 
 def test_every_hint_anchor_has_a_section_in_the_readme():

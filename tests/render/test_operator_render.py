@@ -13,7 +13,7 @@ from helpers import run_cli
 from kubectl_linkerd_otel.render.operator import collector_resource, render
 from kubectl_linkerd_otel.render.options import InstallOptions
 
-CRD = Path(__file__).parent / "fixtures" / "opentelemetry.io_opentelemetrycollectors.v1beta1.yaml"
+CRD = Path(__file__).parent.parent / "fixtures" / "opentelemetry.io_opentelemetrycollectors.v1beta1.yaml"
 
 
 def _schema() -> dict:

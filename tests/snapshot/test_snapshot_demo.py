@@ -14,7 +14,7 @@ import pytest
 
 from helpers import run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 SHIPPED = ROOT / "src" / "kubectl_linkerd_otel" / "data" / "demo-snapshot.json.gz"
 
 

@@ -26,7 +26,7 @@ from prometheus_harness import free_port, prometheus_binary
 
 pytestmark = pytest.mark.prometheus
 
-FIXTURE = Path(__file__).parent / "fixtures" / "proxy-metrics.txt"
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "proxy-metrics.txt"
 USER, PASSWORD = "admin", "s3cret"
 # bcrypt (cost 4) of PASSWORD, for Prometheus' --web.config.file
 PASSWORD_HASH = "$2b$04$Uw5osc1THr27LeVDXiLj2.oi4Wdpht1Fzdw4DusGWAUkIYgrT8/Km"

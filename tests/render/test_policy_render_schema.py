@@ -12,7 +12,7 @@ import yaml
 
 from kubectl_linkerd_otel.render import policy
 
-CRDS = Path(__file__).resolve().parent / "fixtures" / "linkerd-crds"
+CRDS = Path(__file__).resolve().parent.parent / "fixtures" / "linkerd-crds"
 
 
 def _json_schema(node):

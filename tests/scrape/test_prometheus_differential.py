@@ -26,7 +26,7 @@ from prometheus_harness import FakePodsApi, Prometheus, canonical, config_error,
 
 pytestmark = pytest.mark.prometheus
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 GLOBAL = {"scrape_interval": "1h", "scrape_timeout": "10s"}
 INTERVAL_MS, TIMEOUT_MS = 3600_000, 10_000
 

@@ -12,7 +12,7 @@ from kubectl_linkerd_otel.scrape.metrics import GOLDEN
 from kubectl_linkerd_otel.scrape.relabel import compile_rules
 from kubectl_linkerd_otel.scrape.series import count
 
-PROXY_METRICS = (Path(__file__).parent / "fixtures" / "proxy-metrics-series.txt").read_text()
+PROXY_METRICS = (Path(__file__).parent.parent / "fixtures" / "proxy-metrics-series.txt").read_text()
 NS = scenarios.NS
 GOLDEN_RULE = ("          metric_relabel_configs:\n"
                "            - source_labels: [__name__]\n"
