@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from .. import naming
 from ..collector.locate import collector_container
+from .pods import list_pods
 from ..snapshot import (ACCESS, COLLECTOR_STEP, ENDPOINTSLICES, LOGS, METRICS, POLICY_STEPS, PROBE, READS_STEP,
                         SERVICE, TARGETS, Snapshot, access_step, choose_collector, review_namespaces, split_step,
                         step)
@@ -90,7 +91,7 @@ def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd
 
     first = _run_steps({
         "namespaces": lambda: kube.list("namespaces"),
-        "pods": lambda: kube.list("pods"),
+        "pods": lambda: list_pods(kube, keep_whole=ns),
         "deployments": lambda: _kinded(kube.list("deployments", ns), "Deployment"),
         "daemonsets": lambda: _kinded(kube.list("daemonsets", ns), "DaemonSet"),
         "configmaps": lambda: kube.list("configmaps", ns),

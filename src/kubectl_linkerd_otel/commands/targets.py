@@ -83,7 +83,11 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
     if unknown:
         raise UsageError(f"no scrape job named {unknown[0]!r} (jobs: {', '.join(j.name for j in job_list)})")
 
-    pods = load_pods_file(pods_file) if pods_file else kube.list("pods")
+    if pods_file:
+        pods = load_pods_file(pods_file)
+    else:
+        from ..cluster.pods import list_pods
+        pods = list_pods(kube, keep_whole=opts.namespace)
     sim = simulate(job_list, pods, own_namespace=opts.namespace,
                    keep_dropped=show_all or output == "json")
     for name in unused:

@@ -1,0 +1,14 @@
+"""Listing every pod in bounded memory: each page is trimmed (k8s/podtrim.py) as it arrives, so the raw
+list never exists whole. Pods of the collector's namespace are kept whole: few, and the collector checks
+read more of them."""
+from __future__ import annotations
+
+from typing import Any, List, Optional
+
+from ..k8s.podtrim import Trimmer
+
+
+def list_pods(kube: Any, *, keep_whole: Optional[str] = None) -> List[dict]:
+    trim = Trimmer()
+    return [pod if keep_whole and (pod.get("metadata") or {}).get("namespace") == keep_whole else trim(pod)
+            for pod in kube.iter("pods")]
