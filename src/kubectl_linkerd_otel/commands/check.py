@@ -61,7 +61,11 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
     # --api-addr (Linkerd's own control-plane API, "mostly for testing") means nothing to us: accepted, unused.
     if proxy is not None:
         parse_bool(proxy)
-    deadline = time.monotonic() + (parse_duration(wait, flag="--wait") or 0)
+    wait_seconds = parse_duration(wait, flag="--wait") or 0
+    deadline = time.monotonic() + wait_seconds
+    # --wait bounds the whole run, requests included (a server that never answers must not cost
+    # --request-timeout after the wait is over); without it each request has its own timeout
+    request_deadline = (deadline, f"--wait {wait}") if wait_seconds else None
     interval = parse_duration(metrics_interval, flag="--metrics-interval") or 0.0
     since = parse_duration(log_since, flag="--since")
     check_options = CheckOptions(namespace_filter=tuple(filters))
@@ -70,7 +74,8 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
     def collect():
         if snapshot_file:
             return _load_snapshot(snapshot_file)
-        return _gather(opts, extension_mode, linkerd_namespace or "", interval, probe_exporter, since)
+        return _gather(opts, extension_mode, linkerd_namespace or "", interval, probe_exporter, since,
+                       request_deadline)
 
     snap = collect()
     results = run_categories(CATEGORIES, snap, check_options)
@@ -108,7 +113,7 @@ def _load_snapshot(path: str):
 
 
 def _gather(opts, extension_mode: bool, linkerd_namespace: str, interval: float, probe: bool,
-            since: Optional[float]):
+            since: Optional[float], request_deadline=None):
     from ..cluster.gather import gather
     from ..errors import KubeconfigError
     from ..snapshot import Snapshot
@@ -123,6 +128,8 @@ def _gather(opts, extension_mode: bool, linkerd_namespace: str, interval: float,
     except KubeconfigError as exc:
         return Snapshot(collector_namespace=namespace, client_error=str(exc),
                         linkerd_namespace_hint=linkerd_namespace, taken_at=time.time())
+    if request_deadline is not None:
+        kube.deadline, kube.deadline_reason = request_deadline
     return gather(kube, namespace=namespace, namespace_source=source, linkerd_namespace=linkerd_namespace,
                   metrics_interval=interval, probe_exporter=probe,
                   log_since_seconds=int(since) if since else None)
