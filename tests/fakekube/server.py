@@ -383,6 +383,11 @@ _PATH = re.compile(
 
 
 def route(api: FakeApiServer, method: str, path: str, query: Dict[str, str], body) -> None:
+    if path == "/_fake/requests":    # for benchmarks in another process: how many requests were served
+        count = len(api.requests) - 1
+        if query.get("reset"):
+            api.requests.clear()
+        raise _Reply(200, {"count": count})
     if path == "/version":
         raise _Reply(200, api.version)
     if path == "/api":
@@ -455,7 +460,8 @@ def _selected(items: List[dict], query: Dict[str, str]) -> List[dict]:
 
 
 def _list(api: FakeApiServer, kind, api_version: str, namespace: Optional[str], query) -> None:
-    items = _selected(api.store.list(kind.group, kind.plural, namespace), query)
+    # the stored objects themselves, never changed here: a page of a large store costs its page only
+    items = _selected(api.store.list(kind.group, kind.plural, namespace, copy_items=False), query)
     offset = 0
     if query.get("continue"):
         if api.expire_continue_tokens > 0:
@@ -472,9 +478,8 @@ def _list(api: FakeApiServer, kind, api_version: str, namespace: Optional[str], 
     if limit and offset + limit < len(items):
         meta["continue"] = base64.b64encode(json.dumps({"offset": offset + limit}).encode()).decode()
         meta["remainingItemCount"] = len(items) - offset - limit
-    for item in page:   # a real list omits kind and apiVersion on items
-        item.pop("kind", None)
-        item.pop("apiVersion", None)
+    # a real list omits kind and apiVersion on items
+    page = [{k: v for k, v in item.items() if k not in ("kind", "apiVersion")} for item in page]
     raise _Reply(200, {"kind": f"{kind.kind}List", "apiVersion": api_version, "metadata": meta,
                        "items": page})
 

@@ -130,10 +130,7 @@ def load_pods_file(path: str) -> List[dict]:
                 problem = pod_problem(pod)
                 if problem:
                     raise UsageError(f"{path}: {problem}; {fix}")
-            from ..k8s.podtrim import Trimmer
-
-            trim = Trimmer()   # the trimmed form, as a live list is kept (bounded memory)
-            return [trim(pod) for pod in pods]
+            return pods
     raise UsageError(f"{path} holds no pods; {fix}")
 
 

@@ -96,6 +96,10 @@ class Trimmer:
     def __call__(self, pod: dict) -> dict:
         return self._share(trim_pod(pod))
 
+    def share(self, value: Any) -> Any:
+        """Any JSON value with what repeats stored once (read-only afterwards, as the pods)."""
+        return self._share(value)
+
     def _string(self, text: str) -> str:
         kept = self._strings.setdefault(text, text)
         if kept is not text:

@@ -91,6 +91,21 @@ def _pod_ready(status: dict) -> str:
     return "unknown"
 
 
+_meta_name_cache: Dict[Tuple[str, str], Tuple[str, str]] = {}
+
+
+def _meta_names(kind: str, key: str) -> Tuple[str, str]:
+    """(`..._pod_label_<n>`, `..._pod_labelpresent_<n>`) for a label or annotation key, built once per key:
+    50,000 pods share a few dozen keys, and one string each instead of one per pod keeps memory bounded."""
+    names = _meta_name_cache.get((kind, key))
+    if names is None:
+        name = sanitize(key)
+        names = (POD + kind + "_" + name, POD + kind + "present_" + name)
+        if len(_meta_name_cache) < 100_000:
+            _meta_name_cache[(kind, key)] = names
+    return names
+
+
 def group_labels(pod: dict) -> Dict[str, str]:
     """podLabels() + the namespace label: what every target of the pod shares."""
     meta = pod.get("metadata") or {}
@@ -110,13 +125,13 @@ def group_labels(pod: dict) -> Dict[str, str]:
     put(POD + "uid", meta.get("uid"))
     put(POD + "name", meta.get("name"))
     for key, value in (meta.get("labels") or {}).items():
-        name = sanitize(key)
-        put(POD + "label_" + name, value)
-        ls[POD + "labelpresent_" + name] = "true"
+        value_name, present_name = _meta_names("label", key)
+        put(value_name, value)
+        ls[present_name] = "true"
     for key, value in (meta.get("annotations") or {}).items():
-        name = sanitize(key)
-        put(POD + "annotation_" + name, value)
-        ls[POD + "annotationpresent_" + name] = "true"
+        value_name, present_name = _meta_names("annotation", key)
+        put(value_name, value)
+        ls[present_name] = "true"
     for ref in meta.get("ownerReferences") or ():
         if ref.get("controller") is True:
             put(POD + "controller_kind", ref.get("kind"))
