@@ -20,6 +20,19 @@ from typing import Any, Dict, List, Optional, Tuple
 
 META = "__meta_kubernetes_"
 POD = META + "pod_"
+
+
+class _Names(dict):
+    """`_P["ip"]` is POD + "ip", made once: label names built per pod would be a new string each time
+    (50,000 pods, a dozen names each)."""
+
+    def __missing__(self, suffix: str) -> str:
+        name = self[suffix] = POD + suffix
+        return name
+
+
+_P = _Names()
+_NAMESPACE = META + "namespace"
 PROXY_CONTAINER = "linkerd-proxy"
 
 _sanitized: Dict[str, str] = {}
@@ -142,13 +155,13 @@ def group_labels(pod: dict) -> Dict[str, str]:
         if value not in (None, ""):
             ls[name] = str(value)
 
-    put(POD + "ip", status.get("podIP"))
-    put(POD + "ready", _pod_ready(status))
-    put(POD + "phase", status.get("phase"))
-    put(POD + "node_name", spec.get("nodeName"))
-    put(POD + "host_ip", status.get("hostIP"))
-    put(POD + "uid", meta.get("uid"))
-    put(POD + "name", meta.get("name"))
+    put(_P["ip"], status.get("podIP"))
+    put(_P["ready"], _pod_ready(status))
+    put(_P["phase"], status.get("phase"))
+    put(_P["node_name"], spec.get("nodeName"))
+    put(_P["host_ip"], status.get("hostIP"))
+    put(_P["uid"], meta.get("uid"))
+    put(_P["name"], meta.get("name"))
     for key, value in (meta.get("labels") or {}).items():
         value_name, present_name = _meta_names("label", key)
         put(value_name, value)
@@ -159,10 +172,10 @@ def group_labels(pod: dict) -> Dict[str, str]:
         ls[present_name] = "true"
     for ref in meta.get("ownerReferences") or ():
         if ref.get("controller") is True:
-            put(POD + "controller_kind", ref.get("kind"))
-            put(POD + "controller_name", ref.get("name"))
+            put(_P["controller_kind"], ref.get("kind"))
+            put(_P["controller_name"], ref.get("name"))
             break
-    put(META + "namespace", meta.get("namespace"))
+    put(_NAMESPACE, meta.get("namespace"))
     return ls
 
 
@@ -200,14 +213,14 @@ def discover(pod: dict) -> PodTargets:
         init_text = "true" if init else "false"
         for c in containers:
             cname = c.get("name") or ""
-            base = {POD + "container_init": init_text}
+            base = {_P["container_init"]: init_text}
             if cname:
-                base[POD + "container_name"] = cname
+                base[_P["container_name"]] = cname
             cid = ids.get(("i" if init else "c", cname))
             if cid:
-                base[POD + "container_id"] = cid
+                base[_P["container_id"]] = cid
             if c.get("image"):
-                base[POD + "container_image"] = str(c["image"])
+                base[_P["container_image"]] = str(c["image"])
             ports = c.get("ports") or ()
             if not ports:
                 targets.append(TargetInfo(None, cname, init, base=base, address=ip))
@@ -215,11 +228,11 @@ def discover(pod: dict) -> PodTargets:
             for port in ports:
                 number = port.get("containerPort")
                 text = _port_text(number)
-                own: Tuple[Tuple[str, str], ...] = ((POD + "container_port_number", text),)
+                own: Tuple[Tuple[str, str], ...] = ((_P["container_port_number"], text),)
                 if port.get("name"):
-                    own += ((POD + "container_port_name", str(port["name"])),)
+                    own += ((_P["container_port_name"], str(port["name"])),)
                 if port.get("protocol"):
-                    own += ((POD + "container_port_protocol", str(port["protocol"])),)
+                    own += ((_P["container_port_protocol"], str(port["protocol"])),)
                 targets.append(TargetInfo(None, cname, init, str(port.get("name") or ""),
                                           int(number) if isinstance(number, (int, float)) else None,
                                           base=base, address=join_host_port(ip, text),
