@@ -161,10 +161,10 @@ def _gather_collector(kube: Any, snap: Snapshot, interval: float, probe_exporter
     steps: Dict[str, Callable[[], Any]] = {}
 
     def targets_or_reason(pod: str, port: int):
-        from ..scrape.receiver import compact_for_check
+        from ..scrape.receiver import CheckHook, compact_for_check
 
         try:
-            return compact_for_check(read_targets(kube, ns, pod, port, state="active"))
+            return compact_for_check(read_targets(kube, ns, pod, port, state="active", object_hook=CheckHook()))
         except TargetsUnreadable as exc:
             return str(exc)
 

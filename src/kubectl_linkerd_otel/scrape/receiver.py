@@ -17,6 +17,27 @@ DISCOVERED_KEPT = frozenset({"__address__", "__meta_kubernetes_namespace", POD +
 TARGET_KEPT = ("scrapePool", "scrapeUrl", "labels", "health", "lastError", "lastScrape", "lastScrapeDuration")
 
 
+class CheckHook:
+    """A json.loads object_hook reducing each target to what `check` reads as soon as it is parsed, so the
+    full answer of a large mesh never exists whole in memory."""
+
+    def __init__(self) -> None:
+        self._share = Trimmer()
+
+    def __call__(self, obj: dict) -> Any:
+        if "scrapePool" in obj and ("labels" in obj or "discoveredLabels" in obj):
+            return self._share.share(_compact_target(obj))
+        return obj
+
+
+def _compact_target(item: dict) -> dict:
+    kept = {key: item[key] for key in TARGET_KEPT if key in item}
+    discovered = item.get("discoveredLabels")
+    if isinstance(discovered, dict):
+        kept["discoveredLabels"] = {k: v for k, v in discovered.items() if k in DISCOVERED_KEPT}
+    return kept
+
+
 def compact_for_check(doc: Any) -> Any:
     """The answer with only what `check` reads, strings shared; another shape is returned as it is."""
     data = doc.get("data") if isinstance(doc, dict) else None
@@ -28,9 +49,5 @@ def compact_for_check(doc: Any) -> Any:
     for item in items:
         if not isinstance(item, dict):
             continue
-        kept = {key: item[key] for key in TARGET_KEPT if key in item}
-        discovered = item.get("discoveredLabels")
-        if isinstance(discovered, dict):
-            kept["discoveredLabels"] = {k: v for k, v in discovered.items() if k in DISCOVERED_KEPT}
-        active.append(share.share(kept))
+        active.append(share.share(_compact_target(item)))
     return {"status": doc.get("status"), "data": {"activeTargets": active}}
