@@ -37,6 +37,11 @@ class ApiUnreachable(KubeError):
     """The API server could not be reached (refused, DNS, dropped)."""
 
 
+class ApiRefused(ApiUnreachable):
+    """No connection could be made at all (refused, no such host, no route): not a cluster that is settling,
+    so `check --wait` does not retry it (as `linkerd check` fails "can query the Kubernetes API" at once)."""
+
+
 class TlsError(KubeError):
     """The TLS handshake with the API server failed."""
 

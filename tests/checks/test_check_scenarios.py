@@ -530,7 +530,7 @@ def test_wait_retries_an_exporter_service_without_ready_endpoints(mesh_api, monk
     eps = dict(mesh_api.get("endpointslices", "openobserve-abcde", "openobserve"))
     eps["endpoints"] = [{"addresses": ["10.244.0.40"], "conditions": {"ready": False}}]
     mesh_api.add(eps)
-    result = run_cli("check", "--wait=1s", "--metrics-interval=0s")
+    result = run_cli("check", "--wait=3s", "--metrics-interval=0s")
     assert result.exit_code == 1
     assert len(mesh_api.requests_to(r"^/version$")) >= 2   # the backend may still become ready: retried
 

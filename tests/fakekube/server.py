@@ -97,6 +97,8 @@ class FakeApiServer:
         # (group, plural) -> the versions served instead of the kind's own (serve_versions)
         self.served_versions: Dict[Tuple[str, str], tuple] = {}
         self._lock = threading.Lock()
+        self.chaos: Optional["Chaos"] = None     # a share of requests failing at random (seeded)
+        self._stopping = threading.Event()       # stalled handlers give up when the server stops
         self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         if tls:
@@ -130,6 +132,7 @@ class FakeApiServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -224,6 +227,19 @@ class FakeApiServer:
     def delay(self, seconds: float, path: Optional[str] = None, times: Optional[int] = None) -> None:
         self.faults.append(Fault("delay", times, path, seconds=seconds))
 
+    def stall(self, path: Optional[str] = None, times: Optional[int] = None) -> None:
+        """Never answer (until the server stops): a request that hangs."""
+        self.faults.append(Fault("delay", times, path, seconds=3600.0))
+
+    def flaky(self, share: float, kinds=("drop", "429", "500", "stall"), seed: int = 1,
+              stall_seconds: float = 3600.0, retry_after: str = "1", path: Optional[str] = None) -> "Chaos":
+        """Fail `share` of the requests (to `path`, a regex), each in one of `kinds` taken in turn: a
+        dropped connection, 429 with Retry-After, 500, or a stall of `stall_seconds`. Which request fails
+        is decided by a hash of the seed, the request and how many times it was asked before, so the same
+        run fails the same requests whatever order the client's threads send them in."""
+        self.chaos = Chaos(share, tuple(kinds), seed, stall_seconds, retry_after, path)
+        return self.chaos
+
     def requests_to(self, path_regex: str, method: Optional[str] = None) -> List[Request]:
         return [r for r in self.requests if re.search(path_regex, r.path)
                 and (method is None or r.method == method)]
@@ -236,6 +252,41 @@ class FakeApiServer:
                         fault.times -= 1
                     return fault
         return None
+
+
+class Chaos:
+    """Seeded random faults on a share of requests (FakeApiServer.flaky)."""
+
+    def __init__(self, share: float, kinds: Tuple[str, ...], seed: int, stall_seconds: float,
+                 retry_after: str, path: Optional[str]):
+        self.share, self.kinds, self.seed = share, kinds, seed
+        self.stall_seconds, self.retry_after, self.path = stall_seconds, retry_after, path
+        self.seen: Dict[str, int] = {}
+        self.injected: Dict[str, int] = {kind: 0 for kind in kinds}
+        self.requests = 0
+        self._lock = threading.Lock()
+
+    def draw(self, method: str, path: str, query: str) -> Optional[Fault]:
+        import hashlib
+
+        if self.path is not None and re.search(self.path, path) is None:
+            return None
+        key = f"{method} {path}?{query}"
+        with self._lock:
+            self.requests += 1
+            nth = self.seen[key] = self.seen.get(key, 0) + 1
+        digest = hashlib.sha256(f"{self.seed}|{key}|{nth}".encode()).digest()
+        if int.from_bytes(digest[:8], "big") / 2 ** 64 >= self.share:
+            return None
+        kind = self.kinds[digest[8] % len(self.kinds)]
+        with self._lock:
+            self.injected[kind] += 1
+        if kind == "drop":
+            return Fault("drop", None)
+        if kind == "stall":
+            return Fault("delay", None, seconds=self.stall_seconds)
+        status = int(kind)
+        return Fault("status", None, status=status, retry_after=self.retry_after if status == 429 else None)
 
 
 def _all_kinds():
@@ -294,8 +345,10 @@ def _handler_for(api: FakeApiServer):
             body = self.rfile.read(length) if length else None
             api.requests.append(Request(method, path, query, dict(self.headers.items()), body))
             fault = api._take_fault(method, path)
+            if fault is None and api.chaos is not None:
+                fault = api.chaos.draw(method, path, parts.query)
             if fault is not None and fault.kind == "delay":
-                time.sleep(fault.seconds)
+                api._stopping.wait(fault.seconds)
                 fault = None
             if fault is not None and fault.kind == "drop":
                 self.close_connection = True
@@ -347,6 +400,11 @@ _PATH = re.compile(
 
 def route(api: FakeApiServer, method: str, path: str, query: Dict[str, str], body,
           headers: Optional[Dict[str, str]] = None) -> None:
+    if path == "/_fake/requests":    # for benchmarks in another process: how many requests were served
+        count = len(api.requests) - 1
+        if query.get("reset"):
+            api.requests.clear()
+        raise _Reply(200, {"count": count})
     if path == "/version":
         raise _Reply(200, api.version)
     if path == "/api":
@@ -425,7 +483,8 @@ def _selected(items: List[dict], query: Dict[str, str]) -> List[dict]:
 
 
 def _list(api: FakeApiServer, kind, api_version: str, namespace: Optional[str], query) -> None:
-    items = _selected(api.store.list(kind.group, kind.plural, namespace), query)
+    # the stored objects themselves, never changed here: a page of a large store costs its page only
+    items = _selected(api.store.list(kind.group, kind.plural, namespace, copy_items=False), query)
     offset = 0
     if query.get("continue"):
         if api.expire_continue_tokens > 0:
@@ -442,9 +501,8 @@ def _list(api: FakeApiServer, kind, api_version: str, namespace: Optional[str], 
     if limit and offset + limit < len(items):
         meta["continue"] = base64.b64encode(json.dumps({"offset": offset + limit}).encode()).decode()
         meta["remainingItemCount"] = len(items) - offset - limit
-    for item in page:   # a real list omits kind and apiVersion on items
-        item.pop("kind", None)
-        item.pop("apiVersion", None)
+    # a real list omits kind and apiVersion on items
+    page = [{k: v for k, v in item.items() if k not in ("kind", "apiVersion")} for item in page]
     raise _Reply(200, {"kind": f"{kind.kind}List", "apiVersion": api_version, "metadata": meta,
                        "items": page})
 

@@ -87,6 +87,8 @@ class Store:
         # key -> manager -> (operation, owned paths)
         self.owners: Dict[Key, Dict[str, Tuple[str, Set[Path]]]] = {}
         self._rv = 1000
+        self._writes = 0      # bumped on every change: the sorted lists cached by list() are then stale
+        self._sorted: Dict[tuple, tuple] = {}
 
     def next_rv(self) -> str:
         self._rv += 1
@@ -115,6 +117,7 @@ class Store:
         with self.lock:
             meta["resourceVersion"] = self.next_rv()
             self.objects[self.key_of(obj)] = obj
+            self._writes += 1
         return obj
 
     def get(self, key: Key) -> Optional[dict]:
@@ -124,6 +127,7 @@ class Store:
 
     def delete(self, key: Key) -> Optional[dict]:
         with self.lock:
+            self._writes += 1
             self.owners.pop(key, None)
             obj = self.objects.pop(key, None)
             if obj is not None and key[1] == "namespaces":
@@ -132,11 +136,20 @@ class Store:
                     self.owners.pop(other, None)
             return obj
 
-    def list(self, group: str, plural: str, namespace: Optional[str]) -> List[dict]:
+    def list(self, group: str, plural: str, namespace: Optional[str], *, copy_items: bool = True) -> List[dict]:
+        """The objects of one kind, sorted by namespace and name: deep copies, or with copy_items=False the
+        stored objects themselves (read-only: list pages of a large store are served without copying it)."""
         with self.lock:
-            items = [copy.deepcopy(o) for k, o in self.objects.items()
-                     if k[0] == group and k[1] == plural and (namespace is None or k[2] == namespace)]
-        return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+            key = (group, plural, namespace, len(self.objects), self._writes)
+            cached = self._sorted.get((group, plural, namespace))
+            if cached is None or cached[0] != key:
+                items = [o for k, o in self.objects.items()
+                         if k[0] == group and k[1] == plural and (namespace is None or k[2] == namespace)]
+                items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+                cached = (key, items)
+                self._sorted[(group, plural, namespace)] = cached
+            items = cached[1]
+            return [copy.deepcopy(o) for o in items] if copy_items else list(items)
 
     # --- field management ----------------------------------------------------------------
 
@@ -193,6 +206,7 @@ class Store:
                      "time": _now(), "fieldsType": "FieldsV1", "fieldsV1": _fields_v1(paths)}
                     for m, (op, paths) in sorted(owners.items())]
                 if not dry_run:
+                    self._writes += 1
                     self.objects[key] = result
                     self.owners[key] = owners
             return copy.deepcopy(result if changed else live), created
@@ -212,6 +226,7 @@ class Store:
             op, mine = owners.get(manager, ("Update", set()))
             owners[manager] = ("Update", mine | set(paths))
             live["metadata"]["resourceVersion"] = self.next_rv()
+            self._writes += 1
             return copy.deepcopy(live)
 
 

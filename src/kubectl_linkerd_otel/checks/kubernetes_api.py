@@ -19,7 +19,9 @@ def reachable(snap, _opts):
         if flags.get("version") is False and re.search(r"\(HTTP (401|403)\)$", snap.errors["version"]):
             # it answered: our credentials are refused, which waiting will not change
             return fail(f"the Kubernetes API refused the request: {snap.errors['version']}", retryable=False)
-        return fail(f"cannot reach the Kubernetes API: {snap.errors['version']}")
+        # retried by --wait only when it may pass by itself (a timeout, a 5xx): not a refused connection
+        return fail(f"cannot reach the Kubernetes API: {snap.errors['version']}",
+                    retryable=False if flags.get("version") is False else None)
     return None
 
 

@@ -19,18 +19,28 @@ class TargetsUnreadable(Exception):
         self.kind = kind
 
 
-def read_targets(kube: Any, namespace: str, pod: str, port: int) -> dict:
-    """One collector pod's `/api/v1/targets?state=any`, parsed. Errors of the cluster client propagate;
-    an answer that is not a Prometheus targets document raises TargetsUnreadable."""
+def read_targets(kube: Any, namespace: str, pod: str, port: int, state: str = "any",
+                 object_hook: Any = None) -> dict:
+    """One collector pod's `/api/v1/targets?state=any`, parsed (`state="active"`: without the dropped
+    targets, which `check` never reads). Errors of the cluster client propagate; an answer that is not a
+    Prometheus targets document raises TargetsUnreadable."""
     from ..scrape.targets import active_targets
 
-    response = kube.proxy_get(namespace, pod, port, f"{TARGETS_PATH}?state=any")
+    response = kube.proxy_get(namespace, pod, port, f"{TARGETS_PATH}?state={state}")
     if response.status != 200:
         raise TargetsUnreadable(f"answered HTTP {response.status} on {TARGETS_PATH}", "status")
     from ..k8s.safeload import json_loads
 
     try:
-        doc = json_loads(response.text)
+        if object_hook is None:
+            doc = json_loads(response.text)
+        else:   # each object reduced as it is parsed (gather keeps only what check reads)
+            import json
+
+            try:
+                doc = json.loads(response.text, object_hook=object_hook)
+            except RecursionError:
+                raise ValueError("nested too deeply") from None
     except ValueError:
         raise TargetsUnreadable(f"did not answer JSON on {TARGETS_PATH}", "json") from None
     if active_targets(doc) is None:

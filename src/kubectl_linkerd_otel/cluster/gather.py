@@ -12,6 +12,7 @@ from .. import naming
 from ..collector.locate import collector_container
 from .series import gather_proxy_series
 from .operator import adopt as adopt_operator, pod_discovery_account
+from .pods import list_pods
 from ..snapshot import (ACCESS, COLLECTOR_STEP, ENDPOINTSLICES, LOGS, METRICS, POLICY_STEPS, PROBE, READS_STEP,
                         SERVICE, TARGETS, Snapshot, access_step, choose_collector, review_namespaces, split_step,
                         step)
@@ -29,9 +30,12 @@ def describe_error(exc: BaseException) -> str:
 
 def is_transient(exc: BaseException) -> bool:
     """May this failure go away by itself (a timeout, a dropped connection, a 5xx or 429)? A refusal
-    (401/403), a missing object (404) or a bad answer will not."""
-    from ..errors import ApiStatusError, ApiTimeout, ApiUnreachable, Gone
+    (401/403), a missing object (404), a bad answer or an API server that cannot be connected to at all
+    will not."""
+    from ..errors import ApiRefused, ApiStatusError, ApiTimeout, ApiUnreachable, Gone
 
+    if isinstance(exc, ApiRefused):
+        return False   # no connection at all: not a cluster that settles (linkerd check fails at once too)
     if isinstance(exc, (ApiTimeout, ApiUnreachable, Gone, TimeoutError, ConnectionError)):
         return True
     if isinstance(exc, ApiStatusError):
@@ -75,33 +79,40 @@ def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd
     snap = Snapshot(collector_namespace=namespace, collector_namespace_source=namespace_source,
                     linkerd_namespace_hint=linkerd_namespace, metrics_interval=metrics_interval,
                     taken_at=time.time())
-    try:
-        snap.version = kube.version()
-    except Exception as exc:
-        record_error(snap, "version", exc)
-        return snap   # nothing else will answer either
-
-    if namespace_source != "flag":
-        try:
-            labelled = kube.list("namespaces", label_selector=EXTENSION_SELECTOR)
-            if labelled:
-                snap.collector_namespace = labelled[0]["metadata"]["name"]
-                snap.collector_namespace_source = "extension-label"
-        except Exception as exc:
-            record_error(snap, "extension-namespace", exc)
+    # One round for everything that does not depend on the collector's namespace, /version included:
+    # against a server that stalls, the reads wait side by side, not one timeout after another. The
+    # namespaced reads go along for the namespace we expect; the extension label may name another one,
+    # read in a second round then.
     ns = snap.collector_namespace
-
-    first = _run_steps({
+    cluster_steps: Dict[str, Callable[[], Any]] = {
+        "version": kube.version,
         "namespaces": lambda: kube.list("namespaces"),
-        "pods": lambda: kube.list("pods"),
-        "deployments": lambda: _kinded(kube.list("deployments", ns), "Deployment"),
-        "daemonsets": lambda: _kinded(kube.list("daemonsets", ns), "DaemonSet"),
-        "configmaps": lambda: kube.list("configmaps", ns),
-        "serviceaccounts": lambda: kube.list("serviceaccounts", ns),
+        "pods": lambda: list_pods(kube, keep_whole=ns),
         "clusterrolebindings": lambda: kube.list("clusterrolebindings"),
         "clusterroles": lambda: kube.list("clusterroles"),
         **{key: (lambda plural=plural: kube.list(plural)) for key, plural in POLICY_STEPS.items()},
-    }, snap)
+    }
+    if namespace_source != "flag":
+        cluster_steps["extension-namespace"] = lambda: kube.list("namespaces", label_selector=EXTENSION_SELECTOR)
+    first = _run_steps({**cluster_steps, **_namespaced_steps(kube, ns)}, snap, workers=16)
+    if "version" in snap.errors:
+        # nothing else answered either: the API check says why, the others are skipped
+        version_error, transient = snap.errors["version"], snap.transient_errors.get("version", False)
+        snap.errors.clear()
+        snap.transient_errors.clear()
+        snap.errors["version"], snap.transient_errors["version"] = version_error, transient
+        return snap
+    snap.version = first["version"]
+    labelled = first.get("extension-namespace") or []
+    if labelled:
+        snap.collector_namespace = labelled[0]["metadata"]["name"]
+        snap.collector_namespace_source = "extension-label"
+        if snap.collector_namespace != ns:
+            ns = snap.collector_namespace
+            for key in _namespaced_steps(kube, ns):
+                snap.errors.pop(key, None)
+                snap.transient_errors.pop(key, None)
+            first.update(_run_steps(_namespaced_steps(kube, ns), snap))
     snap.namespaces = first.get("namespaces") or []
     snap.pods = first.get("pods") or []
     snap.workloads = (first.get("deployments") or []) + (first.get("daemonsets") or [])
@@ -135,6 +146,15 @@ def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd
     return snap
 
 
+def _namespaced_steps(kube: Any, ns: str) -> Dict[str, Callable[[], Any]]:
+    return {
+        "deployments": lambda: _kinded(kube.list("deployments", ns), "Deployment"),
+        "daemonsets": lambda: _kinded(kube.list("daemonsets", ns), "DaemonSet"),
+        "configmaps": lambda: kube.list("configmaps", ns),
+        "serviceaccounts": lambda: kube.list("serviceaccounts", ns),
+    }
+
+
 def _gather_collector(kube: Any, snap: Snapshot, interval: float, probe_exporter: bool,
                       log_since_seconds: Optional[int]) -> None:
     """The second round, once the collector is known: its logs, self-metrics, receiver targets, its
@@ -150,8 +170,10 @@ def _gather_collector(kube: Any, snap: Snapshot, interval: float, probe_exporter
     steps: Dict[str, Callable[[], Any]] = {}
 
     def targets_or_reason(pod: str, port: int):
+        from ..scrape.receiver import CheckHook, compact_for_check
+
         try:
-            return read_targets(kube, ns, pod, port)
+            return compact_for_check(read_targets(kube, ns, pod, port, state="active", object_hook=CheckHook()))
         except TargetsUnreadable as exc:
             return str(exc)
 

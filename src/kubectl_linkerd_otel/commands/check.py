@@ -77,7 +77,11 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
     # --api-addr (Linkerd's own control-plane API, "mostly for testing") means nothing to us: accepted, unused.
     if proxy is not None:
         parse_bool(proxy)
-    deadline = time.monotonic() + (parse_duration(wait, flag="--wait") or 0)
+    wait_seconds = parse_duration(wait, flag="--wait") or 0
+    deadline = time.monotonic() + wait_seconds
+    # --wait bounds the whole run, requests included (a server that never answers must not cost
+    # --request-timeout after the wait is over); without it each request has its own timeout
+    request_deadline = (deadline, f"--wait {wait}") if wait_seconds else None
     interval = parse_duration(metrics_interval, flag="--metrics-interval") or 0.0
     since = parse_duration(log_since, flag="--since")
     check_options = CheckOptions(namespace_filter=tuple(filters))
@@ -93,7 +97,8 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
     def collect():
         nonlocal took
         begin = time.monotonic()
-        gathered = gather_live(opts, extension_mode, linkerd_namespace or "", interval, probe_exporter, since, query)
+        gathered = gather_live(opts, extension_mode, linkerd_namespace or "", interval, probe_exporter, since,
+                               query, request_deadline=request_deadline)
         took = time.monotonic() - begin
         return gathered
 

@@ -152,12 +152,12 @@ def pod_documents(text: str, path: str, fix: str) -> List:
         return docs
 
 
-def list_with_progress(kube, resource: str) -> List[dict]:
+def list_with_progress(kube, resource: str, transform: Optional[Callable[[dict], dict]] = None) -> List[dict]:
     """kube.list(resource), page by page, with the count so far on the terminal once it takes over a
-    second (thousands of pods from a busy API server)."""
+    second (thousands of pods from a busy API server); `transform` applies to each item as it arrives."""
     items: List[dict] = []
     with ReadProgress(resource, 0, lambda: None,
                       describe=lambda: f"listing {resource} in all namespaces: {len(items):,} so far"):
         for item in kube.iter(resource):
-            items.append(item)
+            items.append(transform(item) if transform else item)
     return items

@@ -54,9 +54,10 @@ def save(path: str, snap, opts, *, gather_seconds: float = 0.0, redact: bool = T
 
 
 def gather_live(opts, extension_mode: bool, linkerd_namespace: str, interval: float, probe: bool,
-            since: Optional[float], query=None, proxy_reads=None):
+                since: Optional[float], query=None, proxy_reads=None, request_deadline=None):
     """The live snapshot; `query` (cluster/query.py settings): also ask the backend whether metrics arrive;
-    `proxy_reads` (cluster/proxy_metrics.ProxyReads): also read every meshed proxy twice, for `stat`."""
+    `proxy_reads` (cluster/proxy_metrics.ProxyReads): also read every meshed proxy twice, for `stat`;
+    `request_deadline` (monotonic time, why): every request of the run ends by then (`check --wait`)."""
     from ..cluster.gather import gather
     from ..errors import KubeconfigError
     from ..snapshot import Snapshot
@@ -71,6 +72,8 @@ def gather_live(opts, extension_mode: bool, linkerd_namespace: str, interval: fl
     except KubeconfigError as exc:
         return Snapshot(collector_namespace=namespace, client_error=str(exc),
                         linkerd_namespace_hint=linkerd_namespace, taken_at=time.time())
+    if request_deadline is not None:
+        kube.deadline, kube.deadline_reason = request_deadline
     snap = gather(kube, namespace=namespace, namespace_source=source, linkerd_namespace=linkerd_namespace,
                   metrics_interval=interval, probe_exporter=probe,
                   log_since_seconds=int(since) if since else None, proxy_reads=proxy_reads)

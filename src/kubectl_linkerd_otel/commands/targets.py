@@ -11,7 +11,6 @@ the collector would refuse (then it scrapes nothing at all).
 """
 from __future__ import annotations
 
-import json
 import sys
 from typing import Optional, Tuple
 
@@ -106,10 +105,11 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
     if unknown:
         raise UsageError(f"no scrape job named {unknown[0]!r} (jobs: {', '.join(j.name for j in job_list)})")
 
+    from ..cluster.pods import pod_trimmer
     from .slowread import list_with_progress
 
     pods = load_pods_file(pods_file) if pods_file else snap.pods if snap is not None else \
-        list_with_progress(kube, "pods")
+        list_with_progress(kube, "pods", transform=pod_trimmer(keep_whole=own_namespace))
     sim = simulate(job_list, pods, own_namespace=own_namespace,
                    keep_dropped=show_all or output == "json")
     for name in unused:
@@ -135,13 +135,10 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
 
     code = exit_code(sim, jobs)
     if output == "json":
-        doc = report.to_json(sim, jobs=list(jobs), exit_code=code)
-        text = json.dumps(doc, indent=2, ensure_ascii=False)
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:   # a lone surrogate (a `\ud800` escape in the input): keep it escaped
-            text = json.dumps(doc, indent=2, ensure_ascii=True)
-        click.echo(text)
+        from .jsonout import write_json
+
+        # written as it is encoded, each target on a few lines (the C encoder; see jsonout.py)
+        write_json(report.to_json(sim, jobs=list(jobs), exit_code=code), _Echo())
     else:
         text = report.render_human(sim, show_all=show_all, wide=output == "wide", jobs=list(jobs),
                                    color=environment(opts.no_color).color)
@@ -149,6 +146,15 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
     if code:
         # not ctx.exit(1): cli.main runs click with standalone_mode=False
         sys.exit(code)
+
+
+class _Echo:
+    """A text stream over click.echo. A lone surrogate (a `\\ud800` escape in the input) cannot be
+    written as UTF-8: it is written escaped, `\\ud800`, which inside a JSON string is the same text."""
+
+    @staticmethod
+    def write(text: str) -> None:
+        click.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"), nl=False)
 
 
 def refuse_collector_config(config: dict, image: Optional[str] = None) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 from urllib.parse import quote
 
 from .. import __version__
-from ..errors import (ApiStatusError, ApiTimeout, ApiUnreachable, Conflict, Forbidden, Gone,
+from ..errors import (ApiRefused, ApiStatusError, ApiTimeout, ApiUnreachable, Conflict, Forbidden, Gone,
                       KubeError, NotFound, TlsError, Unauthorized)
 from ..naming import FIELD_MANAGER
 from ..k8s.urls import mask_url
@@ -77,6 +77,10 @@ class Kube:
 
         self.connection = connection
         self.timeout = timeout or DEFAULT_TIMEOUT
+        # A deadline (time.monotonic()) for every request, retries included: `check --wait` bounds the
+        # whole run with it. `deadline_reason` names it in the error ("--wait 5s").
+        self.deadline: Optional[float] = None
+        self.deadline_reason = ""
         headers = {"User-Agent": f"kubectl-linkerd-otel/{__version__}", "Accept": "application/json"}
         self._impersonation: List[tuple] = []
         if as_user:
@@ -139,13 +143,18 @@ class Kube:
         budget = timeout or self.timeout
         deadline = time.monotonic() + budget
         server = mask_url(self.connection.server)   # printed: credentials in the URL masked
+        late = (f"the API server at {server} did not answer within {budget:g}s ({what}); retry, or raise "
+                "--request-timeout")
+        if self.deadline is not None and self.deadline < deadline:
+            deadline = self.deadline
+            late = (f"the API server at {server} did not answer ({what}) before the end of "
+                    f"{self.deadline_reason or 'the deadline'}")
         attempt = 0
         while True:
             attempt += 1
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise ApiTimeout(f"the API server at {server} did not answer "
-                                 f"within {budget:g}s ({what}); retry, or raise --request-timeout")
+                raise ApiTimeout(late)
             headers = self._headers(content_type, accept) + list(extra_headers or [])
             extensions = ({"sni_hostname": self.connection.tls_server_name}
                           if self.connection.tls_server_name else None)
@@ -154,15 +163,13 @@ class Kube:
                                                 headers=headers, timeout=remaining,
                                                 extensions=extensions)
             except httpx.TimeoutException:
-                raise ApiTimeout(f"the API server at {server} did not answer "
-                                 f"within {budget:g}s ({what}); retry, or raise "
-                                 "--request-timeout") from None
+                raise ApiTimeout(late) from None
             except httpx.ConnectError as exc:
                 if _is_tls_failure(exc):
                     raise TlsError(f"TLS handshake with {server} failed: "
                                    f"{_tls_reason(exc)}; check the cluster's certificate-authority "
                                    "in the kubeconfig") from None
-                raise ApiUnreachable(f"cannot reach the API server at {server}: "
+                raise ApiRefused(f"cannot reach the API server at {server}: "
                                      f"{_reason(exc)}; is the cluster running and is the context "
                                      f"{self.connection.context!r} the right one?") from None
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:

@@ -20,6 +20,19 @@ from typing import Any, Dict, List, Optional, Tuple
 
 META = "__meta_kubernetes_"
 POD = META + "pod_"
+
+
+class _Names(dict):
+    """`_P["ip"]` is POD + "ip", made once: label names built per pod would be a new string each time
+    (50,000 pods, a dozen names each)."""
+
+    def __missing__(self, suffix: str) -> str:
+        name = self[suffix] = POD + suffix
+        return name
+
+
+_P = _Names()
+_NAMESPACE = META + "namespace"
 PROXY_CONTAINER = "linkerd-proxy"
 
 _sanitized: Dict[str, str] = {}
@@ -43,15 +56,40 @@ def join_host_port(host: str, port: str) -> str:
     return f"{host}:{port}"
 
 
-@dataclass
 class TargetInfo:
-    """One discovered target of a pod: its own labels plus what the report shows."""
+    """One discovered target of a pod: its own labels plus what the report shows.
 
-    labels: Dict[str, str]            # __address__, _container_* (merged over the pod's group labels)
-    container: str
-    init: bool
-    port_name: str = ""
-    port: Optional[int] = None
+    `labels` (__address__, _container_*; merged over the pod's group labels by the caller) is built when
+    asked from what the target shares with the other ports of its container, not stored: on a 50,000-pod
+    mesh the discovered targets are a quarter million, and their label maps would be most of the memory.
+    Each access gives a new dict."""
+
+    __slots__ = ("_labels", "_base", "_address", "_port_labels", "container", "init", "port_name", "port")
+
+    def __init__(self, labels: Optional[Dict[str, str]], container: str, init: bool, port_name: str = "",
+                 port: Optional[int] = None, *, base: Optional[Dict[str, str]] = None, address: str = "",
+                 port_labels: Tuple[Tuple[str, str], ...] = ()):
+        self._labels = labels
+        self._base, self._address, self._port_labels = base, address, port_labels
+        self.container, self.init, self.port_name, self.port = container, init, port_name, port
+
+    @property
+    def labels(self) -> Dict[str, str]:
+        if self._labels is not None:
+            return dict(self._labels)
+        labels = dict(self._base or {})
+        labels["__address__"] = self._address
+        labels.update(self._port_labels)
+        return labels
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TargetInfo) and (self.labels, self.container, self.init, self.port_name,
+                                                  self.port) == (other.labels, other.container, other.init,
+                                                                 other.port_name, other.port)
+
+    def __repr__(self) -> str:
+        return (f"TargetInfo(labels={self.labels!r}, container={self.container!r}, init={self.init!r}, "
+                f"port_name={self.port_name!r}, port={self.port!r})")
 
 
 @dataclass
@@ -91,6 +129,21 @@ def _pod_ready(status: dict) -> str:
     return "unknown"
 
 
+_meta_name_cache: Dict[Tuple[str, str], Tuple[str, str]] = {}
+
+
+def _meta_names(kind: str, key: str) -> Tuple[str, str]:
+    """(`..._pod_label_<n>`, `..._pod_labelpresent_<n>`) for a label or annotation key, built once per key:
+    50,000 pods share a few dozen keys, and one string each instead of one per pod keeps memory bounded."""
+    names = _meta_name_cache.get((kind, key))
+    if names is None:
+        name = sanitize(key)
+        names = (POD + kind + "_" + name, POD + kind + "present_" + name)
+        if len(_meta_name_cache) < 100_000:
+            _meta_name_cache[(kind, key)] = names
+    return names
+
+
 def group_labels(pod: dict) -> Dict[str, str]:
     """podLabels() + the namespace label: what every target of the pod shares."""
     meta = pod.get("metadata") or {}
@@ -102,28 +155,43 @@ def group_labels(pod: dict) -> Dict[str, str]:
         if value not in (None, ""):
             ls[name] = str(value)
 
-    put(POD + "ip", status.get("podIP"))
-    put(POD + "ready", _pod_ready(status))
-    put(POD + "phase", status.get("phase"))
-    put(POD + "node_name", spec.get("nodeName"))
-    put(POD + "host_ip", status.get("hostIP"))
-    put(POD + "uid", meta.get("uid"))
-    put(POD + "name", meta.get("name"))
+    put(_P["ip"], status.get("podIP"))
+    put(_P["ready"], _pod_ready(status))
+    put(_P["phase"], status.get("phase"))
+    put(_P["node_name"], spec.get("nodeName"))
+    put(_P["host_ip"], status.get("hostIP"))
+    put(_P["uid"], meta.get("uid"))
+    put(_P["name"], meta.get("name"))
     for key, value in (meta.get("labels") or {}).items():
-        name = sanitize(key)
-        put(POD + "label_" + name, value)
-        ls[POD + "labelpresent_" + name] = "true"
+        value_name, present_name = _meta_names("label", key)
+        put(value_name, value)
+        ls[present_name] = "true"
     for key, value in (meta.get("annotations") or {}).items():
-        name = sanitize(key)
-        put(POD + "annotation_" + name, value)
-        ls[POD + "annotationpresent_" + name] = "true"
+        value_name, present_name = _meta_names("annotation", key)
+        put(value_name, value)
+        ls[present_name] = "true"
     for ref in meta.get("ownerReferences") or ():
         if ref.get("controller") is True:
-            put(POD + "controller_kind", ref.get("kind"))
-            put(POD + "controller_name", ref.get("name"))
+            put(_P["controller_kind"], ref.get("kind"))
+            put(_P["controller_name"], ref.get("name"))
             break
-    put(META + "namespace", meta.get("namespace"))
+    put(_NAMESPACE, meta.get("namespace"))
     return ls
+
+
+_port_texts: Dict[Any, str] = {}
+_shared_port_labels: Dict[Tuple[Tuple[str, str], ...], Tuple[Tuple[str, str], ...]] = {}
+
+
+def _port_text(number: Any) -> str:
+    """The port number as Prometheus writes it; one string per number (kept for the few thousand ports
+    there are, not made again for every pod)."""
+    text = _port_texts.get(number) if isinstance(number, int) and not isinstance(number, bool) else None
+    if text is None:
+        text = str(int(number)) if isinstance(number, (int, float)) else str(number or 0)
+        if isinstance(number, int) and not isinstance(number, bool) and len(_port_texts) < 70_000:
+            _port_texts[number] = text
+    return text
 
 
 def discover(pod: dict) -> PodTargets:
@@ -145,32 +213,31 @@ def discover(pod: dict) -> PodTargets:
         init_text = "true" if init else "false"
         for c in containers:
             cname = c.get("name") or ""
-            base = {POD + "container_init": init_text}
+            base = {_P["container_init"]: init_text}
             if cname:
-                base[POD + "container_name"] = cname
+                base[_P["container_name"]] = cname
             cid = ids.get(("i" if init else "c", cname))
             if cid:
-                base[POD + "container_id"] = cid
+                base[_P["container_id"]] = cid
             if c.get("image"):
-                base[POD + "container_image"] = str(c["image"])
+                base[_P["container_image"]] = str(c["image"])
             ports = c.get("ports") or ()
             if not ports:
-                labels = dict(base)
-                labels["__address__"] = ip
-                targets.append(TargetInfo(labels, cname, init))
+                targets.append(TargetInfo(None, cname, init, base=base, address=ip))
                 continue
             for port in ports:
                 number = port.get("containerPort")
-                text = str(int(number)) if isinstance(number, (int, float)) else str(number or 0)
-                labels = dict(base)
-                labels["__address__"] = join_host_port(ip, text)
-                labels[POD + "container_port_number"] = text
+                text = _port_text(number)
+                own: Tuple[Tuple[str, str], ...] = ((_P["container_port_number"], text),)
                 if port.get("name"):
-                    labels[POD + "container_port_name"] = str(port["name"])
+                    own += ((_P["container_port_name"], str(port["name"])),)
                 if port.get("protocol"):
-                    labels[POD + "container_port_protocol"] = str(port["protocol"])
-                targets.append(TargetInfo(labels, cname, init, str(port.get("name") or ""),
-                                          int(number) if isinstance(number, (int, float)) else None))
+                    own += ((_P["container_port_protocol"], str(port["protocol"])),)
+                targets.append(TargetInfo(None, cname, init, str(port.get("name") or ""),
+                                          int(number) if isinstance(number, (int, float)) else None,
+                                          base=base, address=join_host_port(ip, text),
+                                          port_labels=_shared_port_labels.setdefault(own, own)
+                                          if len(_shared_port_labels) < 100_000 else own))
     return result
 
 

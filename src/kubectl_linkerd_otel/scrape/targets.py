@@ -44,7 +44,7 @@ class Target:
 
     __slots__ = ("job", "pod", "info", "static", "labels", "state", "rule", "error", "health",
                  "last_error", "last_scrape", "last_scrape_duration", "source", "collectors",
-                 "actual_discovered", "actual_url", "duplicates", "collapsed", "assigned_to")
+                 "actual_discovered", "actual_url", "duplicates", "collapsed", "assigned_to", "seen")
 
     def __init__(self, job: ScrapeJob, pod: Optional[PodTargets], info: Optional[TargetInfo],
                  static: Optional[Dict[str, str]] = None):
@@ -67,6 +67,9 @@ class Target:
         self.duplicates = 0
         self.collapsed: Optional[List["Target"]] = None   # the other targets identical to this one
         self.assigned_to: Optional[List[str]] = None     # --mode operator: the allocator's collectors
+        # the labels the dropping rule read, as it saw them (its source labels and target label): the
+        # reason is worded from them without running the rules again
+        self.seen: Optional[Dict[str, str]] = None
 
     # What Prometheus shows as discoveredLabels: the SD labels plus the job's defaults.
     def discovered(self) -> Dict[str, str]:
@@ -267,6 +270,9 @@ def _finish(target: Target, labels: Dict[str, str]) -> None:
     target.labels = labels
 
 
+_DROPPING = ("keep", "drop", "keepequal", "dropequal")
+
+
 def simulate_job(job: ScrapeJob, pods: List[PodTargets], own_namespace: str = "",
                  keep_dropped: bool = True) -> JobResult:
     result = JobResult(job, proxy_job=is_proxy_job(job))
@@ -274,6 +280,7 @@ def simulate_job(job: ScrapeJob, pods: List[PodTargets], own_namespace: str = ""
     defaults = job.defaults()
     process = job.rules.process
     active: Dict[Tuple[Tuple[str, str], ...], Target] = {}
+    seen_views: Dict[Tuple[int, Tuple[str, ...]], Dict[str, str]] = {}   # shared: many targets saw the same
 
     def run(target: Target, labels: Dict[str, str]) -> None:
         for name, value in defaults:
@@ -285,6 +292,10 @@ def simulate_job(job: ScrapeJob, pods: List[PodTargets], own_namespace: str = ""
             result.dropped_count += 1
             if keep_dropped or (target.pod is not None and target.pod.meshed):
                 result.dropped.append(target)
+                if rule.action in _DROPPING:   # these never change labels: `labels` is what the rule saw
+                    names = tuple(rule.source_labels) + ((rule.target_label,) if rule.target_label else ())
+                    values = tuple(labels.get(n, "") for n in names)
+                    target.seen = seen_views.setdefault((id(rule), values), dict(zip(names, values)))
             return
         _finish(target, labels)
         if target.state == "invalid":
@@ -592,6 +603,8 @@ def dropped_reason(target: Target) -> str:
     """A short sentence for one dropped target (JSON output and --all)."""
     if target.rule is None:
         return target.error
+    if target.seen is not None:
+        return describe_drop(target.rule, target.seen, target.pod, target.info)
     steps = target.job.rules.trace(target.discovered())
     rule, before, _ = steps[-1]
     return describe_drop(rule, before, target.pod, target.info)

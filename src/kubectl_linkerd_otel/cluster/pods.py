@@ -1,0 +1,20 @@
+"""Listing every pod in bounded memory: each page is trimmed (k8s/podtrim.py) as it arrives, so the raw
+list never exists whole. Pods of the collector's namespace are kept whole: few, and the collector checks
+read more of them."""
+from __future__ import annotations
+
+from typing import Any, Callable, List, Optional
+
+from ..k8s.podtrim import Trimmer
+
+
+def pod_trimmer(keep_whole: Optional[str] = None) -> Callable[[dict], dict]:
+    """What each listed pod becomes: trimmed, unless it lives in `keep_whole`."""
+    trim = Trimmer()
+    return lambda pod: pod if keep_whole and (pod.get("metadata") or {}).get("namespace") == keep_whole \
+        else trim(pod)
+
+
+def list_pods(kube: Any, *, keep_whole: Optional[str] = None) -> List[dict]:
+    transform = pod_trimmer(keep_whole)
+    return [transform(pod) for pod in kube.iter("pods")]

@@ -1,0 +1,53 @@
+"""A collector receiver's /api/v1/targets answer, kept in the form `check` reads (pure).
+
+With one target per meshed pod the answer of a large mesh is hundreds of MB parsed, mostly each target's
+discoveredLabels. `check` matches targets by scrape pool and labels, reads health, last error and last
+scrape, and of the discovered labels only those that name the pod and port a collector-only target
+scrapes (checks/targets.py `_actual_admin_pod`); droppedTargets it never reads.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..k8s.podtrim import Trimmer
+
+POD = "__meta_kubernetes_pod_"
+DISCOVERED_KEPT = frozenset({"__address__", "__meta_kubernetes_namespace", POD + "name", POD + "container_name",
+                             POD + "container_port_name"})
+TARGET_KEPT = ("scrapePool", "scrapeUrl", "labels", "health", "lastError", "lastScrape", "lastScrapeDuration")
+
+
+class CheckHook:
+    """A json.loads object_hook reducing each target to what `check` reads as soon as it is parsed, so the
+    full answer of a large mesh never exists whole in memory."""
+
+    def __init__(self) -> None:
+        self._share = Trimmer()
+
+    def __call__(self, obj: dict) -> Any:
+        if "scrapePool" in obj and ("labels" in obj or "discoveredLabels" in obj):
+            return self._share.share(_compact_target(obj))
+        return obj
+
+
+def _compact_target(item: dict) -> dict:
+    kept = {key: item[key] for key in TARGET_KEPT if key in item}
+    discovered = item.get("discoveredLabels")
+    if isinstance(discovered, dict):
+        kept["discoveredLabels"] = {k: v for k, v in discovered.items() if k in DISCOVERED_KEPT}
+    return kept
+
+
+def compact_for_check(doc: Any) -> Any:
+    """The answer with only what `check` reads, strings shared; another shape is returned as it is."""
+    data = doc.get("data") if isinstance(doc, dict) else None
+    items = data.get("activeTargets") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return doc
+    share = Trimmer()
+    active = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        active.append(share.share(_compact_target(item)))
+    return {"status": doc.get("status"), "data": {"activeTargets": active}}

@@ -1,0 +1,181 @@
+"""Property tests (hypothesis) for issue 16: the relabel engine against the real Prometheus on random
+rules and label sets, and invariants of the config reader, the log classifier, the pod status logic,
+the pod trimmer and the JSON writer."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+
+from kubectl_linkerd_otel.collector.config import ConfigSyntaxError, find_problems, read_config
+from kubectl_linkerd_otel.collector.logs import CLASSES, classify, classify_line
+from kubectl_linkerd_otel.commands.jsonout import iter_json
+from kubectl_linkerd_otel.k8s import podstatus
+from kubectl_linkerd_otel.k8s.podshape import pod_problem
+from kubectl_linkerd_otel.k8s.podtrim import Trimmer, trim_pod
+
+# -- relabeling: our engine and Prometheus 3.5.3 agree on random rules -------------------------------
+NAMES = ["a", "b", "src", "__address__", "__meta_x", "team"]
+VALUES = ["", "x", "ab", "aab", "A-b", "x;y", "línea", "10.0.0.1:80", "Running"]
+REGEXES = ["(.*)", "a+", "(a+)b", "x|ab", "[a-z]+", "(?i)A.*", "", "(.);(.*)", ".*b$", "^x", "(\\w+)-(\\w+)",
+           "__meta_(.+)", "a(b)?"]
+REPLACEMENTS = ["$1", "${1}_x", "$1_x", "$0", "lit", "", "$$1", "${2}", "$name"]
+
+
+def _rule(action, sources, regex, target, replacement, separator, modulus):
+    if action in ("keep", "drop"):
+        return {"action": action, "source_labels": sources, "regex": regex, "separator": separator}
+    if action in ("keepequal", "dropequal"):
+        return {"action": action, "source_labels": sources, "target_label": target}
+    if action in ("labelmap",):   # Prometheus refuses a labelmap replacement that is no label name
+        return {"action": action, "regex": regex or "(.*)",
+                "replacement": replacement if replacement in ("$1", "${1}_x", "lit", "$0") else "$1"}
+    if action in ("labeldrop", "labelkeep"):
+        return {"action": action, "regex": regex or "x"}
+    if action in ("lowercase", "uppercase"):
+        return {"action": action, "source_labels": sources, "target_label": target}
+    if action == "hashmod":
+        return {"action": action, "source_labels": sources, "target_label": target, "modulus": modulus}
+    return {"action": "replace", "source_labels": sources, "regex": regex, "target_label": target,
+            "replacement": replacement, "separator": separator}
+
+
+RULE = st.builds(_rule, st.sampled_from(["replace", "keep", "drop", "keepequal", "dropequal", "labelmap",
+                                         "labeldrop", "labelkeep", "lowercase", "uppercase", "hashmod"]),
+                 st.lists(st.sampled_from(NAMES), min_size=1, max_size=2), st.sampled_from(REGEXES),
+                 st.sampled_from(["a", "b", "team", "out"]), st.sampled_from(REPLACEMENTS),
+                 st.sampled_from([";", "-", ""]), st.integers(1, 7))
+GROUP = st.dictionaries(st.sampled_from([n for n in NAMES if n != "__address__"]), st.sampled_from(VALUES),
+                        max_size=4)
+CASE = st.tuples(st.lists(RULE, min_size=1, max_size=4), st.lists(GROUP, min_size=1, max_size=3))
+
+
+@pytest.mark.prometheus
+# one Prometheus run per example (25 scrape pools); no shrinking (each step would start Prometheus again):
+# a failure prints the case that differs
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+          phases=[Phase.explicit, Phase.generate])
+@given(cases=st.lists(CASE, min_size=25, max_size=25))
+def test_relabel_engine_same_as_prometheus_on_random_rules(cases):
+    from prometheus_harness import Prometheus, prometheus_binary, summarize_pool
+    from test_prometheus_differential import GLOBAL, Case, engine_summary, same_active
+
+    binary = prometheus_binary()
+    built = []
+    for index, (rules, groups) in enumerate(cases):
+        targets = [{"targets": [f"10.0.0.{i + 1}:80"], "labels": g} for i, g in enumerate(groups)]
+        built.append(Case(f"random-{index}", rules=rules, groups=targets))
+    prom = Prometheus({"global": GLOBAL, "scrape_configs": [c.prometheus_job() for c in built]},
+                      binary=binary).start()
+    try:
+        answer = prom.wait_for_pools([c.id for c in built])
+    finally:
+        prom.stop()
+    for case in built:
+        ours = engine_summary(case)
+        theirs = summarize_pool(answer, case.id)
+        same_active(ours["active"], theirs["active"])
+        assert ours["dropped"] == theirs["dropped"], (case.rules, case.groups)
+
+
+# -- the config reader ----------------------------------------------------------------------------
+YAMLISH = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=6) |
+                       st.sampled_from(["${env:X}", "$$1", "$1", "0.0.0.0:9090", "otlp", "prometheus"]),
+                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                           st.sampled_from(["receivers", "exporters", "processors", "service", "pipelines",
+                                            "metrics", "prometheus", "otlp", "config", "scrape_configs",
+                                            "job_name", "endpoint", "headers", "extensions", "x"]),
+                           inner, max_size=4), max_leaves=25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(config=YAMLISH)
+def test_config_reader_never_raises_on_any_mapping(config):
+    if isinstance(config, dict):
+        for problem in find_problems(config):
+            assert problem.severity in ("error", "warning", "info") and "\n" not in problem.message
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=60))
+def test_config_text_is_a_mapping_or_one_syntax_error(text):
+    try:
+        config = read_config(text)
+    except ConfigSyntaxError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert config is None or isinstance(config, dict)
+
+
+# -- the log classifier ---------------------------------------------------------------------------
+LOG_BITS = ["Everything is ready.", "is forbidden", "Failed to scrape Prometheus endpoint", "Exporting failed.",
+            "Dropping data", "error", "ERROR", "\t", "info", "collector server run finished with error",
+            "bind: address already in use", "{\"level\":\"error\"}", "x"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.lists(st.sampled_from(LOG_BITS) | st.text(max_size=5), max_size=5).map(" ".join),
+                      max_size=8))
+def test_log_classifier_counts_each_line_once(lines):
+    summary = classify("\n".join(lines))
+    classes = [classify_line(line) for line in "\n".join(lines).splitlines()]
+    assert all(c in CLASSES or c == "" for c in classes)
+    assert sum(summary[name].count for name in CLASSES) == sum(1 for c in classes if c)
+    assert summary.started == any("Everything is ready" in line for line in lines)
+
+
+# -- the pod status logic -------------------------------------------------------------------------
+CONTAINER_STATUS = st.fixed_dictionaries({"name": st.sampled_from(["app", "linkerd-proxy", "linkerd-init"])}, optional={
+    "ready": st.booleans(), "started": st.booleans(), "restartCount": st.integers(0, 5),
+    "state": st.sampled_from([{}, {"running": {}}, {"waiting": {"reason": "CrashLoopBackOff"}},
+                              {"terminated": {"exitCode": 0, "reason": "Completed"}},
+                              {"terminated": {"exitCode": 1}}])})
+POD = st.builds(lambda containers, init, statuses, init_statuses, phase, conditions, deleting: {
+    "metadata": {"name": "p", "namespace": "n", **({"deletionTimestamp": "2026-01-01T00:00:00Z"} if deleting else {})},
+    "spec": {"containers": [{"name": c} for c in containers],
+             "initContainers": [{"name": c, **({"restartPolicy": "Always"} if c == "linkerd-proxy" else {})} for c in init]},
+    "status": {"phase": phase, "containerStatuses": statuses, "initContainerStatuses": init_statuses,
+               "conditions": conditions}},
+    st.lists(st.sampled_from(["app", "linkerd-proxy"]), max_size=2, unique=True),
+    st.lists(st.sampled_from(["linkerd-init", "linkerd-proxy"]), max_size=2, unique=True),
+    st.lists(CONTAINER_STATUS, max_size=2), st.lists(CONTAINER_STATUS, max_size=2),
+    st.sampled_from(["Pending", "Running", "Succeeded", "Failed", "Unknown"]),
+    st.lists(st.fixed_dictionaries({"type": st.sampled_from(["Ready", "ContainersReady", "PodScheduled"]),
+                                    "status": st.sampled_from(["True", "False"])}), max_size=3),
+    st.booleans())
+
+
+@settings(max_examples=400, deadline=None)
+@given(pod=POD)
+def test_pod_status_is_consistent(pod):
+    assert pod_problem(pod) is None
+    ready, total = podstatus.ready_counts(pod)
+    assert 0 <= ready <= total
+    assert podstatus.ready_column(pod) == f"{ready}/{total}"
+    if podstatus.is_fully_ready(pod):
+        assert ready == total
+    assert isinstance(podstatus.not_ready_reason(pod), str)
+    assert podstatus.restarts(pod) >= 0
+    # the trimmed pod (what gather keeps) gives the same answers
+    small = Trimmer()(pod)
+    assert small == trim_pod(pod)
+    for fn in (podstatus.ready_counts, podstatus.ready_column, podstatus.status_column, podstatus.is_fully_ready,
+               podstatus.not_ready_reason, podstatus.restarts, podstatus.last_termination,
+               podstatus.waiting_reasons):
+        assert fn(small) == fn(pod), fn.__name__
+
+
+# -- the JSON writer ------------------------------------------------------------------------------
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) |
+                    st.text(max_size=6), lambda inner: st.lists(inner, max_size=3) |
+                    st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=JSON, depth=st.integers(0, 5))
+def test_json_writer_writes_the_same_document(doc, depth):
+    text = "".join(iter_json(doc, depth=depth))
+    assert json.loads(text) == doc
+    if depth == 0:
+        assert "\n" not in text
