@@ -115,6 +115,11 @@ def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, 
             click.echo(f"Reading {count} prox{'y' if count == 1 else 'ies'} twice, {window:g}s apart ...", err=True)
 
     result = one_pass(kube, selection, window, timeout, concurrency, outbound, announce=announce)
+    print_result(result, output, all_namespaces=show_namespace, nothing=selection.describe(short))
+
+
+def print_result(result, output: str, *, all_namespaces: bool, nothing: str) -> None:
+    """The rows as JSON or as the table; `nothing` says what was looked at when no meshed pod was found."""
     if output == "json":
         from ..report.stat import to_json
 
@@ -122,9 +127,9 @@ def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, 
         return
     from ..report.stat import render_human
 
-    text = render_human(result, all_namespaces=show_namespace, wide=output == "wide")
+    text = render_human(result, all_namespaces=all_namespaces, wide=output == "wide")
     if not text:
-        click.echo(f"No meshed pods: {selection.describe(short)}.", err=True)
+        click.echo(f"No meshed pods: {nothing}.", err=True)
         return
     click.echo(text, nl=False)
 

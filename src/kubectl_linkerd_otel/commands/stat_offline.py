@@ -2,7 +2,6 @@
 meshed proxy a snapshot holds (snapshot/stat_view.py). No cluster is contacted."""
 from __future__ import annotations
 
-import json
 from typing import Optional
 
 import click
@@ -35,15 +34,7 @@ def stat_offline(ctx: click.Context, path: Optional[str], demo: bool, kind: str,
     result = summarize_texts(pods, {key: value for key, value in texts.items() if key in selected}, errors,
                              kind=kind, name=name, outbound=outbound)
     print_header(heading, to_stderr=output == "json")
-    if output == "json":
-        from ..report.stat import to_json
+    from .stat import print_result
 
-        click.echo(json.dumps(to_json(result), indent=2, ensure_ascii=False))
-        return
-    from ..report.stat import render_human
-
-    text = render_human(result, all_namespaces=all_namespaces, wide=output == "wide")
-    if not text:
-        click.echo(f"No meshed pods: {Selection(None, kind, name, namespace).describe(short)}.", err=True)
-        return
-    click.echo(text, nl=False)
+    print_result(result, output, all_namespaces=all_namespaces,
+                 nothing=Selection(None, kind, name, namespace).describe(short))
