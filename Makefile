@@ -33,6 +33,8 @@ dist: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/targets.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/check.py --pods 10000
+	$(BIN)/python bench/stat.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" bench/startup.sh
 
 clean:
