@@ -182,11 +182,16 @@ def healthy(api, rbac: bool = True) -> None:
     serve_proxy_metrics(api)
 
 
-def serve_proxy_metrics(api, body: str = None) -> None:
-    """Every expected target's proxy answers /metrics (check samples a few to count series per target)."""
+def proxy_metrics_text() -> str:
+    """A proxy's /metrics as the fixtures record it."""
     from pathlib import Path
 
-    text = body if body is not None else (Path(__file__).parent / "fixtures" / "proxy-metrics-series.txt").read_text()
+    return (Path(__file__).parent / "fixtures" / "proxy-metrics-series.txt").read_text()
+
+
+def serve_proxy_metrics(api, body: str = None) -> None:
+    """Every expected target's proxy answers /metrics (check samples a few to count series per target)."""
+    text = body if body is not None else proxy_metrics_text()
     for key in EXPECTED_TARGETS:
         namespace, pod_name = key.split("/")
         api.set_proxy(namespace, pod_name, 4191, "metrics", body=text)

@@ -21,6 +21,8 @@ def _add_meshed(api, count: int, per_namespace: int = 20) -> None:
         pod["metadata"].pop("resourceVersion", None)
         pod["status"].update(podIP=f"10.9.{i // 256}.{i % 256}", podIPs=[{"ip": f"10.9.{i // 256}.{i % 256}"}])
         api.add(pod)
+        # its proxy answers like the others (an unanswered sample is retried, which would count here)
+        api.set_proxy(ns, pod["metadata"]["name"], 4191, "metrics", body=scenarios.proxy_metrics_text())
 
 
 def _check_requests(api) -> int:

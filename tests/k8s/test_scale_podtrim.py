@@ -9,7 +9,7 @@ import yaml
 
 import scenarios
 from conftest import load_fixture
-from helpers import run_cli
+from helpers import run_cli, snapshot_text
 from kubectl_linkerd_otel.k8s.podtrim import Trimmer, trim_pod
 
 
@@ -94,7 +94,8 @@ def test_saved_snapshot_holds_the_trimmed_pods(mesh_api, tmp_path):
     path = tmp_path / "snap.json"
     result = run_cli("check", "-o", "json", "--metrics-interval=0s", f"--save-snapshot={path}")
     assert result.exit_code == 0, result.output
-    saved = json.loads(path.read_text())
+    saved = json.loads(snapshot_text(path))
+    saved = saved.get("snapshot", saved)   # the format-2 file: manifest beside the snapshot
     meshed = [p for p in saved["pods"] if p["metadata"]["namespace"] == "emojivoto"]
     assert meshed and all("managedFields" not in p["metadata"] for p in meshed)
     assert all(set(c) <= {"name", "image", "ports", "restartPolicy", "env"}

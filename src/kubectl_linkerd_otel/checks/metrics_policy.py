@@ -17,7 +17,7 @@ from ..k8s.selectors import selector_matches
 from .common import annotations, count, labels, listing, live, meshed_pods, read_failure, ref, verb
 from .framework import Category, Check, fail, passed, skip, warn
 from .linkerd_data_plane import effective_policy
-from ..snapshot import POLICY_STEPS
+from ..snapshot import COLLECTOR_STEP, LOGS, POLICY_STEPS, READS_STEP
 from .policy import DENY, MESHED_POLICIES, OPEN_POLICIES, authorizes_collector, collector_identity, collector_meshed
 
 FIX = "run `kubectl linkerd-otel install --restrict-metrics`"
@@ -324,6 +324,14 @@ def refused_scrapes(snap) -> List[str]:
 
 def no_403(snap, _opts):
     if not snap.receiver_targets and not snap.logs:
+        # which pods run the collector is not known
+        failure = read_failure(snap, "pods", "deployments", "daemonsets", COLLECTOR_STEP, READS_STEP)
+        if failure:
+            return failure
+        unread = {**snap.step_errors(LOGS), **snap.receiver_targets_errors}
+        if unread:   # a read that failed: say which, rather than "does not apply"
+            return warn("cannot tell whether a scrape answered HTTP 403: " +
+                        "; ".join(f"{pod}: {error}" for pod, error in sorted(unread.items())[:3]))
         return skip("neither the collector's targets nor its logs could be read")
     refused = refused_scrapes(snap)
     if refused:

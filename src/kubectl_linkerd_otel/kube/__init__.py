@@ -137,7 +137,10 @@ class Kube:
     def _request(self, method: str, path: str, what: _What, *, params: Optional[dict] = None,
                  body: Optional[bytes] = None, content_type: Optional[str] = None,
                  accept: Optional[str] = None, raise_for_status: bool = True,
-                 timeout: Optional[float] = None, extra_headers: Optional[List[tuple]] = None):
+                 timeout: Optional[float] = None, extra_headers: Optional[List[tuple]] = None,
+                 proxied: bool = False):
+        """`proxied`: the answer may be the pod's or service's own; only the API server's own 429/5xx
+        (a Status) is retried, never a pod answering 503 while it is not ready."""
         import httpx
 
         budget = timeout or self.timeout
@@ -179,7 +182,8 @@ class Kube:
                                      f"connection ({what}): {_reason(exc)}; retry in a moment") from None
             except httpx.HTTPError as exc:
                 raise ApiUnreachable(f"request to {server}{path} failed: {_reason(exc)}") from None
-            if response.status_code in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
+            if response.status_code in RETRY_STATUSES and attempt < MAX_ATTEMPTS and \
+                    (not proxied or _is_status(response)):
                 if self._backoff(attempt, deadline, response.headers.get("Retry-After")):
                     continue
             if raise_for_status and response.status_code >= 400:
@@ -449,7 +453,7 @@ class Kube:
         params = dict(p.split("=", 1) if "=" in p else (p, "") for p in query.split("&") if p)
         what = _What("get", "pods/proxy", namespace, f"{pod}:{port}")
         response = self._request("GET", url, what, params=params or None, raise_for_status=False,
-                                 accept="*/*", timeout=timeout)
+                                 accept="*/*", timeout=timeout, proxied=True)
         if response.status_code in (401, 403) and _is_status(response):
             raise self._status_error(response, what)
         return ProxyResponse(response.status_code, response.text)
@@ -463,7 +467,7 @@ class Kube:
         url = f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy/{quote(path.lstrip('/'))}"
         what = _What("get", "services/proxy", namespace, f"{service}:{port}")
         response = self._request("GET", url, what, params=params, raise_for_status=False, accept="*/*",
-                                 timeout=timeout, extra_headers=headers)
+                                 timeout=timeout, extra_headers=headers, proxied=True)
         if response.status_code in (401, 403) and _is_status(response):
             raise self._status_error(response, what)
         return ProxyResponse(response.status_code, response.text)
