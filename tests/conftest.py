@@ -66,3 +66,14 @@ def mesh_api(fake_api):
     """The fake API server loaded with the shared harness mesh (reference collector included)."""
     fake_api.add_many(mesh_objects())
     return fake_api
+
+
+@pytest.fixture
+def nowhere(tmp_path, monkeypatch):
+    """No kubeconfig, an empty HOME, no in-cluster service account: a machine that knows no cluster."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    return home

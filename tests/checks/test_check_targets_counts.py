@@ -8,6 +8,7 @@ import json
 
 import scenarios
 from helpers import run_cli
+from test_check_scenarios import find
 from test_check_policy import set_policy
 
 NS = scenarios.NS
@@ -19,13 +20,6 @@ def check_json():
     return result, json.loads(result.stdout)
 
 
-def find(doc, category, text):
-    for cat in doc["categories"]:
-        if cat["categoryName"] == category:
-            for check in cat["checks"]:
-                if text in check["description"]:
-                    return check
-    raise AssertionError(f"no check {text!r} in {category}: {json.dumps(doc, indent=1)}")
 
 
 def targets_check(doc):

@@ -13,6 +13,7 @@ import pytest
 
 import scenarios
 from helpers import run_cli
+from test_check_scenarios import find
 
 EXTENSION_FLAGS = ("--proxy=false", "--wait=5m0s", "--as-group=[]", "--linkerd-namespace=linkerd",
                    "--verbose=false", "--output=json")
@@ -24,13 +25,6 @@ def check_json(*extra):
     return result, json.loads(result.stdout), time.monotonic() - started
 
 
-def find(doc, category, text):
-    for cat in doc["categories"]:
-        if cat["categoryName"] == category:
-            for check in cat["checks"]:
-                if text in check["description"]:
-                    return check
-    raise AssertionError(f"no check {text!r} in {category}")
 
 
 def descriptions(doc):

@@ -17,16 +17,6 @@ HEADING = ("Demo snapshot (a made-up mesh; no cluster was contacted), taken 2026
            "(context demo, Kubernetes v1.31.2)")
 
 
-@pytest.fixture
-def nowhere(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    return home
-
-
 def test_demo_table_shows_every_namespace(nowhere):
     result = run_cli("stat", "--demo")
     assert result.exit_code == 0, result.output

@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from helpers import run_cli
 
@@ -35,17 +34,6 @@ def test_the_shipped_demo_is_what_gather_writes_today():
     built = _script().build()
     assert _doc(built) == _doc(SHIPPED.read_bytes()), \
         "the demo snapshot drifted from gather: run python scripts/demo_snapshot.py and commit the file"
-
-
-@pytest.fixture
-def nowhere(tmp_path, monkeypatch):
-    """No kubeconfig, an empty HOME, and an API server address that answers nothing."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    return home
 
 
 def test_check_demo_shows_the_whole_report(nowhere):

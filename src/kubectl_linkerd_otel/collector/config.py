@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, List, Optional, Tuple
 
 from ..errors import UsageError
-from ..k8s.credentials import (ENV_REF, config_credentials, credential_name, endpoint_has_userinfo,  # noqa: F401
-                               redact_endpoint_userinfo)
+from ..k8s.credentials import ENV_REF, config_credentials, credential_name
 
 KINDS = ("receivers", "processors", "exporters", "extensions", "connectors")
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from .endpoints import endpoint_hostport, split_endpoint
-from .config import (ENV_REF, ConfigSyntaxError, component_type, endpoint_has_userinfo, read_config,
-                     redact_endpoint_userinfo)
+from ..k8s.credentials import endpoint_has_userinfo, redact_endpoint_userinfo
+from .config import ENV_REF, ConfigSyntaxError, component_type, read_config
 
 REDACTED = "<redacted>"
 

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List
 
-from ..k8s.credentials import REDACTED, redact_text  # noqa: F401
+from ..k8s.credentials import redact_text
 
 STARTED = "started"
 CONFIG_ERROR = "config-error"

@@ -493,8 +493,6 @@ class Kube:
                             status.get("reason") or status.get("evaluationError") or "")
 
 
-def _plural_key(res: Resource) -> str:
-    return f"{res.plural}.{res.group}" if res.group else res.plural
 
 
 def _comparable(obj: dict) -> dict:

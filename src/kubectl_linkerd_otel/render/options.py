@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from ..collector.config import credential_header, endpoint_has_userinfo
+from ..collector.config import credential_header
+from ..k8s.credentials import endpoint_has_userinfo
 from ..collector.endpoints import GRPC_DEFAULT_PORT, split_endpoint
 from ..errors import UsageError
 from .endpoint import check_endpoint, check_image

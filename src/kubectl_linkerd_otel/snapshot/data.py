@@ -3,13 +3,11 @@ redacted). Each gather step records its error instead of raising (in `errors`, k
 403 or a timeout becomes a failed check that names what could not be read."""
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, List, Optional
 
 from .. import naming
 from ..collector.locate import config_key, locate, selects, template_spec
-from .redaction import redact
 
 FORMAT = "kubectl-linkerd-otel/snapshot/v1"
 
@@ -118,33 +116,10 @@ class Snapshot:
     def to_dict(self) -> dict:
         return {"format": FORMAT, **asdict(self)}
 
-    def dumps(self) -> str:
-        """The file's text, secrets redacted (the command writes it)."""
-        return json.dumps(redact(self.to_dict()), indent=1, sort_keys=True)
-
     @classmethod
     def from_dict(cls, data: dict) -> "Snapshot":
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
-
-    @classmethod
-    def loads(cls, text: str, where: str) -> "Snapshot":
-        """A snapshot from a file's text; `where` names the file in errors."""
-        from ..errors import UsageError
-
-        fix = "pass a file written by --save-snapshot"
-        from ..k8s.safeload import json_loads
-
-        try:
-            data = json_loads(text)
-        except ValueError as exc:
-            raise UsageError(f"cannot read snapshot {where}: not JSON ({exc}); {fix}") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise UsageError(f"{where} is not a linkerd-otel snapshot; {fix}")
-        wrong = _mistyped_fields(data)
-        if wrong:
-            raise UsageError(f"snapshot {where} is damaged (field {wrong!r} has the wrong type); {fix}")
-        return cls.from_dict(data)
 
 
 def _mistyped_fields(data: dict) -> str:
