@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv run test test-fast lint dist bench clean
+.PHONY: venv run test test-fast fuzz lint dist bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -m "not e2e and not prometheus"
+
+# The property tests with random seeds and many examples (the suite runs them derandomized); a failure is
+# printed as a ready-to-paste @example. SEEDS=N to change the number of seeds.
+fuzz: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/fuzz.py --seeds $(or $(SEEDS),20)
 
 dist: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/build-dist.sh

@@ -11,6 +11,20 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 from fakekube import FakeApiServer  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# Hypothesis profiles. `ci` (the default, and what .ci/run loads): derandomized, so every run of the
+# suite tries the same examples and a red run is a real regression, never an unlucky seed; no example
+# database, so a clean clone and a used checkout try the same. `dev`: random, remembers failures in
+# .hypothesis/ (explore while working). `fuzz` (`make fuzz`): random seeds, many more examples
+# (helpers.examples scales each test's count by HYPOTHESIS_EXAMPLES_SCALE), failures printed as a
+# ready-to-paste @example by scripts/fuzz.py. Counterexamples found so far are @example's on their tests.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=False,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", deadline=None, print_blob=True)
+settings.register_profile("fuzz", deadline=None, database=None, print_blob=False,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"   # real API server output of a small Linkerd mesh

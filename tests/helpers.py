@@ -7,6 +7,14 @@ from dataclasses import dataclass
 from typing import Optional
 
 
+def examples(count: int) -> int:
+    """A property test's number of examples: `count` in the suite, scaled up by `make fuzz`
+    (HYPOTHESIS_EXAMPLES_SCALE)."""
+    import os
+
+    return max(1, int(count * float(os.environ.get("HYPOTHESIS_EXAMPLES_SCALE", "1"))))
+
+
 @dataclass
 class Result:
     exit_code: int

@@ -53,7 +53,7 @@ def test_a_big_file_that_holds_no_pods_is_refused_at_once(tmp_path, kind):
     assert len(lines) == 1 and lines[0].startswith(f"Error: {path} is not ") and lines[0].endswith(FIX), lines
     assert "hunter2" not in result.output and "Traceback" not in result.output
     assert not result.stdout
-    assert elapsed < 5, elapsed
+    assert elapsed < 20, elapsed    # not the minutes of parsing it as YAML
 
 
 def test_a_scalar_document_is_refused_when_it_is_read(tmp_path):

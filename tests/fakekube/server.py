@@ -12,7 +12,7 @@ import json
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Dict, List, Optional, Tuple, Union
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -52,6 +52,15 @@ class Request:
     query: Dict[str, str]
     headers: Dict[str, str]
     body: Optional[bytes] = None
+    at: float = field(default_factory=time.monotonic)    # when it arrived
+    done: Optional[float] = None                          # when the server was through with it
+
+    def in_flight_with(self, others: List["Request"]) -> bool:
+        """Whether this request and all of `others` were being served at one same moment (each arrived
+        before any of them was done): reads sent side by side, not one after another."""
+        everyone = [self, *others]
+        return all(r.done is not None for r in everyone) and \
+            max(r.at for r in everyone) < min(r.done for r in everyone)
 
 
 @dataclass
@@ -103,7 +112,9 @@ class FakeApiServer:
         self._httpd.daemon_threads = True
         if tls:
             self._wrap_tls()
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # a short poll: stop() returns within it (the default half second, times every test, adds up)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -343,12 +354,21 @@ def _handler_for(api: FakeApiServer):
             query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            api.requests.append(Request(method, path, query, dict(self.headers.items()), body))
+            request = Request(method, path, query, dict(self.headers.items()), body)
+            api.requests.append(request)
+            try:
+                self._answer(method, path, query, body, parts.query)
+            finally:
+                request.done = time.monotonic()
+
+        def _answer(self, method: str, path: str, query: Dict[str, str], body, raw_query: str) -> None:
             fault = api._take_fault(method, path)
             if fault is None and api.chaos is not None:
-                fault = api.chaos.draw(method, path, parts.query)
+                fault = api.chaos.draw(method, path, raw_query)
             if fault is not None and fault.kind == "delay":
-                api._stopping.wait(fault.seconds)
+                if not self._wait_while_the_client_waits(fault.seconds):
+                    self.close_connection = True
+                    return
                 fault = None
             if fault is not None and fault.kind == "drop":
                 self.close_connection = True
@@ -366,6 +386,29 @@ def _handler_for(api: FakeApiServer):
                                                                if k.lower() != "authorization"})
             except _Reply as reply:
                 self._send(reply)
+
+        def _wait_while_the_client_waits(self, seconds: float) -> bool:
+            """Sleep `seconds` (a stall) unless the server stops or the client hangs up first, as the
+            real API server drops a request whose client went away. False: nobody is waiting any more."""
+            import select
+            import socket
+
+            deadline = time.monotonic() + seconds
+            while not api._stopping.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return True
+                readable, _, _ = select.select([self.connection], [], [], min(left, 0.05))
+                if readable:
+                    try:
+                        # the raw socket's bytes (a TLS socket refuses flags): over TLS a close_notify
+                        # comes first, so a TLS client that went away is only noticed at the deadline
+                        if socket.socket.recv(self.connection, 1, socket.MSG_PEEK) == b"":
+                            return False       # the client closed the connection
+                    except (OSError, ValueError):
+                        return False
+                    api._stopping.wait(min(left, 0.05))   # a pipelined request: keep stalling
+            return False
 
         def _authenticate(self) -> None:
             if api.token is None or not api.tls:

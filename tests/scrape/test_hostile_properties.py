@@ -6,7 +6,7 @@ import json
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from helpers import run_cli
+from helpers import examples, run_cli
 from kubectl_linkerd_otel.errors import PluginError
 from kubectl_linkerd_otel.kube.answers import check_list, check_object, check_version
 
@@ -21,7 +21,7 @@ POD_JSON = st.recursive(st.none() | st.booleans() | st.integers(-5, 70000) | st.
                         max_leaves=40)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(doc=JSON)
 def test_api_answer_reader_never_raises_anything_else(doc):
     for read in (lambda: check_list(check_object(doc, "list pods", "s"), "list pods", "s", pods=True),
@@ -32,7 +32,7 @@ def test_api_answer_reader_never_raises_anything_else(doc):
             assert "\n" not in str(exc)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pods=st.lists(POD_JSON, max_size=4))
 def test_targets_on_random_pod_documents(tmp_path, pods):
     (tmp_path / "pods.json").write_text(json.dumps({"kind": "List", "items": pods}))

@@ -15,7 +15,7 @@ import yaml
 from hypothesis import given, settings, strategies as st
 
 from conftest import load_fixture
-from helpers import run_cli
+from helpers import examples, run_cli
 from kubectl_linkerd_otel.scrape.linear import LinearRegex
 from kubectl_linkerd_otel.scrape.re2 import compile_anchored
 
@@ -34,7 +34,7 @@ EMPTY_LOOPS = {"(a*)*", "(a*)+", "(a?){3}a{3}", "x*?(x*)"}
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(text=st.text(alphabet=ALPHABET, max_size=14))
 def test_linear_engine_answers_as_python_re(pattern, text):
     backtracking = compile_anchored(pattern, engine="re")
