@@ -40,8 +40,14 @@ MIB = 1024 * 1024
 GIB = 1024 * MIB
 # what a child says when an allocation fails: Python, Go (kubectl), glibc, C++
 _OUT_OF_MEMORY = re.compile(rb"MemoryError|out of memory|cannot allocate memory|std::bad_alloc|"
-                            rb"failed to allocate|Cannot allocate memory")
-STDERR_TAIL = 4000
+                            rb"failed to allocate|Cannot allocate memory|can't start new thread|"
+                            rb"cannot reserve|failed to reserve|cannot map pages|pthread_create failed")
+# lines that name a failed allocation the child survives: kubectl's Starlark interpreter tries to reserve
+# 4 GiB of address space at start and runs on without it under a smaller cap
+_SURVIVED = re.compile(rb"^.*Starlark failed to allocate.*$\n?", re.M)
+SAMPLE_EVERY = 0.25
+STDERR_KEPT = 2000      # characters kept of the start of a child's stderr, and as many of its end
+NEAR_CAP = 0.95         # a child that failed with its address space this close to its cap hit it
 
 
 def inherited_cap() -> Optional[int]:
@@ -76,8 +82,9 @@ class Outcome:
     wall: float = 0.0              # seconds from start to exit
     peak_rss: int = 0              # bytes
     code: Optional[int] = None     # exit code; -N: killed by signal N
+    peak_vm: int = 0               # bytes of address space at its largest, as last sampled (VmPeak)
     limit: str = ""                # "" | "memory" | "timeout"
-    stderr: str = ""               # its last STDERR_TAIL characters
+    stderr: str = ""               # the start and the end of it (STDERR_KEPT characters each)
     notes: List[str] = field(default_factory=list)
 
     @property
@@ -122,6 +129,25 @@ class Child:
         self._timer = threading.Timer(timeout, self._on_timeout)
         self._timer.daemon = True
         self._timer.start()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def _sample(self) -> None:
+        """How close the child comes to its cap: its VmPeak, read every SAMPLE_EVERY seconds."""
+        path = f"/proc/{self.proc.pid}/status"
+        while True:
+            with self._lock:
+                if self._reaped:
+                    return
+                try:
+                    with open(path, "rb") as fh:
+                        for line in fh:
+                            if line.startswith(b"VmPeak:"):
+                                self.outcome.peak_vm = max(self.outcome.peak_vm, int(line.split()[1]) * 1024)
+                                break
+                except (OSError, ValueError, IndexError):
+                    pass
+            time.sleep(SAMPLE_EVERY)
 
     # -- killing ---------------------------------------------------------------------------------
     def _on_timeout(self) -> None:
@@ -142,6 +168,19 @@ class Child:
         with self._lock:
             if not self._reaped:
                 self._kill_group()
+
+    def elapsed(self) -> float:
+        """Seconds since the child started."""
+        return time.monotonic() - self._started
+
+    def running(self) -> bool:
+        """Whether the child has not exited yet (without reaping it: its rusage is read when it is)."""
+        if self._reaped:
+            return False
+        try:
+            return os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is None
+        except ChildProcessError:
+            return False
 
     # -- talking -----------------------------------------------------------------------------------
     def read_line(self, timeout: float) -> Optional[str]:
@@ -224,13 +263,19 @@ class Child:
                     pass
         self._err.seek(0, os.SEEK_END)
         size = self._err.tell()
-        self._err.seek(max(0, size - STDERR_TAIL))
-        tail = self._err.read()
+        self._err.seek(0)
+        kept = self._err.read(min(size, STDERR_KEPT))
+        if size > 2 * STDERR_KEPT:
+            self._err.seek(size - STDERR_KEPT)
+            kept += b"\n[...]\n" + self._err.read()
+        elif size > STDERR_KEPT:
+            kept += self._err.read()
         self._err.close()
-        out.stderr = tail.decode(errors="replace")
+        out.stderr = kept.decode(errors="replace")
         if self._timed_out:
             out.limit = "timeout"
-        elif out.code not in (0, None) and _OUT_OF_MEMORY.search(tail):
+        elif out.code not in (0, None) and (_OUT_OF_MEMORY.search(_SURVIVED.sub(b"", kept))
+                                            or out.peak_vm >= NEAR_CAP * out.cap):
             out.limit = "memory"
         return out
 
