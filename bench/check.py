@@ -23,7 +23,7 @@ the bench goes on with the other runs and ends with exit status 3.
 Exit status: 0 every budget met, 1 a budget missed, 2 the bench or one of its runs failed, 3 a child hit
 a limit.
 
-    python bench/check.py [--pods N] [--latency-ms 20] [--kubectl-max-pods 10000] [--plugin CMD]
+    python bench/check.py [--pods N[,N...]] [--latency-ms 20] [--kubectl-max-pods 10000] [--plugin CMD]
                           [--server-mem-gb 2] [--child-mem-gb 5.25] [--kubectl-mem-gb 4.75] [--timeout S]
 """
 from __future__ import annotations
@@ -261,7 +261,7 @@ def budgets_for(sizes: List[Size]) -> List[tuple]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pods", type=int, help=f"one size (default: {', '.join(map(str, SIZES))})")
+    parser.add_argument("--pods", help=f"sizes, comma-separated (default: {','.join(map(str, SIZES))})")
     parser.add_argument("--latency-ms", type=float, default=20.0, help="delay of every request (default 20)")
     parser.add_argument("--kubectl-max-pods", type=int, default=10000, metavar="N",
                         help="run the kubectl yardstick up to N pods (default 10000: kubectl needs ~300 KB of "
@@ -286,7 +286,7 @@ def main() -> int:
         return 2
     python = sys.executable
     plugin = args.plugin.split() if args.plugin else [python, "-m", "kubectl_linkerd_otel"]
-    sizes = (args.pods,) if args.pods else SIZES
+    sizes = tuple(int(n) for n in args.pods.split(",")) if args.pods else SIZES
     results: List[Size] = []
     tree = Tree()
     with tempfile.TemporaryDirectory(prefix="bench-check-") as tmp:
