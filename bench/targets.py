@@ -79,11 +79,12 @@ def reference_jobs():
     return scrape_jobs(yaml.safe_load(text))
 
 
-def measure(n: int, keep_dir: str = "") -> dict:
+def measure(n: int, keep_dir: str = "", work_dir: str = "") -> dict:
+    """One size, in this process. The pods file goes to `keep_dir` (kept) or `work_dir` (removed)."""
     from kubectl_linkerd_otel.scrape.targets import simulate
 
     doc = generate(n)
-    directory = keep_dir or tempfile.mkdtemp(prefix="bench-targets-")
+    directory = keep_dir or work_dir or tempfile.mkdtemp(prefix="bench-targets-")
     path = os.path.join(directory, f"pods-{n}.json")
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(doc, fh)
@@ -106,7 +107,8 @@ def measure(n: int, keep_dir: str = "") -> dict:
     unscraped = len(sim.meshed_unscraped)
     if not keep_dir:
         os.remove(path)
-        os.rmdir(directory)
+        if not work_dir:
+            os.rmdir(directory)
     return {"pods": n, "file_mb": size / 1e6, "json_load_s": load, "targets_s": compute,
             "ratio": compute / load, "active": active, "unscraped": unscraped}
 
@@ -130,7 +132,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.one:
         with open(args.result, "w", encoding="utf-8") as out:
-            json.dump(measure(args.one, args.keep_file), out)
+            json.dump(measure(args.one, args.keep_file, os.path.dirname(args.result)), out)
         return 0
     ok, limits, failures, measured = True, [], [], 0
     tree = Tree()
