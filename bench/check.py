@@ -44,7 +44,8 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / "src"))
 
-from safety import GIB, MIB, Child, Outcome, Tree, effective_cap, human_bytes, run, self_peak_rss  # noqa: E402
+from safety import (GIB, MIB, Child, Outcome, Tree, effective_cap, human_bytes, run, self_peak_rss,  # noqa: E402
+                    stop_children_on_signals)
 
 SIZES = (1000, 10000, 50000)
 MB = MIB
@@ -281,6 +282,7 @@ def main() -> int:
                         help="seconds each run may take (default: 120 + 12 a 1,000 pods; the server gets "
                              "11 times that)")
     args = parser.parse_args()
+    stop_children_on_signals()
     if not shutil.which("kubectl"):
         print("bench/check.py: kubectl is not on PATH (it is the yardstick)", file=sys.stderr)
         return 2

@@ -13,7 +13,9 @@ to its end):
   it, the bench never blocks on a child forever;
 - its peak RSS is the one the kernel reports when it is reaped (`os.wait4`'s ru_maxrss);
 - its stderr goes to a file (a full pipe would stall it); the end of it is kept for the report;
-- a line of its stdout (a server's "ready" line) is read with a deadline (`Child.read_line`).
+- a line of its stdout (a server's "ready" line) is read with a deadline (`Child.read_line`);
+- a bench that is interrupted (Ctrl-C, SIGTERM, SIGHUP, or an exception) kills the children it still
+  has (`stop_children_on_signals`): they run in sessions of their own, so no terminal signal reaches them.
 
 When a child hits a limit, `Outcome.limit` says which ("memory" or "timeout") and `Outcome.limit_line()`
 is the one line a bench prints: which child, which limit, how to raise it.
@@ -24,6 +26,7 @@ is the one line a bench prints: which child, which limit, how to raise it.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import resource
@@ -34,7 +37,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import IO, List, Optional, Sequence
+from typing import IO, List, Optional, Sequence, Set
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -48,6 +51,27 @@ _SURVIVED = re.compile(rb"^.*Starlark failed to allocate.*$\n?", re.M)
 SAMPLE_EVERY = 0.25
 STDERR_KEPT = 2000      # characters kept of the start of a child's stderr, and as many of its end
 NEAR_CAP = 0.95         # a child that failed with its address space this close to its cap hit it
+
+
+_LIVE: Set["Child"] = set()      # children started and not reaped yet
+
+
+def kill_all() -> None:
+    """Kill every child still running (and its own children)."""
+    for child in list(_LIVE):
+        child.kill()
+
+
+def stop_children_on_signals() -> None:
+    """On SIGINT, SIGTERM or SIGHUP, and at exit, kill the children still running; a signal then ends the
+    bench with status 128 + its number."""
+    def stop(signum, _frame) -> None:
+        kill_all()
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
+    atexit.register(kill_all)
 
 
 def inherited_cap() -> Optional[int]:
@@ -114,7 +138,7 @@ class Child:
                  cwd: Optional[str] = None):
         self.outcome = Outcome(label, [str(a) for a in argv], effective_cap(cap), timeout)
         self._err: IO[bytes] = tempfile.TemporaryFile(prefix="bench-stderr-")
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()     # reentrant: a signal handler may kill while the main thread holds it
         self._reaped = False
         self._timed_out = False
         self._buffer = b""
@@ -126,6 +150,7 @@ class Child:
         self._started = time.monotonic()
         self.proc = subprocess.Popen(self.outcome.argv, env=env, stdin=stdin, stdout=stdout, stderr=self._err,
                                      cwd=cwd, preexec_fn=limit, start_new_session=True)
+        _LIVE.add(self)
         self._timer = threading.Timer(timeout, self._on_timeout)
         self._timer.daemon = True
         self._timer.start()
@@ -250,6 +275,7 @@ class Child:
             self._reaped = True
             self._timer.cancel()
             _, status, usage = os.wait4(self.proc.pid, 0)
+        _LIVE.discard(self)
         out = self.outcome
         out.wall = time.monotonic() - self._started
         out.peak_rss = usage.ru_maxrss * 1024

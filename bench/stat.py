@@ -108,6 +108,9 @@ def main() -> int:
     if args.measure:
         return one_pass(args.kubeconfig, args.concurrency)
 
+    from safety import stop_children_on_signals
+
+    stop_children_on_signals()
     with tempfile.TemporaryDirectory(prefix="bench-stat-") as work:
         return bench(args, work)
 

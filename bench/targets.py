@@ -118,7 +118,7 @@ def default_timeout(pods: int) -> float:
 
 
 def main() -> int:
-    from safety import GIB, MIB, Tree, run
+    from safety import GIB, MIB, Tree, run, stop_children_on_signals
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000", help="pods, comma-separated (default 10000)")
@@ -130,6 +130,7 @@ def main() -> int:
     parser.add_argument("--one", type=int, default=0, help=argparse.SUPPRESS)      # in the child
     parser.add_argument("--result", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    stop_children_on_signals()
     if args.one:
         with open(args.result, "w", encoding="utf-8") as out:
             json.dump(measure(args.one, args.keep_file, os.path.dirname(args.result)), out)

@@ -102,3 +102,28 @@ def test_the_tree_peak_adds_the_children_that_ran_together_and_the_bench_itself(
     tree.add_stretch("b", [10 * safety.MIB])
     assert tree.where == "a" and tree.peak == first
     assert first >= 300 * safety.MIB + 1    # the bench's own peak is added
+
+
+def test_a_bench_that_is_stopped_kills_the_children_it_still_has(tmp_path):
+    marker = tmp_path / "child-pid"
+    bench = ("import sys, time\n"
+             f"sys.path.insert(0, {str(Path(safety.__file__).parent)!r})\n"
+             "import safety\n"
+             "safety.stop_children_on_signals()\n"
+             "child = safety.Child('sleeper', [sys.executable, '-c', 'import time; time.sleep(3600)'], "
+             "cap=512 * safety.MIB, timeout=3600)\n"
+             f"open({str(marker)!r}, 'w').write(str(child.proc.pid))\n"
+             "child.wait()\n")
+    proc = subprocess.Popen([sys.executable, "-c", bench])
+    for _ in range(200):
+        if marker.exists() and marker.read_text():
+            break
+        time.sleep(0.05)
+    pid = int(marker.read_text())
+    proc.terminate()
+    assert proc.wait(timeout=30) == 128 + 15
+    for _ in range(100):
+        if not Path(f"/proc/{pid}").exists() or "Z" in _state(pid):
+            break
+        time.sleep(0.05)
+    assert not Path(f"/proc/{pid}").exists() or "Z" in _state(pid)
