@@ -301,7 +301,10 @@ def main() -> int:
           f"to it and this process, {self_peak_rss() / MB:.0f} MB)")
     print("\nbudgets")
     missed = 0
-    for label, value, budget, unit, note in budgets_for(results):
+    figures = budgets_for(results)
+    if not figures:
+        print("  none at these sizes (the budgets apply from 10,000 pods)")
+    for label, value, budget, unit, note in figures:
         if value is None:
             missed += 1
             print(f"  {label:48} {'n/a':>8}    (budget {budget:.2f}{unit}) NOT MEASURED (a run did not finish)")
