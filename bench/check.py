@@ -276,8 +276,8 @@ def main() -> int:
                              "under 8 GB)")
     parser.add_argument("--kubectl-mem-gb", type=float, default=4.75, metavar="GIB",
                         help="address-space cap of kubectl (default 4.75; keep it under 5: with about 5.2 GiB or "
-                             "more, kubectl's Starlark interpreter reserves 4 GiB at start, which then counts "
-                             "against the cap; under that it gives the reservation up and runs on)")
+                             "more, kubectl's Starlark interpreter reserves 4 GiB on first use, which then "
+                             "counts against the cap; under that it gives the reservation up and runs on)")
     parser.add_argument("--timeout", type=float, default=0, metavar="S",
                         help="seconds each run may take (default: 120 + 12 a 1,000 pods; the server gets "
                              "11 times that)")

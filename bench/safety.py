@@ -12,7 +12,7 @@ to its end):
 - it runs in its own process group, killed whole (SIGKILL) when its timeout passes: a timer thread does
   it, the bench never blocks on a child forever;
 - its peak RSS is the one the kernel reports when it is reaped (`os.wait4`'s ru_maxrss);
-- its stderr goes to a file (a full pipe would stall it); the end of it is kept for the report;
+- its stderr goes to a file (a full pipe would stall it); its start and end are kept for the report;
 - a line of its stdout (a server's "ready" line) is read with a deadline (`Child.read_line`);
 - a bench that is interrupted (Ctrl-C, SIGTERM, SIGHUP, or an exception) kills the children it still
   has (`stop_children_on_signals`): they run in sessions of their own, so no terminal signal reaches them.
