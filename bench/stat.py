@@ -4,18 +4,22 @@
 The fake API server (tests/fakekube) runs in a child process holding N meshed pods (copies of the shared
 harness mesh's real pods, 100 per namespace, 10 per deployment); every proxy answers the recorded-format
 metrics text tests/fixtures/proxy-metrics-web-1.txt (253 lines, 97 kB, about 200 of them golden-metric
-series). This process does what `stat deploy -A` does for one pass: list the pods, read every proxy's
+series). Another child does what `stat deploy -A` does for one pass: list the pods, read every proxy's
 /metrics through pods/proxy with bounded concurrency, parse the answers, then summarize (the same pass
-used as both reads). Peak RSS is this process's alone (the server's is not counted).
+used as both reads). Its peak RSS is its own; the process tree's (server, pass and this process) is
+printed after it.
 
-    python bench/stat.py [--pods 5000] [--concurrency 20]
+Both children run under a memory cap (address space: --server-mem-gb, default 2 GiB; --mem-gb, default
+5.25 GiB) and a timeout (--timeout, default 600 s) with bench/safety.py: one that hits either is named
+in a `LIMIT:` line, and the bench ends with exit status 3. 5,000 pods need about 1 GB and a minute.
+
+    python bench/stat.py [--pods 5000] [--concurrency 20] [--server-mem-gb 2] [--mem-gb 5.25] [--timeout S]
 """
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
-import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,11 +27,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "tests"))
 
 
-def serve(count: int, kubeconfig: str, ready) -> None:
+def serve(count: int, kubeconfig: str) -> int:
+    """In the server child: serve `count` meshed pods until stdin closes."""
     from fakekube import FakeApiServer
     from stat_scenarios import meshed_pod, metrics
 
@@ -42,9 +48,12 @@ def serve(count: int, kubeconfig: str, ready) -> None:
         server.add(pod)
         server.set_proxy(namespace, pod["metadata"]["name"], 4191, "metrics", body=text)
     server.requests = _NoRecord()
-    ready.send(True)
-    while True:
-        time.sleep(3600)
+    print("ready", flush=True)
+    try:
+        sys.stdin.read()
+    finally:
+        server.stop()
+    return 0
 
 
 class _NoRecord(list):
@@ -52,46 +61,99 @@ class _NoRecord(list):
         pass
 
 
+def one_pass(kubeconfig: str, concurrency: int) -> int:
+    """In the measured child: one pass, as `stat deploy -A` makes it; prints its figures."""
+    from kubectl_linkerd_otel.cluster.stat import pair, read_pass
+    from kubectl_linkerd_otel.kube import Kube, KubeOptions
+    from kubectl_linkerd_otel.stats.golden import proxies_to_read, summarize
+
+    kube = Kube.connect(KubeOptions(kubeconfig=kubeconfig))
+    started = time.monotonic()
+    pods = kube.list("pods")
+    listed = time.monotonic()
+    targets = proxies_to_read(pods, "deployment")
+    one = read_pass(kube, targets, concurrency=concurrency, timeout=30.0)
+    passed = time.monotonic()
+    later = read_pass.__globals__["Pass"](readings={k: (r, t + 10.0) for k, (r, t) in one.readings.items()})
+    readings, errors = pair(one, later)
+    result = summarize(pods, readings, errors, kind="deployment")
+    done = time.monotonic()
+    print(f"pods: {len(pods)} meshed, {len(targets)} proxies, {len(one.errors)} not read, "
+          f"{len(result.rows)} rows")
+    print(f"list pods:       {listed - started:6.2f} s")
+    print(f"one pass:        {passed - listed:6.2f} s  ({len(targets) / (passed - listed):.0f} proxies/s, "
+          f"concurrency {concurrency})")
+    print(f"summarize:       {done - passed:6.2f} s")
+    print(f"wall time:       {done - started:6.2f} s")
+    kube.close()
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--server-mem-gb", type=float, default=2.0, metavar="GIB",
+                        help="address-space cap of the fake API server (default 2)")
+    parser.add_argument("--mem-gb", type=float, default=5.25, metavar="GIB",
+                        help="address-space cap of the measured pass (default 5.25)")
+    parser.add_argument("--timeout", type=float, default=600.0, metavar="S",
+                        help="seconds the server may take to start, and the pass to run (default 600)")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)     # in the children
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--kubeconfig", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        return serve(args.pods, args.kubeconfig)
+    if args.measure:
+        return one_pass(args.kubeconfig, args.concurrency)
 
-    kubeconfig = os.path.join(tempfile.mkdtemp(prefix="bench-stat-"), "kubeconfig")
-    ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe()
-    server = ctx.Process(target=serve, args=(args.pods, kubeconfig, child), daemon=True)
-    server.start()
+    from safety import stop_children_on_signals
+
+    stop_children_on_signals()
+    with tempfile.TemporaryDirectory(prefix="bench-stat-") as work:
+        return bench(args, work)
+
+
+def bench(args, work: str) -> int:
+    from safety import GIB, MIB, Child, Tree, run
+
+    kubeconfig = os.path.join(work, "kubeconfig")
+    me = [sys.executable, str(Path(__file__).resolve()), "--pods", str(args.pods), "--kubeconfig", kubeconfig]
+    limits = []
+    # a thread a connection in the server: without this each one's malloc arena reserves 64 MiB of
+    # address space it never uses
+    server = Child("server (bench/stat.py --serve)", me + ["--serve"], cap=int(args.server_mem_gb * GIB),
+                   timeout=3 * args.timeout, env=dict(os.environ, MALLOC_ARENA_MAX="2"),
+                   stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    measured = None
     try:
-        parent.recv()
-        from kubectl_linkerd_otel.cluster.stat import pair, read_pass
-        from kubectl_linkerd_otel.kube import Kube, KubeOptions
-        from kubectl_linkerd_otel.stats.golden import proxies_to_read, summarize
-
-        kube = Kube.connect(KubeOptions(kubeconfig=kubeconfig))
-        started = time.monotonic()
-        pods = kube.list("pods")
-        listed = time.monotonic()
-        targets = proxies_to_read(pods, "deployment")
-        one = read_pass(kube, targets, concurrency=args.concurrency, timeout=30.0)
-        passed = time.monotonic()
-        later = read_pass.__globals__["Pass"](readings={k: (r, t + 10.0) for k, (r, t) in one.readings.items()})
-        readings, errors = pair(one, later)
-        result = summarize(pods, readings, errors, kind="deployment")
-        done = time.monotonic()
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"pods: {len(pods)} meshed, {len(targets)} proxies, {len(one.errors)} not read, "
-              f"{len(result.rows)} rows")
-        print(f"list pods:       {listed - started:6.2f} s")
-        print(f"one pass:        {passed - listed:6.2f} s  ({len(targets) / (passed - listed):.0f} proxies/s, "
-              f"concurrency {args.concurrency})")
-        print(f"summarize:       {done - passed:6.2f} s")
-        print(f"wall time:       {done - started:6.2f} s")
-        print(f"peak RSS:        {peak_mb:6.0f} MB")
-        kube.close()
+        if server.read_line(args.timeout) == "ready":
+            with open(os.path.join(work, "pass.txt"), "w+", encoding="utf-8") as out:
+                measured = run("stat pass", me + ["--measure", "--concurrency", str(args.concurrency)],
+                               cap=int(args.mem_gb * GIB), timeout=args.timeout, stdout=out)
+                out.seek(0)
+                sys.stdout.write(out.read())
+        else:
+            server.kill()
     finally:
-        server.terminate()
+        served = server.finish(grace=30)
+    for outcome, option in ((measured, "--mem-gb"), (served, "--server-mem-gb")):
+        if outcome is not None and outcome.limit:
+            limits.append(outcome.limit_line(option, "--timeout"))
+    if measured is not None:
+        print(f"peak RSS:        {measured.peak_rss / MIB:6.0f} MB  (the pass; server {served.peak_rss / MIB:.0f} MB)")
+        tree = Tree()
+        tree.add_stretch("stat", [measured.peak_rss, served.peak_rss])
+        print(f"process tree peak: {tree.peak / MIB:.0f} MB (server, pass and this process)")
+    for line in limits:
+        print(line)
+    if limits:
+        return 3
+    if measured is None or measured.code != 0:
+        why = measured.stderr.strip()[-500:] if measured is not None else served.stderr.strip()[-500:]
+        print(f"bench/stat.py: the pass did not run to its end: {why}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
@@ -23,7 +23,17 @@ from .resources import by_plural, discovery_groups, discovery_resources
 from .selectors import field_selector, label_selector
 from .store import ApplyConflict, Store
 
-ProxyBody = Union[str, Callable[[Dict[str, str]], Union[str, Tuple[int, str]]]]
+
+class Streamed:
+    """A body sent with chunked transfer encoding, piece by piece as `pieces()` yields bytes (a proxy
+    answer too large to build whole in the server, say a collector's /api/v1/targets on a large mesh)."""
+
+    def __init__(self, pieces: Callable[[], Iterable[bytes]]):
+        self.pieces = pieces
+
+
+ProxyBody = Union[str, Streamed,
+                  Callable[[Dict[str, str]], Union[str, Streamed, Tuple[int, Union[str, Streamed]]]]]
 
 
 @dataclass
@@ -419,6 +429,9 @@ def _handler_for(api: FakeApiServer):
                 raise _Reply(401, _status(401, "Unauthorized", "Unauthorized"))
 
         def _send(self, reply: _Reply) -> None:
+            if isinstance(reply.body, Streamed):
+                self._send_chunked(reply)
+                return
             if isinstance(reply.body, (dict, list)):
                 payload = json.dumps(reply.body).encode()
             elif isinstance(reply.body, bytes):
@@ -432,6 +445,19 @@ def _handler_for(api: FakeApiServer):
                 self.send_header(key, value)
             self.end_headers()
             self.wfile.write(payload)
+
+        def _send_chunked(self, reply: _Reply) -> None:
+            # a large answer, produced piece by piece: never whole in the server's memory
+            self.send_response(reply.code)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Transfer-Encoding", "chunked")
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            for piece in reply.body.pieces():
+                if piece:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
 
     return Handler
 
