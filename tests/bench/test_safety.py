@@ -90,10 +90,16 @@ def test_a_child_that_ignores_the_stop_request_is_killed_after_the_grace():
 
 
 def test_a_cap_above_the_inherited_limit_is_lowered_to_it():
-    inherited = safety.inherited_cap()
-    if inherited is None:
-        pytest.skip("this process has no address-space limit to inherit")
-    assert safety.effective_cap(inherited * 2) == inherited
+    """Asked in a child started under a limit of its own (as under `prlimit --as=...`)."""
+    import resource
+
+    limit = 3 * 1024 * safety.MIB
+    probe = (f"import sys; sys.path.insert(0, {str(Path(safety.__file__).parent)!r}); import safety; "
+             f"print(safety.inherited_cap(), safety.effective_cap({2 * limit}))")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [str(limit), str(limit)]
 
 
 def test_the_tree_peak_adds_the_children_that_ran_together_and_the_bench_itself():
