@@ -22,11 +22,15 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/kubectl-linkerd_otel check --demo || test $$? -eq 1
 
+# Tests run in parallel processes (pytest-xdist), one per core up to 4; JOBS=1 runs them in this one.
+# A part: `make test ARGS="tests/scrape -k relabel"` (or .venv/bin/python -m pytest PATHS).
+JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -gt 4 ] && n=4; echo $$n)
+
 test: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q $(if $(filter 1,$(JOBS)),,-n $(JOBS)) $(ARGS)
 
 test-fast: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -m "not e2e and not prometheus"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q $(if $(filter 1,$(JOBS)),,-n $(JOBS)) -m "not e2e and not prometheus" $(ARGS)
 
 # The property tests with random seeds and many examples (the suite runs them derandomized); a failure is
 # printed as a ready-to-paste @example. SEEDS=N to change the number of seeds.

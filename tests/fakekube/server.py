@@ -135,14 +135,8 @@ class FakeApiServer:
 
     def _wrap_tls(self) -> None:
         import ssl
-        import subprocess
-        import tempfile
 
-        directory = tempfile.mkdtemp(prefix="fakekube-tls-")
-        cert, key = f"{directory}/ca.crt", f"{directory}/key.pem"
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        cert, key = _tls_files()
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
         self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
@@ -273,6 +267,28 @@ class FakeApiServer:
                         fault.times -= 1
                     return fault
         return None
+
+
+_TLS_FILES: List[str] = []
+
+
+def _tls_files() -> Tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 and its key, made once per process (an RSA key costs a
+    good part of a second) and removed when the process ends."""
+    if not _TLS_FILES:
+        import atexit
+        import shutil
+        import subprocess
+        import tempfile
+
+        directory = tempfile.mkdtemp(prefix="fakekube-tls-")
+        atexit.register(shutil.rmtree, directory, True)
+        cert, key = f"{directory}/ca.crt", f"{directory}/key.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        _TLS_FILES[:] = [cert, key]
+    return _TLS_FILES[0], _TLS_FILES[1]
 
 
 class Chaos:
