@@ -216,11 +216,27 @@ def failures(snap, _opts):
     return None
 
 
+def _why_plain(exporter) -> str:
+    return "an http:// endpoint" if exporter.protocol == "http" else "tls.insecure"
+
+
 def encrypted(snap, _opts):
-    plain = [f"{e.name} -> {e.endpoint}" for e in _exporters(snap)
-             if e.insecure and e.endpoint and not facts_mod.cluster_service(e.endpoint, e.protocol)]
+    plain = [f"{e.name} -> {e.endpoint} ({_why_plain(e)})" for e in _exporters(snap)
+             if e.plain_text and not facts_mod.cluster_service(e.endpoint, e.protocol)]
     if plain:
-        return warn("plain-text export (tls.insecure) to an endpoint outside the cluster", plain)
+        return warn("plain-text export to an endpoint outside the cluster", plain)
+    return None
+
+
+def credentials_encrypted(snap, _opts):
+    """Credentials (a credential header, by name or value, an `auth` authenticator, user:password@) sent
+    without TLS: inside the cluster too, where anyone on the pod network path can read them."""
+    plain = [f"{e.name} -> {e.endpoint} ({_why_plain(e)}"
+             f"{', inside the cluster' if facts_mod.cluster_service(e.endpoint, e.protocol) else ''})"
+             for e in _exporters(snap) if e.credentials and e.plain_text]
+    if plain:
+        return warn("credentials are sent in plain text: anyone on the network path can read them; turn on TLS "
+                    "(no tls.insecure, an https:// endpoint)", plain)
     return None
 
 
@@ -245,4 +261,6 @@ CATEGORY = Category("linkerd-otel-exporter", [
     Check("send-failed", "exporter send failures are not growing", failures, "otel-exporter-failed"),
     Check("tls", "export to outside the cluster is encrypted", encrypted, "otel-exporter-tls"),
     Check("credentials", "no credentials written into the config", credentials, "otel-credentials"),
+    Check("credentials-tls", "credentials are not sent in plain text", credentials_encrypted,
+          "otel-credentials-tls"),
 ], requires=("linkerd-otel-collector",))

@@ -47,6 +47,17 @@ def port_of(text: Optional[str]) -> Optional[int]:
     return number if 0 < number < 65536 else None
 
 
+def plain_text(endpoint: str, protocol: str = "grpc", insecure: bool = False, has_ca: bool = False) -> bool:
+    """The exporter sends without TLS. gRPC (configgrpc `toDialOptions`): TLS unless configtls gives no
+    TLS config, which it does for `tls.insecure` without a CA (`LoadTLSConfig`), and even then TLS for an
+    `https://` endpoint. HTTP (confighttp, Go's net/http): by the URL's scheme, an `http://` URL is plain
+    text whatever `tls` says."""
+    scheme = split_endpoint(endpoint)[0]
+    if protocol == "http":
+        return scheme == "http"
+    return insecure and not has_ca and scheme != "https"
+
+
 def endpoint_hostport(endpoint: str, protocol: str = "grpc") -> Tuple[str, int]:
     """(host, port) the collector dials for an exporter endpoint; the protocol's default port when it
     names none or names something that is not a port."""
