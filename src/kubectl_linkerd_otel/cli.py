@@ -97,7 +97,7 @@ def kubectl_verbosity(args: List[str]) -> List[str]:
     while i < command:
         arg = args[i]
         if arg in ("-v", "--v", "--verbose"):
-            if i + 1 < command and args[i + 1].isdigit():
+            if i + 1 < command and args[i + 1].isascii() and args[i + 1].isdigit():
                 level, i = args[i + 1], i + 2
                 continue
             level = level or "1"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from .endpoints import endpoint_hostport, plain_text, split_endpoint
+from ..k8s.ports import MAX_PORT, parse_port
 from ..k8s.credentials import credential_header, endpoint_has_userinfo, redact_endpoint_userinfo
 from .config import ENV_REF, ConfigSyntaxError, component_type, read_config
 
@@ -58,11 +59,8 @@ def port_number(value: Any, env: Optional[Dict[str, str]] = None) -> Optional[in
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
-        text = expand_env(value.strip(), env)
-        if not text.isdigit():
-            return None
-        value = int(text)
-    if isinstance(value, int) and 0 < value < 65536:
+        return parse_port(expand_env(value.strip(), env))
+    if isinstance(value, int) and 0 < value <= MAX_PORT:
         return value
     return None
 
