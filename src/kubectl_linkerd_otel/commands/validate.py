@@ -50,7 +50,7 @@ def command(filename: str, image: Optional[str], distribution: Optional[str], ou
             "version": format_version(version) if version else None, "valid": not errors,
             "errors": len(errors), "warnings": len(warnings),
             "problems": [{"severity": p.severity, "code": p.code, "path": getattr(p, "path", ""),
-                          "message": p.message, "hint": p.hint} for p in problems]}, indent=2))
+                          "message": p.message, "hint": p.hint} for p in problems]}, indent=2, allow_nan=False))
     else:
         for problem in errors + warnings:
             click.echo(f"{'×' if problem.severity == 'error' else '‼'} {problem.message}")

@@ -27,7 +27,7 @@ def command(client_only: str, output: str) -> None:
         except Exception as exc:  # printed after the client version, like kubectl does
             error = exc
     if output == "json":
-        click.echo(json.dumps(info, indent=2))
+        click.echo(json.dumps(info, indent=2, allow_nan=False))
     elif output == "yaml":
         import yaml
 

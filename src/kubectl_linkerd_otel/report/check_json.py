@@ -37,4 +37,4 @@ def document(results: Sequence[Result]) -> dict:
 
 
 def render(results: Sequence[Result]) -> str:
-    return json.dumps(document(results), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(document(results), indent=2, ensure_ascii=False, allow_nan=False) + "\n"

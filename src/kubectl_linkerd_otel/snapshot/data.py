@@ -3,6 +3,7 @@ redacted). Each gather step records its error instead of raising (in `errors`, k
 403 or a timeout becomes a failed check that names what could not be read."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, List, Optional
 
@@ -131,8 +132,8 @@ def _mistyped_fields(data: dict) -> str:
         value = data[f.name]
         if default is None:          # Optional[dict]
             ok = value is None or isinstance(value, dict)
-        elif isinstance(default, float):
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif isinstance(default, float):    # finite: Python's json reads NaN and Infinity too
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         else:
             ok = isinstance(value, type(default))
         if ok and isinstance(value, list):   # every list field holds objects (Kubernetes ones have metadata)
