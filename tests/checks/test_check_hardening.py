@@ -115,8 +115,10 @@ def test_endpoint_user_and_password_are_redacted_and_flagged(mesh_api, tmp_path)
     assert find(doc, "linkerd-otel-exporter", "exporters configured")["description"] == \
         "exporters configured: otlp_grpc/backend -> http://<redacted>@backend.example.com:4317"
     tls = find(doc, "linkerd-otel-exporter", "export to outside the cluster is encrypted")
-    assert tls["error"] == ("plain-text export to an endpoint outside the cluster\n"
-                            "    otlp_grpc/backend -> http://<redacted>@backend.example.com:4317 (tls.insecure)")
+    assert tls["error"] == ("plain-text export to an endpoint outside the cluster: the credentials it sends can "
+                            "be read by anyone on the way; turn on TLS (no tls.insecure, an https:// endpoint)\n"
+                            "    otlp_grpc/backend -> http://<redacted>@backend.example.com:4317 (tls.insecure; "
+                            "it sends credentials)")
     credentials = find(doc, "linkerd-otel-exporter", "no credentials written into the config")
     assert credentials["result"] == "warning"
     assert credentials["error"] == (

@@ -106,20 +106,31 @@ def test_no_warning_with_tls_or_without_credentials(args):
     assert "plain text" not in result.stderr
 
 
-def test_check_flags_credentials_sent_in_plain_text(mesh_api):
+@pytest.mark.parametrize("insecure, flagged", [(True, True), (False, False)])
+def test_check_flags_credentials_sent_in_plain_text_out_of_the_cluster(mesh_api, insecure, flagged):
     scenarios.healthy(mesh_api)
-    scenarios.set_config(mesh_api, scenarios.HEALTHY_CONFIG.replace(
-        "openobserve.openobserve.svc.cluster.local:5081", "otel.example.com:4317"))
+    config = scenarios.HEALTHY_CONFIG.replace("openobserve.openobserve.svc.cluster.local:5081", "otel.example.com:4317")
+    scenarios.set_config(mesh_api, config if insecure else config.replace("    tls:\n      insecure: true\n", ""))
     _result, doc = check_json()
-    flagged = find(doc, "linkerd-otel-exporter", "credentials are not sent in plain text")
-    assert flagged["result"] == "warning"
-    assert flagged["error"].splitlines()[1].strip() == "otlp_grpc/backend -> otel.example.com:4317 (tls.insecure)"
+    tls = find(doc, "linkerd-otel-exporter", "export to outside the cluster is encrypted")
+    if not flagged:
+        assert tls["result"] == "success"
+        return
+    assert tls["result"] == "warning"
+    head, line = tls["error"].splitlines()
+    assert head.startswith("plain-text export to an endpoint outside the cluster: the credentials it sends can be "
+                           "read by anyone on the way")
+    assert line.strip() == "otlp_grpc/backend -> otel.example.com:4317 (tls.insecure; it sends credentials)"
 
 
-def test_check_passes_credentials_sent_over_tls(mesh_api):
+def test_check_flags_an_http_url_with_a_credential_value(mesh_api):
     scenarios.healthy(mesh_api)
     scenarios.set_config(mesh_api, scenarios.HEALTHY_CONFIG.replace(
-        "openobserve.openobserve.svc.cluster.local:5081", "otel.example.com:4317").replace(
-        "    tls:\n      insecure: true\n", ""))
+        "  otlp_grpc/backend:\n    endpoint: openobserve.openobserve.svc.cluster.local:5081",
+        "  otlp_http/backend:\n    endpoint: http://otel.example.com:4318").replace(
+        'Authorization: "Basic ${env:OTLP_AUTH}"', 'X-Custom: "Bearer ${env:TOKEN}"').replace(
+        "exporters: [otlp_grpc/backend]", "exporters: [otlp_http/backend]"))
     _result, doc = check_json()
-    assert find(doc, "linkerd-otel-exporter", "credentials are not sent in plain text")["result"] == "success"
+    tls = find(doc, "linkerd-otel-exporter", "export to outside the cluster is encrypted")
+    assert tls["error"].splitlines()[1].strip() == ("otlp_http/backend -> http://otel.example.com:4318 "
+                                                     "(an http:// endpoint; it sends credentials)")
