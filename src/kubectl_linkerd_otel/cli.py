@@ -122,6 +122,14 @@ def _usage_error_line(exc: click.ClickException) -> str:
     return f"Error: {message}"
 
 
+def _error_line(line: str) -> None:
+    """The one line of an error, on stderr. It may quote the cluster, a file or a snapshot (an API
+    server's message, a name): escape sequences and line breaks in it are escaped (scrape/text.py)."""
+    from .scrape.text import printable
+
+    click.echo(printable(line), err=True)
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = kubectl_verbosity(kubectl_style_args(sys.argv[1:] if argv is None else list(argv)))
     if not args:
@@ -135,7 +143,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        click.echo(_usage_error_line(exc), err=True)
+        _error_line(_usage_error_line(exc))
         sys.exit(2)
     except click.Abort:
         click.echo("Aborted.", err=True)
@@ -150,7 +158,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         finally:
             os._exit(0)
     except PluginError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        _error_line(f"Error: {exc}")
         sys.exit(exc.exit_code)
     except Exception as exc:  # a bug of ours: one line, the traceback only on request
         if verbose:
@@ -158,8 +166,8 @@ def main(argv: Optional[List[str]] = None) -> None:
 
             traceback.print_exc()
             sys.exit(2)
-        click.echo(f"Error: internal error: {type(exc).__name__}: {exc} "
-                   f"(re-run with -v for the traceback, and please report it)", err=True)
+        _error_line(f"Error: internal error: {type(exc).__name__}: {exc} "
+                    f"(re-run with -v for the traceback, and please report it)")
         sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -35,6 +35,8 @@ def command(client_only: str, output: str) -> None:
     else:
         click.echo(f"Client Version: {info['clientVersion']['version']}")
         if "serverVersion" in info:
-            click.echo(f"Server Version: {info['serverVersion']['gitVersion']}")
+            from ..scrape.text import printable
+
+            click.echo(f"Server Version: {printable(info['serverVersion']['gitVersion'])}")
     if error is not None:
         raise error

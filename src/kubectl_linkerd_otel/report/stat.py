@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from ..scrape.text import shown
+from ..scrape.text import printable, shown
 from ..stats.golden import KINDS, QUANTILES, Row, StatResult
 
 SHORT = {kind: short for kind, short in KINDS.values()}
@@ -116,6 +116,9 @@ def _cells(row: Row, result: StatResult, *, all_namespaces: bool, wide: bool) ->
 
 
 def table(headers: List[str], rows: List[List[str]]) -> List[str]:
+    """Columns three spaces apart; every cell through `printable` (a pod's phase, a reason from the
+    cluster or a snapshot)."""
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
