@@ -116,3 +116,26 @@ def test_snapshot_read_time_not_finite_is_a_damaged_file(tmp_path, second_at):
     assert result.exit_code == 2 and result.stdout == "", result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error: snapshot ") and "is damaged" in lines[0], lines
+
+
+# -- the collector's self-metrics, read by check -----------------------------------------------------------
+@pytest.mark.parametrize("value", [float("inf"), float("nan")])
+def test_check_names_self_metrics_that_are_not_finite(mesh_api, value):
+    import scenarios
+
+    scenarios.healthy(mesh_api)
+    mesh_api.set_proxy(scenarios.NS, scenarios.COLLECTOR_POD, 8888, "metrics",
+                       body=scenarios.metrics_text(value, 0))
+    result = run_cli("check", "-o", "json", "--metrics-interval=0s")
+    assert result.exit_code in (0, 1), result.output
+    doc = strict_json(result.stdout)
+    checks = {c["description"]: c for cat in doc["categories"] for c in cat["checks"]}
+    assert not any("internal error" in c["error"] for c in checks.values()), result.stdout
+    read = checks["collector self-metrics can be read"]
+    assert read["result"] == "warning"
+    head, *lines = read["error"].splitlines()
+    assert head == "the self-metrics hold samples that are not finite numbers: left out of the exporter checks"
+    shown = "+Inf" if value > 0 else "NaN"
+    assert [line.strip() for line in lines] == [
+        f'{scenarios.COLLECTOR_POD}: otelcol_exporter_sent_metric_points_total{{exporter="otlp_grpc/backend",'
+        f'service_name="otelcol"}} {shown}']

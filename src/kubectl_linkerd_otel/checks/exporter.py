@@ -123,6 +123,11 @@ def self_metrics(snap, _opts):
         return warn(f"could not read the collector's self-metrics: {unread}")
     if not snap.self_metrics:
         return skip("no running collector pod to read them from")
+    bad = sorted({f"{pod}: {sample}" for pod, texts in snap.self_metrics.items()
+                  for read in map(telemetry.safe_parse, texts) if read is not None for sample in read.bad})
+    if bad:
+        return warn("the self-metrics hold samples that are not finite numbers: left out of the exporter checks",
+                    listing(bad))
     if not _reads(snap):
         return warn("the self-metrics hold no otelcol_exporter_* series (is the exporter in a pipeline?)")
     return None
