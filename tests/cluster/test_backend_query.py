@@ -218,6 +218,14 @@ def _setup(api, config: str = None) -> None:
     scenarios.set_config(api, config)
     api.set_proxy(scenarios.NS, scenarios.COLLECTOR_POD, 9090, "api/v1/targets",
                   body=lambda _q: scenarios.targets_json(api, config_text=config))
+    # every target the check samples answers /metrics (an unserved port is a 503 the client retries for ~2 s)
+    text = scenarios.proxy_metrics_text()
+    for pod in api.objects("pods") + [VOTING, LEGACY]:
+        spec = pod.get("spec") or {}
+        for container in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+            for port in container.get("ports") or []:
+                api.set_proxy(pod["metadata"]["namespace"], pod["metadata"]["name"], port["containerPort"],
+                              "metrics", body=text)
 
 
 def _backend_check(stdout: str) -> dict:
