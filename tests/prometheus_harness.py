@@ -22,7 +22,9 @@ once per session (`mode()`):
 - *record* (`RECORD_PROMETHEUS=1`, as `scripts/record-prometheus.py` sets; needs a binary): the live
   answers are written to the golden files at the end of the session. Entries of cases that did not
   run are kept, so `RECORD_PROMETHEUS=1 pytest -k CASE` re-records one case; the script's full run sets
-  `RECORD_PROMETHEUS_FRESH=1`, which drops them (a removed case leaves no entry behind).
+  `RECORD_PROMETHEUS_FRESH=1`, which drops them (a removed case leaves no entry behind). An answer
+  equal to the recorded one up to what varies (below) keeps the recorded entry: re-recording an
+  unchanged tree changes no file.
 
 `REQUIRE_PROMETHEUS=1` (CI: `.ci/run`) makes a missing binary a failure instead of a replay.
 
@@ -253,6 +255,10 @@ class Recording:
             return copy.deepcopy(self.recorded(key, what)["answer"])
         value = json.loads(json.dumps(ask()))      # as it would be read back from the file
         if current == "record":
+            old = self.entries.get(key)
+            if old is not None and {k: old.get(k) for k in fingerprint(what)} == fingerprint(what) and \
+                    canonical(normalise(old["answer"])) == canonical(normalise(value)):
+                value = old["answer"]     # the same answer up to what varies: no churn in the file
             self.keep(key, what, value)
             return value
         entry = self.recorded(key, what)
@@ -735,9 +741,18 @@ class HttpTape:
             test, exchanges, problems = self.test, self.exchanges, self.problems
             self.test = None
         if mode() == "record":
-            self.recording.keep(test, None, sorted(exchanges, key=lambda e: canonical(e["request"])))
+            exchanges = sorted(exchanges, key=lambda e: canonical(e["request"]))
+            old = (self.recording.entries.get(str(test)) or {}).get("answer")
+            if old is not None and [self._view(e) for e in old] == [self._view(e) for e in exchanges]:
+                exchanges = old     # the same answers up to what varies: no churn in the file
+            self.recording.keep(test, None, exchanges)
         if problems:
             stale("; ".join(problems))
+
+    @staticmethod
+    def _view(exchange: dict) -> str:
+        params = {k: v for k, v in exchange["request"]["params"].items()}
+        return canonical([exchange["request"], response_view(exchange["response"], params)])
 
     # -- one request ---------------------------------------------------------------------------------
     def exchange(self, method: str, raw_path: str, headers: Any) -> Tuple[int, Dict[str, str], bytes]:
