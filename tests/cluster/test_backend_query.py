@@ -35,7 +35,9 @@ FIXTURE = Path(__file__).parent.parent / "fixtures" / "proxy-metrics.txt"
 USER, PASSWORD = "admin", "s3cret"
 # bcrypt (cost 4) of PASSWORD, for Prometheus' --web.config.file
 PASSWORD_HASH = "$2b$04$Uw5osc1THr27LeVDXiLj2.oi4Wdpht1Fzdw4DusGWAUkIYgrT8/Km"
-STALE_MINUTES = 12
+# a stale pod's samples are stamped this long before each scrape: 12m15s, so that a scrape between the
+# plugin's "now" and Prometheus' evaluation still leaves the newest sample over 12 minutes old
+STALE_SECONDS = 12 * 60 + 15
 O2_SERVICE, O2_NS = "openobserve-openobserve-standalone", "openobserve"
 EXCHANGES = Recording("backend-query")
 
@@ -79,14 +81,14 @@ def proxy_targets(pods):
 
 class MetricsServer:
     """Serves the recorded proxy metrics at /metrics/<ns>/<pod>; for stale pods each sample is stamped
-    STALE_MINUTES before the scrape (so the newest sample is always that old, whenever the query runs)."""
+    STALE_SECONDS before the scrape (so the newest sample is always about that old, whenever the query runs)."""
 
     def __init__(self, stale=()):
         text = FIXTURE.read_text(encoding="utf-8")
         stale = set(stale)
 
         def old() -> str:
-            old_ms = int((time.time() - STALE_MINUTES * 60) * 1000)
+            old_ms = int((time.time() - STALE_SECONDS) * 1000)
             return "".join(line if line.startswith("#") or not line.strip() else f"{line.rstrip()} {old_ms}\n"
                            for line in text.splitlines(keepends=True))
 
