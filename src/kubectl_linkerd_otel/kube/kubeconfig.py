@@ -18,7 +18,6 @@ from ..k8s.kubeflags import KubeOptions
 from ..k8s.urls import check_server_url
 
 IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-MAX_KUBECONFIG_BYTES = 16 * 1024 * 1024   # past this, not a kubeconfig (the YAML reader would crawl)
 
 
 @dataclass
@@ -67,13 +66,14 @@ def _in_cluster() -> bool:
 def _read_yaml(path: str) -> dict:
     import yaml
 
+    from ..k8s.bounded import read_file
+    from ..k8s.limits import KUBECONFIG
     from ..k8s.safeload import yaml_load
 
+    raw = read_file(path, KUBECONFIG, label=f"kubeconfig {path}", error=KubeconfigError,
+                    fix="point --kubeconfig at your kubeconfig")
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml_load(fh.read(MAX_KUBECONFIG_BYTES + 1))
-    except OSError as exc:
-        raise KubeconfigError(f"cannot read kubeconfig {path}: {exc.strerror}") from None
+        data = yaml_load(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise KubeconfigError(f"kubeconfig {path} is not a text file (not UTF-8); "
                               "point --kubeconfig at your kubeconfig") from None
