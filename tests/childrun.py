@@ -29,8 +29,15 @@ if hard != resource.RLIM_INFINITY:
 resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
 
 def _report():
+    # the high-water mark of this process's own memory (VmHWM, KiB): ru_maxrss would also count the
+    # parent's resident set at the fork, as Linux keeps it across exec
+    try:
+        with open("/proc/self/status") as status:
+            peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with open(report, "w") as fh:
-        fh.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))   # KiB on Linux
+        fh.write(str(peak))
 
 atexit.register(_report)
 from kubectl_linkerd_otel.cli import main

@@ -54,7 +54,7 @@ CERT_FILE = Limit("a certificate or key file", 1 * MiB)
 # past this many objects' worth of pages (a cluster has at most 150,000 pods), on a token it already
 # sent, or after this many pages in a row with no object in them.
 MAX_LIST_OBJECTS = 2_000_000
-MAX_EMPTY_PAGES = 100
+MAX_EMPTY_PAGES = 20
 
 # gzip: a snapshot expands about 25-60 times; past GZIP_CHECK_FROM decompressed bytes, an expansion
 # beyond GZIP_MAX_RATIO is a gzip bomb (deflate reaches about 1,000 on one repeated byte).
@@ -64,6 +64,11 @@ GZIP_CHECK_FROM = 32 * MiB
 _SIZE = re.compile(r"(\d+)\s*(Ki|Mi|Gi|Ti|k|K|M|G|T)?B?")
 _UNITS = {None: 1, "Ki": KiB, "Mi": MiB, "Gi": GiB, "Ti": 1024 ** 4,
           "k": 1000, "K": 1000, "M": 1000 ** 2, "G": 1000 ** 3, "T": 1000 ** 4}
+
+
+def in_help(limit: Limit) -> str:
+    """The limit as --help states it: `at most 2GiB, LINKERD_OTEL_MAX_INPUT_FILE raises it`."""
+    return f"at most {show(limit.default)}" + (f", {limit.env} raises it" if limit.env else "")
 
 
 def parse_size(text: str, name: str) -> int:
