@@ -64,26 +64,73 @@ def _in_flight(limit: Limit) -> _InFlight:
         return _IN_FLIGHT.setdefault(limit.what, _InFlight())
 
 
+class _Body:
+    """An answer's bytes as they come. Past SMALL they go into blocks of memory mapped for them alone and
+    unmapped when the read ends: the malloc heap of the thread that read them would keep them (16
+    threads reading at once, each heap holding what its last answer left, would hold several times the
+    limit)."""
+
+    SMALL = 1024 * 1024
+    BLOCK = 4 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self.head = bytearray()
+        self.blocks: list = []
+        self.used = 0          # bytes in the last block
+
+    def add(self, chunk: bytes) -> None:
+        if not self.blocks and len(self.head) + len(chunk) <= self.SMALL:
+            self.head += chunk
+            return
+        import mmap
+
+        view = memoryview(chunk)
+        while view:
+            if not self.blocks or self.used == self.BLOCK:
+                self.blocks.append(mmap.mmap(-1, self.BLOCK))
+                self.used = 0
+            size = min(len(view), self.BLOCK - self.used)
+            self.blocks[-1][self.used:self.used + size] = view[:size]
+            self.used += size
+            view = view[size:]
+
+    def join(self) -> bytes:
+        views = [memoryview(self.head)] + [memoryview(block)[:self.BLOCK if index < len(self.blocks) - 1
+                                                              else self.used]
+                                           for index, block in enumerate(self.blocks)]
+        try:
+            return b"".join(views)
+        finally:
+            for view in views:
+                view.release()
+
+    def close(self) -> None:
+        self.head = bytearray()
+        for block in self.blocks:
+            block.close()
+        self.blocks = []
+
+
 def read_chunks(chunks: Iterable[bytes], limit: Limit, deadline: Optional[float] = None) -> bytes:
     """The chunks joined. Exceeded("size") once this read and the others of its kind going on at the same
     time hold more than `limit` together; Exceeded("time") once time.monotonic() passes `deadline`
     (checked as each chunk arrives; the transport's own timeout covers a silent peer)."""
     cap = limit.bytes
     held = _in_flight(limit)
-    body = bytearray()     # one block that grows in place: freed whole, no heap of small chunks left behind
+    body = _Body()
     seen = 0
     try:
         for chunk in chunks:
             if not held.take(len(chunk), cap):
                 raise Exceeded("size", seen + len(chunk), shared=seen + len(chunk) <= cap)
             seen += len(chunk)
-            body += chunk
+            body.add(chunk)
             if deadline is not None and time.monotonic() > deadline:
                 raise Exceeded("time", seen)
-        return bytes(body)
+        return body.join()
     finally:
         held.give(seen)
-        del body[:]     # an error's traceback keeps this frame: not the bytes with it
+        body.close()    # now: an error's traceback keeps this frame, not the memory with it
 
 
 def too_big(label: str, limit: Limit, fix: str = "", shared: bool = False) -> str:
