@@ -13,6 +13,7 @@ import os
 import re
 
 import pytest
+import yaml
 
 import scenarios
 from childrun import run_cli_bounded
@@ -139,6 +140,19 @@ def test_check_ends_with_the_request_timeout_on_a_trickling_answer(fake_api):
 def test_a_device_is_refused_by_its_type(nowhere, device, args):
     args = [a.format(device) if a == "{}" else a for a in args]
     one_line_error(run_cli_bounded(*args), f"{device}: it is a character device, not a file")
+
+
+def test_the_kubeconfig_and_its_token_file_are_refused_by_their_type(nowhere, tmp_path):
+    one_line_error(run_cli_bounded("version", "--kubeconfig", "/dev/zero"), "kubeconfig /dev/zero: it is a "
+                                                                            "character device, not a file")
+    config = tmp_path / "kubeconfig"
+    config.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "x",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:9"}}],
+        "users": [{"name": "u", "user": {"tokenFile": "/dev/zero"}}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}]}))
+    one_line_error(run_cli_bounded("version", "--kubeconfig", str(config)),
+                   "the tokenFile /dev/zero of context 'x': it is a character device, not a file")
 
 
 def test_a_directory_and_dev_null(nowhere, tmp_path):

@@ -205,6 +205,14 @@ def _load(config: dict, context_name: str, cluster: dict, opts: KubeOptions) -> 
     from kubernetes.config.kube_config import KubeConfigLoader
 
     plugin = _exec_plugin(config, context_name, cluster, opts)
+    token_file = (_named(config["users"], config["contexts"][0]["context"].get("user") or "", "user") or {}).get(
+        "tokenFile") if isinstance(config.get("users"), list) else None
+    if isinstance(token_file, str) and token_file and os.path.exists(token_file):
+        from ..k8s.bounded import read_file     # the client reads it whole: not /dev/zero, not 10 GB
+        from ..k8s.limits import CERT_FILE
+
+        read_file(token_file, CERT_FILE, label=f"the tokenFile {token_file} of context {context_name!r}",
+                  error=KubeconfigError, fix="point it at the file holding the token")
     errors: List[str] = []
     handler = _Collect(errors)
     logging.getLogger().addHandler(handler)
