@@ -50,6 +50,10 @@ class ApiTimeout(KubeError):
     """The API server did not answer within the request timeout."""
 
 
+class AnswerTooLarge(KubeError):
+    """An answer (the API server's, or a pod's or service's through it) passed its size limit (k8s/limits.py)."""
+
+
 class ApiStatusError(KubeError):
     """The API server answered with an error status."""
 

@@ -106,6 +106,8 @@ class FakeApiServer:
         self.requests: List[Request] = []
         self.faults: List[Fault] = []
         self.expire_continue_tokens = 0    # answer 410 to this many continue requests
+        self.endless_continue: Optional[str] = None   # endless_list: "same" or "fresh" tokens, forever
+        self._continue_counter = 0
         self.logs: Dict[Tuple[str, str, str], str] = {}
         self.proxies: Dict[Tuple[str, str, str, str], Tuple[int, ProxyBody]] = {}
         self.service_proxies: Dict[Tuple[str, str, str], Callable] = {}
@@ -241,6 +243,22 @@ class FakeApiServer:
 
     def delay(self, seconds: float, path: Optional[str] = None, times: Optional[int] = None) -> None:
         self.faults.append(Fault("delay", times, path, seconds=seconds))
+
+    def endless(self, path: Optional[str] = None, times: Optional[int] = None, status: int = 200,
+                prefix: bytes = b'{"kind": "PodList", "items": [') -> None:
+        """Answer with a body that never ends: `prefix`, then spaces in chunked encoding, as fast as the
+        client reads, until it goes away or the server stops."""
+        self.faults.append(Fault("endless", times, path, status=status, body=prefix))
+
+    def trickle(self, body: bytes, path: Optional[str] = None, times: Optional[int] = None,
+                seconds: float = 1.0, status: int = 200) -> None:
+        """Answer `body` (its Content-Length sent at once) one byte every `seconds`."""
+        self.faults.append(Fault("trickle", times, path, status=status, seconds=seconds, body=body))
+
+    def endless_list(self, fresh: bool = False) -> None:
+        """Every list page carries a continue token, forever: the same one each time, or (fresh) a new one
+        each page; the pages after the first hold no objects."""
+        self.endless_continue = "fresh" if fresh else "same"
 
     def stall(self, path: Optional[str] = None, times: Optional[int] = None) -> None:
         """Never answer (until the server stops): a request that hangs."""
@@ -399,6 +417,9 @@ def _handler_for(api: FakeApiServer):
             if fault is not None and fault.kind == "drop":
                 self.close_connection = True
                 return
+            if fault is not None and fault.kind in ("endless", "trickle"):
+                self._stream_fault(fault)
+                return
             try:
                 if fault is not None and fault.kind == "answer":
                     raise _Reply(fault.status, fault.body)
@@ -435,6 +456,29 @@ def _handler_for(api: FakeApiServer):
                         return False
                     api._stopping.wait(min(left, 0.05))   # a pipelined request: keep stalling
             return False
+
+        def _stream_fault(self, fault: Fault) -> None:
+            """An answer that never ends (endless) or comes one byte at a time (trickle)."""
+            self.close_connection = True
+            try:
+                self.send_response(fault.status)
+                self.send_header("Content-Type", "application/json")
+                if fault.kind == "endless":
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    data = fault.body + b" " * 65536
+                    while not api._stopping.is_set():
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                        data = b" " * 65536
+                    return
+                self.send_header("Content-Length", str(len(fault.body)))
+                self.end_headers()
+                for index in range(len(fault.body)):
+                    if api._stopping.wait(fault.seconds):
+                        return
+                    self.wfile.write(fault.body[index:index + 1])
+            except (BrokenPipeError, ConnectionResetError):
+                return
 
         def _authenticate(self) -> None:
             if api.token is None or not api.tls:
@@ -569,6 +613,13 @@ def _selected(items: List[dict], query: Dict[str, str]) -> List[dict]:
 
 def _list(api: FakeApiServer, kind, api_version: str, namespace: Optional[str], query) -> None:
     # the stored objects themselves, never changed here: a page of a large store costs its page only
+    if api.endless_continue and query.get("continue"):      # endless_list: more pages, forever, empty
+        with api._lock:
+            api._continue_counter += 1
+            token = f"fresh-{api._continue_counter}" if api.endless_continue == "fresh" else "same-token"
+        raise _Reply(200, {"kind": f"{kind.kind}List", "apiVersion": api_version,
+                           "metadata": {"resourceVersion": api.store.resource_version, "continue": token},
+                           "items": []})
     items = _selected(api.store.list(kind.group, kind.plural, namespace, copy_items=False), query)
     offset = 0
     if query.get("continue"):
@@ -583,6 +634,8 @@ def _list(api: FakeApiServer, kind, api_version: str, namespace: Optional[str], 
     limit = int(query.get("limit") or 0)
     page = items[offset:offset + limit] if limit else items[offset:]
     meta = {"resourceVersion": api.store.resource_version}
+    if api.endless_continue:
+        meta["continue"] = "same-token" if api.endless_continue == "same" else "fresh-0"
     if limit and offset + limit < len(items):
         meta["continue"] = base64.b64encode(json.dumps({"offset": offset + limit}).encode()).decode()
         meta["remainingItemCount"] = len(items) - offset - limit

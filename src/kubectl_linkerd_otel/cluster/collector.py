@@ -26,7 +26,9 @@ def read_targets(kube: Any, namespace: str, pod: str, port: int, state: str = "a
     Prometheus targets document raises TargetsUnreadable."""
     from ..scrape.targets import active_targets
 
-    response = kube.proxy_get(namespace, pod, port, f"{TARGETS_PATH}?state={state}")
+    from ..k8s.limits import TARGETS_ANSWER
+
+    response = kube.proxy_get(namespace, pod, port, f"{TARGETS_PATH}?state={state}", limit=TARGETS_ANSWER)
     if response.status != 200:
         raise TargetsUnreadable(f"answered HTTP {response.status} on {TARGETS_PATH}", "status")
     from ..k8s.safeload import json_loads

@@ -108,7 +108,9 @@ def _running(pods: List[dict]) -> List[dict]:
 
 
 def _proxy_json(kube: Any, namespace: str, pod: str, path: str):
-    response = kube.proxy_get(namespace, pod, ALLOCATOR_PORT, path)
+    from ..k8s.limits import TARGETS_ANSWER
+
+    response = kube.proxy_get(namespace, pod, ALLOCATOR_PORT, path, limit=TARGETS_ANSWER)
     if response.status != 200:
         raise ValueError(f"GET {path} answered HTTP {response.status}")
     try:

@@ -78,11 +78,13 @@ def settings_from_flags(url: Optional[str], basic_auth_env: Optional[str], heade
         if ":" not in value:
             raise UsageError(f"--query-basic-auth-from-env {basic_auth_env}: the variable must hold USER:PASSWORD")
     if ca_file is not None:
+        from ..k8s.bounded import read_file
+        from ..k8s.limits import CERT_FILE
+
         try:
-            with open(ca_file, encoding="utf-8") as fh:
-                text = fh.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"--query-ca-file {ca_file}: cannot read it ({exc})") from None
+            text = read_file(ca_file, CERT_FILE, text=True, fix="give the PEM file of the backend's CA certificate")
+        except UsageError as exc:
+            raise UsageError(f"--query-ca-file {ca_file}: {exc.message}") from None
         if "BEGIN CERTIFICATE" not in text:
             raise UsageError(f"--query-ca-file {ca_file}: no PEM certificate in it")
     if (basic_auth_env or parsed or ca_file) and not url:
@@ -160,6 +162,9 @@ class _Failed(Exception):
 def _direct(settings: QuerySettings):
     import httpx
 
+    from ..k8s.bounded import Exceeded, read_chunks, too_big
+    from ..k8s.limits import METRICS_ANSWER
+
     headers = [("Accept", "application/json")] + list(settings.headers)
     if settings.basic_auth_env:
         token = base64.b64encode(os.environ.get(settings.basic_auth_env, "").encode()).decode()
@@ -180,7 +185,13 @@ def _direct(settings: QuerySettings):
             raise _Failed(f"no answer within {settings.timeout:g}s (--query-timeout)", transient=True)
         try:
             with httpx.Client(verify=verify, timeout=remaining, follow_redirects=False) as client:
-                response = client.get(url, params=params, headers=headers)
+                with client.stream("GET", url, params=params, headers=headers) as response:
+                    content = read_chunks(response.iter_bytes(), METRICS_ANSWER, deadline)
+        except Exceeded as exc:
+            if exc.why == "time":
+                raise _Failed(f"{settings.url} did not finish answering within {settings.timeout:g}s; raise "
+                              "--query-timeout if the backend is just slow", transient=True) from None
+            raise _Failed(too_big(f"the answer of {settings.url}", METRICS_ANSWER, shared=exc.shared)) from None
         except httpx.TimeoutException:
             raise _Failed(f"{settings.url} did not answer within {settings.timeout:g}s; raise --query-timeout "
                           "if the backend is just slow", transient=True) from None
@@ -196,7 +207,11 @@ def _direct(settings: QuerySettings):
             raise _Failed(f"HTTP {response.status_code}: the query API redirects to "
                           f"{_redacted_location(response.headers.get('location', ''))} (a login page?); pass "
                           "the URL of the API itself")
-        return _parsed(response.status_code, response.text, response.headers.get("content-type", ""))
+        try:
+            text = content.decode(response.charset_encoding or "utf-8", errors="replace")
+        except LookupError:     # a charset Python does not know
+            text = content.decode("utf-8", errors="replace")
+        return _parsed(response.status_code, text, response.headers.get("content-type", ""))
     return ask
 
 

@@ -10,6 +10,7 @@ from typing import Optional
 
 import click
 
+from ..k8s.limits import INPUT_FILE, in_help
 from .environment import environment
 from .options import global_options, kube_flags, output_option, parse_bool, parse_duration
 from .progress import Progress
@@ -31,7 +32,8 @@ RETRY_EVERY = 5.0
               help="How far back to read the collector's logs (at most 2000 lines per pod).")
 @click.option("--probe-exporter", is_flag=True, help="Connect to an external exporter endpoint from here.")
 @click.option("--snapshot", "snapshot_file", metavar="FILE",
-              help="Check a saved snapshot (`kubectl linkerd-otel snapshot -f FILE`) instead of the cluster.")
+              help="Check a saved snapshot (`kubectl linkerd-otel snapshot -f FILE`) instead of the cluster "
+                   f"({in_help(INPUT_FILE)}).")
 @click.option("--demo", is_flag=True, help="Check the demo snapshot shipped with the plugin (no cluster needed).")
 @click.option("--save-snapshot", metavar="FILE", help="Also write what was gathered (credentials redacted) to FILE.")
 @click.option("--no-redact", is_flag=True, help="Keep credentials in the saved snapshot (warns; do not share it).")

@@ -1,30 +1,23 @@
 """Reading and writing the files users name on the command line, with one-line errors that say what to do:
-plain text, collector configs (`targets --config`) and pod lists (`targets --pods`)."""
+plain text, collector configs (`targets --config`) and pod lists (`targets --pods`). Every file is read
+through the bounded reader (k8s/bounded.py): special files refused by type, sizes within k8s/limits.py."""
 from __future__ import annotations
 
 import sys
-from typing import List
+from typing import Callable, List, Optional
 
 from ..errors import UsageError
+from ..k8s.limits import CONFIG_FILE, INPUT_FILE, Limit
 from ..k8s.podshape import pod_problem
 
 
-def read_text(path: str, *, what: str = "", fix: str = "") -> str:
-    """The text of `path` (`-`: stdin). `what` names the file in errors (e.g. "snapshot"), `fix` says
-    what to pass instead."""
-    label = f"{what} {path}" if what else path
-    tail = f"; {fix}" if fix else ""
-    try:
-        if path == "-":
-            return sys.stdin.read()
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except IsADirectoryError:
-        raise UsageError(f"cannot read {label}: it is a directory{tail}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"cannot read {label}: it is not UTF-8 text{tail}") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {label}: {exc.strerror or exc}{tail}") from None
+def read_text(path: str, *, what: str = "", fix: str = "", limit: Limit = CONFIG_FILE,
+              sniff: Optional[Callable] = None) -> str:
+    """The text of `path` (`-`: stdin), within `limit`. `what` names the file in errors (e.g.
+    "--ca-file"), `fix` says what to pass instead; `sniff(first text)` may refuse a stream early."""
+    from ..k8s.bounded import read_file
+
+    return read_file(path, limit, label=f"{what} {path}" if what else path, fix=fix, text=True, sniff=sniff)
 
 
 def write_text(path: str, text: str, *, what: str = "") -> None:
@@ -39,19 +32,11 @@ def write_text(path: str, text: str, *, what: str = "") -> None:
                          f"writable directory") from None
 
 
-def read_bytes(path: str, *, what: str = "", fix: str = "") -> bytes:
+def read_bytes(path: str, *, what: str = "", fix: str = "", limit: Limit = INPUT_FILE) -> bytes:
     """The bytes of `path` (`-`: stdin), with the one-line errors of read_text."""
-    label = f"{what} {path}" if what else path
-    tail = f"; {fix}" if fix else ""
-    try:
-        if path == "-":
-            return sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
-        with open(path, "rb") as handle:
-            return handle.read()
-    except IsADirectoryError:
-        raise UsageError(f"cannot read {label}: it is a directory{tail}") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {label}: {exc.strerror or exc}{tail}") from None
+    from ..k8s.bounded import read_file
+
+    return read_file(path, limit, label=f"{what} {path}" if what else path, fix=fix)
 
 
 def write_bytes(path: str, data: bytes, *, what: str = "") -> None:
@@ -170,8 +155,12 @@ def load_pods_file(path: str) -> List[dict]:
     refused with the pod's name: the API server never returns them, so the file is not what it seems."""
     from .slowread import pod_documents
 
+    from .slowread import refuse_unless_pods_could_follow
+
     fix = "pass the output of `kubectl get pods -A -o json`"
-    docs = pod_documents(read_text(path), path, fix)
+    text = read_text(path, fix=fix, limit=INPUT_FILE,
+                     sniff=lambda start: refuse_unless_pods_could_follow(start.lstrip("\ufeff"), path, fix))
+    docs = pod_documents(text, path, fix)
     items: List = []
     lists = 0
     for doc in docs:

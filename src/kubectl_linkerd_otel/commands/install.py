@@ -131,9 +131,10 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, exp
                              f"must hold USER:PASSWORD")
     ca_pem = None
     if ca_file:
+        from ..k8s.limits import CERT_FILE
         from .inputs import read_text
 
-        ca_pem = read_text(ca_file, what="--ca-file", fix="give the PEM file of the CA certificate")
+        ca_pem = read_text(ca_file, what="--ca-file", fix="give the PEM file of the CA certificate", limit=CERT_FILE)
         if "BEGIN CERTIFICATE" not in ca_pem:
             raise UsageError(f"--ca-file {ca_file} holds no PEM certificate")
     timeout_seconds = parse_duration(timeout, flag="--timeout")

@@ -158,7 +158,8 @@ _FLAGS = [
                  callback=_store("namespace"), expose_value=False, is_eager=True,
                  shell_complete=_complete_namespaces),
     click.option("--request-timeout", metavar="DURATION",
-                 help="Timeout for a single API request or credential plugin run, e.g. 30s or 1m (0: the default, 30s).",
+                 help="Timeout for a whole API request (connecting, headers and body) or credential plugin run, "
+                      "e.g. 30s or 1m (0: the default, 30s).",
                  callback=_store("request_timeout",
                                  lambda v: parse_duration(v, flag="--request-timeout")),
                  expose_value=False, is_eager=True),

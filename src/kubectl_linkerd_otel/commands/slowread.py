@@ -132,9 +132,9 @@ def pod_documents(text: str, path: str, fix: str) -> List:
                 raise UsageError(f"{path} is not valid JSON{where}; {fix}") from None
         import yaml
 
-        loader = yaml_loader(text)
         docs = []
         try:
+            loader = yaml_loader(text)     # its reader refuses control characters at once
             while loader.check_data():
                 doc = loader.get_data()
                 if doc is None:
@@ -148,7 +148,8 @@ def pod_documents(text: str, path: str, fix: str) -> List:
 
             raise yaml_error(exc, path, fix) from None
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
         return docs
 
 

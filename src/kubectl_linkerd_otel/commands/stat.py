@@ -14,6 +14,7 @@ from typing import Optional, Tuple
 import click
 
 from ..errors import UsageError
+from ..k8s.limits import INPUT_FILE, in_help
 from .environment import environment
 from .options import global_options, kube_flags, output_option, parse_duration
 
@@ -48,7 +49,7 @@ def parse_resource(resource: Optional[str], name: Optional[str]) -> Tuple[str, s
               help="Proxies read at the same time.")
 @click.option("--snapshot", "snapshot_file", metavar="FILE",
               help="Read the proxies' metrics saved in a snapshot (`kubectl linkerd-otel snapshot -f FILE`) "
-                   "instead of the cluster.")
+                   f"instead of the cluster ({in_help(INPUT_FILE)}).")
 @click.option("--demo", is_flag=True, help="Read the demo snapshot shipped with the plugin (no cluster needed).")
 @output_option("table", "wide", "json", default="table")
 @kube_flags

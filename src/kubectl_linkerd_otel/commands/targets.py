@@ -17,6 +17,7 @@ from typing import Optional, Tuple
 import click
 
 from ..errors import UsageError
+from ..k8s.limits import CONFIG_FILE, INPUT_FILE, in_help
 from .options import global_options, kube_flags, output_option
 
 # find_problems codes that stop the collector from starting (it refuses the config): nothing is scraped
@@ -25,13 +26,16 @@ REFUSED = ("no-pipelines", "undefined-component", "incomplete-pipeline", "not-in
 
 @click.command("targets")
 @click.option("--config", "config_file", metavar="FILE", type=click.Path(allow_dash=True),
-              help="A collector config file, or a ConfigMap YAML holding one (default: read it from the cluster).")
+              help="A collector config file, or a ConfigMap YAML holding one (default: read it from the cluster; "
+                   f"{in_help(CONFIG_FILE)}).")
 @click.option("--pods", "pods_file", metavar="FILE", type=click.Path(allow_dash=True),
-              help="Pods as `kubectl get pods -A -o json` prints them (default: list them in the cluster).")
+              help="Pods as `kubectl get pods -A -o json` prints them (default: list them in the cluster; "
+                   f"{in_help(INPUT_FILE)}).")
 @click.option("--all", "show_all", is_flag=True, help="Also list the dropped targets and why.")
 @click.option("--job", "jobs", multiple=True, metavar="NAME", help="Only this scrape job (repeatable).")
 @click.option("--snapshot", "snapshot_file", metavar="FILE",
-              help="Read a saved snapshot (`kubectl linkerd-otel snapshot -f FILE`) instead of the cluster.")
+              help="Read a saved snapshot (`kubectl linkerd-otel snapshot -f FILE`) instead of the cluster "
+                   f"({in_help(INPUT_FILE)}).")
 @click.option("--demo", is_flag=True, help="Read the demo snapshot shipped with the plugin (no cluster needed).")
 @output_option("table", "wide", "json", default="table")
 @kube_flags

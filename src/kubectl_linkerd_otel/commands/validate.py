@@ -10,12 +10,13 @@ from typing import Optional
 
 import click
 
+from ..k8s.limits import CONFIG_FILE, in_help
 from .options import kube_flags, output_option
 
 
 @click.command("validate")
 @click.option("-f", "--filename", "filename", required=True, metavar="FILE", type=click.Path(allow_dash=True),
-              help="A collector config file, or a ConfigMap YAML holding one (-: stdin).")
+              help=f"A collector config file, or a ConfigMap YAML holding one (-: stdin; {in_help(CONFIG_FILE)}).")
 @click.option("--image", default=None, metavar="IMAGE",
               help="The collector image the config is for: its distribution and version decide which "
                    "components and keys exist (default: the newest collector, any distribution).")

@@ -2,7 +2,9 @@
 
 `kubernetes` reads kubeconfig and credentials (kubeconfig.py); httpx sends the requests and we read raw
 JSON into plain dicts (typed model objects are far too slow for thousands of pods). Every failure
-becomes a typed error from errors.py with a one-line message.
+becomes a typed error from errors.py with a one-line message. Every answer is read through the bounded
+reader (k8s/bounded.py): a size limit per kind of answer (k8s/limits.py), and `--request-timeout` for the
+whole request, body included; every list is checked page by page (answers.Paging).
 """
 from __future__ import annotations
 
@@ -15,11 +17,13 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 from urllib.parse import quote
 
 from .. import __version__
-from ..errors import (ApiRefused, ApiStatusError, ApiTimeout, ApiUnreachable, Conflict, Forbidden, Gone,
-                      KubeError, NotFound, TlsError, Unauthorized)
+from ..errors import (AnswerTooLarge, ApiRefused, ApiStatusError, ApiTimeout, ApiUnreachable, Conflict, Forbidden,
+                      Gone, KubeError, NotFound, TlsError, Unauthorized)
 from ..naming import FIELD_MANAGER
+from ..k8s.bounded import Exceeded, read_chunks, too_big
+from ..k8s.limits import API_ANSWER, CERT_FILE, METRICS_ANSWER, Limit
 from ..k8s.urls import mask_url
-from .answers import check_list, check_object, check_version
+from .answers import Paging, check_list, check_object, check_version
 from .kubeconfig import Connection, KubeOptions, resolve
 from .resources import Resource, resource, resource_for
 
@@ -40,6 +44,24 @@ class ApplyResult(NamedTuple):
 class ProxyResponse(NamedTuple):
     status: int
     text: str
+
+
+class Answer:
+    """An answer read whole (within its limits): what callers read of httpx's Response."""
+
+    def __init__(self, status_code: int, headers: Any, content: bytes, charset: Optional[str]):
+        self.status_code, self.headers, self.content = status_code, headers, content
+        self._charset = charset or "utf-8"
+
+    @property
+    def text(self) -> str:
+        try:
+            return self.content.decode(self._charset, errors="replace")
+        except LookupError:     # a charset Python does not know
+            return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
 
 
 class AccessReview(NamedTuple):
@@ -121,11 +143,14 @@ class Kube:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
         else:
+            _check_file(conn.ca_file, "the certificate authority")
             try:
                 ctx = ssl.create_default_context(cafile=conn.ca_file)
             except (OSError, ssl.SSLError) as exc:
                 raise TlsError(f"cannot load the certificate authority {conn.ca_file}: {exc}") from None
         if conn.cert_file:
+            _check_file(conn.cert_file, "the client certificate")
+            _check_file(conn.key_file, "the client key")
             try:
                 ctx.load_cert_chain(conn.cert_file, conn.key_file)
             except (OSError, ssl.SSLError) as exc:
@@ -138,9 +163,11 @@ class Kube:
                  body: Optional[bytes] = None, content_type: Optional[str] = None,
                  accept: Optional[str] = None, raise_for_status: bool = True,
                  timeout: Optional[float] = None, extra_headers: Optional[List[tuple]] = None,
-                 proxied: bool = False):
+                 proxied: bool = False, limit: Limit = API_ANSWER) -> Answer:
         """`proxied`: the answer may be the pod's or service's own; only the API server's own 429/5xx
-        (a Status) is retried, never a pod answering 503 while it is not ready."""
+        (a Status) is retried, never a pod answering 503 while it is not ready. The whole request (connect,
+        headers and body, retries included) ends by `timeout` (default --request-timeout); the body is
+        refused past `limit`."""
         import httpx
 
         budget = timeout or self.timeout
@@ -148,10 +175,13 @@ class Kube:
         server = mask_url(self.connection.server)   # printed: credentials in the URL masked
         late = (f"the API server at {server} did not answer within {budget:g}s ({what}); retry, or raise "
                 "--request-timeout")
+        slow = (f"the API server at {server} did not finish answering within {budget:g}s ({what}: the whole "
+                "request, body included); retry, or raise --request-timeout")
         if self.deadline is not None and self.deadline < deadline:
             deadline = self.deadline
             late = (f"the API server at {server} did not answer ({what}) before the end of "
                     f"{self.deadline_reason or 'the deadline'}")
+            slow = late
         attempt = 0
         while True:
             attempt += 1
@@ -162,9 +192,18 @@ class Kube:
             extensions = ({"sni_hostname": self.connection.tls_server_name}
                           if self.connection.tls_server_name else None)
             try:
-                response = self._client.request(method, path, params=params, content=body,
-                                                headers=headers, timeout=remaining,
-                                                extensions=extensions)
+                request = self._client.build_request(method, path, params=params, content=body,
+                                                     headers=headers, timeout=remaining,
+                                                     extensions=extensions)
+                response = self._client.send(request, stream=True)
+                try:
+                    content = read_chunks(response.iter_bytes(), limit, deadline)
+                finally:
+                    response.close()
+            except Exceeded as exc:
+                if exc.why == "time":
+                    raise ApiTimeout(slow) from None
+                raise AnswerTooLarge(too_big(f"the answer to {what}", limit, shared=exc.shared)) from None
             except httpx.TimeoutException:
                 raise ApiTimeout(late) from None
             except httpx.ConnectError as exc:
@@ -182,6 +221,7 @@ class Kube:
                                      f"connection ({what}): {_reason(exc)}; retry in a moment") from None
             except httpx.HTTPError as exc:
                 raise ApiUnreachable(f"request to {server}{path} failed: {_reason(exc)}") from None
+            response = Answer(response.status_code, response.headers, content, response.charset_encoding)
             if response.status_code in RETRY_STATUSES and attempt < MAX_ATTEMPTS and \
                     (not proxied or _is_status(response)):
                 if self._backoff(attempt, deadline, response.headers.get("Retry-After")):
@@ -286,6 +326,7 @@ class Kube:
         path = res.path(namespace)
         token = None
         yielded = 0
+        paging = Paging(what, self.shown_server, limit)
         while True:
             params: Dict[str, Any] = {"limit": limit}
             if label_selector:
@@ -320,6 +361,7 @@ class Kube:
             token = (doc.get("metadata") or {}).get("continue")
             if not token:
                 return
+            paging.next(token, len(doc.get("items") or []))
 
     def namespaced_resources(self, skip_groups: Tuple[str, ...] = ()) -> Tuple[List[Resource], List[str]]:
         """Every namespaced resource that can be listed, as `kubectl api-resources --namespaced
@@ -445,29 +487,29 @@ class Kube:
         return response.text
 
     def proxy_get(self, namespace: str, pod: str, port: Any, path: str, *,
-                  timeout: Optional[float] = None) -> ProxyResponse:
+                  timeout: Optional[float] = None, limit: Limit = METRICS_ANSWER) -> ProxyResponse:
         """GET through the pods/proxy subresource. The pod's answer is returned whatever its status;
-        the API server's own refusals (401/403) raise."""
+        the API server's own refusals (401/403) raise. `limit`: what kind of answer it is (its size limit)."""
         target, _, query = path.lstrip("/").partition("?")
         url = f"/api/v1/namespaces/{namespace}/pods/{pod}:{port}/proxy/{quote(target)}"
         params = dict(p.split("=", 1) if "=" in p else (p, "") for p in query.split("&") if p)
         what = _What("get", "pods/proxy", namespace, f"{pod}:{port}")
         response = self._request("GET", url, what, params=params or None, raise_for_status=False,
-                                 accept="*/*", timeout=timeout, proxied=True)
+                                 accept="*/*", timeout=timeout, proxied=True, limit=limit)
         if response.status_code in (401, 403) and _is_status(response):
             raise self._status_error(response, what)
         return ProxyResponse(response.status_code, response.text)
 
     def service_proxy_get(self, namespace: str, service: str, port: Any, path: str, *,
                           params: Optional[dict] = None, headers: Optional[List[tuple]] = None,
-                          timeout: Optional[float] = None) -> ProxyResponse:
+                          timeout: Optional[float] = None, limit: Limit = METRICS_ANSWER) -> ProxyResponse:
         """GET through the services/proxy subresource (the API server consumes our Authorization header,
         so credentials for the service travel in other headers). The service's answer is returned
         whatever its status; the API server's own refusals (401/403) raise."""
         url = f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy/{quote(path.lstrip('/'))}"
         what = _What("get", "services/proxy", namespace, f"{service}:{port}")
         response = self._request("GET", url, what, params=params, raise_for_status=False, accept="*/*",
-                                 timeout=timeout, extra_headers=headers, proxied=True)
+                                 timeout=timeout, extra_headers=headers, proxied=True, limit=limit)
         if response.status_code in (401, 403) and _is_status(response):
             raise self._status_error(response, what)
         return ProxyResponse(response.status_code, response.text)
@@ -493,6 +535,17 @@ class Kube:
                             status.get("reason") or status.get("evaluationError") or "")
 
 
+
+
+def _check_file(path: Optional[str], what: str) -> None:
+    """A kubeconfig's certificate or key file: a regular file within its limit, else one line (OpenSSL would
+    read /dev/zero forever)."""
+    if not path:
+        return
+    from ..k8s.bounded import read_file
+
+    read_file(path, CERT_FILE, label=f"{what} {path}", error=TlsError,
+              fix="point the kubeconfig at the PEM file")
 
 
 def _comparable(obj: dict) -> dict:

@@ -55,3 +55,38 @@ def check_list(doc: dict, what: Any, server: str, *, pods: bool = False) -> None
             problem = pod_problem(item)
             if problem:
                 raise _unexpected(what, server, problem)
+
+
+class Paging:
+    """The continue tokens of one list, checked page by page: a list whose tokens never end would be
+    followed forever. Refused: a token the server already sent, more than MAX_EMPTY_PAGES pages in a row
+    without an object, more pages than MAX_LIST_OBJECTS objects fill (k8s/limits.py)."""
+
+    def __init__(self, what: Any, server: str, limit: int):
+        from ..k8s.limits import MAX_LIST_OBJECTS
+
+        self.what, self.server = what, server
+        self.max_pages = MAX_LIST_OBJECTS // max(int(limit or 0), 1) + 1
+        self.pages = 0
+        self.empty = 0
+        self._seen: set = set()     # digests: a token may be long
+
+    def next(self, token: str, items: int) -> None:
+        """Page `self.pages + 1` had `items` objects and `token`; raise unless following it is sane."""
+        import hashlib
+
+        from ..k8s.limits import MAX_EMPTY_PAGES, MAX_LIST_OBJECTS
+
+        self.pages += 1
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        if digest in self._seen:
+            raise _unexpected(self.what, self.server, f"page {self.pages} repeats a continue token it sent "
+                              "before (the list would never end)")
+        self._seen.add(digest)
+        self.empty = 0 if items else self.empty + 1
+        if self.empty >= MAX_EMPTY_PAGES:
+            raise _unexpected(self.what, self.server, f"{self.empty} pages in a row without an object, each "
+                              "with a continue token (the list would never end)")
+        if self.pages >= self.max_pages:
+            raise _unexpected(self.what, self.server, f"still a continue token after {self.pages:,} pages, "
+                              f"more than {MAX_LIST_OBJECTS:,} objects fill (the list would never end)")

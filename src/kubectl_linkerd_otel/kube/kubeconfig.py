@@ -18,7 +18,6 @@ from ..k8s.kubeflags import KubeOptions
 from ..k8s.urls import check_server_url
 
 IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-MAX_KUBECONFIG_BYTES = 16 * 1024 * 1024   # past this, not a kubeconfig (the YAML reader would crawl)
 
 
 @dataclass
@@ -67,13 +66,14 @@ def _in_cluster() -> bool:
 def _read_yaml(path: str) -> dict:
     import yaml
 
+    from ..k8s.bounded import read_file
+    from ..k8s.limits import KUBECONFIG
     from ..k8s.safeload import yaml_load
 
+    raw = read_file(path, KUBECONFIG, label=f"kubeconfig {path}", error=KubeconfigError,
+                    fix="point --kubeconfig at your kubeconfig")
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml_load(fh.read(MAX_KUBECONFIG_BYTES + 1))
-    except OSError as exc:
-        raise KubeconfigError(f"cannot read kubeconfig {path}: {exc.strerror}") from None
+        data = yaml_load(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise KubeconfigError(f"kubeconfig {path} is not a text file (not UTF-8); "
                               "point --kubeconfig at your kubeconfig") from None
@@ -205,6 +205,14 @@ def _load(config: dict, context_name: str, cluster: dict, opts: KubeOptions) -> 
     from kubernetes.config.kube_config import KubeConfigLoader
 
     plugin = _exec_plugin(config, context_name, cluster, opts)
+    token_file = (_named(config["users"], config["contexts"][0]["context"].get("user") or "", "user") or {}).get(
+        "tokenFile") if isinstance(config.get("users"), list) else None
+    if isinstance(token_file, str) and token_file and os.path.exists(token_file):
+        from ..k8s.bounded import read_file     # the client reads it whole: not /dev/zero, not 10 GB
+        from ..k8s.limits import CERT_FILE
+
+        read_file(token_file, CERT_FILE, label=f"the tokenFile {token_file} of context {context_name!r}",
+                  error=KubeconfigError, fix="point it at the file holding the token")
     errors: List[str] = []
     handler = _Collect(errors)
     logging.getLogger().addHandler(handler)

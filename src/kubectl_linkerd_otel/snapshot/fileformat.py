@@ -11,12 +11,12 @@ One gzip-compressed JSON document:
 proxies' own metrics adds `stat`). The format is open: readers ignore fields they do not know, so a new
 field (a new gather step) needs no new version; the version changes only when a field changes meaning.
 Version 1 (the first `--save-snapshot` files: plain JSON, the fields at the top) is still read. An
-uncompressed version 2 file (`gunzip`ped to look inside) is read too.
+uncompressed version 2 file (`gunzip`ped to look inside) is read too. A file is decompressed piece by piece
+within the input limit (k8s/limits.py INPUT_FILE), and refused as soon as it expands like a gzip bomb.
 """
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import time
 import zlib
@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Dict, List, Tuple
 
 from ..errors import UsageError
+from ..k8s.limits import GZIP_MAX_RATIO, INPUT_FILE, show
 from .data import FORMAT as FORMAT_V1, Snapshot, damaged
 from .redaction import redact
 
@@ -31,7 +32,6 @@ FORMAT = "kubectl-linkerd-otel/snapshot"
 VERSION = 2
 READABLE_VERSIONS = (1, 2)
 READERS = ("check", "targets")
-MAX_BYTES = 1024 * 1024 * 1024     # decompressed; past this it is not a snapshot we wrote
 FIX = "pass a file written by `kubectl linkerd-otel snapshot -f FILE` (or check --save-snapshot)"
 
 
@@ -96,13 +96,18 @@ def decode(data: bytes, where: str, reader: str) -> Tuple[Snapshot, Manifest]:
     """The snapshot and manifest in a file's bytes; a one-line UsageError when the file is not one
     this plugin reads (not a snapshot, truncated, corrupt, damaged, another version, no data for
     `reader`)."""
-    text = _text(_decompressed(data, where), where)
+    plain, compressed = _decompressed(data, where)
+    text = _text(plain, where, compressed)
+    if compressed and not text.strip():
+        raise UsageError(f"{where} is not a linkerd-otel snapshot (gzip-compressed, but it holds "
+                         f"{'only whitespace' if text else 'nothing'}); {FIX}")
     from ..k8s.safeload import json_loads
 
     try:
         doc = json_loads(text)
     except (ValueError, RecursionError):
-        raise UsageError(f"{where} is not a linkerd-otel snapshot (neither gzip nor JSON); {FIX}") from None
+        what = "gzip-compressed, but what it holds is not JSON" if compressed else "neither gzip nor JSON"
+        raise UsageError(f"{where} is not a linkerd-otel snapshot ({what}); {FIX}") from None
     if not isinstance(doc, dict):
         raise UsageError(f"{where} is not a linkerd-otel snapshot (a JSON {type(doc).__name__}, not an object); "
                          f"{FIX}")
@@ -145,31 +150,39 @@ def _cluster(manifest: Manifest) -> str:
     return f" ({shown})" if shown else ""
 
 
-def _decompressed(data: bytes, where: str) -> bytes:
+def _decompressed(data: bytes, where: str) -> Tuple[bytes, bool]:
+    """(the file's JSON bytes, whether they were gzip-compressed)."""
+    from ..k8s.bounded import Exceeded, gunzip, too_big
+
     if not data.startswith(b"\x1f\x8b"):
         if data[:1] == b"\x1f":      # half a gzip magic number: cut at the first byte
             raise UsageError(f"snapshot {where} is truncated (it ends inside the gzip header); take it again")
-        return data                  # plain JSON: version 1, or a gunzipped file
+        return data, False           # plain JSON: version 1, or a gunzipped file
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
-            out = handle.read(MAX_BYTES + 1)
+        return gunzip(data, INPUT_FILE.bytes), True
+    except Exceeded as exc:
+        if exc.why == "size":
+            raise UsageError(too_big(f"snapshot {where} once decompressed", INPUT_FILE, FIX)) from None
+        if exc.blank:
+            raise UsageError(f"{where} is not a linkerd-otel snapshot (gzip-compressed whitespace: more than "
+                             f"{show(exc.seen)} of spaces and newlines from {show(len(data))}); {FIX}") from None
+        raise UsageError(f"{where} is not a linkerd-otel snapshot (it expands more than {GZIP_MAX_RATIO} times "
+                         f"when decompressed, past {show(exc.seen)} from {show(len(data))}: a gzip bomb, not a "
+                         f"file this plugin wrote); {FIX}") from None
     except EOFError:
         raise UsageError(f"snapshot {where} is truncated (the compressed data ends early); copy the whole "
                          f"file again, or take a new one") from None
     except (OSError, zlib.error) as exc:   # gzip.BadGzipFile is an OSError; CRC errors too
         raise UsageError(f"snapshot {where} is corrupt ({exc}); copy the whole file again, or take a new "
                          f"one") from None
-    if len(out) > MAX_BYTES:
-        raise UsageError(f"snapshot {where} decompresses to more than {MAX_BYTES // (1024 * 1024)} MiB: not a "
-                         f"snapshot this plugin wrote; {FIX}")
-    return out
 
 
-def _text(data: bytes, where: str) -> str:
+def _text(data: bytes, where: str, compressed: bool) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise UsageError(f"{where} is not a linkerd-otel snapshot (neither gzip nor UTF-8 JSON); {FIX}") from None
+        what = "gzip-compressed, but not UTF-8 JSON inside" if compressed else "neither gzip nor UTF-8 JSON"
+        raise UsageError(f"{where} is not a linkerd-otel snapshot ({what}); {FIX}") from None
 
 
 def _readable() -> str:
