@@ -105,7 +105,8 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
     if offline:
         from .snapshots import load, print_header
 
-        snap, heading = load(snapshot_file, demo, "check")
+        snap, heading = load(snapshot_file, demo, "check",
+                             opts.namespace if opts.namespace_given and not extension_mode else None)
         print_header(heading, to_stderr=output == "json")
     else:
         snap = collect()
