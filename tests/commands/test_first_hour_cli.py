@@ -52,3 +52,49 @@ def test_version_against_a_server_that_is_not_an_api_server(fake_api):
     assert result.stderr == (f"Error: get version: not found: the server at {fake_api.url} is not a Kubernetes API "
                              "server, or that is not its base URL; check the cluster's server: in the kubeconfig "
                              "(`kubectl config view --minify`) or --server\n")
+
+
+# -- 6. completion, a mistyped command, one-line usage errors, whole summaries -------------------------
+
+def test_stat_completes_resource_types(capsys):
+    from kubectl_linkerd_otel.cli import cli
+    from kubectl_linkerd_otel.commands import shell_completion
+
+    shell_completion.main(cli, ["stat", ""])
+    assert capsys.readouterr().out == ("deploy\tDeployments\nsts\tStatefulSets\nds\tDaemonSets\nns\tNamespaces\n"
+                                       "pod\tPods\n:4\n")
+    shell_completion.main(cli, ["stat", "-A", "d"])
+    assert capsys.readouterr().out == "deploy\tDeployments\nds\tDaemonSets\n:4\n"
+    shell_completion.main(cli, ["stat", "statef"])
+    assert capsys.readouterr().out == "statefulset\nstatefulsets\n:4\n"
+
+
+def test_a_mistyped_command_gets_did_you_mean():
+    result = run_cli("chek")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "Error: unknown command 'chek'; did you mean 'check'? (see 'kubectl linkerd-otel --help')\n"
+    assert run_cli("frobnicate").stderr == "Error: unknown command 'frobnicate' (see 'kubectl linkerd-otel --help')\n"
+
+
+def test_completion_without_a_shell_is_one_line():
+    result = run_cli("completion")
+    assert result.exit_code == 2
+    assert result.stderr == ("Error: Missing argument '{bash|zsh|fish}'. Choose from: bash, zsh, fish "
+                             "(see 'kubectl linkerd-otel completion --help')\n")
+
+
+def test_top_level_help_keeps_every_summary_whole():
+    out = run_cli("--help").stdout
+    commands = out.split("\nCommands:\n", 1)[1]
+    summaries, current = [], ""
+    for line in commands.splitlines():
+        if line[:4] == "    ":
+            current += " " + line.strip()
+        else:
+            if current:
+                summaries.append(current)
+            current = line.strip()
+    summaries.append(current)
+    assert len(summaries) == 9, summaries
+    for summary in summaries:
+        assert summary.endswith(".") and not summary.endswith("..."), summary

@@ -35,8 +35,19 @@ def parse_resource(resource: Optional[str], name: Optional[str]) -> Tuple[str, s
     return found[0], found[1], name or None
 
 
+def complete_resource(_ctx, _param, incomplete: str):
+    """The resource types: the short names viz prints, or the long ones when only they match."""
+    from click.shell_completion import CompletionItem
+
+    from ..stats.golden import KINDS
+
+    short = {"deploy": "Deployments", "sts": "StatefulSets", "ds": "DaemonSets", "ns": "Namespaces", "pod": "Pods"}
+    found = [CompletionItem(n, help=h) for n, h in short.items() if n.startswith(incomplete)]
+    return found or [CompletionItem(n) for n in KINDS if n.startswith(incomplete)]
+
+
 @click.command("stat")
-@click.argument("resource", required=False, metavar="[deploy|sts|ds|ns|pod]")
+@click.argument("resource", required=False, metavar="[deploy|sts|ds|ns|pod]", shell_complete=complete_resource)
 @click.argument("name", required=False, metavar="[NAME]")
 @click.option("-A", "--all-namespaces", is_flag=True, help="Workloads of every namespace.")
 @click.option("--outbound", is_flag=True,
