@@ -57,7 +57,7 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
             query_ca_file: Optional[str], query_timeout: str, no_query: bool, linkerd_namespace: Optional[str],
             proxy: Optional[str], api_addr: Optional[str], pre: Optional[str]) -> None:
     """Diagnose whether Linkerd's metrics reach your backend, and why not."""
-    from ..checks.framework import CheckOptions, could_not_run, failed, retryable_failures, run_categories
+    from ..checks.framework import ERROR, CheckOptions, could_not_run, failed, retryable_failures, run_categories
     from ..checks.registry import CATEGORIES
 
     ctx = click.get_current_context()
@@ -102,26 +102,38 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
         took = time.monotonic() - begin
         return gathered
 
+    def worth_retrying(snap, results) -> bool:
+        # a failure that may pass by itself, or any failure while some read timed out or met a 5xx
+        return retryable_failures(results) or (
+            failed(results) and any((getattr(snap, "transient_errors", None) or {}).values()))
+
     if offline:
         from .snapshots import load, print_header
 
         snap, heading = load(snapshot_file, demo, "check",
                              opts.namespace if opts.namespace_given and not extension_mode else None)
         print_header(heading, to_stderr=output == "json")
+        results = run_categories(CATEGORIES, snap, check_options)
     else:
-        snap = collect()
-    results = run_categories(CATEGORIES, snap, check_options)
-    def worth_retrying(snap, results) -> bool:
-        # a failure that may pass by itself, or any failure while some read timed out or met a 5xx
-        return retryable_failures(results) or (
-            failed(results) and any((getattr(snap, "transient_errors", None) or {}).values()))
+        with Progress(env.stderr_isatty and output != "json", quiet_off_tty=True,
+                      color=not env.no_color) as progress:
+            bound = f" of --wait {wait}" if wait_seconds else ""
 
-    with Progress(env.stderr_isatty and output != "json", quiet_off_tty=True) as progress:
-        while worth_retrying(snap, results) and not offline and time.monotonic() + RETRY_EVERY < deadline:
-            progress.update("waiting for checks to pass")
-            time.sleep(RETRY_EVERY)
+            def reading() -> str:
+                kube = getattr(opts, "_kube", None)    # built by the first read; a server that does not
+                where = f" at {kube.shown_server}" if kube is not None else ""   # answer is waited for
+                return f"reading the cluster through the API server{where} ({{elapsed}}{bound})"
+
+            progress.update(reading)
             snap = collect()
             results = run_categories(CATEGORIES, snap, check_options)
+            while worth_retrying(snap, results) and time.monotonic() + RETRY_EVERY < deadline:
+                failing = sum(1 for r in results if r.status == ERROR)
+                progress.update(f"waiting for {failing} failing check{'s' if failing != 1 else ''} to pass "
+                                f"({{elapsed}}{bound})")
+                time.sleep(RETRY_EVERY)
+                snap = collect()
+                results = run_categories(CATEGORIES, snap, check_options)
 
     if output == "json":
         from ..report.check_json import render as render_json
