@@ -52,9 +52,11 @@ def test_demo_403_in_the_logs_is_past_when_the_receiver_scrapes_that_target(nowh
     doc = json.loads(run_cli("check", "--demo", "-o", "json").stdout)
     refused = find(doc, "no scrape answered HTTP 403")
     assert refused["result"] == "warning"          # not an error: it is scraped now
-    assert refused["error"].startswith("1 scrape target answered HTTP 403 earlier (the collector's logs), none at "
-                                       "its last scrape (the collector's receiver): no inbound policy in force "
-                                       "refuses the collector")
+    assert refused["error"].startswith("1 scrape target answered HTTP 403 earlier (the collector's logs), not at "
+                                       "its last scrape (its receiver): no inbound policy in force refuses the "
+                                       "collector (the checks above), so restricting is not the fix: look for a "
+                                       "Server, AuthorizationPolicy or default-inbound-policy annotation changed "
+                                       "since, or a proxy of another version")
     assert ("10.244.0.26:4191 (emojivoto/voting-6d9f7c8b5d-x2kqp, job linkerd-proxy): HTTP 403 (once, "
             "2026-11-25 09:24:31 UTC)") in refused["error"]
 
@@ -69,7 +71,8 @@ def test_403_now_without_a_restriction_points_elsewhere(mesh_api):
     assert refused["result"] == "error"
     assert refused["error"].startswith("1 scrape target answers HTTP 403 (the collector's receiver, last scrape): "
                                        "no inbound policy in force refuses the collector (the checks above), so "
-                                       "restricting is not the fix: something else answered 403")
+                                       "restricting is not the fix: look for a policy object this plugin could "
+                                       "not read, or a proxy of another version")
     assert "10.244.0.22:4191: server returned HTTP status 403 Forbidden" in refused["error"]
     assert contradictions(doc) == []
 

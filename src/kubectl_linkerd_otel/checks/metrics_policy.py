@@ -335,11 +335,10 @@ def refusal_advice(snap, opts, past: bool) -> str:
     if reasons:
         return (f"the collector is meshed, but {' and '.join(reasons)} {verb(len(reasons), 'refuses', 'refuse')} "
                 f"it where no policy authorizes it; {FIX} to authorize it")
-    cause = ("a Server, AuthorizationPolicy or default-inbound-policy annotation that has changed since"
+    cause = ("a Server, AuthorizationPolicy or default-inbound-policy annotation changed since"
              if past else "a policy object this plugin could not read")
     return (f"no inbound policy in force refuses the collector (the checks above), so restricting is not the "
-            f"fix: something else answered 403 on those proxies' admin port: {cause}, or a proxy of another "
-            f"version")
+            f"fix: look for {cause}, or a proxy of another version")
 
 
 def no_403(snap, opts):
@@ -365,7 +364,7 @@ def no_403(snap, opts):
     if snap.receiver_targets:
         # the receiver's view is the newer one: those targets are not refused at their last scrape
         return warn(f"{count(len(logged), 'scrape target')} answered HTTP 403 earlier (the collector's logs), "
-                    f"none at {verb(len(logged), 'its', 'their')} last scrape (the collector's receiver): "
+                    f"not at {verb(len(logged), 'its', 'their')} last scrape (its receiver): "
                     f"{refusal_advice(snap, opts, past=True)}", lines)
     return fail(f"{count(len(logged), 'scrape target')} answered HTTP 403 (the collector's logs): "
                 f"{refusal_advice(snap, opts, past=False)}", lines)
