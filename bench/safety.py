@@ -107,7 +107,8 @@ class Outcome:
     peak_rss: int = 0              # bytes
     code: Optional[int] = None     # exit code; -N: killed by signal N
     peak_vm: int = 0               # bytes of address space at its largest, as last sampled (VmPeak)
-    limit: str = ""                # "" | "memory" | "timeout"
+    limit: str = ""                # "" | "memory" | "resident" | "timeout"
+    rss_cap: int = 0               # bytes of resident memory it was stopped past (0: none)
     stderr: str = ""               # the start and the end of it (STDERR_KEPT characters each)
     notes: List[str] = field(default_factory=list)
 
@@ -122,6 +123,11 @@ class Outcome:
             return (f"LIMIT: {self.label} hit its memory cap of {human_bytes(self.cap)} (address space) after "
                     f"{self.wall:.1f} s, peak RSS {human_bytes(self.peak_rss)}: {how}, keeping the sum of "
                     f"the caps under the memory the machine can spare")
+        if self.limit == "resident":
+            how = f"raise it with {memory_option}" if memory_option else "raise its cap"
+            return (f"LIMIT: {self.label} passed its resident-memory cap of {human_bytes(self.rss_cap)} after "
+                    f"{self.wall:.1f} s and was stopped: {how}, keeping the sum of the caps under the memory "
+                    f"the machine can spare")
         if self.limit == "timeout":
             how = f"raise it with {timeout_option}" if timeout_option else "raise its timeout"
             return (f"LIMIT: {self.label} was stopped by its timeout of {self.timeout:g} s "
@@ -135,8 +141,12 @@ class Child:
 
     def __init__(self, label: str, argv: Sequence[str], *, cap: int, timeout: float,
                  env: Optional[dict] = None, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                 cwd: Optional[str] = None):
-        self.outcome = Outcome(label, [str(a) for a in argv], effective_cap(cap), timeout)
+                 cwd: Optional[str] = None, rss_cap: int = 0):
+        """`rss_cap`: also stop the child when its resident memory passes this (sampled every
+        SAMPLE_EVERY s), for programs whose address space says little: a Go program such as kubectl
+        reserves gigabytes it never touches, so its address-space cap is only a backstop."""
+        self.outcome = Outcome(label, [str(a) for a in argv], effective_cap(cap), timeout, rss_cap=rss_cap)
+        self._over_rss = False
         self._err: IO[bytes] = tempfile.TemporaryFile(prefix="bench-stderr-")
         self._lock = threading.RLock()     # reentrant: a signal handler may kill while the main thread holds it
         self._reaped = False
@@ -169,6 +179,10 @@ class Child:
                         for line in fh:
                             if line.startswith(b"VmPeak:"):
                                 self.outcome.peak_vm = max(self.outcome.peak_vm, int(line.split()[1]) * 1024)
+                            elif line.startswith(b"VmRSS:"):
+                                if self.outcome.rss_cap and int(line.split()[1]) * 1024 > self.outcome.rss_cap:
+                                    self._over_rss = True
+                                    self._kill_group()
                                 break
                 except (OSError, ValueError, IndexError):
                     pass
@@ -298,7 +312,9 @@ class Child:
             kept += self._err.read()
         self._err.close()
         out.stderr = kept.decode(errors="replace")
-        if self._timed_out:
+        if self._over_rss:
+            out.limit = "resident"
+        elif self._timed_out:
             out.limit = "timeout"
         elif out.code not in (0, None) and (_OUT_OF_MEMORY.search(_SURVIVED.sub(b"", kept))
                                             or out.peak_vm >= NEAR_CAP * out.cap):
@@ -313,9 +329,9 @@ class Child:
 
 
 def run(label: str, argv: Sequence[str], *, cap: int, timeout: float, env: Optional[dict] = None,
-        stdout=subprocess.DEVNULL, cwd: Optional[str] = None) -> Outcome:
+        stdout=subprocess.DEVNULL, cwd: Optional[str] = None, rss_cap: int = 0) -> Outcome:
     """Run one child to its end (or its limit) and say how it ended."""
-    return Child(label, argv, cap=cap, timeout=timeout, env=env, stdout=stdout, cwd=cwd).wait()
+    return Child(label, argv, cap=cap, timeout=timeout, env=env, stdout=stdout, cwd=cwd, rss_cap=rss_cap).wait()
 
 
 class Tree:

@@ -91,3 +91,20 @@ def nowhere(tmp_path, monkeypatch):
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     return home
+
+
+# -- the Prometheus recordings (tests/prometheus_harness.py) ------------------------------------------
+def pytest_sessionfinish(session, exitstatus):
+    """RECORD_PROMETHEUS=1 (scripts/record-prometheus.py): write the answers recorded in this session."""
+    harness = sys.modules.get("prometheus_harness")
+    if harness is not None:
+        for path in harness.save_recordings():
+            print(f"\nrecorded {path.relative_to(REPO)}")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line saying whether the Prometheus tests ran a real Prometheus or replayed its recordings."""
+    harness = sys.modules.get("prometheus_harness")
+    line = harness.session_summary() if harness is not None else ""
+    if line:
+        terminalreporter.write_line(line)

@@ -121,7 +121,7 @@ def kubectl_verbosity(args: List[str]) -> List[str]:
     while i < command:
         arg = args[i]
         if arg in ("-v", "--v", "--verbose"):
-            if i + 1 < command and args[i + 1].isdigit():
+            if i + 1 < command and args[i + 1].isascii() and args[i + 1].isdigit():
                 level, i = args[i + 1], i + 2
                 continue
             level = level or "1"
@@ -146,6 +146,44 @@ def _usage_error_line(exc: click.ClickException) -> str:
     return f"Error: {message}"
 
 
+def _error_line(line: str) -> None:
+    """The one line of an error, on stderr. It may quote the cluster, a file or a snapshot (an API
+    server's message, a name): escape sequences and line breaks in it are escaped (scrape/text.py)."""
+    from .scrape.text import printable
+
+    click.echo(printable(line), err=True)
+
+
+def json_check(args: List[str]) -> bool:
+    """The command is `check` with JSON output (`-o json`, `--output json`, `--output=json`, `-ojson`;
+    `-o=json` is split before): what `linkerd check` runs for an extension."""
+    at = next((i for i, arg in enumerate(args) if arg in COMMANDS or arg == "--"), None)
+    if at is None or args[at] != "check":
+        return False
+    output, rest = None, args[at + 1:]
+    for i, arg in enumerate(rest):
+        if arg == "--":
+            break
+        if arg in ("-o", "--output") and i + 1 < len(rest):
+            output = rest[i + 1]
+        elif arg.startswith("--output="):
+            output = arg.split("=", 1)[1]
+        elif arg.startswith("-o") and not arg.startswith("--") and len(arg) > 2:
+            output = arg[2:]
+    return (output or "").strip().lower() == "json"
+
+
+def _fail(line: str, code: int, json_output: bool, exc: Optional[BaseException] = None) -> None:
+    """End with an error: its line on stderr, and for `check -o json` a document on stdout too
+    (report/check_json.error_document), unless the command printed its report before failing."""
+    if json_output and code == 2 and not getattr(exc, "report_printed", False):
+        from .report.check_json import error_document
+
+        click.echo(error_document(line[len("Error: "):] if line.startswith("Error: ") else line), nl=False)
+    _error_line(line)
+    sys.exit(code)
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = kubectl_verbosity(kubectl_style_args(sys.argv[1:] if argv is None else list(argv)))
     if not args:
@@ -153,14 +191,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     name = prog_name(sys.argv[0] if sys.argv else "kubectl-linkerd_otel")
     verbose = any(a in ("-v", "--verbose") or a.startswith("--verbose=") and a != "--verbose=false"
                   for a in args)
+    json_output = json_check(args)
     try:
         # Without standalone mode click returns ctx.exit(n)'s code instead of exiting.
         code = cli.main(args=args, prog_name=name, standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        click.echo(_usage_error_line(exc), err=True)
-        sys.exit(2)
+        _fail(_usage_error_line(exc), 2, json_output, exc)
     except click.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
@@ -174,17 +212,18 @@ def main(argv: Optional[List[str]] = None) -> None:
         finally:
             os._exit(0)
     except PluginError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        _fail(f"Error: {exc}", exc.exit_code, json_output, exc)
     except Exception as exc:  # a bug of ours: one line, the traceback only on request
+        line = (f"Error: internal error: {type(exc).__name__}: {exc} "
+                f"(re-run with -v for the traceback, and please report it)")
         if verbose:
             import traceback
 
             traceback.print_exc()
+            if json_output:
+                _fail(line, 2, json_output, exc)
             sys.exit(2)
-        click.echo(f"Error: internal error: {type(exc).__name__}: {exc} "
-                   f"(re-run with -v for the traceback, and please report it)", err=True)
-        sys.exit(2)
+        _fail(line, 2, json_output, exc)
     sys.exit(code if isinstance(code, int) else 0)
 
 

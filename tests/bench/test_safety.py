@@ -133,3 +133,15 @@ def test_a_bench_that_is_stopped_kills_the_children_it_still_has(tmp_path):
             break
         time.sleep(0.05)
     assert not Path(f"/proc/{pid}").exists() or "Z" in _state(pid)
+
+
+def test_a_child_past_its_resident_memory_cap_is_stopped_and_named():
+    """For programs whose address space says little (Go reserves what it never touches): the sampler
+    stops the child once its resident memory passes `rss_cap`; the address-space cap is a backstop."""
+    grower = ("import time\nblocks = []\nwhile True:\n"
+              "    blocks.append(bytearray(16 * 1024 * 1024))\n    time.sleep(0.01)\n")
+    outcome = safety.run("grower", [sys.executable, "-c", grower], cap=4096 * safety.MIB, timeout=120,
+                         rss_cap=200 * safety.MIB)
+    assert outcome.limit == "resident" and outcome.code == -9
+    line = outcome.limit_line("--kubectl-mem-gb")
+    assert line.startswith("LIMIT: grower passed its resident-memory cap of 200") and "--kubectl-mem-gb" in line

@@ -100,7 +100,8 @@ def test_log_lines_are_shown_without_credentials(mesh_api, tmp_path):
     assert "        some other error happened (once, 2026-11-25 09:15:24 UTC)\n" in result.stdout
 
 
-SECRET_ENDPOINT = "https://admin:hunter2@backend.example.com:4317"
+# http://: with tls.insecure a gRPC exporter sends in clear; to https:// it would still use TLS (configgrpc)
+SECRET_ENDPOINT = "http://admin:hunter2@backend.example.com:4317"
 
 
 def test_endpoint_user_and_password_are_redacted_and_flagged(mesh_api, tmp_path):
@@ -112,10 +113,12 @@ def test_endpoint_user_and_password_are_redacted_and_flagged(mesh_api, tmp_path)
     assert result.exit_code == 0, result.output
     assert "hunter2" not in result.stdout and "hunter2" not in snapshot_text(path)
     assert find(doc, "linkerd-otel-exporter", "exporters configured")["description"] == \
-        "exporters configured: otlp_grpc/backend -> https://<redacted>@backend.example.com:4317"
+        "exporters configured: otlp_grpc/backend -> http://<redacted>@backend.example.com:4317"
     tls = find(doc, "linkerd-otel-exporter", "export to outside the cluster is encrypted")
-    assert tls["error"] == ("plain-text export (tls.insecure) to an endpoint outside the cluster\n"
-                            "    otlp_grpc/backend -> https://<redacted>@backend.example.com:4317")
+    assert tls["error"] == ("plain-text export to an endpoint outside the cluster: the credentials it sends can "
+                            "be read by anyone on the way; turn on TLS (no tls.insecure, an https:// endpoint)\n"
+                            "    otlp_grpc/backend -> http://<redacted>@backend.example.com:4317 (tls.insecure; "
+                            "it sends credentials)")
     credentials = find(doc, "linkerd-otel-exporter", "no credentials written into the config")
     assert credentials["result"] == "warning"
     assert credentials["error"] == (

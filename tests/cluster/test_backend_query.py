@@ -1,12 +1,17 @@
 """`check` asks the backend whether the proxies' metrics arrive: the real CLI against the fake API server,
 with a real Prometheus 3.5.3 as the backend (basic auth on), loaded by scraping recorded proxy metrics text
-served with the labels our collector config gives each proxy target."""
+served with the labels our collector config gives each proxy target.
+
+The plugin talks to an `HttpTape` (prometheus_harness): in front of the real Prometheus it records or checks
+each test's exchanges; without a binary it answers them from tests/golden/prometheus/backend-query.json,
+with the recorded times put back relative to the time each query asks about."""
 from __future__ import annotations
 
 import base64
 import copy
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -22,7 +27,7 @@ import yaml
 import scenarios
 from conftest import mesh_objects
 from helpers import run_cli, snapshot_text
-from prometheus_harness import free_port, prometheus_binary
+from prometheus_harness import HttpTape, Recording, free_port, live, prometheus_binary
 
 pytestmark = pytest.mark.prometheus
 
@@ -30,8 +35,11 @@ FIXTURE = Path(__file__).parent.parent / "fixtures" / "proxy-metrics.txt"
 USER, PASSWORD = "admin", "s3cret"
 # bcrypt (cost 4) of PASSWORD, for Prometheus' --web.config.file
 PASSWORD_HASH = "$2b$04$Uw5osc1THr27LeVDXiLj2.oi4Wdpht1Fzdw4DusGWAUkIYgrT8/Km"
-STALE_MINUTES = 12
+# a stale pod's samples are stamped this long before each scrape: 12m15s, so that a scrape between the
+# plugin's "now" and Prometheus' evaluation still leaves the newest sample over 12 minutes old
+STALE_SECONDS = 12 * 60 + 15
 O2_SERVICE, O2_NS = "openobserve-openobserve-standalone", "openobserve"
+EXCHANGES = Recording("backend-query")
 
 
 def rendered_config(endpoint: str = "openobserve.openobserve.svc.cluster.local:5081", headers=()) -> str:
@@ -72,21 +80,24 @@ def proxy_targets(pods):
 
 
 class MetricsServer:
-    """Serves the recorded proxy metrics at /metrics/<ns>/<pod>; with old timestamps for stale pods."""
+    """Serves the recorded proxy metrics at /metrics/<ns>/<pod>; for stale pods each sample is stamped
+    STALE_SECONDS before the scrape (so the newest sample is always about that old, whenever the query runs)."""
 
     def __init__(self, stale=()):
         text = FIXTURE.read_text(encoding="utf-8")
         stale = set(stale)
-        old_ms = int((time.time() - STALE_MINUTES * 60) * 1000)
-        old = "".join(line if line.startswith("#") or not line.strip() else f"{line.rstrip()} {old_ms}\n"
-                      for line in text.splitlines(keepends=True))
+
+        def old() -> str:
+            old_ms = int((time.time() - STALE_SECONDS) * 1000)
+            return "".join(line if line.startswith("#") or not line.strip() else f"{line.rstrip()} {old_ms}\n"
+                           for line in text.splitlines(keepends=True))
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):
                 pass
 
             def do_GET(self):  # noqa: N802
-                body = (old if self.path.split("/", 2)[-1] in stale else text).encode()
+                body = (old() if self.path.split("/", 2)[-1] in stale else text).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")
                 self.send_header("Content-Length", str(len(body)))
@@ -156,22 +167,51 @@ class Backend:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Front:
+    """What the tests talk to: the tape (a proxy to Prometheus, or the recording without one)."""
+
+    def __init__(self, tape: HttpTape):
+        self.tape = tape
+        self.url = tape.url
+
+    def get(self, path: str, params: dict, auth=(USER, PASSWORD)):
+        return self.tape.get(path, params, auth)
 
 
 @pytest.fixture(scope="module")
 def backend():
+    if not live():
+        tape = HttpTape(EXCHANGES, upstream=None)
+        try:
+            yield Front(tape)
+        finally:
+            tape.stop()
+        return
     pods = [o for o in mesh_objects() if o.get("kind", "Pod") == "Pod" and "spec" in o
             and "containers" in (o.get("spec") or {}) and o["metadata"].get("namespace")] + [LEGACY]
     targets = proxy_targets(pods)
     assert {pt.name for pt, _ in targets} >= {"web-5b4656675c-826fd", LEGACY["metadata"]["name"]}
     metrics = MetricsServer(stale=[f"emojivoto/{LEGACY['metadata']['name']}"])
     prom = Backend(targets, metrics, stale=1)
+    tape = HttpTape(EXCHANGES, upstream=prom.url)
     try:
         prom.wait_for_data()
-        yield prom
+        yield Front(tape)
     finally:
+        tape.stop()
         prom.stop()
         metrics.stop()
+
+
+@pytest.fixture(autouse=True)
+def exchanges(request, backend):
+    """Each test's exchanges with the backend: recorded, replayed, or checked against the recording."""
+    backend.tape.begin(request.node.name)
+    yield
+    backend.tape.end()
 
 
 def _setup(api, config: str = None) -> None:
@@ -180,6 +220,14 @@ def _setup(api, config: str = None) -> None:
     scenarios.set_config(api, config)
     api.set_proxy(scenarios.NS, scenarios.COLLECTOR_POD, 9090, "api/v1/targets",
                   body=lambda _q: scenarios.targets_json(api, config_text=config))
+    # every target the check samples answers /metrics (an unserved port is a 503 the client retries for ~2 s)
+    text = scenarios.proxy_metrics_text()
+    for pod in api.objects("pods") + [VOTING, LEGACY]:
+        spec = pod.get("spec") or {}
+        for container in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+            for port in container.get("ports") or []:
+                api.set_proxy(pod["metadata"]["namespace"], pod["metadata"]["name"], port["containerPort"],
+                              "metrics", body=text)
 
 
 def _backend_check(stdout: str) -> dict:

@@ -5,6 +5,10 @@ pod service discovery, or written by hand) and a scrape config; both sides must 
 targets are kept, which are dropped, and the exact final and discovered label sets and scrape URLs.
 A second Prometheus runs `kubernetes_sd_configs` against a small fake API server serving the shared
 fixture pods, so the pod discovery itself is compared too.
+
+Prometheus' answers are recorded in tests/golden/prometheus/differential-targets.json and
+differential-rule-validation.json: without a binary the engine is compared with the recording, with one
+also with the live answer, and a live answer unlike the recording fails as stale (prometheus_harness).
 """
 from __future__ import annotations
 
@@ -21,14 +25,17 @@ from kubectl_linkerd_otel.scrape.config import scrape_job, unescape
 from kubectl_linkerd_otel.scrape.sd import discover
 from kubectl_linkerd_otel.scrape.targets import simulate_job
 
-from prometheus_harness import FakePodsApi, Prometheus, canonical, config_error, prometheus_binary, \
-    summarize_pool
+from prometheus_harness import FakePodsApi, Prometheus, Recording, canonical, live, prometheus_binary, \
+    recorded_config_error, summarize_pool
 
 pytestmark = pytest.mark.prometheus
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 GLOBAL = {"scrape_interval": "1h", "scrape_timeout": "10s"}
 INTERVAL_MS, TIMEOUT_MS = 3600_000, 10_000
+TARGETS = Recording("differential-targets")
+RULE_VALIDATION = Recording("differential-rule-validation")
+API_SERVER = "http://127.0.0.1:6443"     # the fake API server's URL in the recorded inputs and our engine
 
 
 # -- inputs ----------------------------------------------------------------------------------------
@@ -451,9 +458,29 @@ def same_active(ours, theirs: List[str]) -> None:
         assert discovered in candidates, f"discovered labels of {key} differ"
 
 
+def collapsed(ours: Dict[str, list]) -> set:
+    """The active targets (labels, scrape URL) into which several identical targets collapse."""
+    return {key for key, candidates in ours["active"] if len(candidates) > 1}
+
+
+def stable(theirs: Dict[str, List[str]], collapsing: set) -> Dict[str, List[str]]:
+    """A pool's summary without what Prometheus picks at random: the discovered labels of a target into
+    which identical targets collapse (one of them, in the order the target groups reached it)."""
+    active = []
+    for item in theirs["active"]:
+        target = json.loads(item)
+        key = canonical({"labels": target["labels"], "scrapeUrl": target["scrapeUrl"]})
+        active.append(canonical([key, None if key in collapsing else target["discoveredLabels"]]))
+    return {"active": sorted(active), "dropped": theirs["dropped"]}
+
+
 @pytest.fixture(scope="module")
 def prometheus_run():
-    """One Prometheus for every case: static pools, and pools discovering the fake API server's pods."""
+    """Live modes: one Prometheus for every case (static pools, and pools discovering the fake API
+    server's pods), each pool's summary by case id. Replay: None (the recording answers)."""
+    if not live():
+        yield None
+        return
     binary = prometheus_binary()
     api = FakePodsApi(SD_PODS).start()
     sd_jobs = {c.id: sd_job(c, api.url) for c in SD_CASES}
@@ -463,10 +490,25 @@ def prometheus_run():
     try:
         answer = prom.wait_for_pools([c.id for c in CASES] + list(sd_jobs),
                                      with_targets=list(sd_jobs))
-        yield answer, sd_jobs
+        yield {pool: summarize_pool(answer, pool) for pool in [c.id for c in CASES] + list(sd_jobs)}
     finally:
         prom.stop()
         api.stop()
+
+
+def prometheus_pool(case_id: str, what: dict, run: Optional[dict], ours: Dict[str, list],
+                    recording: Recording = TARGETS) -> Dict[str, List[str]]:
+    """Prometheus' summary of one pool (as `summarize_pool` gives it): recorded, or live (and checked
+    against the recording). The recording keeps each target as a JSON object, not as a string."""
+    collapsing = collapsed(ours)
+    kept = recording.answer(case_id, what, lambda: {part: [json.loads(x) for x in run[case_id][part]]
+                                                    for part in ("active", "dropped")},
+                            normalise=lambda theirs: stable(as_strings(theirs), collapsing))
+    return as_strings(kept)
+
+
+def as_strings(kept: Dict[str, list]) -> Dict[str, List[str]]:
+    return {part: sorted(canonical(x) for x in kept[part]) for part in ("active", "dropped")}
 
 
 def test_enough_cases():
@@ -477,18 +519,17 @@ def test_enough_cases():
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_same_as_prometheus(case: Case, prometheus_run):
-    answer, _ = prometheus_run
     ours = engine_summary(case)
-    theirs = summarize_pool(answer, case.id)
+    theirs = prometheus_pool(case.id, {"global": GLOBAL, "job": case.prometheus_job()}, prometheus_run, ours)
     same_active(ours["active"], theirs["active"])
     assert ours["dropped"] == theirs["dropped"], "dropped targets differ"
 
 
 @pytest.mark.parametrize("case", SD_CASES, ids=[c.id for c in SD_CASES])
 def test_pod_discovery_same_as_prometheus(case: Case, prometheus_run):
-    answer, sd_jobs = prometheus_run
-    ours = engine_sd_summary(case, sd_jobs[case.id])
-    theirs = summarize_pool(answer, case.id)
+    job = sd_job(case, API_SERVER)
+    ours = engine_sd_summary(case, job)
+    theirs = prometheus_pool(case.id, {"global": GLOBAL, "job": job, "pods": SD_PODS}, prometheus_run, ours)
     assert ours["active"] or ours["dropped"]
     same_active(ours["active"], theirs["active"])
     assert ours["dropped"] == theirs["dropped"], "dropped targets differ"
@@ -534,8 +575,7 @@ VALIDATION = [
 def test_rule_validation_same_as_prometheus(name, rule, accepted):
     from kubectl_linkerd_otel.scrape.relabel import RelabelConfigError, compile_rules
 
-    binary = prometheus_binary()
-    error = config_error(binary, {"global": GLOBAL, "scrape_configs": [
+    error = recorded_config_error(RULE_VALIDATION, name, {"global": GLOBAL, "scrape_configs": [
         {"job_name": "v", "static_configs": [{"targets": [A]}], "relabel_configs": [rule]}]})
     assert (error == "") is accepted, f"Prometheus: {error or 'accepted'}"
     try:

@@ -1,6 +1,8 @@
 """Scrape configs Prometheus 3.5.3 refuses (so the collector does not start): `targets` refuses them
 too, naming the job and the field; and every field Prometheus accepts, we accept. Each case runs
-through the real Prometheus (`../shared/tools/prometheus.sh`) and through our config reader."""
+through the real Prometheus (`../shared/tools/prometheus.sh`) and through our config reader; its verdicts are
+recorded in tests/golden/prometheus/targets-validation.json, which the tests use without a binary
+(prometheus_harness)."""
 from __future__ import annotations
 
 import copy
@@ -9,7 +11,7 @@ import pytest
 from kubectl_linkerd_otel.scrape import config as sc
 from kubectl_linkerd_otel.scrape.config import ScrapeConfigError, receivers
 
-from prometheus_harness import config_error, prometheus_binary
+from prometheus_harness import Recording, recorded_config_error
 
 pytestmark = pytest.mark.prometheus
 
@@ -38,9 +40,12 @@ def ours(prom: dict) -> str:
     return ""
 
 
-@pytest.fixture(scope="module")
-def binary() -> str:
-    return prometheus_binary()
+VERDICTS = Recording("targets-validation")
+
+
+def prometheus_error(key: str, prom: dict) -> str:
+    """Prometheus 3.5.3's verdict on a config: "" when it loads it, else its error (recorded)."""
+    return recorded_config_error(VERDICTS, key, prom)
 
 
 REFUSED = [
@@ -107,8 +112,8 @@ ACCEPTED = [
 
 
 @pytest.mark.parametrize("name,prom,words", REFUSED, ids=[r[0] for r in REFUSED])
-def test_refused_like_prometheus(name, prom, words, binary):
-    theirs = config_error(binary, prom)
+def test_refused_like_prometheus(name, prom, words):
+    theirs = prometheus_error(f"refused-{name}", prom)
     assert theirs, "Prometheus accepts this config"
     mine = ours(prom)
     assert mine, f"we accept what Prometheus refuses: {theirs}"
@@ -118,8 +123,8 @@ def test_refused_like_prometheus(name, prom, words, binary):
 
 
 @pytest.mark.parametrize("name,prom", ACCEPTED, ids=[a[0] for a in ACCEPTED])
-def test_accepted_like_prometheus(name, prom, binary):
-    assert config_error(binary, prom) == ""
+def test_accepted_like_prometheus(name, prom):
+    assert prometheus_error(f"accepted-{name}", prom) == ""
     assert ours(prom) == ""
 
 
@@ -135,7 +140,7 @@ def _all_null(keys, **fixed) -> dict:
 
 @pytest.mark.parametrize("what", ["scrape", "kubernetes_sd", "namespaces", "selectors", "attach_metadata",
                                   "global", "top"])
-def test_every_field_we_accept_prometheus_knows(what, binary):
+def test_every_field_we_accept_prometheus_knows(what):
     """Each of our field lists, all fields set (to null), loads in Prometheus 3.5.3 without an
     unknown-field error, and in our reader without any error."""
     fields = {
@@ -150,15 +155,15 @@ def test_every_field_we_accept_prometheus_knows(what, binary):
                                  scrape_configs=[job()]),
     }
     prom = fields[what]()
-    assert _unknown_fields(config_error(binary, prom)) == []
+    assert _unknown_fields(prometheus_error(f"fields-{what}", prom)) == []
     assert ours(prom) == ""
 
 
-def test_refused_fields_are_unknown_to_prometheus(binary):
+def test_refused_fields_are_unknown_to_prometheus():
     """The misspellings above are unknown fields for Prometheus too (not refused for another reason)."""
     prom = {"scrape_configs": [job(relabel_config=[], kubernetes_sd_configs=[{"role": "pod", "namespace": {}}])]}
-    error = config_error(binary, prom)
+    error = prometheus_error("unknown-relabel_config", prom)
     assert "field relabel_config not found in type config.ScrapeConfig" in error
     prom = {"scrape_configs": [sd(namespace={})]}
-    assert "field namespace not found in type kubernetes.plain" in config_error(binary, prom)
+    assert "field namespace not found in type kubernetes.plain" in prometheus_error("unknown-namespace", prom)
 

@@ -123,6 +123,11 @@ def self_metrics(snap, _opts):
         return warn(f"could not read the collector's self-metrics: {unread}")
     if not snap.self_metrics:
         return skip("no running collector pod to read them from")
+    bad = sorted({f"{pod}: {sample}" for pod, texts in snap.self_metrics.items()
+                  for read in map(telemetry.safe_parse, texts) if read is not None for sample in read.bad})
+    if bad:
+        return warn("the self-metrics hold samples that are not finite numbers: left out of the exporter checks",
+                    listing(bad))
     if not _reads(snap):
         return warn("the self-metrics hold no otelcol_exporter_* series (is the exporter in a pipeline?)")
     return None
@@ -216,12 +221,24 @@ def failures(snap, _opts):
     return None
 
 
+def _why_plain(exporter) -> str:
+    return "an http:// endpoint" if exporter.protocol == "http" else "tls.insecure"
+
+
 def encrypted(snap, _opts):
-    plain = [f"{e.name} -> {e.endpoint}" for e in _exporters(snap)
-             if e.insecure and e.endpoint and not facts_mod.cluster_service(e.endpoint, e.protocol)]
-    if plain:
-        return warn("plain-text export (tls.insecure) to an endpoint outside the cluster", plain)
-    return None
+    """Export in clear to outside the cluster; said louder when the exporter sends credentials (a
+    credential header, by name or value, in clear or from ${env:VAR}; an `auth` authenticator;
+    user:password@). Inside the cluster plain text is left alone: a meshed collector and backend talk
+    mTLS through their proxies whatever the exporter's own setting."""
+    outside = [e for e in _exporters(snap) if e.plain_text and not facts_mod.cluster_service(e.endpoint, e.protocol)]
+    if not outside:
+        return None
+    lines = [f"{e.name} -> {e.endpoint} ({_why_plain(e)}{'; it sends credentials' if e.credentials else ''})"
+             for e in outside]
+    if any(e.credentials for e in outside):
+        return warn("plain-text export to an endpoint outside the cluster: the credentials it sends can be read "
+                    "by anyone on the way; turn on TLS (no tls.insecure, an https:// endpoint)", lines)
+    return warn("plain-text export to an endpoint outside the cluster", lines)
 
 
 def credentials(snap, _opts):

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 from ..checks.backend import NOT_ASKED as HOW_TO_ENABLE
 from ..scrape import arrival
 from ..errors import KubeError, PluginError, UsageError
+from ..k8s.ports import netloc_port, parse_port
+from ..k8s.urls import mask_url
 
 DEFAULT_TIMEOUT = 10.0
 OPENOBSERVE_HTTP_PORT = 5080
@@ -58,6 +60,9 @@ def settings_from_flags(url: Optional[str], basic_auth_env: Optional[str], heade
         if parts.username or parts.password:
             raise UsageError("--query-url must not hold credentials: use --query-basic-auth-from-env VAR "
                              "(VAR holding USER:PASSWORD) or --query-header")
+        port = netloc_port(parts.netloc)
+        if port and parse_port(port) is None:
+            raise UsageError(f"--query-url {mask_url(url)[:120]!r}: the port must be a number from 1 to 65535")
     parsed: List[Tuple[str, str]] = []
     for item in headers or ():
         name, sep, value = item.partition("=")

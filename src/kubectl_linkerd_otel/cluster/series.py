@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple
 
+from ..k8s.ports import parse_port
+
 SAMPLE_TARGETS = 3      # per job: enough for a figure, cheap on the API server
 
 
@@ -23,9 +25,9 @@ def sample_targets(snap: Any) -> List[Tuple[str, str, str, int]]:
             targets = [t for t in targets if t.health == "up"]
         targets.sort(key=lambda t: (t.namespace, t.pod_name))
         for target in targets[:SAMPLE_TARGETS]:
-            port = target.labels.get("__address__", "").rsplit(":", 1)[-1]
-            if port.isdigit():
-                picked.append((job.job.name, target.namespace, target.pod_name, int(port)))
+            port = parse_port(target.labels.get("__address__", "").rsplit(":", 1)[-1])
+            if port is not None:
+                picked.append((job.job.name, target.namespace, target.pod_name, port))
     return picked
 
 

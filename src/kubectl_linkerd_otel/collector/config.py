@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, List, Optional, Tuple
 
 from ..errors import UsageError
-from ..k8s.credentials import ENV_REF, config_credentials, credential_name
+from ..k8s.credentials import ENV_REF, config_credentials
 
 KINDS = ("receivers", "processors", "exporters", "extensions", "connectors")
 
@@ -49,8 +49,6 @@ CONTRIB = {
 
 RENAMED_EXPORTERS = {"otlp": "otlp_grpc", "otlphttp": "otlp_http"}
 RENAME_VERSION = (0, 144)
-# The one credential rule (k8s/credentials.py): install, check and snapshot redaction all ask it.
-credential_header = credential_name
 
 
 _IMAGE_VERSION = re.compile(r":v?(\d+)\.(\d+)(?:\.\d+)?")

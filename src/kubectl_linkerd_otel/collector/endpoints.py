@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Optional, Tuple
 
+from ..k8s.ports import parse_port
+
 GRPC_DEFAULT_PORT = 443
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -40,11 +42,19 @@ def default_port(scheme: str, protocol: str = "grpc") -> int:
 
 
 def port_of(text: Optional[str]) -> Optional[int]:
-    """A TCP port number from its text, None when it is not one."""
-    if text is None or not text.isdigit():
-        return None
-    number = int(text)
-    return number if 0 < number < 65536 else None
+    """A TCP port number from its text, None when it is not one (k8s/ports.py: ASCII digits only)."""
+    return parse_port(text)
+
+
+def plain_text(endpoint: str, protocol: str = "grpc", insecure: bool = False, has_ca: bool = False) -> bool:
+    """The exporter sends without TLS. gRPC (configgrpc `toDialOptions`): TLS unless configtls gives no
+    TLS config, which it does for `tls.insecure` without a CA (`LoadTLSConfig`), and even then TLS for an
+    `https://` endpoint. HTTP (confighttp, Go's net/http): by the URL's scheme, an `http://` URL is plain
+    text whatever `tls` says."""
+    scheme = split_endpoint(endpoint)[0]
+    if protocol == "http":
+        return scheme == "http"
+    return insecure and not has_ca and scheme != "https"
 
 
 def endpoint_hostport(endpoint: str, protocol: str = "grpc") -> Tuple[str, int]:

@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from .endpoints import endpoint_hostport, split_endpoint
-from ..k8s.credentials import endpoint_has_userinfo, redact_endpoint_userinfo
+from .endpoints import endpoint_hostport, plain_text, split_endpoint
+from ..k8s.ports import MAX_PORT, parse_port
+from ..k8s.credentials import credential_header, endpoint_has_userinfo, redact_endpoint_userinfo
 from .config import ENV_REF, ConfigSyntaxError, component_type, read_config
 
 REDACTED = "<redacted>"
@@ -20,12 +21,20 @@ class Exporter:
     kind: str
     endpoint: str = ""            # as written, with any user:password of the URL replaced by <redacted>
     insecure: bool = False
+    has_ca: bool = False          # tls.ca_file or tls.ca_pem: TLS even with tls.insecure (configtls)
     userinfo: bool = False        # the endpoint URL carries user[:password]@ written in clear
+    credentials: bool = False     # it sends credentials: a credential header (by name or value, in clear
+                                  # or from ${env:VAR}), an `auth` authenticator, user:password@
 
     @property
     def protocol(self) -> str:
         """"http" for the OTLP/HTTP exporters, else "grpc"."""
         return "http" if self.kind in ("otlphttp", "otlp_http") else "grpc"
+
+    @property
+    def plain_text(self) -> bool:
+        """It sends without TLS (collector/endpoints.plain_text)."""
+        return bool(self.endpoint) and plain_text(self.endpoint, self.protocol, self.insecure, self.has_ca)
 
 
 @dataclass
@@ -50,11 +59,8 @@ def port_number(value: Any, env: Optional[Dict[str, str]] = None) -> Optional[in
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
-        text = expand_env(value.strip(), env)
-        if not text.isdigit():
-            return None
-        value = int(text)
-    if isinstance(value, int) and 0 < value < 65536:
+        return parse_port(expand_env(value.strip(), env))
+    if isinstance(value, int) and 0 < value <= MAX_PORT:
         return value
     return None
 
@@ -134,9 +140,14 @@ def _exporters(facts: CollectorFacts, config: dict) -> None:
         endpoint = str(raw) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
         if raw is not None and not endpoint:
             facts.notes.append(f"exporters.{name}.endpoint is not a string: its endpoint is not known")
+        headers = _mapping(body.get("headers"))
+        sends = any(credential_header(k, v, references=True) for k, v in headers.items()) or \
+            bool(_mapping(body.get("auth")).get("authenticator")) or endpoint_has_userinfo(endpoint)
         facts.exporters.append(Exporter(
             name=str(name), kind=component_type(name), endpoint=redact_endpoint(endpoint),
-            insecure=_truthy(tls.get("insecure")), userinfo=endpoint_has_userinfo(endpoint)))
+            insecure=_truthy(tls.get("insecure")), has_ca=bool(tls.get("ca_file") or tls.get("ca_pem")),
+            userinfo=endpoint_has_userinfo(endpoint),
+            credentials=sends))
 
 
 def _self_metrics(facts: CollectorFacts, config: dict, env: Optional[Dict[str, str]]) -> None:

@@ -1,11 +1,13 @@
 """The collector's self-metrics (Prometheus text from :8888/metrics), read with prometheus-client's parser.
 
-Names differ between versions: `otelcol_exporter_sent_metric_points` with or without `_total`.
+Names differ between versions: `otelcol_exporter_sent_metric_points` with or without `_total`. A sample
+that is not a finite number (`+Inf`, `NaN`) is a bad sample: left out of the sums, listed in `bad`.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 SENT = "otelcol_exporter_sent_metric_points"
 FAILED = "otelcol_exporter_send_failed_metric_points"
@@ -24,6 +26,7 @@ class Telemetry:
     accepted: Dict[str, float] = field(default_factory=dict)  # by receiver
     refused: Dict[str, float] = field(default_factory=dict)
     has_exporter_metrics: bool = False
+    bad: List[str] = field(default_factory=list)              # samples left out: not finite numbers
 
     def total_sent(self) -> float:
         return sum(self.sent.values())
@@ -54,7 +57,12 @@ def parse(text: str) -> Telemetry:
             if bucket is None:
                 continue
             key = sample.labels.get("exporter") or sample.labels.get("receiver") or ""
-            bucket[key] = bucket.get(key, 0.0) + float(sample.value)
+            value = float(sample.value)
+            if not math.isfinite(value):
+                labels = ",".join(f'{k}="{v}"' for k, v in sample.labels.items())
+                out.bad.append(f"{sample.name}{{{labels}}} {'NaN' if math.isnan(value) else '+Inf' if value > 0 else '-Inf'}")
+                continue
+            bucket[key] = bucket.get(key, 0.0) + value
             if base in (SENT, FAILED):
                 out.has_exporter_metrics = True
     return out

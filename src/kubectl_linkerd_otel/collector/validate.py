@@ -45,9 +45,9 @@ class Problem(ConfigProblem):
     path: str = ""
 
 
-_GO_DURATION = re.compile(r"^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+$")
+_GO_DURATION = re.compile(r"^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+$", re.ASCII)
 _UNIT_NS = {"ns": 1, "us": 1e3, "\u00b5s": 1e3, "\u03bcs": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9}
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)", re.ASCII)
 _TYPE_ID = re.compile(r"^[a-zA-Z][0-9a-zA-Z_]{0,62}$")
 _ENV_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _SCHEMES = ("env", "file", "http", "https", "yaml")
@@ -184,10 +184,11 @@ class _Walker:
             if number is None:
                 self.emit(path, WRONG_TYPE, f"must be {spec.name}, not {_describe(value)}")
                 return
-            if spec.min is not None and number < spec.min:
-                self.emit(path, OUT_OF_RANGE, f"must be at least {spec.min}, not {number}")
-            if spec.max is not None and number > spec.max:
-                self.emit(path, OUT_OF_RANGE, f"must be at most {spec.max}, not {number}")
+            low, high = (spec.min, spec.max) if not isinstance(spec, Int) else spec.bounds
+            if low is not None and number < low:
+                self.emit(path, OUT_OF_RANGE, f"must be at least {low}, not {number}")
+            if high is not None and number > high:
+                self.emit(path, OUT_OF_RANGE, f"must be at most {high}, not {number}")
         elif isinstance(spec, Duration):
             ns = duration_ns(value)
             if ns is None:
@@ -212,6 +213,8 @@ def _number(value: Any, integer: bool) -> Optional[float]:
     if isinstance(value, float):
         return None if integer and not value.is_integer() else value
     if isinstance(value, str):
+        if not value.isascii():     # Go's strconv reads ASCII digits only; Python's int() any digit
+            return None
         try:
             return int(value.strip(), 0) if integer else float(value)
         except ValueError:

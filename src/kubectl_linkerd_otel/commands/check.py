@@ -143,10 +143,15 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
         click.echo(render_human(results, short=output == "short", color=env.color), nl=False)
     if save_snapshot:
         # after the report: a bad path must not cost the user the results
+        from ..errors import PluginError
         from .snapshots import save
 
-        save(save_snapshot, snap, opts, gather_seconds=took,
-             redact=not no_redact, source="demo" if demo else "cluster")
+        try:
+            save(save_snapshot, snap, opts, gather_seconds=took,
+                 redact=not no_redact, source="demo" if demo else "cluster")
+        except PluginError as exc:
+            exc.report_printed = True    # type: ignore[attr-defined]  # stdout holds the report: no 2nd document
+            raise
     if could_not_run(results):
         ctx.exit(2)   # no client or no API: the report above says why, but nothing was checked
     if failed(results):

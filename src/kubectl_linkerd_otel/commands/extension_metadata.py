@@ -14,4 +14,4 @@ METADATA = {"name": "linkerd-otel", "checks": "always"}
 @kube_flags
 def command() -> None:
     """Print the Linkerd extension metadata as JSON."""
-    click.echo(json.dumps(METADATA, separators=(",", ":")))
+    click.echo(json.dumps(METADATA, separators=(",", ":"), allow_nan=False))

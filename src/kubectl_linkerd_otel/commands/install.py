@@ -184,9 +184,9 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, exp
     results = applier.install(
         kube, install, linkerd_namespace=linkerd_namespace, require_linkerd=not skip_linkerd_check,
         server_dry_run=server_dry_run, force_conflicts=force_conflicts,
-        echo=(lambda line: None) if printing_objects else click.echo,
-        note=(lambda line: click.echo(f"Note: {line}", err=True)) if printing_objects else click.echo,
-        inform=lambda line: click.echo(f"Note: {line}", err=True), warn=_warn,
+        echo=(lambda line: None) if printing_objects else _echo,
+        note=(lambda line: _echo(f"Note: {line}", err=True)) if printing_objects else _echo,
+        inform=lambda line: _echo(f"Note: {line}", err=True), warn=_warn,
         policy_namespaces=policy_namespaces)
     if printing_objects:
         _print_validated(results.stack + results.policy, output, show_secrets)
@@ -204,18 +204,26 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, exp
             from ..cluster.operator import wait_ready
 
             wait_ready(kube, install.namespace, timeout=timeout_seconds,
-                       echo_err=lambda line: click.echo(line, err=True))
+                       echo_err=lambda line: _echo(line, err=True))
             return
         with Progress(env.interactive, color=not env.no_color) as progress:
             wait_for_rollout(kube, results.workload, timeout=timeout_seconds, progress=progress,
-                             echo_err=lambda line: click.echo(line, err=True))
+                             echo_err=lambda line: _echo(line, err=True))
     except KubeError as exc:
         raise applier.with_hint(exc, "the collector stack is applied, only waiting for it failed: "
                                      "follow it with `kubectl linkerd-otel check`") from None
 
 
+def _echo(line: str, err: bool = False) -> None:
+    """A line about what install did or found; it may quote the cluster (an annotation, an API server's
+    message), so through `printable`."""
+    from ..scrape.text import printable
+
+    click.echo(printable(line), err=err)
+
+
 def _warn(line: str) -> None:
-    click.echo(f"Warning: {line}", err=True)
+    _echo(f"Warning: {line}", err=True)
 
 
 def _metrics_keep(metrics: str):
@@ -281,7 +289,7 @@ def _print(opts, install, linkerd_namespace, output, dry_run, show_secrets, poli
         offline = None
         try:
             prepare_print(opts.kube(), install, warn=_warn,
-                          note=lambda line: click.echo(f"Note: {line}", err=True))
+                          note=lambda line: _echo(f"Note: {line}", err=True))
         except KubeconfigError:
             # a context or kubeconfig the user named must work; only no kubeconfig at all is "offline"
             if _kubeconfig_named(opts) or not _no_kubeconfig_at_all(opts):
@@ -304,7 +312,7 @@ def _print(opts, install, linkerd_namespace, output, dry_run, show_secrets, poli
         from ..cluster.policy import plan_for_printing
 
         objects += plan_for_printing(opts.kube, install, policy_namespaces,
-                                     note=lambda line: click.echo(f"Note: {line}", err=True))
+                                     note=lambda line: _echo(f"Note: {line}", err=True))
     print_objects(objects, output)
     if kept:
         from ..naming import SECRET_NAME

@@ -10,8 +10,11 @@ from typing import IO, Any, Iterator
 
 def iter_json(value: Any, *, depth: int = 4, indent: int = 2, ensure_ascii: bool = False) -> Iterator[str]:
     """The pieces of the document (their concatenation is valid JSON equal to `value`)."""
-    flat = json.JSONEncoder(ensure_ascii=ensure_ascii, separators=(", ", ": "), check_circular=False).encode
-    key = json.JSONEncoder(ensure_ascii=ensure_ascii).encode
+    # strict JSON: a NaN or infinity is a bug of ours (non-finite numbers are dealt with where they are
+    # computed), never a bare `NaN` that no JSON parser reads
+    flat = json.JSONEncoder(ensure_ascii=ensure_ascii, separators=(", ", ": "), check_circular=False,
+                            allow_nan=False).encode
+    key = json.JSONEncoder(ensure_ascii=ensure_ascii, allow_nan=False).encode
 
     def walk(item: Any, level: int) -> Iterator[str]:
         if level >= depth or not isinstance(item, (dict, list)) or not item:

@@ -100,7 +100,7 @@ def _groups(values) -> List[str]:
 
 def _verbosity(value: Any) -> int:
     text = str(value).strip().lower()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     return 1 if parse_bool(text) else 0
 

@@ -24,7 +24,7 @@ def print_instead_of_apply(output: Optional[str], dry_run: Optional[str], stdout
 def print_objects(objects: List[dict], output: Optional[str]) -> None:
     """A `kind: List` as JSON for `-o json`, else the YAML documents."""
     if output == "json":
-        click.echo(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=2))
+        click.echo(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=2, allow_nan=False))
         return
     from ..render.yaml_out import dump_all
 

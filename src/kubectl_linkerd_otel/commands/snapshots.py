@@ -37,7 +37,11 @@ def load(path: Optional[str], demo: bool, reader: str, namespace: Optional[str] 
 
 def print_header(line: str, to_stderr: bool) -> None:
     """The snapshot line before the report (a blank line between); on stderr when stdout is JSON (others
-    parse it)."""
+    parse it). The manifest's strings (context, versions) come from the file: `printable` keeps an escape
+    sequence or a newline in them from driving the terminal or forging a line."""
+    from ..scrape.text import printable
+
+    line = printable(line)
     click.echo(line if to_stderr else line + "\n", err=to_stderr)
 
 

@@ -142,7 +142,7 @@ def print_result(result, output: str, *, all_namespaces: bool, nothing: str, col
     if output == "json":
         from ..report.stat import to_json
 
-        click.echo(json.dumps(to_json(result), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(to_json(result), indent=2, ensure_ascii=False, allow_nan=False))
         return
     from ..report.stat import render_human
 

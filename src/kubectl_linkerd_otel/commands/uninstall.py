@@ -33,9 +33,11 @@ def command(dry_run, output):
     from ..cluster import policy as policy_io
 
     policy_found, unread = policy_io.objects_to_delete(kube, namespace)   # from install --restrict-metrics
-    for problem in unread:
-        click.echo(f"Warning: could not look for the Linkerd policy objects of install --restrict-metrics: "
-                   f"{problem}; run uninstall again once it answers", err=True)
+    from ..scrape.text import printable
+
+    for problem in unread:      # an API server's message: through printable
+        click.echo(printable(f"Warning: could not look for the Linkerd policy objects of install "
+                             f"--restrict-metrics: {problem}; run uninstall again once it answers"), err=True)
     found, kept_because = remover.objects_to_delete(kube, namespace, also_ours=policy_found)
     found = policy_io.before_namespace(found, policy_found)
     keep = remover.namespace_to_release(kube, namespace, found)

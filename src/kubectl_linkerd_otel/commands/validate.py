@@ -50,16 +50,18 @@ def command(filename: str, image: Optional[str], distribution: Optional[str], ou
             "version": format_version(version) if version else None, "checkedAs": target, "valid": not errors,
             "errors": len(errors), "warnings": len(warnings),
             "problems": [{"severity": p.severity, "code": p.code, "path": getattr(p, "path", ""),
-                          "message": p.message, "hint": p.hint} for p in problems]}, indent=2))
+                          "message": p.message, "hint": p.hint} for p in problems]}, indent=2, allow_nan=False))
     else:
+        from ..scrape.text import printable     # messages quote keys and values of the file
+
         for problem in errors + warnings:
-            click.echo(f"{'×' if problem.severity == 'error' else '‼'} {problem.message}")
+            click.echo(f"{'×' if problem.severity == 'error' else '‼'} {printable(problem.message)}")
             if problem.hint:
-                click.echo(f"    {problem.hint}")
+                click.echo(f"    {printable(problem.hint)}")
         if not problems:
-            click.echo(f"√ {filename} is a valid config for {target}")
+            click.echo(f"√ {printable(filename)} is a valid config for {target}")
         else:
-            click.echo(f"{filename}: {_count(len(errors), 'error')}, {_count(len(warnings), 'warning')} "
+            click.echo(f"{printable(filename)}: {_count(len(errors), 'error')}, {_count(len(warnings), 'warning')} "
                        f"for {target}")
     click.get_current_context().exit(1 if errors else 0)
 

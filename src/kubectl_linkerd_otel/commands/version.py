@@ -27,7 +27,7 @@ def command(client_only: str, output: str) -> None:
         except Exception as exc:  # printed after the client version, like kubectl does
             error = exc
     if output == "json":
-        click.echo(json.dumps(info, indent=2))
+        click.echo(json.dumps(info, indent=2, allow_nan=False))
     elif output == "yaml":
         import yaml
 
@@ -35,6 +35,8 @@ def command(client_only: str, output: str) -> None:
     else:
         click.echo(f"Client Version: {info['clientVersion']['version']}")
         if "serverVersion" in info:
-            click.echo(f"Server Version: {info['serverVersion']['gitVersion']}")
+            from ..scrape.text import printable
+
+            click.echo(f"Server Version: {printable(info['serverVersion']['gitVersion'])}")
     if error is not None:
         raise error

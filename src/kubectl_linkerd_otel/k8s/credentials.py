@@ -7,6 +7,9 @@ What one of them calls a credential the others do as well:
 
 - a header, env var or keyed value whose *name* looks like one (`credential_name`): Authorization,
   Cookie, `*-key`, `*token*`, `*secret*`, API keys, passwords, DSNs, ...;
+- a header or env value that *is* one whatever its name (`credential_value`): an HTTP authentication
+  scheme with its credentials (`Basic ...`, `Bearer ...`, `Token ...`, `Digest username=...`) or a JSON
+  Web Token; `credential_header(name, value)` asks both;
 - a field of a config holding one (`credential_field`): basicauth's `password`, `bearer_token`, ...;
 - Basic/Bearer values, the user:password of URLs and endpoints, Secret data, env values a Secret feeds.
 
@@ -29,6 +32,16 @@ _CREDENTIAL_NAME = re.compile(r"auth|token|key|secret|pass|pwd|cookie|signature|
 _CREDENTIAL_FIELD = re.compile(r"^(authorization|password|passwd|token|bearer_token|api[-_]?key|secret|"
                                r"client_secret|credentials|client[-_]key[-_]data|(id|refresh|access)[-_]token)$",
                                re.IGNORECASE)
+# A value that is a credential whatever the header's name: an authentication scheme (the IANA HTTP
+# Authentication Scheme registry, and the vendor ones OTLP backends use) and its token68 credentials, ...
+_TOKEN_SCHEMES = (r"basic|bearer|token|api-?key|key|splunk|ssws|geniekey|sso-key|negotiate|ntlm|oauth|"
+                  r"hoba|mutual|scram-sha-1|scram-sha-256|vapid|dpop|privatetoken|concealed|gssapi")
+_SCHEME_VALUE = re.compile(rf"(?i)\s*(?:{_TOKEN_SCHEMES})[ \t]+[A-Za-z0-9._~+/-]+=*\s*")
+# ... schemes whose credentials are a list of parameters (`Digest username="u", response="..."`) ...
+_PARAM_SCHEME_VALUE = re.compile(r"(?i)\s*(?:digest|aws4-hmac-sha256|hawk|oauth|mutual|vapid|privatetoken)"
+                                 r"[ \t]+[A-Za-z0-9_-]+[ \t]*=.*")
+# ... and a JSON Web Token on its own (header.payload.signature, both JSON parts starting `{"`)
+_JWT_VALUE = re.compile(r"\s*eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\s*")
 # `${env:VAR}`, `${VAR}`, `${env:VAR:-default}`: the collector's own variable references (name, default)
 ENV_REF = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # user[:password]@ in front of an endpoint's host, with or without a scheme (gRPC endpoints have none)
@@ -57,6 +70,25 @@ _URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s\"']+@")
 def credential_name(name: Any) -> bool:
     """A header or env var whose value is a credential, by its name."""
     return bool(_CREDENTIAL_NAME.search(str(name)))
+
+
+def credential_value(value: Any, references: bool = False) -> bool:
+    """A header or env value that is a credential whatever its name: `Basic cm9v...`, `Bearer eyJ...`,
+    `Token abc`, `Digest username="u", ...`, a bare JSON Web Token. A value with `${env:VAR}` references
+    is not written in clear; with `references`, it still is a credential when what it sends is one
+    (`Bearer ${env:TOKEN}`: the question is then what crosses the network, not what the file holds)."""
+    if not isinstance(value, str):
+        return False
+    if ENV_REF.search(value):
+        if not references:
+            return False
+        value = ENV_REF.sub("REFERENCE", value)
+    return any(p.fullmatch(value) for p in (_SCHEME_VALUE, _PARAM_SCHEME_VALUE, _JWT_VALUE))
+
+
+def credential_header(name: Any, value: Any = None, references: bool = False) -> bool:
+    """A header (or env var) whose value is a credential: by its name, or by the value itself."""
+    return credential_name(name) or credential_value(value, references)
 
 
 def credential_field(name: Any) -> bool:
@@ -88,8 +120,8 @@ class Credential(NamedTuple):
 
 
 def config_credentials(config: Any, path: str = "") -> Iterator[Credential]:
-    """Every credential written in clear in a config mapping: a header whose name looks like one, a
-    credential field (`password`, `token`, ...), an endpoint or URL with user:password. The caller
+    """Every credential written in clear in a config mapping: a header whose name or value looks like one,
+    a credential field (`password`, `token`, ...), an endpoint or URL with user:password. The caller
     decides what to show: check shows paths, redaction uses values."""
     def walk(value: Any, where: str, in_headers: bool) -> Iterator[Credential]:
         if isinstance(value, list):
@@ -101,7 +133,7 @@ def config_credentials(config: Any, path: str = "") -> Iterator[Credential]:
         for key, item in value.items():
             sub, name = f"{where}.{key}" if where else str(key), str(key)
             if isinstance(item, str):
-                looks_secret = credential_name(name) if in_headers else credential_field(name)
+                looks_secret = credential_header(name, item) if in_headers else credential_field(name)
                 if looks_secret and literal(item):
                     yield Credential(sub, name, item, "header" if in_headers else "field")
                 elif endpoint_has_userinfo(item) and ("://" in item or name.lower() == "endpoint"):
@@ -181,7 +213,7 @@ def _replaced(doc: Any, in_headers: bool = False, key: str = "") -> Any:
     if isinstance(doc, list):
         return [_replaced(v) for v in doc]
     if isinstance(doc, str):
-        if (credential_name(key) if in_headers else credential_field(key)) and literal(doc):
+        if (credential_header(key, doc) if in_headers else credential_field(key)) and literal(doc):
             return REDACTED
         if endpoint_has_userinfo(doc):
             return redact_endpoint_userinfo(doc)

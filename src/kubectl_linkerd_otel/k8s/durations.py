@@ -6,13 +6,13 @@ import re
 from ..errors import UsageError
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)", re.ASCII)   # Go: ASCII digits only
 
 
 def parse_go_duration(text: str, *, flag: str = "duration") -> float:
     """Seconds in `text`. A bare number is seconds (kubectl's --request-timeout accepts that)."""
     raw = text.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", raw):
+    if re.fullmatch(r"\d+(\.\d+)?", raw, re.ASCII):
         return float(raw)
     sign = -1.0 if raw.startswith("-") else 1.0
     body = raw.lstrip("+-")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, List, Optional
 
-MAX_PORT = 65535
+from .ports import MAX_PORT
 
 
 def describe(value: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from ..errors import UsageError
+from ..k8s.ports import parse_port
 from ..k8s.urls import mask_url
 
 MAX_HOST = 253
@@ -63,7 +64,7 @@ def check_endpoint(endpoint: str, protocol: str) -> None:
             _LABEL.match(label) for label in host.rstrip(".").split(".")):
         raise UsageError(f"invalid --exporter-endpoint {shown!r}: {mask_url(host)[:60]!r} is not a host "
                          "name or IP address")
-    if port is not None and not _ENV.match(port) and not (port.isdigit() and 0 < int(port) < 65536):
+    if port is not None and not _ENV.match(port) and parse_port(port) is None:
         raise UsageError(f"invalid --exporter-endpoint {shown!r}: the port must be a number from 1 to "
                          "65535")
 

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from ..collector.config import credential_header
-from ..k8s.credentials import endpoint_has_userinfo
-from ..collector.endpoints import GRPC_DEFAULT_PORT, split_endpoint
+from ..collector.endpoints import GRPC_DEFAULT_PORT, plain_text, split_endpoint
+from ..k8s.credentials import credential_header, endpoint_has_userinfo
+from ..k8s.ports import parse_port
 from ..errors import UsageError
 from .endpoint import check_endpoint, check_image
 from ..naming import DEFAULT_LINKERD_NAMESPACE, DEFAULT_NAMESPACE
@@ -112,14 +112,19 @@ class InstallOptions:
         return True if self.uses_demo_backend else self.insecure
 
     @property
+    def plain_text(self) -> bool:
+        """The exporter sends in clear (collector/endpoints.plain_text)."""
+        return plain_text(self.endpoint, self.exporter_protocol, self.tls_insecure)
+
+    @property
     def credentials_given(self) -> bool:
         """Credentials came from the command line (not the demo defaults)."""
         return self.basic_auth is not None or bool(self.secret_headers) or \
-            any(credential_header(k) for k, _v in self.headers)
+            any(credential_header(k, v) for k, v in self.headers)
 
     def plain_headers(self) -> List[Tuple[str, str]]:
         headers = list(DEMO_HEADERS) if self.uses_demo_backend else []
-        return headers + [(k, v) for k, v in self.headers if not credential_header(k)]
+        return headers + [(k, v) for k, v in self.headers if not credential_header(k, v)]
 
     def basic_auth_value(self) -> Optional[str]:
         auth = DEMO_BASIC_AUTH if self.uses_demo_backend and self.basic_auth is None else self.basic_auth
@@ -134,7 +139,7 @@ class InstallOptions:
         if auth is not None:
             token = base64.b64encode(auth.encode("utf-8")).decode("ascii")
             out.append(("Authorization", Credential("OTLP_AUTH", token, prefix="Basic ")))
-        secret_headers = [(k, v) for k, v in self.headers if credential_header(k)]
+        secret_headers = [(k, v) for k, v in self.headers if credential_header(k, v)]
         for index, (name, value) in enumerate(secret_headers + list(self.secret_headers)):
             out.append((name, Credential(f"OTLP_HEADER_{index}", value, source=f"the {name} header value")))
         return out
@@ -243,20 +248,38 @@ class InstallOptions:
 
     def _validate_endpoint_port(self) -> None:
         port = _endpoint_port(self.endpoint)
-        if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+        if port is not None and parse_port(port) is None:
             raise UsageError(f"invalid --exporter-endpoint {self.endpoint!r}: the port must be a number "
                              f"from 1 to 65535")
 
     def warnings(self) -> List[str]:
         """Things install does but a user may not mean: an unpinned image, a gRPC endpoint without a
-        port (gRPC then dials 443)."""
+        port (gRPC then dials 443), credentials sent in plain text."""
         found = self.image_warnings()
+        if self.credentials_given and self.plain_text:
+            how = "--insecure" if self.exporter_protocol == "grpc" else "an http:// endpoint"
+            fix = "drop --insecure (--ca-file for a private CA)" if self.exporter_protocol == "grpc" \
+                else "use an https:// endpoint"
+            found.append(f"the exporter credentials ({self._credential_flags()}) are sent in plain text "
+                         f"({how}): anyone on the network path to {self._shown_endpoint()} can read them; "
+                         f"{fix}")
         if (self.exporter_protocol == "grpc" and not self.uses_demo_backend
                 and _endpoint_port(self.endpoint) is None):
             found.append(f"--exporter-endpoint {self.endpoint} names no port: gRPC will dial port "
                          f"{GRPC_DEFAULT_PORT}; "
                          f"OTLP/gRPC usually listens on 4317 (give host:4317)")
         return found
+
+    def _credential_flags(self) -> str:
+        flags = ["--basic-auth"] if self.basic_auth is not None else []
+        flags += [f"--header {k}" for k, v in self.headers if credential_header(k, v)]
+        flags += [f"--secret-header {k}" for k, _v in self.secret_headers]
+        return ", ".join(flags)
+
+    def _shown_endpoint(self) -> str:
+        from ..k8s.urls import mask_url
+
+        return mask_url(self.endpoint)[:120]
 
     def image_warnings(self) -> List[str]:
         tag = self.image.rsplit("/", 1)[-1]

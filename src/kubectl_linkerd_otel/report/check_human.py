@@ -1,12 +1,15 @@
 """`check` output in `linkerd check`'s style: categories, √ ‼ ×, indented error and hint, a status line.
 
 `short` prints only what is not √ (and the status line). A category where no check applies is one line at
-the end (`-o json` keeps every check)."""
+the end (`-o json` keeps every check). Every text a check carries (names, errors, log lines from the
+cluster or a snapshot) goes through `printable`: an escape sequence or a newline in it cannot drive the
+terminal or forge a line."""
 from __future__ import annotations
 
 from typing import Callable, List, Sequence
 
 from ..checks.framework import ERROR, OK, SKIPPED, WARNING, Result
+from ..scrape.text import printable
 
 OK_MARK = "\u221a"
 WARN_MARK = "\u203c"
@@ -20,6 +23,14 @@ def _styler(color: bool) -> Callable[[str, str], str]:
     import click
 
     return lambda text, fg: click.style(text, fg=fg)
+
+
+def _safe(result: Result) -> Result:
+    import dataclasses
+
+    return dataclasses.replace(result, category=printable(result.category),
+                               description=printable(result.description), error=printable(result.error),
+                               hint=printable(result.hint), details=[printable(d) for d in result.details])
 
 
 def _wholly_skipped(results: Sequence[Result]) -> dict:
@@ -53,6 +64,7 @@ def render(results: Sequence[Result], *, short: bool = False, color: bool = Fals
              SKIPPED: (SKIP_MARK, "bright_black")}
     lines: List[str] = []
     category = None
+    results = [_safe(r) for r in results]
     whole_skips = _wholly_skipped(results)
     hidden = _not_applicable(results)
     for result in results:

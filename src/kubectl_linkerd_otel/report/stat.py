@@ -4,14 +4,15 @@ Table and JSON follow viz (`viz/cmd/stat.go`): columns NAME, MESHED (meshed/runn
 (`%.2f%%`), RPS (`%.1frps`), LATENCY_P50/P95/P99 (whole ms), TCP_CONN, `-` without requests; `-o wide`
 adds READ_BYTES/SEC and WRITE_BYTES/SEC (viz's wide columns) and READ (pods read/meshed). The JSON is
 viz's list of rows (`namespace, kind, name, meshed, success, rps, latency_ms_p50.., tcp_open_connections,
-tcp_read_bytes_rate, tcp_write_bytes_rate`); what we add is under `linkerdOtel`. The table's byte rates
-are in binary units and, on a terminal, health has colours (stat_style.py).
+tcp_read_bytes_rate, tcp_write_bytes_rate`); what we add is under `linkerdOtel` (`badSamples`: the series
+of the row's pods left out because a sample was not a finite number, stats/golden.py). The table's byte
+rates are in binary units and, on a terminal, health has colours (stat_style.py).
 """
 from __future__ import annotations
 
 from typing import Dict, List, Optional
 
-from ..scrape.text import shown
+from ..scrape.text import printable, shown
 from ..stats.golden import KINDS, QUANTILES, Row, StatResult
 from .stat_style import byte_rate, latency_color, success_color
 
@@ -53,6 +54,8 @@ def row_json(row: Row) -> dict:
         "direction": "",
         "readPods": row.read_count,
         "unreadPods": [{"namespace": p.namespace, "pod": p.name, "reason": p.reason} for p in row.unread],
+        "badSamples": [{"namespace": p.namespace, "pod": p.name, "sample": sample}
+                       for p in row.pods for sample in p.bad_samples],
         "windowSeconds": row.window,
         "responses": {"success": t.success_count, "failure": t.failure_count},
         "latencyMs": latencies,
@@ -126,6 +129,9 @@ def _colors(row: Row, headers: List[str]) -> Dict[int, str]:
 
 
 def table(headers: List[str], rows: List[List[str]], colors: Optional[List[Dict[int, str]]] = None) -> List[str]:
+    """Columns three spaces apart; every cell through `printable` (a pod's phase, a reason from the
+    cluster or a snapshot); `colors`: per row, column -> colour (the padding stays plain)."""
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
@@ -159,4 +165,10 @@ def render_human(result: StatResult, *, all_namespaces: bool = False, wide: bool
         lines += table(["NAMESPACE", "POD", "WORKLOAD", "REASON"],
                        [[shown(p.namespace), shown(p.name), shown(p.workload), shown(p.reason, 300)]
                         for p in unread])
+    bad = [(p, sample) for p in result.pods for sample in p.bad_samples]
+    if bad:
+        lines += ["", f"Samples left out ({len(bad)}; not finite numbers: the rest of these pods' traffic is in "
+                      f"the numbers above):"]
+        lines += table(["NAMESPACE", "POD", "SAMPLE"],
+                       [[shown(p.namespace), shown(p.name), shown(sample, 300)] for p, sample in bad])
     return "\n".join(lines) + "\n"

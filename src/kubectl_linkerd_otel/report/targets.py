@@ -7,7 +7,8 @@ collector's receiver answer (`discoveredLabels`, `labels`, `scrapePool`, `scrape
 additions sit under `linkerdOtel` keys: per target its receiver, per dropped target the rule that
 dropped it and why, per active target where it was seen (simulation, collector, both), and at the top
 the meshed pods that are not scraped, with the reason in words. Label maps are sorted by name, as
-Prometheus prints them.
+Prometheus prints them. The tables and lines pass every text through `printable` (a pod name, a label or
+the collector's last error may hold an escape sequence or a newline); the JSON keeps it as it is.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from datetime import datetime, timezone
 from typing import List, Optional
 
 from ..scrape.targets import Simulation, Target, Unscraped, dropped_reason
+from ..scrape.text import printable
 
 HEALTH_STYLE = {"up": "green", "down": "red", "unknown": "yellow"}
 
@@ -158,6 +160,7 @@ def _table(headers: List[str], rows: List[List[str]], color: bool) -> List[str]:
     """kubectl-style columns: two spaces apart, no trailing blanks; styles applied after padding."""
     import click
 
+    rows = [[_Cell.of(printable(cell), getattr(cell, "style", None)) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
@@ -183,6 +186,7 @@ def render_human(sim: Simulation, *, show_all: bool = False, wide: bool = False,
     import click
 
     def styled(text: str, **kw) -> str:
+        text = printable(text)
         return click.style(text, **kw) if color else text
 
     out: List[str] = []

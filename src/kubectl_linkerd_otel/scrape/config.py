@@ -25,7 +25,8 @@ DEFAULT_SCRAPE_TIMEOUT = "10s"
 DEFAULT_METRICS_PATH = "/metrics"
 DEFAULT_SCHEME = "http"
 
-_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
+_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$",
+                       re.ASCII)   # Prometheus reads ASCII digits only
 _UNITS_MS = (("y", 365 * 86400000, True), ("w", 7 * 86400000, True), ("d", 86400000, False),
              ("h", 3600000, False), ("m", 60000, False), ("s", 1000, False), ("ms", 1, False))
 _FACTORS = (365 * 86400000, 7 * 86400000, 86400000, 3600000, 60000, 1000, 1)

@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Un
 
 from .re2 import AnchoredRegex, RE2Error, compile_anchored
 
+MAX_MODULUS = 2 ** 64 - 1     # relabel.Config.Modulus is a uint64
 ACTIONS = ("replace", "keep", "drop", "keepequal", "dropequal", "hashmod", "labelmap", "labeldrop",
            "labelkeep", "lowercase", "uppercase")
 DEFAULT_REGEX = "(.*)"
@@ -295,6 +296,9 @@ def compile_rule(raw: dict, index: int, where: str, env: Optional[Dict[str, List
     if isinstance(modulus_raw, bool) or not isinstance(modulus_raw, int) or modulus_raw < 0:
         raise RelabelConfigError(f"{here}: modulus must be a non-negative integer")
     modulus = int(modulus_raw)
+    if modulus > MAX_MODULUS:
+        raise RelabelConfigError(f"{here}: modulus {modulus} is out of range: Prometheus reads it as an unsigned "
+                                 f"64-bit integer (at most {MAX_MODULUS})")
     target = _text(raw.get("target_label"), "target_label", here)
     replacement = _text(raw["replacement"], "replacement", here) if "replacement" in raw and \
         raw["replacement"] is not None else DEFAULT_REPLACEMENT

@@ -21,6 +21,8 @@ disagree.
 """
 from __future__ import annotations
 
+import math
+
 import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Tuple
@@ -682,6 +684,7 @@ def _apply_actual(target: Target, found: List[Tuple[str, dict]]) -> None:
     target.last_error = str(item.get("lastError") or "")
     target.last_scrape = str(item.get("lastScrape") or ZERO_TIME)
     try:
-        target.last_scrape_duration = float(item.get("lastScrapeDuration") or 0.0)
-    except (TypeError, ValueError):
-        target.last_scrape_duration = 0.0
+        duration = float(item.get("lastScrapeDuration") or 0.0)
+    except (TypeError, ValueError, OverflowError):
+        duration = 0.0
+    target.last_scrape_duration = duration if math.isfinite(duration) else 0.0   # JSON output is strict

@@ -3,6 +3,7 @@ redacted). Each gather step records its error instead of raising (in `errors`, k
 403 or a timeout becomes a failed check that names what could not be read."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, List, Optional
 
@@ -122,6 +123,23 @@ class Snapshot:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+def damaged(data: dict) -> str:
+    """Why a snapshot's data cannot be used, "" when it can: a field of the wrong type, or a pod whose
+    fields have the wrong types. Pods are checked at this edge as the live path checks the API server's
+    (kube/answers.py, k8s/podshape.pod_problem), so `check`, `targets` and `stat` see the same shapes
+    from a file as from a cluster."""
+    from ..k8s.podshape import pod_problem
+
+    wrong = _mistyped_fields(data)
+    if wrong:
+        return f"field {wrong!r} has the wrong type"
+    for pod in data.get("pods") or ():
+        problem = pod_problem(pod)
+        if problem:
+            return problem
+    return ""
+
+
 def _mistyped_fields(data: dict) -> str:
     """The first field whose value is not of the type the dataclass default has (a damaged file)."""
     for f in fields(Snapshot):
@@ -131,8 +149,8 @@ def _mistyped_fields(data: dict) -> str:
         value = data[f.name]
         if default is None:          # Optional[dict]
             ok = value is None or isinstance(value, dict)
-        elif isinstance(default, float):
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif isinstance(default, float):    # finite: Python's json reads NaN and Infinity too
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         else:
             ok = isinstance(value, type(default))
         if ok and isinstance(value, list):   # every list field holds objects (Kubernetes ones have metadata)

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Dict, List, Tuple
 
 from ..errors import UsageError
-from .data import FORMAT as FORMAT_V1, Snapshot, _mistyped_fields
+from .data import FORMAT as FORMAT_V1, Snapshot, damaged
 from .redaction import redact
 
 FORMAT = "kubectl-linkerd-otel/snapshot"
@@ -116,9 +116,9 @@ def decode(data: bytes, where: str, reader: str) -> Tuple[Snapshot, Manifest]:
             raise UsageError(f"snapshot {where} is damaged (no snapshot object in it); {FIX}")
     else:
         raise UsageError(f"{where} is not a linkerd-otel snapshot (no snapshot format named in it); {FIX}")
-    wrong = _mistyped_fields(body)
-    if wrong:
-        raise UsageError(f"snapshot {where} is damaged (field {wrong!r} has the wrong type); {FIX}")
+    problem = damaged(body)
+    if problem:
+        raise UsageError(f"snapshot {where} is damaged ({problem}); {FIX}")
     if reader not in manifest.readers:
         raise UsageError(f"snapshot {where} holds no data for `{reader}` (it holds data for: "
                          f"{', '.join(manifest.readers) or 'nothing'}); take a new one with "

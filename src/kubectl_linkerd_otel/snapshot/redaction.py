@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..k8s.credentials import REDACTED, credential_field, credential_name, literal, redact_config_text, redact_text
+from ..k8s.credentials import REDACTED, credential_field, credential_header, literal, redact_config_text, redact_text
 
 __all__ = ["REDACTED", "redact"]
 
@@ -27,7 +27,7 @@ def redact(value: Any, key: str = "") -> Any:
             value = dict(value, data={k: redact_config_text(v) if isinstance(v, str) else v
                                       for k, v in value["data"].items()})
         if "name" in value and isinstance(value.get("value"), str) and (
-                credential_name(value.get("name")) or _from_secret(value)):
+                credential_header(value.get("name"), value.get("value")) or _from_secret(value)):
             value = dict(value, value=REDACTED)
         out = {}
         for k, v in value.items():

@@ -3,6 +3,7 @@ proxy reads kept per pod, in the shape stats/golden.summarize_texts takes. A fil
 damaged is refused with one line, never half-read."""
 from __future__ import annotations
 
+import math
 from typing import Dict, List, Optional, Tuple
 
 from ..errors import UsageError
@@ -14,7 +15,8 @@ FIX = "take a new one with `kubectl linkerd-otel snapshot -f FILE`"
 
 
 def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite number (JSON as Python reads it also gives NaN and Infinity)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _key(text: str, where: str) -> PodKey:

@@ -14,6 +14,9 @@ gets from Prometheus, computed from the two reads instead of a metrics store:
   (its `dst_<kind>`/`dst_namespace` labels, else the service, authority or address).
 - A counter that went down restarted (Prometheus's rule); a proxy whose `process_start_time_seconds`
   changed restarted, so every series counts from zero.
+- A bad sample (`+Inf`, `NaN`: stats/proxy_text.py) leaves its series out of both reads, and so does a
+  series whose rate would not be a finite number; each is listed once per pod (`PodStatus.bad_samples`),
+  the rest of the pod's traffic is counted. Every number handed to the reports is finite.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from typing import Dict, List, Optional, Tuple
 
 from .promql import bucket_quantile, increase
 from .proxy_text import (LATENCY_BUCKETS, RESPONSES, TCP_OPEN, TCP_READ, TCP_WRITE, MetricsTextError,
-                         Reading, parse)
+                         Reading, parse, series_text)
 
 PodKey = Tuple[str, str]    # (namespace, pod)
 QUANTILES = (0.5, 0.95, 0.99)
@@ -104,6 +107,7 @@ class PodTraffic:
     outbound: Dict[Tuple[str, str, str], Traffic]    # (kind, namespace, name) -> traffic
     window: float
     restarted: bool
+    bad: List[str] = field(default_factory=list)     # series left out: a sample or a rate not finite
 
 
 @dataclass
@@ -114,6 +118,7 @@ class PodStatus:
     read: bool
     reason: str = ""
     phase: str = ""
+    bad_samples: List[str] = field(default_factory=list)   # series of its proxy left out (not finite)
 
 
 @dataclass
@@ -250,8 +255,12 @@ def pod_traffic(readings: Readings, admin: Optional[int] = None) -> PodTraffic:
     inbound = Traffic()
     outbound: Dict[Tuple[str, str, str], Traffic] = {}
     admin_text = str(admin) if admin else None
-    per_second = 1.0 / window if window > 0 else 0.0
+    per_second = 1.0 / window if window > 0 and math.isfinite(window) else 0.0
+    bad = dict(first.bad)
+    bad.update(second.bad)
     for key, series in second.series.items():
+        if key in bad:
+            continue
         name, labels = series.name, series.labels
         direction = labels.get("direction")
         if direction == "inbound":
@@ -271,8 +280,12 @@ def pod_traffic(readings: Readings, admin: Optional[int] = None) -> PodTraffic:
             continue
         earlier = first.series.get(key)
         before = earlier.values if earlier is not None else {}
-        for bound, value in series.values.items():
-            grown = increase(before.get(bound), value, restarted=restarted)
+        grown_by_bound = [(bound, increase(before.get(bound), value, restarted=restarted))
+                          for bound, value in series.values.items()]
+        if not all(math.isfinite(grown * per_second) for _bound, grown in grown_by_bound):
+            bad[key] = f"{series_text(name, labels)}: its rate is not a finite number"
+            continue
+        for bound, grown in grown_by_bound:
             if name == RESPONSES:
                 if labels.get("classification") == "success":
                     traffic.success_count += grown
@@ -287,7 +300,7 @@ def pod_traffic(readings: Readings, admin: Optional[int] = None) -> PodTraffic:
                 traffic.read_bytes += grown * per_second
             elif name == TCP_WRITE:
                 traffic.write_bytes += grown * per_second
-    return PodTraffic(inbound, outbound, window, restarted)
+    return PodTraffic(inbound, outbound, window, restarted, bad=list(bad.values()))
 
 
 # --- the summary -------------------------------------------------------------------------------
@@ -324,6 +337,7 @@ def summarize(pods: List[dict], readings: Dict[PodKey, Readings], errors: Dict[P
         else:
             traffic = pod_traffic(readings[key], port)
             status.read = True
+            status.bad_samples = traffic.bad
             group["inbound"].add(traffic.inbound)
             for dest, value in traffic.outbound.items():
                 group["outbound"].setdefault(dest, Traffic()).add(value)

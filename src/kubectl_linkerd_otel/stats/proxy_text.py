@@ -7,9 +7,14 @@ apart by its full label set, so counters are compared series by series as Promet
 Families (linkerd2-proxy's legacy HTTP/TCP metrics, still exported by Linkerd 2.x proxies):
 `response_total` (label `classification`), `response_latency_ms` (histogram, ms), `tcp_open_connections`
 (gauge), `tcp_read_bytes_total`/`tcp_write_bytes_total`, and `process_start_time_seconds`.
+
+A sample that is not a finite number (`+Inf`, `-Inf`, `NaN`: valid exposition text, but no proxy counter
+holds one) is a bad sample: its series is left out of the reading and listed in `Reading.bad`, so the
+arithmetic never sees it and the report can say which one it was.
 """
 from __future__ import annotations
 
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -50,6 +55,21 @@ class Reading:
 
     series: Dict[int, Series] = field(default_factory=dict)
     start_time: Optional[float] = None
+    bad: Dict[int, str] = field(default_factory=dict)   # series left out (a sample not finite) -> which one
+
+
+def _number_text(value: float) -> str:
+    return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf") if math.isinf(value) else f"{value:g}"
+
+
+def series_text(name: str, labels: Dict[str, str]) -> str:
+    """A series as a report names it: the family and the labels the arithmetic reads."""
+    shown = ",".join(f'{k}="{v}"' for k, v in labels.items() if k in KEPT_LABELS)
+    return f"{name}{{{shown}}}"
+
+
+def _described(name: str, labels: Dict[str, str], value: float) -> str:
+    return f"{series_text(name, labels)} {_number_text(value)}"
 
 
 def parse(text: str) -> Reading:
@@ -86,11 +106,18 @@ def parse(text: str) -> Reading:
         intern = sys.intern
         for head, sample in zip(heads, samples):
             if sample.name == START_TIME:
-                reading.start_time = float(sample.value)
+                if math.isfinite(sample.value):
+                    reading.start_time = float(sample.value)
+                else:
+                    reading.bad[hash(head)] = _described(sample.name, sample.labels, sample.value)
                 continue
             values: Dict[Optional[float], float] = {}
             for le, rest in groups[head]:
                 values[float(le) if le is not None else None] = float(rest.split()[0])
+            wrong = next((v for v in values.values() if not math.isfinite(v)), None)
+            if wrong is not None:
+                reading.bad[hash(head)] = _described(sample.name, sample.labels, wrong)
+                continue
             labels = {intern(k): intern(v) for k, v in sample.labels.items() if k in KEPT_LABELS}
             reading.series[hash(head)] = Series(intern(sample.name), labels, values)
     except (ValueError, IndexError, KeyError) as exc:

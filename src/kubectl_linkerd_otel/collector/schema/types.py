@@ -46,14 +46,23 @@ class Bool(Spec):
         return "a boolean (true or false)"
 
 
+INT64 = (-2 ** 63, 2 ** 63 - 1)      # Go's int on the collector's 64-bit platforms
+
+
 @dataclass(frozen=True)
 class Int(Spec):
+    """A Go integer: `int` (int64) unless `min`/`max` say narrower; a value outside its range does not
+    decode, and the collector does not start."""
     min: Optional[int] = None
     max: Optional[int] = None
 
     @property
     def name(self) -> str:
         return "an integer"
+
+    @property
+    def bounds(self) -> Tuple[int, int]:
+        return (INT64[0] if self.min is None else self.min, INT64[1] if self.max is None else self.max)
 
 
 @dataclass(frozen=True)
