@@ -69,7 +69,8 @@ def test_refused_scrapes_by_target():
     refused = SCRAPE.replace('"}"}', '"}", "error": "server returned HTTP status 403 Forbidden"}')
     found = logs.refused_scrapes("\n".join([refused, refused, SCRAPE]))
     assert list(found) == ["10.244.0.22:4191"]
-    assert (found["10.244.0.22:4191"].text, found["10.244.0.22:4191"].count) == ("10.244.0.22:4191 (job linkerd-proxy)", 2)
+    target = found["10.244.0.22:4191"]
+    assert (target.text, target.count) == ("10.244.0.22:4191 (job linkerd-proxy)", 2)
 
 
 def test_json_encoded_lines_and_credentials():
