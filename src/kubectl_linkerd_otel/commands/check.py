@@ -120,8 +120,9 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
             bound = f" of --wait {wait}" if wait_seconds else ""
 
             def reading() -> str:
-                kube = getattr(opts, "_kube", None)    # built by the first read; a server that does not
-                where = f" at {kube.shown_server}" if kube is not None else ""   # answer is waited for
+                # the server is named once the first read has built the client: a long wait is about it
+                kube = getattr(opts, "_kube", None)
+                where = f" at {kube.shown_server}" if kube is not None else ""
                 return f"reading the cluster through the API server{where} ({{elapsed}}{bound})"
 
             progress.update(reading)
