@@ -1,10 +1,13 @@
 """Build the release artifacts, reproducibly: the zipapp, the krew archive, their sha256, the krew manifest.
 
-    python scripts/dist.py [--out DIR] [--manifest PATH]
+    python scripts/dist.py [--out DIR] [--manifest PATH] [--dry-run]
+
+Each step says on stderr what it does and how long the build has taken so far.
 
 Steps (every one deterministic, so two builds of one tree give identical bytes):
 1. wheels: our package (built from a clean copy of the tree) and every pin of requirements/zipapp.txt,
-   pyyaml built from source without its libyaml extension;
+   pyyaml built from source without its libyaml extension (PyPI has no pure-Python wheel of it; only
+   pyyaml itself is built from source, its build tools come as wheels);
 2. install them with --no-deps into a staging site-packages; refuse compiled files, check that every
    Requires-Dist is satisfied and every Requires-Python admits 3.9;
 3. shiv --reproducible -> OUT/kubectl-linkerd_otel (shebang `/usr/bin/env python3`);
@@ -25,8 +28,9 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements" / "zipapp.txt"
@@ -60,6 +64,26 @@ while [ -L "$self" ]; do
 done
 exec env SHIV_ENTRY_POINT=kubectl_linkerd_otel.entry:complete_main "$(dirname "$self")/kubectl-linkerd_otel" "$@"
 """
+
+
+STEPS = (
+    "wheels: ours, every pin of requirements/zipapp.txt (pure-Python wheels; PyYAML built from source)",
+    "install them into a staging site-packages; check: no compiled file, every dependency pinned, Python 3.9",
+    "the zipapp: shiv --reproducible --compressed",
+    "the krew archive and the .sha256 of each artifact",
+    "the krew manifest, from the archive just built",
+)
+_STARTED = time.monotonic()
+
+
+def say(line: str) -> None:
+    """Progress on stderr, a line per step (pip's own output is shown only when it fails)."""
+    sys.stderr.write(f"build-dist: {line}\n")
+    sys.stderr.flush()
+
+
+def step(number: int) -> None:
+    say(f"[{number}/{len(STEPS)}] {STEPS[number - 1]} ({time.monotonic() - _STARTED:.0f}s so far)")
 
 
 def die(message: str) -> None:
@@ -99,24 +123,44 @@ def copy_tree_for_build(dest: Path) -> None:
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
 
 
+def pins() -> List[str]:
+    found = [line.split("#")[0].strip() for line in LOCK.read_text().splitlines()]
+    return [pin for pin in found if pin]
+
+
+def wheel_commands(work: Path, wheels: Path) -> List[Tuple[str, List[str], Dict[str, str]]]:
+    """(what, command, extra environment) of step 1, in order."""
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--cache-dir", str(PIP_CACHE)]
+    locked = pins()
+    from_source = [pin for pin in locked if pin.lower().startswith(FROM_SOURCE)]
+    pure = work / "pure-wheels.txt"
+    commands = [("our wheel, from a clean copy of the tree",
+                 [*pip, "wheel", "--no-deps", "--wheel-dir", str(wheels), str(work / "project")], {}),
+                # Asking for platform `any` and implementation `py` admits only pure-Python wheels, and the
+                # target Python version makes pip enforce every Requires-Python against the oldest we support.
+                (f"{len(locked) - len(from_source)} pure-Python wheels pinned by {LOCK.relative_to(ROOT)}",
+                 [*pip, "download", "--no-deps", "--dest", str(wheels), "--only-binary=:all:",
+                  "--platform", "any", "--implementation", "py", "--abi", "none",
+                  "--python-version", OLDEST_PYTHON, "--requirement", str(pure)], {})]
+    for pin in from_source:
+        name = pin.split("==", 1)[0]
+        # Only this package from source: its build tools (setuptools, Cython) come as wheels and stay in
+        # pip's build environment. `--no-binary=:all:` would compile Cython itself, minutes on 2 cores,
+        # for a pure-Python result that is the same.
+        commands.append((f"{pin} from its source, pure Python (no libyaml), a few seconds",
+                         [*pip, "wheel", "--no-deps", "--wheel-dir", str(wheels), f"--no-binary={name}", pin],
+                         {"PYYAML_FORCE_LIBYAML": "0"}))
+    return commands
+
+
 def build_wheels(work: Path) -> Path:
     wheels = work / "wheels"
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--cache-dir", str(PIP_CACHE)]
     copy_tree_for_build(work / "project")
-    run(*pip, "wheel", "--no-deps", "--wheel-dir", str(wheels), str(work / "project"))
-    pins = [line.split("#")[0].strip() for line in LOCK.read_text().splitlines()]
-    pins = [pin for pin in pins if pin]
-    from_source = [pin for pin in pins if pin.lower().startswith(FROM_SOURCE)]
-    pure = work / "pure-wheels.txt"
-    pure.write_text("\n".join(pin for pin in pins if pin not in from_source) + "\n")
-    # Asking for platform `any` and implementation `py` admits only pure-Python wheels, and the
-    # target Python version makes pip enforce every Requires-Python against the oldest we support.
-    run(*pip, "download", "--no-deps", "--dest", str(wheels), "--only-binary=:all:",
-        "--platform", "any", "--implementation", "py", "--abi", "none",
-        "--python-version", OLDEST_PYTHON, "--requirement", str(pure))
-    for pin in from_source:
-        run(*pip, "wheel", "--no-deps", "--wheel-dir", str(wheels), "--no-binary=:all:", pin,
-            env={"PYYAML_FORCE_LIBYAML": "0"})
+    (work / "pure-wheels.txt").write_text(
+        "\n".join(pin for pin in pins() if not pin.lower().startswith(FROM_SOURCE)) + "\n")
+    for what, command, env in wheel_commands(work, wheels):
+        say(f"      {what}")
+        run(*command, env=env)
     return wheels
 
 
@@ -337,22 +381,38 @@ def main(argv: List[str] = None) -> None:
     parser.add_argument("--out", default=str(ROOT / "dist"), help="output directory (default dist/)")
     parser.add_argument("--manifest", default=str(ROOT / "krew-manifest.yaml"),
                         help="krew manifest to rewrite (default krew-manifest.yaml)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="say what each step does, and the commands of the first, without running them")
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
     version = project_version()
+    if args.dry_run:
+        for number in range(1, len(STEPS) + 1):
+            step(number)
+            if number == 1:
+                for what, command, env in wheel_commands(Path("WORK"), Path("WORK/wheels")):
+                    say(f"      {what}: {' '.join(f'{k}={v}' for k, v in env.items())}{' ' if env else ''}"
+                        f"{' '.join(command)}")
+        return
+    out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="build-dist-") as tmp:
         work = Path(tmp)
+        step(1)
         wheels = build_wheels(work)
+        step(2)
         site = install_site_packages(work, wheels)
         problems = check_site_packages(site)
         if problems:
             die("the zipapp would not be portable:\n  " + "\n  ".join(problems))
+        step(3)
         zipapp = build_zipapp(site, out)
+    step(4)
     zipapp_sha = write_sha256(zipapp)
     archive = build_archive(zipapp, out, version)
     archive_sha = write_sha256(archive)
+    step(5)
     Path(args.manifest).write_text(render_manifest(version, archive_sha, archive.name))
+    say(f"done in {time.monotonic() - _STARTED:.0f}s")
     print(f"{zipapp}  sha256 {zipapp_sha}")
     print(f"{archive}  sha256 {archive_sha}")
     print(f"{args.manifest}  v{version}")

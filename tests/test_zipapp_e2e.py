@@ -51,6 +51,8 @@ def _build(tree: Path, out: Path, python: str = sys.executable) -> Dict[str, Pat
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stdout
+    steps = [line.split("]", 1)[0] for line in proc.stdout.splitlines() if line.startswith("build-dist: [")]
+    assert steps == [f"build-dist: [{n}/5" for n in range(1, 6)], proc.stdout   # it says what it is doing
     (archive,) = out.glob("linkerd-otel-*.tar.gz")
     return {"zipapp": out / ZIPAPP, "archive": archive, "manifest": out / "krew-manifest.yaml",
             "out": out}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import re
 import sys
 from typing import List, Optional
 
@@ -40,6 +41,29 @@ class LazyGroup(click.Group):
         if module is None or not _module_exists(module):
             return None
         return importlib.import_module(f"{__package__}.commands.{module}").command
+
+    def resolve_command(self, ctx: click.Context, args: List[str]):
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and not ctx.resilient_parsing and self.get_command(ctx, name) is None:
+            import difflib
+
+            # as kubectl does: a mistyped command gets the closest one (click suggests only for options)
+            close = difflib.get_close_matches(name, [c for c in self.list_commands(ctx) if not c.startswith("_")],
+                                              n=1, cutoff=0.6)
+            raise click.UsageError(f"unknown command '{name}'" + (f"; did you mean '{close[0]}'?" if close else ""),
+                                   ctx)
+        return super().resolve_command(ctx, args)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command's first sentence whole, wrapped (click cuts it to fit one line, mid-sentence)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 def _module_exists(module: str) -> bool:
@@ -115,7 +139,7 @@ def kubectl_verbosity(args: List[str]) -> List[str]:
 
 def _usage_error_line(exc: click.ClickException) -> str:
     """click prints usage, a hint and the error over four lines; kubectl users get one."""
-    message = exc.format_message()
+    message = re.sub(r"\s*\n\s*", " ", exc.format_message().strip())   # click's "Choose from:" list, say
     ctx = getattr(exc, "ctx", None)
     if isinstance(exc, click.UsageError) and ctx is not None:
         return f"Error: {message} (see '{ctx.command_path} --help')"

@@ -45,7 +45,7 @@ def test_port_in_use_is_a_start_failure_not_a_config_error(mesh_api):
     assert start["result"] == "error"
     assert start["error"].startswith("the collector could not start (another listener holds the port: ")
     assert ": 1 start-up failure (counts are lower bounds" in start["error"]
-    assert f"causes: {IN_USE}" in start["error"]
+    assert f"\n    {IN_USE} (once" in start["error"]
     assert start["hint"].endswith("#otel-logs-start")
 
 

@@ -42,7 +42,11 @@ def test_summary_counts_examples_and_causes():
     assert summary.lines == 9
     assert summary.started
     assert summary[logs.EXPORT_RETRY].count == 5
-    assert len(summary[logs.EXPORT_RETRY].examples) == logs.MAX_EXAMPLES
+    # five identical retries are one problem: the exporter and the cause, counted, first and last time
+    [retry] = summary[logs.EXPORT_RETRY].problems.values()
+    assert retry.text == ('otlp: rpc error: code = Unavailable desc = connection error: desc = "transport: Error '
+                          'while dialing: dial tcp 10.96.0.5:4317: connect: connection refused"')
+    assert (retry.count, retry.when()) == (5, "5 times, 2026-11-25 10:00:01 UTC")
     assert summary[logs.EXPORT_RETRY].details == [
         'rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: '
         'dial tcp 10.96.0.5:4317: connect: connection refused"']
@@ -50,6 +54,32 @@ def test_summary_counts_examples_and_causes():
         "rpc error: code = DeadlineExceeded desc = context deadline exceeded",
         "Permanent error: error exporting items, request to https://x/v1/metrics responded with HTTP Status Code 401"]
     assert summary[logs.SCRAPE_FAILED].details == ["10.244.0.22:4191"]
+    [scrape] = summary[logs.SCRAPE_FAILED].problems.values()
+    assert scrape.text == "10.244.0.22:4191 (job linkerd-proxy): Failed to scrape Prometheus endpoint"
+
+
+def test_problems_keep_first_and_last_time_across_pods():
+    later = RETRY.replace("10:00:01.000Z", "10:07:45.000Z")
+    merged = logs.classify(later).merge(logs.classify(RETRY + "\n" + RETRY))
+    [retry] = merged[logs.EXPORT_RETRY].problems.values()
+    assert retry.when() == "3 times, 2026-11-25 10:00:01 to 10:07:45 UTC"
+
+
+def test_refused_scrapes_by_target():
+    refused = SCRAPE.replace('"}"}', '"}", "error": "server returned HTTP status 403 Forbidden"}')
+    found = logs.refused_scrapes("\n".join([refused, refused, SCRAPE]))
+    assert list(found) == ["10.244.0.22:4191"]
+    target = found["10.244.0.22:4191"]
+    assert (target.text, target.count) == ("10.244.0.22:4191 (job linkerd-proxy)", 2)
+
+
+def test_json_encoded_lines_and_credentials():
+    from kubectl_linkerd_otel.collector import logline
+
+    line = logline.parse('{"level":"error","ts":1795600800.5,"caller":"x.go:1","msg":"boom",'
+                         '"password":"hunter2","error":"Authorization: Bearer abcdefghijklmnop"}')
+    assert (line.time, line.level, line.message) == ("2026-11-25 10:00:00 UTC", "error", "boom")
+    assert line.fields == {"password": "<redacted>", "error": "Authorization: <redacted>"}
 
 
 def test_merge():

@@ -151,7 +151,7 @@ def test_version_json(mesh_api):
 def test_unknown_command_is_a_usage_error():
     result = run_cli("frobnicate")
     assert result.exit_code == 2
-    assert "No such command 'frobnicate'" in result.stderr
+    assert "unknown command 'frobnicate'" in result.stderr
     assert "Traceback" not in result.output
 
 
@@ -185,7 +185,7 @@ def test_no_color_flag_and_environment(monkeypatch):
     (["install", "--dry-run=bogus"], "--dry-run"),
     (["install", "extra"], "unexpected extra argument (extra)"),
     (["install", "-n", ""], "the namespace is empty"),
-    (["bogus"], "No such command 'bogus'"),
+    (["bogus"], "unknown command 'bogus'"),
     (["targets", "--frobnicate"], "--frobnicate"),
 ])
 def test_usage_errors_are_one_line_naming_the_help_to_read(args, fragment):

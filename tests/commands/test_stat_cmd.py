@@ -72,7 +72,7 @@ def test_table_lists_the_pods_not_read(shop_api):
     assert db[:3] == ["db", "2/2", "60.00%"] and db[4:] == ["15ms", "27ms", "29ms", "4"]
     assert lines[3].split()[:3] == ["web", "2/2", "95.00%"]
     assert "Meshed pods not read (3; their traffic is not in the numbers above):" in result.stdout
-    assert f"{POD_DB_SLOW}     db         no answer within 0.5s" in result.stdout
+    assert f"{POD_DB_SLOW}     deploy/db    no answer within 0.5s" in result.stdout
 
 
 def test_outbound_by_destination(shop_api):

@@ -30,7 +30,7 @@ def test_demo_table_shows_every_namespace(nowhere):
     assert rows["web"][2:5] == ["1/1", "97.78%", "90.0rps"]
     assert rows["linkerd-identity"][3:] == ["-"] * 6                 # no requests in the window
     assert rows["vote-bot"][3] == "-"
-    assert "emojivoto   vote-bot-5f6b8c9d4c-m7tzn   vote-bot   no `linkerd-admin` port on the linkerd-proxy " \
+    assert "emojivoto   vote-bot-5f6b8c9d4c-m7tzn   deploy/vote-bot   no `linkerd-admin` port on the linkerd-proxy " \
            "container" in result.stdout
     assert result.stderr == ""
     assert not any(nowhere.iterdir())

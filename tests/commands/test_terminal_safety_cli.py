@@ -86,8 +86,8 @@ def test_log_lines_from_a_snapshot_are_escaped_in_check(tmp_path):
     result = run_cli("check", "--snapshot", str(path))
     _clean(result.stdout)
     example = next(line for line in result.stdout.splitlines() if "boom" in line)
-    assert example.startswith("        e.g. ") and example.endswith("boom\\x1b]0;pwned\\x07\\x1b[1A\\x1b[2K" + FORGED)
-    assert "\terror\t" in example                            # tabs are kept
+    # the line's problem (its message), once, with its count and time (issue 26): escaped all the same
+    assert example == "        boom\\x1b]0;pwned\\x07\\x1b[1A\\x1b[2K" + FORGED + " (once, 2026-11-25 09:21:03 UTC)"
     assert _forged_lines(result.stdout) == 0                  # the demo's status line is ×
     as_json = json.loads(run_cli("check", "-o", "json", "--snapshot", str(path)).stdout)
     errors = [c["error"] for cat in as_json["categories"] for c in cat["checks"]]

@@ -34,14 +34,19 @@ def read(snap, _opts):
     return passed(f"read {count(total.lines, 'log line')} from {count(len(snap.logs), 'collector pod')}{started}")
 
 
-def _examples(cls, with_details: str = ""):
-    lines = []
-    if cls.details and with_details:
-        lines.append(f"{with_details}: {', '.join(cls.details[:5])}")
-    return lines + [f"e.g. {line}" for line in cls.examples]
+SHOWN = 5
 
 
-def _class_check(name, singular, plural, severity, detail_label=""):
+def _problems(cls, prefix: str = ""):
+    """Each distinct problem once: what and where, how often, first and last time."""
+    problems = list(cls.problems.values())
+    lines = [f"{prefix}{p.text} ({p.when()})" for p in problems[:SHOWN]]
+    if len(problems) > SHOWN:
+        lines.append(f"{prefix}and {count(len(problems) - SHOWN, 'other problem')}")
+    return lines
+
+
+def _class_check(name, singular, plural, severity):
     def run(snap, _opts):
         if not snap.logs:
             return skip("no logs read")
@@ -49,7 +54,7 @@ def _class_check(name, singular, plural, severity, detail_label=""):
         if cls.count == 0:
             return None
         outcome = fail if severity == "error" else warn
-        return outcome(f"{count(cls.count, singular, plural)} ({SAMPLED})", _examples(cls, detail_label))
+        return outcome(f"{count(cls.count, singular, plural)} ({SAMPLED})", _problems(cls))
     return run
 
 
@@ -65,7 +70,7 @@ def start_failures(snap, _opts):
         return None
     why = f" ({PORT_IN_USE})" if any("address already in use" in d for d in cls.details) else ""
     return fail(f"the collector could not start{why}: {count(cls.count, 'start-up failure')} ({SAMPLED})",
-                _examples(cls, "causes"))
+                _problems(cls))
 
 
 def exports(snap, _opts):
@@ -75,9 +80,9 @@ def exports(snap, _opts):
     dropped, retried = total[classes.EXPORT_DROPPED], total[classes.EXPORT_RETRY]
     if dropped.count:
         return fail(f"{count(dropped.count, 'export')} dropped, {retried.count} retried ({SAMPLED})",
-                    _examples(dropped, "causes") + _examples(retried, "retry causes")[:2])
+                    _problems(dropped) + _problems(retried, "retried: "))
     if retried.count:
-        return warn(f"{count(retried.count, 'export')} retried ({SAMPLED})", _examples(retried, "causes"))
+        return warn(f"{count(retried.count, 'export')} retried ({SAMPLED})", _problems(retried))
     return None
 
 
@@ -90,7 +95,7 @@ CATEGORY = Category("linkerd-otel-logs", [
           _class_check(classes.FORBIDDEN, "RBAC 'is forbidden' error", "RBAC 'is forbidden' errors", "error"),
           "otel-logs-forbidden"),
     Check("scrape", "no scrape failures in the logs",
-          _class_check(classes.SCRAPE_FAILED, "scrape failure", "scrape failures", "warning", "targets"),
+          _class_check(classes.SCRAPE_FAILED, "scrape failure", "scrape failures", "warning"),
           "otel-logs-scrape"),
     Check("export", "no export retries or drops in the logs", exports, "otel-logs-export"),
     Check("other", "no other errors in the logs",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Dict, List, Optional, Tuple
 
+from ..collector import logs as log_classes
 from ..naming import COLLECTOR_NAMESPACE_LABEL
 from ..k8s import linkerd_policy as shapes
 from ..k8s.selectors import selector_matches
@@ -19,6 +20,8 @@ from .framework import Category, Check, fail, passed, skip, warn
 from .linkerd_data_plane import effective_policy
 from ..snapshot import COLLECTOR_STEP, LOGS, POLICY_STEPS, READS_STEP
 from .policy import DENY, MESHED_POLICIES, OPEN_POLICIES, authorizes_collector, collector_identity, collector_meshed
+
+_STATUS_403 = re.compile(r"\b403\b")
 
 FIX = "run `kubectl linkerd-otel install --restrict-metrics`"
 INJECT_ANNOTATION = "linkerd.io/inject"
@@ -301,28 +304,44 @@ def _network_authenticated(snap, policy: dict) -> bool:
     return False
 
 
-_INSTANCE = re.compile(r'instance="([^"]+)"|"instance"\s*:\s*"([^"]+)"')
-
-
-def refused_scrapes(snap) -> List[str]:
-    """Targets the collector reported refused with HTTP 403: from its receiver's targets, else its logs."""
-    found = []
+def refused_now(snap) -> Dict[str, str]:
+    """Targets the collector's receiver reports refused with HTTP 403 at its last scrape: address -> error."""
+    found = {}
     for _pod, doc in sorted(snap.receiver_targets.items()):
         for target in ((doc or {}).get("data") or {}).get("activeTargets") or []:
-            if "403" in str(target.get("lastError") or ""):
+            if _STATUS_403.search(str(target.get("lastError") or "")):
                 where = (target.get("labels") or {}).get("instance") or target.get("scrapeUrl") or "?"
-                found.append(f"{where}: {target.get('lastError')}")
-    if found:
-        return found
+                found[where] = str(target.get("lastError"))
+    return found
+
+
+def refused_in_logs(snap) -> Dict[str, "log_classes.Problem"]:
+    """Targets the collector's logs show refused with HTTP 403: address -> where, how often, when."""
+    found: Dict[str, log_classes.Problem] = {}
     for _pod, text in sorted(snap.logs.items()):
-        for line in (text or "").splitlines():
-            if "Failed to scrape Prometheus endpoint" in line and re.search(r"\b403\b", line):
-                match = _INSTANCE.search(line)
-                found.append((match.group(1) or match.group(2)) if match else line.strip()[:160])
-    return list(dict.fromkeys(found))
+        for address, problem in log_classes.refused_scrapes(text or "").items():
+            found.setdefault(address, log_classes.Problem(problem.text)).seen(problem.first, problem.count,
+                                                                                problem.last)
+    return found
 
 
-def no_403(snap, _opts):
+def refusal_advice(snap, opts, past: bool) -> str:
+    """What can make the proxies answer the collector with 403, from what is in force: only a restriction
+    in force is fixed by restricting (the collector meshed and authorized)."""
+    reasons = restrictive(snap, opts)
+    if reasons and not collector_meshed(snap):
+        return (f"{' and '.join(reasons)} {verb(len(reasons), 'is', 'are')} in force and the collector is not "
+                f"meshed; {FIX} to mesh it and authorize it")
+    if reasons:
+        return (f"the collector is meshed, but {' and '.join(reasons)} {verb(len(reasons), 'refuses', 'refuse')} "
+                f"it where no policy authorizes it; {FIX} to authorize it")
+    cause = ("a Server, AuthorizationPolicy or default-inbound-policy annotation changed since"
+             if past else "a policy object this plugin could not read")
+    return (f"no inbound policy in force refuses the collector (the checks above), so restricting is not the "
+            f"fix: look for {cause}, or a proxy of another version")
+
+
+def no_403(snap, opts):
     if not snap.receiver_targets and not snap.logs:
         # which pods run the collector is not known
         failure = read_failure(snap, "pods", "deployments", "daemonsets", COLLECTOR_STEP, READS_STEP)
@@ -333,11 +352,22 @@ def no_403(snap, _opts):
             return warn("cannot tell whether a scrape answered HTTP 403: " +
                         "; ".join(f"{pod}: {error}" for pod, error in sorted(unread.items())[:3]))
         return skip("neither the collector's targets nor its logs could be read")
-    refused = refused_scrapes(snap)
-    if refused:
-        return fail(f"{count(len(refused), 'scrape target')} answered HTTP 403: the proxies' inbound policy "
-                    f"refuses the collector; {FIX} to mesh it and authorize it", listing(refused))
-    return None
+    now = refused_now(snap)
+    if now:
+        return fail(f"{count(len(now), 'scrape target')} {verb(len(now), 'answers', 'answer')} HTTP 403 (the "
+                    f"collector's receiver, last scrape): {refusal_advice(snap, opts, past=False)}",
+                    listing([f"{address}: {error}" for address, error in sorted(now.items())]))
+    logged = refused_in_logs(snap)
+    if not logged:
+        return None
+    lines = listing([f"{p.text}: HTTP 403 ({p.when()})" for _a, p in sorted(logged.items())])
+    if snap.receiver_targets:
+        # the receiver's view is the newer one: those targets are not refused at their last scrape
+        return warn(f"{count(len(logged), 'scrape target')} answered HTTP 403 earlier (the collector's logs), "
+                    f"not at {verb(len(logged), 'its', 'their')} last scrape (its receiver): "
+                    f"{refusal_advice(snap, opts, past=True)}", lines)
+    return fail(f"{count(len(logged), 'scrape target')} answered HTTP 403 (the collector's logs): "
+                f"{refusal_advice(snap, opts, past=False)}", lines)
 
 
 CATEGORY = Category("linkerd-otel-policy", [

@@ -1,6 +1,6 @@
 """linkerd-otel-operator: with `install --mode operator`, the OpenTelemetry Operator reconciled our
 OpenTelemetryCollector, its Target Allocator answers, every expected target is assigned to exactly one
-collector, and each collector scrapes its share. Skipped without our OpenTelemetryCollector."""
+collector, and each collector scrapes its share. Does not apply without our OpenTelemetryCollector."""
 from __future__ import annotations
 
 from typing import Dict, List, Set, Tuple
@@ -19,7 +19,7 @@ def _state(snap) -> dict:
 def resource(snap, _opts):
     state = _state(snap)
     if not state:
-        return skip("not installed with --mode operator (no OpenTelemetryCollector linkerd-otel)")
+        return skip("not installed with --mode operator: no OpenTelemetryCollector linkerd-otel")
     if state.get("resource") is None:
         return fail(f"could not read {CR}: {state.get('errors', {}).get('resource', 'unknown error')}")
     spec = state["resource"].get("spec") or {}
@@ -185,4 +185,4 @@ CATEGORY = Category("linkerd-otel-operator", [
           anchor="otel-operator-allocation", retryable=True),
     Check("operator-shares", "each collector scrapes its share", shares, anchor="otel-operator-shares",
           retryable=True),
-])
+], requires=("kubernetes-api",))

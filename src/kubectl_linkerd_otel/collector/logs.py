@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List
 
 from ..k8s.credentials import redact_text
+from . import logline
 
 STARTED = "started"
 CONFIG_ERROR = "config-error"
@@ -21,7 +22,8 @@ EXPORT_DROPPED = "export-dropped"
 OTHER_ERROR = "other-error"
 
 CLASSES = (STARTED, CONFIG_ERROR, START_FAILED, FORBIDDEN, SCRAPE_FAILED, EXPORT_RETRY, EXPORT_DROPPED, OTHER_ERROR)
-MAX_EXAMPLES = 3
+MAX_PROBLEMS = 20       # distinct problems kept per class (the count goes on)
+PROBLEM_CHARS = 300
 
 _CONFIG_ERROR = re.compile(
     r"(Error: (failed to get config|invalid configuration|cannot unmarshal|failed to resolve config)"
@@ -47,19 +49,57 @@ redact = redact_text
 
 
 @dataclass
+class Problem:
+    """One distinct problem: what went wrong and where (the fields that matter), how often, when."""
+    text: str
+    count: int = 0
+    first: str = ""     # times as logline.py writes them: they sort as they happened
+    last: str = ""
+
+    def seen(self, at: str, times: int = 1, last: str = "") -> None:
+        self.count += times
+        last = last or at
+        if at and (not self.first or at < self.first):
+            self.first = at
+        if last and last > self.last:
+            self.last = last
+
+    def when(self) -> str:
+        """'once, 2026-11-25 09:24:31 UTC' / '3 times, 2026-11-25 09:21:03 to 09:40:10 UTC'."""
+        often = "once" if self.count == 1 else f"{self.count} times"
+        if not self.first:
+            return often
+        if self.last == self.first:
+            return f"{often}, {self.first}"
+        last = self.last[11:] if self.last[:10] == self.first[:10] else self.last
+        return f"{often}, {self.first[:-4]} to {last}"
+
+
+@dataclass
 class LogClass:
     name: str
     count: int = 0
-    examples: List[str] = field(default_factory=list)
+    problems: Dict[str, Problem] = field(default_factory=dict)   # by text, in the order first seen
     details: List[str] = field(default_factory=list)   # causes (export) or targets (scrape)
 
     def add(self, line: str, detail: str = "") -> None:
         self.count += 1
-        if len(self.examples) < MAX_EXAMPLES:
-            self.examples.append(redact(line.strip())[:400])   # never show a credential a line carries
+        parsed = logline.parse(line)
+        text = problem_text(self.name, parsed, detail)
+        if text in self.problems or len(self.problems) < MAX_PROBLEMS:
+            self.problems.setdefault(text, Problem(text)).seen(parsed.time)
         detail = redact(detail)
         if detail and detail not in self.details:
             self.details.append(detail)
+
+    def merge(self, other: "LogClass") -> "LogClass":
+        out = LogClass(self.name, self.count + other.count,
+                       details=list(dict.fromkeys(self.details + other.details)))
+        for problem in list(self.problems.values()) + list(other.problems.values()):
+            if problem.text in out.problems or len(out.problems) < MAX_PROBLEMS:
+                out.problems.setdefault(problem.text, Problem(problem.text)).seen(
+                    problem.first, problem.count, problem.last)
+        return out
 
 
 @dataclass
@@ -76,12 +116,7 @@ class LogSummary:
 
     def merge(self, other: "LogSummary") -> "LogSummary":
         out = LogSummary(lines=self.lines + other.lines)
-        for name in CLASSES:
-            mine, theirs = self.classes[name], other.classes[name]
-            merged = out.classes[name]
-            merged.count = mine.count + theirs.count
-            merged.examples = (mine.examples + theirs.examples)[:MAX_EXAMPLES]
-            merged.details = list(dict.fromkeys(mine.details + theirs.details))
+        out.classes = {name: self.classes[name].merge(other.classes[name]) for name in CLASSES}
         return out
 
 
@@ -170,3 +205,50 @@ def classify(text: str) -> LogSummary:
             detail = _scrape_target(line)
         summary.classes[name].add(line, detail)
     return summary
+
+
+def _cut(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= PROBLEM_CHARS else text[:PROBLEM_CHARS - 1] + "\u2026"
+
+
+def _scrape_where(fields: dict, target: str) -> str:
+    """'10.244.0.26:4191 (emojivoto/voting-..., job linkerd-proxy)' from the target's labels."""
+    labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', fields.get("target_labels", "")))
+    instance = labels.get("instance") or target or fields.get("scrape_pool", "") or "a target"
+    where = [f"{labels['namespace']}/{labels['pod']}"] if labels.get("namespace") and labels.get("pod") else []
+    where += [f"job {labels['job']}"] if labels.get("job") else []
+    return f"{instance} ({', '.join(where)})" if where else instance
+
+
+def problem_text(name: str, line: "logline.LogLine", detail: str = "") -> str:
+    """What a user needs of one classified line: the problem and the fields that matter (the target, the
+    status, the exporter), never the line's raw fields or its time."""
+    fields = line.fields
+    error = fields.get("error", "")
+    if name == SCRAPE_FAILED:
+        return _cut(f"{_scrape_where(fields, detail)}: {error or line.message}")
+    if name in (EXPORT_RETRY, EXPORT_DROPPED):
+        return _cut(f"{fields.get('name') or 'exporter'}: {redact(detail) or error or line.message}")
+    if name == START_FAILED and detail:
+        return _cut(redact(detail))
+    component = fields.get("name", "")
+    text = ": ".join(part for part in (component, line.message, error) if part)
+    return _cut(text or line.message)
+
+
+_STATUS_403 = re.compile(r"\b403\b")
+
+
+def refused_scrapes(text: str) -> Dict[str, Problem]:
+    """Scrapes answered with HTTP 403, by target address: which target, how often, when."""
+    found: Dict[str, Problem] = {}
+    for line in text.splitlines():
+        if classify_line(line) != SCRAPE_FAILED:
+            continue
+        parsed = logline.parse(line)
+        if not _STATUS_403.search(parsed.fields.get("error") or parsed.message):
+            continue
+        target = _scrape_target(line) or "?"
+        found.setdefault(target, Problem(_cut(_scrape_where(parsed.fields, target)))).seen(parsed.time)
+    return found

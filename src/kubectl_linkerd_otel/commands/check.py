@@ -59,7 +59,7 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
             query_ca_file: Optional[str], query_timeout: str, no_query: bool, linkerd_namespace: Optional[str],
             proxy: Optional[str], api_addr: Optional[str], pre: Optional[str]) -> None:
     """Diagnose whether Linkerd's metrics reach your backend, and why not."""
-    from ..checks.framework import CheckOptions, could_not_run, failed, retryable_failures, run_categories
+    from ..checks.framework import ERROR, CheckOptions, could_not_run, failed, retryable_failures, run_categories
     from ..checks.registry import CATEGORIES
 
     ctx = click.get_current_context()
@@ -104,25 +104,39 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
         took = time.monotonic() - begin
         return gathered
 
-    if offline:
-        from .snapshots import load, print_header
-
-        snap, heading = load(snapshot_file, demo, "check")
-        print_header(heading, to_stderr=output == "json")
-    else:
-        snap = collect()
-    results = run_categories(CATEGORIES, snap, check_options)
     def worth_retrying(snap, results) -> bool:
         # a failure that may pass by itself, or any failure while some read timed out or met a 5xx
         return retryable_failures(results) or (
             failed(results) and any((getattr(snap, "transient_errors", None) or {}).values()))
 
-    with Progress(env.stderr_isatty and output != "json", quiet_off_tty=True) as progress:
-        while worth_retrying(snap, results) and not offline and time.monotonic() + RETRY_EVERY < deadline:
-            progress.update("waiting for checks to pass")
-            time.sleep(RETRY_EVERY)
+    if offline:
+        from .snapshots import load, print_header
+
+        snap, heading = load(snapshot_file, demo, "check",
+                             opts.namespace if opts.namespace_given and not extension_mode else None)
+        print_header(heading, to_stderr=output == "json")
+        results = run_categories(CATEGORIES, snap, check_options)
+    else:
+        with Progress(env.stderr_isatty and output != "json", quiet_off_tty=True,
+                      color=not env.no_color) as progress:
+            bound = f" of --wait {wait}" if wait_seconds else ""
+
+            def reading() -> str:
+                # the server is named once the first read has built the client: a long wait is about it
+                kube = getattr(opts, "_kube", None)
+                where = f" at {kube.shown_server}" if kube is not None else ""
+                return f"reading the cluster through the API server{where} ({{elapsed}}{bound})"
+
+            progress.update(reading)
             snap = collect()
             results = run_categories(CATEGORIES, snap, check_options)
+            while worth_retrying(snap, results) and time.monotonic() + RETRY_EVERY < deadline:
+                failing = sum(1 for r in results if r.status == ERROR)
+                progress.update(f"waiting for {failing} failing check{'s' if failing != 1 else ''} to pass "
+                                f"({{elapsed}}{bound})")
+                time.sleep(RETRY_EVERY)
+                snap = collect()
+                results = run_categories(CATEGORIES, snap, check_options)
 
     if output == "json":
         from ..report.check_json import render as render_json

@@ -207,7 +207,7 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, exp
             wait_ready(kube, install.namespace, timeout=timeout_seconds,
                        echo_err=lambda line: _echo(line, err=True))
             return
-        with Progress(env.interactive) as progress:
+        with Progress(env.interactive, color=not env.no_color) as progress:
             wait_for_rollout(kube, results.workload, timeout=timeout_seconds, progress=progress,
                              echo_err=lambda line: _echo(line, err=True))
     except KubeError as exc:

@@ -16,8 +16,9 @@ NO_REDACT_WARNING = ("Warning: --no-redact: the snapshot keeps credentials (Secr
                      "passwords, tokens) in clear; do not share it")
 
 
-def load(path: Optional[str], demo: bool, reader: str):
-    """(Snapshot, header line) from `--snapshot FILE` or the shipped demo."""
+def load(path: Optional[str], demo: bool, reader: str, namespace: Optional[str] = None):
+    """(Snapshot, header line) from `--snapshot FILE` or the shipped demo. `namespace`: the collector's
+    namespace the user named (-n), which a snapshot fixed when it was taken: another one is an error."""
     from ..snapshot.fileformat import FIX, decode, header
     from .inputs import demo_snapshot_bytes, read_bytes
 
@@ -26,6 +27,11 @@ def load(path: Optional[str], demo: bool, reader: str):
     data = demo_snapshot_bytes() if demo else read_bytes(path, what="snapshot", fix=FIX)
     where = DEMO if demo else path
     snap, manifest = decode(data, where, reader)
+    if namespace is not None and namespace != snap.collector_namespace:
+        flag = "--demo" if demo else f"--snapshot {path}"
+        raise UsageError(f"-n {namespace} does not apply to {flag}: it holds the collector of namespace "
+                         f"'{snap.collector_namespace}' (for another one, take a snapshot: "
+                         f"`kubectl linkerd-otel snapshot -n {namespace} -f FILE`)")
     return snap, header(manifest, where)
 
 

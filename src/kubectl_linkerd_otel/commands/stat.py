@@ -36,8 +36,19 @@ def parse_resource(resource: Optional[str], name: Optional[str]) -> Tuple[str, s
     return found[0], found[1], name or None
 
 
+def complete_resource(_ctx, _param, incomplete: str):
+    """The resource types: the short names viz prints, or the long ones when only they match."""
+    from click.shell_completion import CompletionItem
+
+    from ..stats.golden import KINDS
+
+    short = {"deploy": "Deployments", "sts": "StatefulSets", "ds": "DaemonSets", "ns": "Namespaces", "pod": "Pods"}
+    found = [CompletionItem(n, help=h) for n, h in short.items() if n.startswith(incomplete)]
+    return found or [CompletionItem(n) for n in KINDS if n.startswith(incomplete)]
+
+
 @click.command("stat")
-@click.argument("resource", required=False, metavar="[deploy|sts|ds|ns|pod]")
+@click.argument("resource", required=False, metavar="[deploy|sts|ds|ns|pod]", shell_complete=complete_resource)
 @click.argument("name", required=False, metavar="[NAME]")
 @click.option("-A", "--all-namespaces", is_flag=True, help="Workloads of every namespace.")
 @click.option("--outbound", is_flag=True,
@@ -109,18 +120,26 @@ def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, 
     show_namespace = all_namespaces
     if watch:
         _watch(kube, selection, kind, short, window, timeout, concurrency, outbound,
-               all_namespaces=show_namespace, wide=output == "wide")
+               all_namespaces=show_namespace, wide=output == "wide", color=environment(opts.no_color).color)
         return
-    def announce(count: int) -> None:
-        if environment().stderr_isatty:
-            click.echo(f"Reading {count} prox{'y' if count == 1 else 'ies'} twice, {window:g}s apart ...", err=True)
+    from .progress import Progress
 
-    result = one_pass(kube, selection, window, timeout, concurrency, outbound, announce=announce)
-    print_result(result, output, all_namespaces=show_namespace, nothing=selection.describe(short))
+    env = environment(opts.no_color)
+    where = f"in namespace {namespace}" if namespace else "in every namespace"
+    with Progress(env.stderr_isatty, quiet_off_tty=True, color=not env.no_color) as progress:
+        progress.update(f"finding the meshed pods {where} ({{elapsed}})")
+
+        def announce(count: int) -> None:
+            progress.update(f"reading {count} prox{'y' if count == 1 else 'ies'} twice, {window:g}s apart "
+                            f"({{elapsed}})")
+
+        result = one_pass(kube, selection, window, timeout, concurrency, outbound, announce=announce)
+    print_result(result, output, all_namespaces=show_namespace, nothing=selection.describe(short), color=env.color)
 
 
-def print_result(result, output: str, *, all_namespaces: bool, nothing: str) -> None:
-    """The rows as JSON or as the table; `nothing` says what was looked at when no meshed pod was found."""
+def print_result(result, output: str, *, all_namespaces: bool, nothing: str, color: bool = False) -> None:
+    """The rows as JSON or as the table; `nothing` says what was looked at when no meshed pod was found;
+    `color`: the table's health colours (on a terminal, unless turned off)."""
     if output == "json":
         from ..report.stat import to_json
 
@@ -128,7 +147,7 @@ def print_result(result, output: str, *, all_namespaces: bool, nothing: str) -> 
         return
     from ..report.stat import render_human
 
-    text = render_human(result, all_namespaces=all_namespaces, wide=output == "wide")
+    text = render_human(result, all_namespaces=all_namespaces, wide=output == "wide", color=color)
     if not text:
         click.echo(f"No meshed pods: {nothing}.", err=True)
         return
@@ -136,7 +155,7 @@ def print_result(result, output: str, *, all_namespaces: bool, nothing: str) -> 
 
 
 def _watch(kube, selection, kind: str, short: str, window: float, timeout: float,
-           concurrency: int, outbound: bool, *, all_namespaces: bool, wide: bool) -> None:
+           concurrency: int, outbound: bool, *, all_namespaces: bool, wide: bool, color: bool) -> None:
     from rich.console import Console
     from rich.live import Live
     from rich.text import Text
@@ -144,7 +163,7 @@ def _watch(kube, selection, kind: str, short: str, window: float, timeout: float
     from ..cluster.stat import passes, summary
     from ..report.stat import render_human
 
-    console = Console()
+    console = Console(no_color=not color)
     previous = None
     try:
         with Live(Text("Reading the proxies ..."), console=console, auto_refresh=False,
@@ -157,10 +176,10 @@ def _watch(kube, selection, kind: str, short: str, window: float, timeout: float
                                      f"the first numbers in {window:g}s ... (Ctrl-C to stop)"), refresh=True)
                 else:
                     result = summary(selection, pods, previous, current, outbound)
-                    text = render_human(result, all_namespaces=all_namespaces, wide=wide) or \
+                    text = render_human(result, all_namespaces=all_namespaces, wide=wide, color=color) or \
                         f"No meshed pods: {selection.describe(short)}.\n"
                     stamp = time.strftime("%H:%M:%S")
-                    live.update(Text(f"{text}\nEvery {window:g}s, last at {stamp} (Ctrl-C to stop)"),
+                    live.update(Text.from_ansi(f"{text}\nEvery {window:g}s, last at {stamp} (Ctrl-C to stop)"),
                                 refresh=True)
                 previous = current
     except KeyboardInterrupt:

@@ -34,7 +34,10 @@ def stat_offline(ctx: click.Context, path: Optional[str], demo: bool, kind: str,
     result = summarize_texts(pods, {key: value for key, value in texts.items() if key in selected}, errors,
                              kind=kind, name=name, outbound=outbound)
     print_header(heading, to_stderr=output == "json")
+    from .environment import environment
+    from .options import global_options
     from .stat import print_result
 
     print_result(result, output, all_namespaces=all_namespaces,
-                 nothing=Selection(None, kind, name, namespace).describe(short))
+                 nothing=Selection(None, kind, name, namespace).describe(short),
+                 color=environment(global_options(ctx).no_color).color)

@@ -66,7 +66,7 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
         from ..snapshot.targets_view import collector_location
         from .snapshots import load, print_header
 
-        snap, heading = load(snapshot_file, demo, "targets")
+        snap, heading = load(snapshot_file, demo, "targets", opts.namespace if opts.namespace_given else None)
         print_header(heading, to_stderr=output == "json")
         location = collector_location(snap)
         own_namespace = snap.collector_namespace

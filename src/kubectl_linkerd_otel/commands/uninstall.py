@@ -8,7 +8,7 @@ from .options import global_options, kube_flags, output_option
 from .output import print_instead_of_apply, print_objects
 
 
-@click.command("uninstall")
+@click.command("uninstall", short_help="Delete what install created, and nothing else.")
 @kube_flags
 @lambda func: dry_run_option(func, verb="deleted")
 @output_option("text", "yaml", "json", default=None)

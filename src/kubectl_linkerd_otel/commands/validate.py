@@ -44,11 +44,11 @@ def command(filename: str, image: Optional[str], distribution: Optional[str], ou
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity != "error"]
     named, version = parse_image(image)
-    target = image or "the newest collector (any distribution; give --image or --distribution to be exact)"
+    target = checked_as(image, distribution)
     if output.lower() == "json":
         click.echo(json.dumps({
             "file": filename, "image": image, "distribution": distribution or named,
-            "version": format_version(version) if version else None, "valid": not errors,
+            "version": format_version(version) if version else None, "checkedAs": target, "valid": not errors,
             "errors": len(errors), "warnings": len(warnings),
             "problems": [{"severity": p.severity, "code": p.code, "path": getattr(p, "path", ""),
                           "message": p.message, "hint": p.hint} for p in problems]}, indent=2, allow_nan=False))
@@ -65,6 +65,26 @@ def command(filename: str, image: Optional[str], distribution: Optional[str], ou
             click.echo(f"{printable(filename)}: {_count(len(errors), 'error')}, {_count(len(warnings), 'warning')} "
                        f"for {target}")
     click.get_current_context().exit(1 if errors else 0)
+
+
+def checked_as(image: Optional[str], distribution: Optional[str]) -> str:
+    """The image, and which schema it was checked against when the image does not say it all."""
+    from ..collector.schema.distributions import format_version, parse_image
+
+    if image is None:
+        return "the newest collector (any distribution; give --image or --distribution to be exact)"
+    named, version = parse_image(image)
+    unknown = []
+    if not (distribution or named):
+        unknown.append("not a collector image this plugin knows")
+    if version is None:
+        unknown.append("its tag has no major.minor version")
+    schema = (f"the {distribution or named} distribution" if distribution or named else "any distribution") + \
+        (f" {format_version(version)}" if version else ", newest version")
+    if not unknown:
+        return image
+    fix = "--distribution core|contrib|k8s" if not (distribution or named) else "a versioned tag"
+    return f"{image} ({'; '.join(unknown)}: checked against {schema}; give {fix} to be exact)"
 
 
 def _count(n: int, word: str) -> str:

@@ -310,7 +310,15 @@ class Kube:
 
     def version(self) -> dict:
         what = _What("get", "version")
-        return check_version(self._json("GET", "/version", what), what, self.shown_server)
+        try:
+            answer = self._json("GET", "/version", what)
+        except NotFound:
+            # every API server serves /version: a 404 there is another server, or a URL with a path
+            raise NotFound(f"{what}: not found: the server at {self.shown_server} is not a Kubernetes "
+                           f"API server, or that is not its base URL", status=404,
+                           hint="check the cluster's server: in the kubeconfig (`kubectl config view --minify`) "
+                                "or --server") from None
+        return check_version(answer, what, self.shown_server)
 
     def list(self, resource_name: Union[str, Resource], namespace: Optional[str] = None, *,
              label_selector: Optional[str] = None, field_selector: Optional[str] = None,

@@ -1,8 +1,9 @@
 """`check` output in `linkerd check`'s style: categories, √ ‼ ×, indented error and hint, a status line.
 
-`short` prints only what is not √ (and the status line). Every text a check carries (names, errors, log
-lines from the cluster or a snapshot) goes through `printable`: an escape sequence or a newline in it
-cannot drive the terminal or forge a line."""
+`short` prints only what is not √ (and the status line). A category where no check applies is one line at
+the end (`-o json` keeps every check). Every text a check carries (names, errors, log lines from the
+cluster or a snapshot) goes through `printable`: an escape sequence or a newline in it cannot drive the
+terminal or forge a line."""
 from __future__ import annotations
 
 from typing import Callable, List, Sequence
@@ -44,6 +45,19 @@ def _wholly_skipped(results: Sequence[Result]) -> dict:
     return {k: v for k, v in reasons.items() if v}
 
 
+def _not_applicable(results: Sequence[Result]) -> dict:
+    """Categories none of whose checks applies (an extension not installed, say) -> the first one's reason.
+    `linkerd check` hides extensions that are not installed; these are hidden too, and named at the end."""
+    reasons: dict = {}
+    for result in results:
+        applies = result.status != SKIPPED or result.error.startswith("skipped: ")
+        if applies:
+            reasons[result.category] = None
+        elif result.category not in reasons:
+            reasons[result.category] = result.error
+    return {k: v for k, v in reasons.items() if v}
+
+
 def render(results: Sequence[Result], *, short: bool = False, color: bool = False) -> str:
     style = _styler(color)
     marks = {OK: (OK_MARK, "green"), WARNING: (WARN_MARK, "yellow"), ERROR: (ERROR_MARK, "red"),
@@ -52,8 +66,9 @@ def render(results: Sequence[Result], *, short: bool = False, color: bool = Fals
     category = None
     results = [_safe(r) for r in results]
     whole_skips = _wholly_skipped(results)
+    hidden = _not_applicable(results)
     for result in results:
-        if short and result.status in (OK, SKIPPED):
+        if short and result.status in (OK, SKIPPED) or result.category in hidden:
             continue
         if result.category in whole_skips:
             if result.category != category:
@@ -84,6 +99,9 @@ def render(results: Sequence[Result], *, short: bool = False, color: bool = Fals
             lines.extend(f"        {detail}" for detail in result.details)
     if lines:
         lines.append("")
+    if hidden and not short:
+        lines += [style(f"{SKIP_MARK} {name} does not apply: {reason}", "bright_black")
+                  for name, reason in hidden.items()] + [""]
     success = not any(r.status == ERROR for r in results)
     mark = style(OK_MARK, "green") if success else style(ERROR_MARK, "red")
     lines.append(f"Status check results are {mark}")

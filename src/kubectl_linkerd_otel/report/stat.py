@@ -5,14 +5,16 @@ Table and JSON follow viz (`viz/cmd/stat.go`): columns NAME, MESHED (meshed/runn
 adds READ_BYTES/SEC and WRITE_BYTES/SEC (viz's wide columns) and READ (pods read/meshed). The JSON is
 viz's list of rows (`namespace, kind, name, meshed, success, rps, latency_ms_p50.., tcp_open_connections,
 tcp_read_bytes_rate, tcp_write_bytes_rate`); what we add is under `linkerdOtel` (`badSamples`: the series
-of the row's pods left out because a sample was not a finite number, stats/golden.py).
+of the row's pods left out because a sample was not a finite number, stats/golden.py). The table's byte
+rates are in binary units and, on a terminal, health has colours (stat_style.py).
 """
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from ..scrape.text import printable, shown
 from ..stats.golden import KINDS, QUANTILES, Row, StatResult
+from .stat_style import byte_rate, latency_color, success_color
 
 SHORT = {kind: short for kind, short in KINDS.values()}
 SHORT.update({"service": "svc", "authority": "authority", "address": "ip"})
@@ -107,7 +109,7 @@ def _cells(row: Row, result: StatResult, *, all_namespaces: bool, wide: bool) ->
             cells.append("-" if value is None else f"{_ms(value)}ms")
         cells.append(str(int(t.tcp_open)))
         if wide:
-            cells += [f"{t.read_bytes:.1f}B/s", f"{t.write_bytes:.1f}B/s"]
+            cells += [byte_rate(t.read_bytes), byte_rate(t.write_bytes)]
     else:
         cells += ["-"] * (6 + (2 if wide else 0))
     if wide:
@@ -115,24 +117,48 @@ def _cells(row: Row, result: StatResult, *, all_namespaces: bool, wide: bool) ->
     return cells
 
 
-def table(headers: List[str], rows: List[List[str]]) -> List[str]:
+def _colors(row: Row, headers: List[str]) -> Dict[int, str]:
+    """Column -> colour of the cells that say how healthy the row is (report/stat_style.py)."""
+    t = row.traffic
+    if not t.has_requests:
+        return {}
+    found = {headers.index("SUCCESS"): success_color(t.success_rate)}
+    for q in QUANTILES:
+        found[headers.index(f"LATENCY_P{round(q * 100)}")] = latency_color(t.latency(q))
+    return {column: color for column, color in found.items() if color}
+
+
+def table(headers: List[str], rows: List[List[str]], colors: Optional[List[Dict[int, str]]] = None) -> List[str]:
     """Columns three spaces apart; every cell through `printable` (a pod's phase, a reason from the
-    cluster or a snapshot)."""
+    cluster or a snapshot); `colors`: per row, column -> colour (the padding stays plain)."""
     rows = [[printable(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], len(cell))
-    return ["   ".join(cell if i == len(row) - 1 else cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
-            for row in [headers] + rows]
+
+    def shown_cell(cell: str, i: int, fg: Optional[str]) -> str:
+        padded = cell if i == len(headers) - 1 else cell.ljust(widths[i])
+        if not fg:
+            return padded
+        import click
+
+        return click.style(cell, fg=fg) + padded[len(cell):]   # the padding stays plain: columns align
+
+    painted = [{}] + (colors or [{}] * len(rows))
+    return ["   ".join(shown_cell(cell, i, paint.get(i)) for i, cell in enumerate(row)).rstrip()
+            for row, paint in zip([headers] + rows, painted)]
 
 
-def render_human(result: StatResult, *, all_namespaces: bool = False, wide: bool = False) -> str:
-    """The table, then the meshed pods that could not be read and why (their traffic is not counted)."""
+def render_human(result: StatResult, *, all_namespaces: bool = False, wide: bool = False,
+                 color: bool = False) -> str:
+    """The table, then the meshed pods that could not be read and why (their traffic is not counted).
+    `color`: on a terminal, the success rate and latencies coloured by how healthy they are."""
     if not result.rows:
         return ""
-    lines = table(_columns(result, all_namespaces=all_namespaces, wide=wide),
-                  [_cells(r, result, all_namespaces=all_namespaces, wide=wide) for r in result.rows])
+    headers = _columns(result, all_namespaces=all_namespaces, wide=wide)
+    lines = table(headers, [_cells(r, result, all_namespaces=all_namespaces, wide=wide) for r in result.rows],
+                  [_colors(r, headers) for r in result.rows] if color else None)
     unread = result.unread
     if unread:
         lines += ["", f"Meshed pods not read ({len(unread)}; their traffic is not in the numbers above):"]

@@ -114,7 +114,7 @@ class PodTraffic:
 class PodStatus:
     namespace: str
     name: str
-    workload: str
+    workload: str       # the one running the pod (deploy/web), whatever the rows are grouped by
     read: bool
     reason: str = ""
     phase: str = ""
@@ -194,6 +194,16 @@ def workload_of(pod: dict, kind: str) -> Optional[str]:
     if owner.get("kind", "").lower() == kind:
         return owner.get("name")
     return None
+
+
+def owner_of(pod: dict) -> str:
+    """The workload that runs the pod, as kubectl names it (`deploy/web`, `sts/db`, `job/x`), or "-"."""
+    for kind in ("deployment", "statefulset", "daemonset"):
+        name = workload_of(pod, kind)
+        if name:
+            return f"{KINDS[kind][1]}/{name}"
+    owner = next((o for o in (pod.get("metadata") or {}).get("ownerReferences") or [] if o.get("controller")), None)
+    return f"{str(owner.get('kind', '')).lower()}/{owner.get('name', '')}" if owner else "-"
 
 
 def is_running(pod: dict) -> bool:
@@ -316,7 +326,7 @@ def summarize(pods: List[dict], readings: Dict[PodKey, Readings], errors: Dict[P
             continue
         group["meshed"] += 1
         key = (meta.get("namespace", ""), meta.get("name", ""))
-        status = PodStatus(key[0], key[1], workload, read=False, phase=group["phase"])
+        status = PodStatus(key[0], key[1], owner_of(pod), read=False, phase=group["phase"])
         port = admin_port(pod)
         if port is None:
             status.reason = f"no `{ADMIN_PORT_NAME}` port on the {PROXY_CONTAINER} container"
