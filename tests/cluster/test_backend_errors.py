@@ -78,8 +78,11 @@ def test_not_configured_is_skipped_with_how_to_turn_it_on(mesh_api):
                                     "Prometheus-compatible query API (the base before /api/v1/query) to check that "
                                     "the metrics arrive)", "hint": "", "error": "", "result": "success"}
     human = run_cli("check", "--metrics-interval=0s")
-    lines = [line for line in human.stdout.splitlines() if "metrics arrive in the backend" in line]
-    assert len(lines) == 1 and "--query-url" in lines[0]
+    # a category that does not apply is one line at the end, saying how to turn it on
+    lines = [line for line in human.stdout.splitlines() if "linkerd-otel-backend" in line]
+    assert lines == ["- linkerd-otel-backend does not apply: not asked: pass --query-url with the backend's "
+                     "Prometheus-compatible query API (the base before /api/v1/query) to check that the metrics "
+                     "arrive"]
 
 
 def test_an_html_page_is_one_failed_check_with_a_hint(mesh_api, answering):
