@@ -66,7 +66,7 @@ POD_DB = "db-5f6b8c7d9-q7w3e"
 POD_DB_SLOW = "db-5f6b8c7d9-h2j6w"
 
 
-def shop(api, *, slow_seconds: float = 3.0) -> None:
+def shop(api, *, slow_seconds: float = 600.0) -> None:
     """web: one pod read, one answering 403; api: one read (high latency), one without a linkerd-admin
     port; db: one read (errors, and its proxy restarted between the reads), one that never answers in
     time. Plus an unmeshed deployment (no row, as viz) and a completed pod (not counted)."""

@@ -346,8 +346,9 @@ def test_wait_retries_a_timed_out_configmap_read(mesh_api, monkeypatch):
 
     monkeypatch.setattr(check_command, "RETRY_EVERY", 0.2)   # the 5 s pause, shortened for the test
     scenarios.healthy(mesh_api)
-    mesh_api.delay(3, path=r"/namespaces/observability/configmaps$", times=1)
-    result = run_cli("check", "-o", "json", "--wait=30s", "--metrics-interval=0s", "--request-timeout=1s")
+    # the first ConfigMap read never answers; every other read has 5 s, ample on a loaded machine
+    mesh_api.delay(600, path=r"/namespaces/observability/configmaps$", times=1)
+    result = run_cli("check", "-o", "json", "--wait=60s", "--metrics-interval=0s", "--request-timeout=5s")
     assert result.exit_code == 0, result.stdout
     assert len(mesh_api.requests_to(r"^/version$")) == 2
 

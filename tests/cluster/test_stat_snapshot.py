@@ -11,7 +11,7 @@ import pytest
 from helpers import run_cli, snapshot_text
 from stat_scenarios import NS, POD_API, POD_API_NO_ADMIN, POD_DB, POD_DB_SLOW, POD_WEB, POD_WEB_403, metrics, reads, shop
 
-TIMEOUT = ("--request-timeout", "0.5s")
+TIMEOUT = ("--request-timeout", "2s")   # healthy reads fit in it on a loaded machine; the slow pod never answers
 # what depends on the window (the time between the two reads): compared as counts, rate x window
 RATES = ("rps", "tcp_read_bytes_rate", "tcp_write_bytes_rate")
 
@@ -92,7 +92,8 @@ def test_offline_json_is_the_live_json(shop_api, tmp_path, args):
         assert _counts(offline_rows) == _counts(live_rows)
     for row in offline_rows:
         if row["linkerdOtel"]["readPods"]:
-            assert row["linkerdOtel"]["windowSeconds"] == pytest.approx(1.0, abs=0.3)
+            # the two reads an --interval apart or more (a round may wait out the slow pod's timeout)
+            assert row["linkerdOtel"]["windowSeconds"] > 0.5
     assert offline.stderr.startswith(f"Snapshot {path}, taken ")      # JSON stays clean on stdout
 
 
@@ -107,7 +108,7 @@ def test_offline_rows_hold_the_hand_computed_numbers(shop_api, tmp_path):
     assert rows["api"]["linkerdOtel"]["latencyMs"] == pytest.approx({"p50": 2500 / 3, "p95": 2000.0, "p99": 2800.0})
     unread = {u["pod"]: u["reason"] for row in rows.values() for u in row["linkerdOtel"]["unreadPods"]}
     assert unread[POD_WEB_403].startswith("HTTP 403 from the proxy")
-    assert unread[POD_DB_SLOW] == "no answer within 0.5s"
+    assert unread[POD_DB_SLOW] == "no answer within 2s"
     assert unread[POD_API_NO_ADMIN] == "no `linkerd-admin` port on the linkerd-proxy container"
 
 
@@ -120,7 +121,7 @@ def test_the_file_keeps_only_the_golden_lines(shop_api, tmp_path):
     kept = doc["snapshot"]["proxy_metrics"]
     assert sorted(kept) == [f"{NS}/{POD_API}", f"{NS}/{POD_DB}", f"{NS}/{POD_WEB}"]
     web = kept[f"{NS}/{POD_WEB}"]
-    assert 0.5 < web["second_at"] - web["first_at"] < 1.5
+    assert web["second_at"] - web["first_at"] > 0.5     # two reads, an --interval apart or more
     names = {line.split("{")[0].split(" ")[0] for line in web["first"].splitlines()}
     assert names == {"response_total", "response_latency_ms_bucket", "tcp_open_connections",
                      "tcp_read_bytes_total", "tcp_write_bytes_total", "process_start_time_seconds"}
@@ -224,7 +225,7 @@ def test_pods_proxy_refused_by_rbac_is_each_pods_reason(shop_api, tmp_path):
     assert len(reasons) == 6 and reasons[POD_API_NO_ADMIN].startswith("no `linkerd-admin` port")
     assert {pod for pod, why in reasons.items() if why.startswith("forbidden to get pods/proxy")} == \
         set(reasons) - {POD_API_NO_ADMIN, POD_DB_SLOW}, reasons      # the slow one: its delay comes first
-    assert reasons[POD_DB_SLOW] == "no answer within 0.5s"
+    assert reasons[POD_DB_SLOW] == "no answer within 2s"
 
 
 def test_pods_proxy_refused_for_every_pod_still_writes_the_snapshot(fake_api, tmp_path):

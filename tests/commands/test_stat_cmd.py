@@ -15,7 +15,7 @@ import pytest
 from helpers import run_cli
 from stat_scenarios import NS, POD_API_NO_ADMIN, POD_DB_SLOW, POD_WEB_403, metrics, shop
 
-FAST = ("--interval", "1s", "--request-timeout", "0.5s")
+FAST = ("--interval", "1s", "--request-timeout", "2s")   # healthy reads fit in it on a loaded machine
 REPO = Path(__file__).resolve().parent.parent.parent
 
 
@@ -37,7 +37,9 @@ def test_json_matches_the_hand_computed_numbers(shop_api):
     for row in rows.values():
         assert row["namespace"] == NS and row["kind"] == "deployment" and row["meshed"] == "2/2"
         assert row["linkerdOtel"]["readPods"] == 1
-        assert row["linkerdOtel"]["windowSeconds"] == pytest.approx(1.0, abs=0.15)
+        # two reads about --interval apart (longer when a round waits out the slow pod's timeout: no
+        # upper bound, which a loaded machine could miss); the rates below are computed over this window
+        assert row["linkerdOtel"]["windowSeconds"] > 0.5
     # web: 190 successes, 10 failures; p50 2.5, p95 20, p99 40 ms; 3 open connections
     assert web["linkerdOtel"]["responses"] == {"success": 190, "failure": 10}
     assert web["success"] == pytest.approx(0.95)
@@ -55,7 +57,7 @@ def test_json_matches_the_hand_computed_numbers(shop_api):
     assert db["linkerdOtel"]["latencyMs"] == pytest.approx({"p50": 15.0, "p95": 27.5, "p99": 29.5})
     unread = {u["pod"]: u["reason"] for row in rows.values() for u in row["linkerdOtel"]["unreadPods"]}
     assert unread[POD_WEB_403].startswith("HTTP 403 from the proxy")
-    assert unread[POD_DB_SLOW] == "no answer within 0.5s"
+    assert unread[POD_DB_SLOW] == "no answer within 2s"
     assert unread[POD_API_NO_ADMIN] == "no `linkerd-admin` port on the linkerd-proxy container"
     assert len(unread) == 3
 
@@ -72,7 +74,7 @@ def test_table_lists_the_pods_not_read(shop_api):
     assert db[:3] == ["db", "2/2", "60.00%"] and db[4:] == ["15ms", "27ms", "29ms", "4"]
     assert lines[3].split()[:3] == ["web", "2/2", "95.00%"]
     assert "Meshed pods not read (3; their traffic is not in the numbers above):" in result.stdout
-    assert f"{POD_DB_SLOW}     deploy/db    no answer within 0.5s" in result.stdout
+    assert f"{POD_DB_SLOW}     deploy/db    no answer within 2s" in result.stdout
 
 
 def test_outbound_by_destination(shop_api):
