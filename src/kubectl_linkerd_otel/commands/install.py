@@ -59,10 +59,23 @@ def dry_run_option(func, verb: str = "applied"):
 @click.option("--metrics", "metrics", default="all", show_default=True, metavar="all|golden|FILE",
               help="What is sent: every metric, the ones Linkerd's dashboards use (golden), or the "
                    "metric names listed in FILE (one per line).")
+@click.option("--backend", metavar="NAME", default=None,
+              help="Backend preset: openobserve (the default), otlp, datadog, newrelic, coralogix, "
+                   "grafana-cloud, honeycomb, dynatrace, elastic, signoz. It sets the endpoint, protocol, "
+                   "headers and temporality (docs/backends.md); explicit flags win.")
+@click.option("--region", "--site", "region", metavar="REGION", default=None,
+              help="The --backend's region or site (e.g. datadoghq.eu, eu, us-east-0).")
+@click.option("--api-key-from-env", "api_key_env", metavar="VAR", default=None,
+              help="Read the --backend's API key from the local environment variable VAR (kept in the "
+                   "Secret, sent in the backend's own header).")
+@click.option("--temporality", type=click.Choice(["cumulative", "delta"]), default=None,
+              help="Metric temporality sent (default: what the --backend wants, else cumulative); delta "
+                   "adds the cumulativetodelta processor (contrib or k8s distribution).")
 @click.option("--exporter-endpoint", metavar="ENDPOINT", default=None,
-              help="OTLP endpoint: host:port for grpc, a URL for http (default: the demo OpenObserve).")
-@click.option("--exporter-protocol", type=click.Choice(["grpc", "http"]), default="grpc",
-              show_default=True)
+              help="OTLP endpoint: host:port for grpc, a URL for http (default: the --backend's, else the "
+                   "demo OpenObserve).")
+@click.option("--exporter-protocol", type=click.Choice(["grpc", "http"]), default=None,
+              help="Default: the --backend's, else grpc.")
 @click.option("--header", "headers", multiple=True, metavar="NAME=VALUE",
               help="Exporter header (repeatable). Credential-like headers go to the Secret.")
 @click.option("--secret-header", "secret_headers", multiple=True, metavar="NAME=VALUE",
@@ -98,7 +111,8 @@ def dry_run_option(func, verb: str = "applied"):
               help="How long --wait waits.")
 @dry_run_option
 @output_option("text", "yaml", "json", default=None)
-def command(linkerd_namespace, mode, replicas, image, distribution, metrics, exporter_endpoint, exporter_protocol,
+def command(linkerd_namespace, mode, replicas, image, distribution, metrics, backend, region, api_key_env,
+            temporality, exporter_endpoint, exporter_protocol,
             headers, secret_headers,
             basic_auth,
             basic_auth_from_env, insecure, ca_file, debug_exporter, scrape_interval, cpu_request, memory_request,
@@ -110,6 +124,7 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, exp
     On a terminal it applies (server-side) and waits for the rollout; piped, or with
     -o yaml / --dry-run, it prints the manifests instead:
       kubectl linkerd-otel install --exporter-endpoint otlp.example:4317 --basic-auth-from-env OTLP_CREDS
+      kubectl linkerd-otel install --backend datadog --site datadoghq.eu --api-key-from-env DD_API_KEY
       linkerd-otel install --show-secrets | kubectl apply -f -
     """
     from ..cluster import install as applier
@@ -144,14 +159,31 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, exp
     from ..collector.schema.distributions import PINNED_IMAGES
 
     metrics_keep = _metrics_keep(metrics)
+    parsed_headers = [parse_header(h) for h in headers]
+    parsed_secret_headers = [parse_header(h, flag="--secret-header") for h in secret_headers]
+    if backend is None and (region is not None or api_key_env is not None):
+        raise UsageError(f"{'--region/--site' if region is not None else '--api-key-from-env'} needs "
+                         f"--backend NAME (e.g. --backend datadog)")
+    if backend is not None:
+        from ..render.backends import DELTA, resolve
+
+        preset = resolve(backend.strip().lower(), region=region, api_key_env=api_key_env,
+                         api_key=os.environ.get(api_key_env) if api_key_env else None,
+                         endpoint=exporter_endpoint, protocol=exporter_protocol, headers=parsed_headers,
+                         secret_headers=parsed_secret_headers, basic_auth=basic_auth, temporality=temporality)
+        exporter_endpoint, exporter_protocol = preset.endpoint, preset.protocol
+        parsed_headers, parsed_secret_headers = preset.headers, preset.secret_headers
+        temporality = preset.temporality
+        if temporality == DELTA and image is None and distribution is None:
+            distribution = "contrib"    # the pinned core image has no cumulativetodelta processor
     if image is None:
         image = PINNED_IMAGES[distribution] if distribution else DEFAULT_IMAGE
     install = InstallOptions(
         namespace=opts.namespace, mode=mode, replicas=replicas, image=image, distribution=distribution,
-        metrics=metrics, metrics_keep=metrics_keep,
-        exporter_endpoint=exporter_endpoint, exporter_protocol=exporter_protocol,
-        headers=[parse_header(h) for h in headers],
-        secret_headers=[parse_header(h, flag="--secret-header") for h in secret_headers],
+        metrics=metrics, metrics_keep=metrics_keep, backend=backend,
+        temporality=temporality or "cumulative",
+        exporter_endpoint=exporter_endpoint, exporter_protocol=exporter_protocol or "grpc",
+        headers=parsed_headers, secret_headers=parsed_secret_headers,
         basic_auth=basic_auth, insecure=insecure,
         ca_pem=ca_pem, debug_exporter=debug_exporter, scrape_interval=scrape_interval,
         cpu_request=cpu_request,
