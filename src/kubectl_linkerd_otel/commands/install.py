@@ -99,6 +99,9 @@ def dry_run_option(func, verb: str = "applied"):
              help="Include the credentials Secret in printed YAML (for `| kubectl apply -f -`).")
 @bool_option("--force-conflicts", help="Take over fields that another field manager changed.")
 @bool_option("--skip-linkerd-check", help="Install even when Linkerd is not found.")
+@bool_option("--skip-credentials-check",
+             help="Apply without first proving the exporter credentials (an empty OTLP/HTTP export sent "
+                  "from this machine before anything is applied; printing never sends it).")
 @bool_option("--restrict-metrics",
              help="Mesh the collector and let only it read the proxies' /metrics: a Linkerd Server, "
                   "HTTPRoutes and AuthorizationPolicies per meshed namespace (probes stay allowed).")
@@ -116,7 +119,8 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, bac
             headers, secret_headers,
             basic_auth,
             basic_auth_from_env, insecure, ca_file, debug_exporter, scrape_interval, cpu_request, memory_request,
-            cpu_limit, memory_limit, show_secrets, force_conflicts, skip_linkerd_check, restrict_metrics,
+            cpu_limit, memory_limit, show_secrets, force_conflicts, skip_linkerd_check, skip_credentials_check,
+            restrict_metrics,
             policy_namespaces, wait, timeout, dry_run, output):
     """Install the OpenTelemetry collector that scrapes the Linkerd proxies.
 
@@ -206,6 +210,11 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, bac
         _print(opts, install, linkerd_namespace, output, dry_run, show_secrets, policy_namespaces)
         return
 
+    if not skip_credentials_check:
+        from ..cluster.otlp_proof import prove_before_install
+
+        prove_before_install(install, fix=_credential_source(api_key_env, basic_auth_from_env),
+                             note=lambda line: _echo(f"Note: {line}", err=True), warn=_warn)
     try:
         kube = opts.kube()
     except KubeconfigError as exc:
@@ -245,6 +254,15 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, bac
     except KubeError as exc:
         raise applier.with_hint(exc, "the collector stack is applied, only waiting for it failed: "
                                      "follow it with `kubectl linkerd-otel check`") from None
+
+
+def _credential_source(api_key_env, basic_auth_from_env) -> str:
+    """What to check when the backend refuses the credentials."""
+    if api_key_env:
+        return f"the API key in ${api_key_env}"
+    if basic_auth_from_env:
+        return f"USER:PASSWORD in ${basic_auth_from_env}"
+    return "the credentials given with --header, --secret-header or --basic-auth"
 
 
 def _echo(line: str, err: bool = False) -> None:
