@@ -160,6 +160,13 @@ def test_delta_on_temporality_flag_alone(env):
     (["--api-key-from-env", "API_KEY"], "--api-key-from-env needs --backend NAME"),
     (["--backend", "signoz", "--region", "us", "--exporter-endpoint", "https://x.example:443",
       "--api-key-from-env", "API_KEY"], "both choose the endpoint: pick one"),
+    (["--backend", "openobserve", "--region", "eu"],
+     "--backend openobserve takes no --region/--site: give --exporter-endpoint"),
+    (["--backend", "newrelic", "--api-key-from-env", "API_KEY", "--exporter-protocol", "grpc"],
+     "--exporter-protocol grpc with --backend newrelic: its endpoint https://otlp.nr-data.net:4318 takes "
+     "http; give the grpc endpoint with --exporter-endpoint too"),
+    (["--backend", "elastic", "--exporter-endpoint", "https://p.ingest.us-east-1.aws.elastic.cloud:443"],
+     "--backend elastic needs credentials: give --api-key-from-env VAR"),
     (["--backend", "newrelic", "--api-key-from-env", "API_KEY", "--header", "api-key=other"],
      "--api-key-from-env and --header api-key both set the api-key header"),
 ])

@@ -40,6 +40,8 @@ class Backend:
 
     def endpoint_for(self, region: Optional[str]) -> Optional[str]:
         if self.endpoint is None:
+            if region is not None:
+                raise UsageError(f"--backend {self.name} takes no --region/--site: give --exporter-endpoint")
             return None
         if "{region}" not in self.endpoint:
             if region is not None:
@@ -123,6 +125,10 @@ def resolve(name: str, *, region: Optional[str], api_key: Optional[str], api_key
     if endpoint is not None and region is not None:
         raise UsageError("--exporter-endpoint and --region/--site both choose the endpoint: pick one")
     chosen_endpoint = endpoint if endpoint is not None else backend.endpoint_for(region)
+    if endpoint is None and chosen_endpoint is not None and protocol not in (None, backend.protocol):
+        raise UsageError(f"--exporter-protocol {protocol} with --backend {backend.name}: its endpoint "
+                         f"{chosen_endpoint} takes {backend.protocol}; give the {protocol} endpoint with "
+                         f"--exporter-endpoint too")
     if chosen_endpoint is None and backend.name not in ("openobserve",):
         raise UsageError(f"--backend {backend.name} needs --exporter-endpoint: "
                          + ("the OTLP endpoint of your project or deployment (https://...)"
@@ -145,7 +151,7 @@ def resolve(name: str, *, region: Optional[str], api_key: Optional[str], api_key
             raise UsageError(f"--api-key-from-env and --header {backend.key_header} both set the "
                              f"{backend.key_header} header: pick one")
         secret.insert(0, (backend.key_header, backend.key_prefix + api_key.strip()))
-    elif backend.needs_credentials and endpoint is None and basic_auth is None and not (
+    elif backend.needs_credentials and basic_auth is None and not (
             given & {(backend.key_header or "authorization").lower(), "authorization"}):
         how = ("--basic-auth-from-env VAR (INSTANCE_ID:TOKEN)" if backend.basic_auth
                else "--api-key-from-env VAR")
