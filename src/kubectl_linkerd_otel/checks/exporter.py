@@ -95,6 +95,41 @@ def external(snap, opts):
     return None
 
 
+def accepted(snap, _opts):
+    """The backend accepts the configured credentials: the empty OTLP export `install` sends, sent again
+    from this workstation with the collector's headers (`--probe-exporter`), so a rotated key is caught
+    before the collector's retries pile up."""
+    outside = [e for e in _exporters(snap) if e.protocol == "http" and e.endpoint
+               and not facts_mod.cluster_service(e.endpoint, e.protocol)]
+    if not outside:
+        return skip("no OTLP/HTTP exporter outside the cluster")
+    if not snap.exporter_proofs:
+        return skip("not proven (pass --probe-exporter to send an empty OTLP export with the collector's "
+                    "credentials from this workstation)")
+    bad, unsure = [], []
+    for name, proof in sorted(snap.exporter_proofs.items()):
+        outcome = proof.get("outcome")
+        words = f': "{proof["words"]}"' if proof.get("words") else ""
+        where = proof.get("url") or name
+        if outcome == "refused":
+            bad.append(f"{name}: {where} refused the credentials (HTTP {proof.get('status')}{words}); check the "
+                       f"Secret the collector reads them from (a rotated or revoked key?)")
+        elif outcome == "not-found":
+            bad.append(f"{name}: {where} has no OTLP metrics endpoint (HTTP {proof.get('status')}{words})")
+        elif outcome in ("tls", "unreachable"):
+            bad.append(f"{name}: {'TLS with' if outcome == 'tls' else 'cannot reach'} {where}"
+                       f" ({proof.get('words')})")
+        elif outcome != "ok":
+            unsure.append(f"{name}: not proven" + (f" (HTTP {proof['status']}{words})" if proof.get("status")
+                                                  else f" ({proof.get('words')})"))
+    if bad:
+        return fail("the backend does not accept the export", bad + unsure)
+    if unsure:
+        return warn("the exporter credentials could not be proven", unsure)
+    return passed("the backend accepts the exporter credentials (an empty OTLP export from here: "
+                  f"{', '.join(sorted(snap.exporter_proofs))})")
+
+
 def _reads(snap):
     pairs = {}
     for pod, texts in snap.self_metrics.items():
@@ -261,5 +296,6 @@ CATEGORY = Category("linkerd-otel-exporter", [
     Check("sent", "exporter has sent metric points", sent, "otel-exporter-sent", retryable=True),
     Check("send-failed", "exporter send failures are not growing", failures, "otel-exporter-failed"),
     Check("tls", "export to outside the cluster is encrypted", encrypted, "otel-exporter-tls"),
+    Check("accepted", "the backend accepts the exporter credentials", accepted, "otel-exporter-accepted"),
     Check("credentials", "no credentials written into the config", credentials, "otel-credentials"),
 ], requires=("linkerd-otel-collector",))

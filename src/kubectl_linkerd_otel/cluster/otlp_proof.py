@@ -191,3 +191,55 @@ def prove_before_install(opts, *, fix: str, note, warn) -> None:
     else:
         warn(f"the exporter credentials are not proven: {where} answered the empty OTLP export with HTTP "
              f"{proof.status}{said}; installing anyway")
+
+
+UNPROVEN = "unproven"
+
+
+def prove_configured(kube, snap, name: str) -> dict:
+    """`check --probe-exporter`: the same empty export for the configured OTLP/HTTP exporter `name`, with
+    its headers as the collector sends them (`${env:VAR}` resolved from the collector container's env and
+    the Secrets it names). The answer holds the outcome only, never a credential: {outcome, url, status,
+    words}."""
+    import base64
+
+    from ..collector.facts import expand_env
+    from ..collector.locate import collector_container, template_spec
+    from ..k8s.credentials import ENV_REF
+
+    config = snap.collector_facts().config or {}
+    exporter = (config.get("exporters") or {}).get(name) or {}
+    endpoint = str(exporter.get("metrics_endpoint") or exporter.get("endpoint") or "")
+    if exporter.get("metrics_endpoint"):
+        endpoint = endpoint[:-len(METRICS_PATH)] if endpoint.endswith(METRICS_PATH) else endpoint
+    tls = exporter.get("tls") if isinstance(exporter.get("tls"), dict) else {}
+    if tls.get("ca_file") or tls.get("ca_pem"):
+        return {"outcome": UNPROVEN, "words": "the exporter trusts its own CA (tls.ca_file), which is not known here"}
+    workload = snap.workload()
+    container = collector_container(template_spec(workload)) if workload else None
+    env: dict = {}
+    secrets: dict = {}
+    for item in (container or {}).get("env") or []:
+        if "value" in item:
+            env[item["name"]] = str(item["value"])
+        ref = ((item.get("valueFrom") or {}).get("secretKeyRef") or {})
+        if ref.get("name") and ref.get("key"):
+            if ref["name"] not in secrets:
+                secrets[ref["name"]] = kube.get_or_none("secrets", ref["name"], snap.collector_namespace) or {}
+            data = secrets[ref["name"]].get("data") or {}
+            if ref["key"] in data:
+                env[item["name"]] = base64.b64decode(data[ref["key"]]).decode("utf-8", errors="replace")
+    headers = []
+    for header, value in (exporter.get("headers") or {}).items():
+        text = str(value)
+        missing = [m.group(1) for m in ENV_REF.finditer(text) if m.group(1) not in env and m.group(2) is None]
+        if missing:
+            return {"outcome": UNPROVEN, "words": f"header {header} takes ${{env:{missing[0]}}}, which the "
+                                                  f"collector's container does not set"}
+        # `$$` is the collector's escaped `$`: kept out of the expansion
+        headers.append((str(header), expand_env(text.replace("$$", "\0"), env).replace("\0", "$")))
+    from ..k8s.credentials import redact_text
+
+    result = prove_http(endpoint, headers)
+    return {"outcome": result.outcome, "url": result.url, "status": result.status,
+            "words": redact_text(result.words)}
