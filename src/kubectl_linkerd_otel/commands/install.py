@@ -171,7 +171,8 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, bac
     if backend is not None:
         from ..render.backends import DELTA, resolve
 
-        preset = resolve(backend.strip().lower(), region=region, api_key_env=api_key_env,
+        backend = backend.strip().lower()
+        preset = resolve(backend, region=region, api_key_env=api_key_env,
                          api_key=os.environ.get(api_key_env) if api_key_env else None,
                          endpoint=exporter_endpoint, protocol=exporter_protocol, headers=parsed_headers,
                          secret_headers=parsed_secret_headers, basic_auth=basic_auth, temporality=temporality)
