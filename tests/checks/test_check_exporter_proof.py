@@ -86,3 +86,49 @@ def test_a_variable_the_container_does_not_set_is_a_warning(mesh_api):
     assert check["result"] == "warning"
     assert "header api-key takes ${env:OTLP_NOPE}, which the collector's container does not set" in check["error"]
     assert server.exports == []
+
+
+NEEDS = "exporters send what their backends want"
+
+
+def _exporter_config(endpoint: str, headers: str, processors: str) -> str:
+    return scenarios.HEALTHY_CONFIG.replace(
+        '''  otlp_grpc/backend:
+    endpoint: openobserve.openobserve.svc.cluster.local:5081
+    headers:
+      Authorization: "Basic ${env:OTLP_AUTH}"
+    tls:
+      insecure: true''', f'''  otlp_http/backend:
+    endpoint: {endpoint}
+    headers:
+{headers}''').replace("exporters: [otlp_grpc/backend]", "exporters: [otlp_http/backend]").replace(
+        "processors: [memory_limiter, batch]", f"processors: [{processors}]")
+
+
+def test_backend_needs_skips_other_backends(mesh_api):
+    scenarios.healthy(mesh_api)
+    _result, doc = check_json()
+    assert find(doc, NEEDS)["description"] == f"{NEEDS} (no exporter to a backend install has a preset for)"
+
+
+def test_cumulative_into_datadog_and_a_missing_dataset_warn(mesh_api):
+    scenarios.healthy(mesh_api)
+    scenarios.set_config(mesh_api, _exporter_config(
+        "https://otlp.datadoghq.eu", '      dd-api-key: "${env:OTLP_AUTH}"', "memory_limiter, batch"))
+    _result, doc = check_json()
+    check = find(doc, NEEDS)
+    assert check["result"] == "warning"
+    assert ("otlp_http/backend sends cumulative metrics to Datadog, which wants delta: add the cumulativetodelta "
+            "processor to its pipeline (install --backend datadog does; contrib or k8s distribution)") in check["error"]
+    scenarios.set_config(mesh_api, _exporter_config(
+        "https://otlp.datadoghq.eu", '      dd-api-key: "${env:OTLP_AUTH}"',
+        "memory_limiter, cumulativetodelta, batch").replace("  batch: {}", "  batch: {}\n  cumulativetodelta: {}"))
+    _result, doc = check_json()
+    assert find(doc, NEEDS)["description"] == f"{NEEDS} (otlp_http/backend -> Datadog)"
+    scenarios.set_config(mesh_api, _exporter_config(
+        "https://api.eu1.honeycomb.io:443", '      x-honeycomb-team: "${env:OTLP_AUTH}"', "memory_limiter, batch"))
+    _result, doc = check_json()
+    check = find(doc, NEEDS)
+    assert check["result"] == "warning"
+    assert ("otlp_http/backend sends Honeycomb no x-honeycomb-dataset header (install --backend honeycomb sets "
+            "x-honeycomb-dataset: linkerd)") in check["error"]

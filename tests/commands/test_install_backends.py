@@ -184,3 +184,21 @@ def test_help_names_the_backends():
     for flag in ("--backend NAME", "--region, --site REGION", "--api-key-from-env VAR", "--temporality"):
         assert flag in text
     assert "grafana-cloud" in text
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_preset_passes_checks_backend_needs(env, name):
+    """What a preset renders is what `check` (exporters send what their backends want) asks for."""
+    from kubectl_linkerd_otel.checks.exporter import backend_needs
+    from kubectl_linkerd_otel.checks.framework import OK, SKIPPED
+    from kubectl_linkerd_otel.snapshot import Snapshot
+
+    flags = CASES[name][0]
+    result = run_cli("install", "--dry-run", "-o", "yaml", "--linkerd-namespace", "linkerd", "--backend", name,
+                     *flags)
+    configmap, = [d for d in yaml.safe_load_all(result.stdout) if d and d["kind"] == "ConfigMap"]
+    snap = Snapshot(configmaps=[configmap], collector_configmap=configmap["metadata"]["name"],
+                    collector_config_key="config.yaml")
+    outcome = backend_needs(snap, None)
+    expected = SKIPPED if name in ("openobserve", "otlp", "elastic") else OK
+    assert outcome.status == expected, outcome

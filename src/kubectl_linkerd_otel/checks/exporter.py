@@ -130,6 +130,45 @@ def accepted(snap, _opts):
                   f"{', '.join(sorted(snap.exporter_proofs))})")
 
 
+def backend_needs(snap, _opts):
+    """An exporter to a backend `install --backend` knows (by its endpoint's host) lacks what that
+    backend wants: delta temporality (the cumulativetodelta processor in every pipeline feeding it) or
+    an extra header (Honeycomb's dataset, Coralogix's application and subsystem)."""
+    from ..collector.backends import DELTA, DELTA_PROCESSOR, backend_for_endpoint
+
+    def mapping(value) -> dict:
+        return value if isinstance(value, dict) else {}
+
+    config = mapping(facts(snap).config)
+    exporters = mapping(config.get("exporters"))
+    pipelines = [p for p in mapping(mapping(config.get("service")).get("pipelines")).values()
+                 if isinstance(p, dict) and isinstance(p.get("exporters") or [], list)
+                 and isinstance(p.get("processors") or [], list)]
+    found, problems = [], []
+    for exporter in _exporters(snap):
+        backend = backend_for_endpoint(exporter.endpoint)
+        if backend is None:
+            continue
+        found.append(f"{exporter.name} -> {backend.title}")
+        feeding = [p for p in pipelines if exporter.name in (p.get("exporters") or [])]
+        if backend.temporality == DELTA and any(
+                not any(component_type(str(proc)) == DELTA_PROCESSOR for proc in p.get("processors") or [])
+                for p in feeding):
+            problems.append(f"{exporter.name} sends cumulative metrics to {backend.title}, which wants delta: add "
+                            f"the {DELTA_PROCESSOR} processor to its pipeline (install --backend {backend.name} "
+                            f"does; contrib or k8s distribution)")
+        sent = {str(name).lower() for name in mapping(mapping(exporters.get(exporter.name)).get("headers"))}
+        for header, value in backend.headers:
+            if header.lower() not in sent:
+                problems.append(f"{exporter.name} sends {backend.title} no {header} header (install --backend "
+                                f"{backend.name} sets {header}: {value})")
+    if not found:
+        return skip("no exporter to a backend install has a preset for")
+    if problems:
+        return warn("an exporter lacks what its backend wants", problems)
+    return passed(f"exporters send what their backends want ({', '.join(found)})")
+
+
 def _reads(snap):
     pairs = {}
     for pod, texts in snap.self_metrics.items():
@@ -297,5 +336,6 @@ CATEGORY = Category("linkerd-otel-exporter", [
     Check("send-failed", "exporter send failures are not growing", failures, "otel-exporter-failed"),
     Check("tls", "export to outside the cluster is encrypted", encrypted, "otel-exporter-tls"),
     Check("accepted", "the backend accepts the exporter credentials", accepted, "otel-exporter-accepted"),
+    Check("backend-needs", "exporters send what their backends want", backend_needs, "otel-exporter-backend-needs"),
     Check("credentials", "no credentials written into the config", credentials, "otel-credentials"),
 ], requires=("linkerd-otel-collector",))
