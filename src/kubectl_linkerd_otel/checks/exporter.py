@@ -95,6 +95,80 @@ def external(snap, opts):
     return None
 
 
+def accepted(snap, _opts):
+    """The backend accepts the configured credentials: the empty OTLP export `install` sends, sent again
+    from this workstation with the collector's headers (`--probe-exporter`), so a rotated key is caught
+    before the collector's retries pile up."""
+    outside = [e for e in _exporters(snap) if e.protocol == "http" and e.endpoint
+               and not facts_mod.cluster_service(e.endpoint, e.protocol)]
+    if not outside:
+        return skip("no OTLP/HTTP exporter outside the cluster")
+    if not snap.exporter_proofs:
+        return skip("not proven (pass --probe-exporter to send an empty OTLP export with the collector's "
+                    "credentials from this workstation)")
+    bad, unsure = [], []
+    for name, proof in sorted(snap.exporter_proofs.items()):
+        outcome = proof.get("outcome")
+        words = f': "{proof["words"]}"' if proof.get("words") else ""
+        where = proof.get("url") or name
+        if outcome == "refused":
+            bad.append(f"{name}: {where} refused the credentials (HTTP {proof.get('status')}{words}); check the "
+                       f"Secret the collector reads them from (a rotated or revoked key?)")
+        elif outcome == "not-found":
+            bad.append(f"{name}: {where} has no OTLP metrics endpoint (HTTP {proof.get('status')}{words})")
+        elif outcome in ("tls", "unreachable"):
+            bad.append(f"{name}: {'TLS with' if outcome == 'tls' else 'cannot reach'} {where}"
+                       f" ({proof.get('words')})")
+        elif outcome != "ok":
+            unsure.append(f"{name}: not proven" + (f" (HTTP {proof['status']}{words})" if proof.get("status")
+                                                  else f" ({proof.get('words')})"))
+    if bad:
+        return fail("the backend does not accept the export", bad + unsure)
+    if unsure:
+        return warn("the exporter credentials could not be proven", unsure)
+    return passed("the backend accepts the exporter credentials (an empty OTLP export from here: "
+                  f"{', '.join(sorted(snap.exporter_proofs))})")
+
+
+def backend_needs(snap, _opts):
+    """An exporter to a backend `install --backend` knows (by its endpoint's host) lacks what that
+    backend wants: delta temporality (the cumulativetodelta processor in every pipeline feeding it) or
+    an extra header (Honeycomb's dataset, Coralogix's application and subsystem)."""
+    from ..collector.backends import DELTA, DELTA_PROCESSOR, backend_for_endpoint
+
+    def mapping(value) -> dict:
+        return value if isinstance(value, dict) else {}
+
+    config = mapping(facts(snap).config)
+    exporters = mapping(config.get("exporters"))
+    pipelines = [p for p in mapping(mapping(config.get("service")).get("pipelines")).values()
+                 if isinstance(p, dict) and isinstance(p.get("exporters") or [], list)
+                 and isinstance(p.get("processors") or [], list)]
+    found, problems = [], []
+    for exporter in _exporters(snap):
+        backend = backend_for_endpoint(exporter.endpoint)
+        if backend is None:
+            continue
+        found.append(f"{exporter.name} -> {backend.title}")
+        feeding = [p for p in pipelines if exporter.name in (p.get("exporters") or [])]
+        if backend.temporality == DELTA and any(
+                not any(component_type(str(proc)) == DELTA_PROCESSOR for proc in p.get("processors") or [])
+                for p in feeding):
+            problems.append(f"{exporter.name} sends cumulative metrics to {backend.title}, which wants delta: add "
+                            f"the {DELTA_PROCESSOR} processor to its pipeline (install --backend {backend.name} "
+                            f"does; contrib or k8s distribution)")
+        sent = {str(name).lower() for name in mapping(mapping(exporters.get(exporter.name)).get("headers"))}
+        for header, value in backend.headers:
+            if header.lower() not in sent:
+                problems.append(f"{exporter.name} sends {backend.title} no {header} header (install --backend "
+                                f"{backend.name} sets {header}: {value})")
+    if not found:
+        return skip("no exporter to a backend install has a preset for")
+    if problems:
+        return warn("an exporter lacks what its backend wants", problems)
+    return passed(f"exporters send what their backends want ({', '.join(found)})")
+
+
 def _reads(snap):
     pairs = {}
     for pod, texts in snap.self_metrics.items():
@@ -261,5 +335,7 @@ CATEGORY = Category("linkerd-otel-exporter", [
     Check("sent", "exporter has sent metric points", sent, "otel-exporter-sent", retryable=True),
     Check("send-failed", "exporter send failures are not growing", failures, "otel-exporter-failed"),
     Check("tls", "export to outside the cluster is encrypted", encrypted, "otel-exporter-tls"),
+    Check("accepted", "the backend accepts the exporter credentials", accepted, "otel-exporter-accepted"),
+    Check("backend-needs", "exporters send what their backends want", backend_needs, "otel-exporter-backend-needs"),
     Check("credentials", "no credentials written into the config", credentials, "otel-credentials"),
 ], requires=("linkerd-otel-collector",))

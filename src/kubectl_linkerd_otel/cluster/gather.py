@@ -13,7 +13,7 @@ from ..collector.locate import collector_container
 from .series import gather_proxy_series
 from .operator import adopt as adopt_operator, pod_discovery_account
 from .pods import list_pods
-from ..snapshot import (ACCESS, COLLECTOR_STEP, ENDPOINTSLICES, LOGS, METRICS, POLICY_STEPS, PROBE, READS_STEP,
+from ..snapshot import (ACCESS, COLLECTOR_STEP, ENDPOINTSLICES, LOGS, METRICS, POLICY_STEPS, PROBE, PROOF, READS_STEP,
                         SERVICE, TARGETS, Snapshot, access_step, choose_collector, review_namespaces, split_step,
                         step)
 
@@ -161,6 +161,7 @@ def _gather_collector(kube: Any, snap: Snapshot, interval: float, probe_exporter
     service account's permissions, and the exporter's Service."""
     from ..collector import facts as facts_mod
     from .collector import TargetsUnreadable, read_targets
+    from .otlp_proof import prove_configured
     from .probe import dial
 
     ns = snap.collector_namespace
@@ -203,6 +204,8 @@ def _gather_collector(kube: Any, snap: Snapshot, interval: float, probe_exporter
             services[(target[0], target[1] or ns)] = True
         elif probe_exporter and exporter.endpoint:
             steps[step(PROBE, exporter.endpoint)] = lambda e=exporter: dial(e)
+            if exporter.protocol == "http":
+                steps[step(PROOF, exporter.name)] = lambda e=exporter: prove_configured(kube, snap, e.name)
     for (svc, svc_ns) in services:
         steps[step(SERVICE, svc_ns, svc)] = lambda s=svc, n=svc_ns: kube.get_or_none("services", s, n)
         steps[step(ENDPOINTSLICES, svc_ns, svc)] = (lambda s=svc, n=svc_ns: kube.list(
@@ -231,6 +234,8 @@ def _gather_collector(kube: Any, snap: Snapshot, interval: float, probe_exporter
             snap.endpoint_slices.extend(value or [])
         elif kind == PROBE:
             snap.exporter_probes[rest] = value
+        elif kind == PROOF:
+            snap.exporter_proofs[rest] = value
     for key in list(snap.errors):
         kind, rest = split_step(key)
         if kind == METRICS:
@@ -239,6 +244,8 @@ def _gather_collector(kube: Any, snap: Snapshot, interval: float, probe_exporter
             snap.receiver_targets_errors[rest] = snap.errors.pop(key)
         elif kind == PROBE:
             snap.exporter_probes[rest] = snap.errors.pop(key)
+        elif kind == PROOF:
+            snap.exporter_proofs[rest] = {"outcome": "unproven", "words": snap.errors.pop(key)}
     gather_proxy_series(kube, snap)   # after the receiver's targets: it samples the healthy ones
 
 

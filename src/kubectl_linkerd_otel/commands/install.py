@@ -59,10 +59,23 @@ def dry_run_option(func, verb: str = "applied"):
 @click.option("--metrics", "metrics", default="all", show_default=True, metavar="all|golden|FILE",
               help="What is sent: every metric, the ones Linkerd's dashboards use (golden), or the "
                    "metric names listed in FILE (one per line).")
+@click.option("--backend", metavar="NAME", default=None,
+              help="Backend preset: openobserve (the default), otlp, datadog, newrelic, coralogix, "
+                   "grafana-cloud, honeycomb, dynatrace, elastic, signoz. It sets the endpoint, protocol, "
+                   "headers and temporality (docs/backends.md); explicit flags win.")
+@click.option("--region", "--site", "region", metavar="REGION", default=None,
+              help="The --backend's region or site (e.g. datadoghq.eu, eu, us-east-0).")
+@click.option("--api-key-from-env", "api_key_env", metavar="VAR", default=None,
+              help="Read the --backend's API key from the local environment variable VAR (kept in the "
+                   "Secret, sent in the backend's own header).")
+@click.option("--temporality", type=click.Choice(["cumulative", "delta"]), default=None,
+              help="Metric temporality sent (default: what the --backend wants, else cumulative); delta "
+                   "adds the cumulativetodelta processor (contrib or k8s distribution).")
 @click.option("--exporter-endpoint", metavar="ENDPOINT", default=None,
-              help="OTLP endpoint: host:port for grpc, a URL for http (default: the demo OpenObserve).")
-@click.option("--exporter-protocol", type=click.Choice(["grpc", "http"]), default="grpc",
-              show_default=True)
+              help="OTLP endpoint: host:port for grpc, a URL for http (default: the --backend's, else the "
+                   "demo OpenObserve).")
+@click.option("--exporter-protocol", type=click.Choice(["grpc", "http"]), default=None,
+              help="Default: the --backend's, else grpc.")
 @click.option("--header", "headers", multiple=True, metavar="NAME=VALUE",
               help="Exporter header (repeatable). Credential-like headers go to the Secret.")
 @click.option("--secret-header", "secret_headers", multiple=True, metavar="NAME=VALUE",
@@ -86,6 +99,9 @@ def dry_run_option(func, verb: str = "applied"):
              help="Include the credentials Secret in printed YAML (for `| kubectl apply -f -`).")
 @bool_option("--force-conflicts", help="Take over fields that another field manager changed.")
 @bool_option("--skip-linkerd-check", help="Install even when Linkerd is not found.")
+@bool_option("--skip-credentials-check",
+             help="Apply without first proving the exporter credentials (an empty OTLP/HTTP export sent "
+                  "from this machine before anything is applied; printing never sends it).")
 @bool_option("--restrict-metrics",
              help="Mesh the collector and let only it read the proxies' /metrics: a Linkerd Server, "
                   "HTTPRoutes and AuthorizationPolicies per meshed namespace (probes stay allowed).")
@@ -98,11 +114,13 @@ def dry_run_option(func, verb: str = "applied"):
               help="How long --wait waits.")
 @dry_run_option
 @output_option("text", "yaml", "json", default=None)
-def command(linkerd_namespace, mode, replicas, image, distribution, metrics, exporter_endpoint, exporter_protocol,
+def command(linkerd_namespace, mode, replicas, image, distribution, metrics, backend, region, api_key_env,
+            temporality, exporter_endpoint, exporter_protocol,
             headers, secret_headers,
             basic_auth,
             basic_auth_from_env, insecure, ca_file, debug_exporter, scrape_interval, cpu_request, memory_request,
-            cpu_limit, memory_limit, show_secrets, force_conflicts, skip_linkerd_check, restrict_metrics,
+            cpu_limit, memory_limit, show_secrets, force_conflicts, skip_linkerd_check, skip_credentials_check,
+            restrict_metrics,
             policy_namespaces, wait, timeout, dry_run, output):
     """Install the OpenTelemetry collector that scrapes the Linkerd proxies.
 
@@ -110,6 +128,7 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, exp
     On a terminal it applies (server-side) and waits for the rollout; piped, or with
     -o yaml / --dry-run, it prints the manifests instead:
       kubectl linkerd-otel install --exporter-endpoint otlp.example:4317 --basic-auth-from-env OTLP_CREDS
+      kubectl linkerd-otel install --backend datadog --site datadoghq.eu --api-key-from-env DD_API_KEY
       linkerd-otel install --show-secrets | kubectl apply -f -
     """
     from ..cluster import install as applier
@@ -144,14 +163,32 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, exp
     from ..collector.schema.distributions import PINNED_IMAGES
 
     metrics_keep = _metrics_keep(metrics)
+    parsed_headers = [parse_header(h) for h in headers]
+    parsed_secret_headers = [parse_header(h, flag="--secret-header") for h in secret_headers]
+    if backend is None and (region is not None or api_key_env is not None):
+        raise UsageError(f"{'--region/--site' if region is not None else '--api-key-from-env'} needs "
+                         f"--backend NAME (e.g. --backend datadog)")
+    if backend is not None:
+        from ..render.backends import DELTA, resolve
+
+        backend = backend.strip().lower()
+        preset = resolve(backend, region=region, api_key_env=api_key_env,
+                         api_key=os.environ.get(api_key_env) if api_key_env else None,
+                         endpoint=exporter_endpoint, protocol=exporter_protocol, headers=parsed_headers,
+                         secret_headers=parsed_secret_headers, basic_auth=basic_auth, temporality=temporality)
+        exporter_endpoint, exporter_protocol = preset.endpoint, preset.protocol
+        parsed_headers, parsed_secret_headers = preset.headers, preset.secret_headers
+        temporality = preset.temporality
+        if temporality == DELTA and image is None and distribution is None:
+            distribution = "contrib"    # the pinned core image has no cumulativetodelta processor
     if image is None:
         image = PINNED_IMAGES[distribution] if distribution else DEFAULT_IMAGE
     install = InstallOptions(
         namespace=opts.namespace, mode=mode, replicas=replicas, image=image, distribution=distribution,
-        metrics=metrics, metrics_keep=metrics_keep,
-        exporter_endpoint=exporter_endpoint, exporter_protocol=exporter_protocol,
-        headers=[parse_header(h) for h in headers],
-        secret_headers=[parse_header(h, flag="--secret-header") for h in secret_headers],
+        metrics=metrics, metrics_keep=metrics_keep, backend=backend,
+        temporality=temporality or "cumulative",
+        exporter_endpoint=exporter_endpoint, exporter_protocol=exporter_protocol or "grpc",
+        headers=parsed_headers, secret_headers=parsed_secret_headers,
         basic_auth=basic_auth, insecure=insecure,
         ca_pem=ca_pem, debug_exporter=debug_exporter, scrape_interval=scrape_interval,
         cpu_request=cpu_request,
@@ -174,6 +211,11 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, exp
         _print(opts, install, linkerd_namespace, output, dry_run, show_secrets, policy_namespaces)
         return
 
+    if not skip_credentials_check:
+        from ..cluster.otlp_proof import prove_before_install
+
+        prove_before_install(install, fix=_credential_source(api_key_env, basic_auth_from_env),
+                             note=lambda line: _echo(f"Note: {line}", err=True), warn=_warn)
     try:
         kube = opts.kube()
     except KubeconfigError as exc:
@@ -213,6 +255,15 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, exp
     except KubeError as exc:
         raise applier.with_hint(exc, "the collector stack is applied, only waiting for it failed: "
                                      "follow it with `kubectl linkerd-otel check`") from None
+
+
+def _credential_source(api_key_env, basic_auth_from_env) -> str:
+    """What to check when the backend refuses the credentials."""
+    if api_key_env:
+        return f"the API key in ${api_key_env}"
+    if basic_auth_from_env:
+        return f"USER:PASSWORD in ${basic_auth_from_env}"
+    return "the credentials given with --header, --secret-header or --basic-auth"
 
 
 def _echo(line: str, err: bool = False) -> None:

@@ -11,6 +11,7 @@ from ..naming import (HEALTH_PORT, LINKERD_ADMIN_PORT_NAME, LINKERD_PROXY_CONTAI
                       SELF_METRICS_PORT)
 from ..collector.schema.distributions import exporter_type, has_key
 from ..scrape.metrics import metric_relabel_configs
+from .backends import DELTA, DELTA_PROCESSOR
 from .options import InstallOptions
 
 RECEIVER = "prometheus/linkerd"
@@ -131,12 +132,14 @@ def collector_config(opts: InstallOptions) -> dict:
     if has_key("receivers", "prometheus", "api_server", opts.collector[1]):
         receiver["api_server"] = {"enabled": True,
                                   "server_config": {"endpoint": "0.0.0.0:%d" % RECEIVER_API_PORT}}
+    processors: dict = {"memory_limiter": dict({"check_interval": "1s"}, **opts.memory_limiter())}
+    if opts.temporality == DELTA:
+        # monotonic cumulative sums and histograms become deltas (the backend wants them so)
+        processors[DELTA_PROCESSOR] = {}
+    processors["batch"] = {}
     return {
         "receivers": {RECEIVER: receiver},
-        "processors": {
-            "memory_limiter": dict({"check_interval": "1s"}, **opts.memory_limiter()),
-            "batch": {},
-        },
+        "processors": processors,
         "exporters": exporters,
         "extensions": {"health_check": {"endpoint": "0.0.0.0:%d" % HEALTH_PORT}},
         "service": {
@@ -146,7 +149,7 @@ def collector_config(opts: InstallOptions) -> dict:
             "pipelines": {
                 "metrics": {
                     "receivers": [RECEIVER],
-                    "processors": ["memory_limiter", "batch"],
+                    "processors": list(processors),
                     "exporters": list(exporters),
                 },
             },

@@ -24,6 +24,7 @@ def image_problems(opts: InstallOptions, config: dict) -> List[str]:
 
 
 def refuse_unsupported(opts: InstallOptions, config: dict) -> None:
+    _refuse_delta_without_processor(opts)
     problems = image_problems(opts, config)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -40,3 +41,19 @@ def image_notes(opts: InstallOptions) -> List[str]:
                 f"api_server (v0.123): it is left out, so `targets` and `check` see only the expected "
                 f"targets, not the collector's own; use a newer image to have both"]
     return []
+
+
+def _refuse_delta_without_processor(opts: InstallOptions) -> None:
+    """Delta temporality needs the cumulativetodelta processor: say so, and which distributions have it."""
+    from ..collector.schema.distributions import COMPONENTS, distributions_with
+    from .backends import DELTA, DELTA_PROCESSOR
+
+    distribution = opts.collector[0]
+    if opts.temporality != DELTA or distribution is None or \
+            DELTA_PROCESSOR in COMPONENTS[distribution]["processors"]:
+        return
+    who = f"--backend {opts.backend} wants" if opts.backend else "--temporality delta needs"
+    having = " or ".join(distributions_with("processors", DELTA_PROCESSOR))
+    raise UsageError(f"{who} delta temporality, made by the {DELTA_PROCESSOR} processor, which collector "
+                     f"{opts.image} ({distribution}) lacks: use --distribution {having} (or an image of it), "
+                     f"or --temporality cumulative if the backend accepts cumulative metrics")

@@ -83,6 +83,8 @@ class InstallOptions:
     distribution: Optional[str] = None    # core | contrib | k8s; None: as the image's name says
     metrics: str = "all"                  # all | golden | the --metrics FILE's name
     metrics_keep: Optional[List[str]] = None   # metric names (or regexes) kept; None: all
+    backend: Optional[str] = None         # install --backend NAME (render/backends.py), for notes only
+    temporality: str = "cumulative"       # delta: a cumulativetodelta processor before the exporter
 
     @property
     def collector(self) -> Tuple[Optional[str], Optional[Tuple[int, int]]]:
@@ -160,6 +162,8 @@ class InstallOptions:
             raise UsageError(f"--replicas {self.replicas}: give from 1 to 100 collectors")
         if self.exporter_protocol not in PROTOCOLS:
             raise UsageError(f"invalid --exporter-protocol {self.exporter_protocol!r}: use grpc or http")
+        if self.temporality not in ("cumulative", "delta"):
+            raise UsageError(f"invalid --temporality {self.temporality!r}: use cumulative or delta")
         if self.distribution is not None and self.distribution not in DISTRIBUTIONS:
             raise UsageError(f"invalid --distribution {self.distribution!r}: use core, contrib or k8s")
         if not self.image.strip():

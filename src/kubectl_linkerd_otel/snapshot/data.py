@@ -47,6 +47,9 @@ class Snapshot:
     target_metrics: Dict[str, str] = field(default_factory=dict)   # "job/ns/pod" -> a target's /metrics
     target_metrics_errors: Dict[str, str] = field(default_factory=dict)
     exporter_probes: Dict[str, str] = field(default_factory=dict)     # endpoint -> "" ok or error
+    # `check --probe-exporter`: OTLP/HTTP exporter -> the empty export's answer (cluster/otlp_proof.py):
+    # {outcome, url, status, words}, never a credential
+    exporter_proofs: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     backend: Dict[str, Any] = field(default_factory=dict)   # the query API's answers (cluster/query.py)
     collector_workload: str = ""      # kind/name picked
     collector_configmap: str = ""

@@ -13,8 +13,8 @@ POLICY_STEPS = {"servers": "servers.policy.linkerd.io",
                 "meshtlsauthentications": "meshtlsauthentications.policy.linkerd.io",
                 "networkauthentications": "networkauthentications.policy.linkerd.io"}
 # Per-object steps: `kind/rest`, e.g. `logs/<pod>`, `service/<ns>/<name>`.
-LOGS, METRICS, TARGETS, ACCESS, SERVICE, ENDPOINTSLICES, PROBE = (
-    "logs", "metrics", "targets", "access", "service", "endpointslices", "probe")
+LOGS, METRICS, TARGETS, ACCESS, SERVICE, ENDPOINTSLICES, PROBE, PROOF = (
+    "logs", "metrics", "targets", "access", "service", "endpointslices", "probe", "proof")
 
 
 def step(kind: str, *parts: str) -> str:

@@ -1,0 +1,245 @@
+"""Prove the exporter's credentials before install applies anything: one empty OTLP/HTTP export.
+
+The request is an `ExportMetricsServiceRequest` with no `resource_metrics`. In protobuf an empty message
+encodes to zero bytes, so the body is empty: written by hand rather than with a protobuf library (the
+plugin stays pure Python); tests/cluster/test_otlp_proof.py decodes it with the official definitions
+(opentelemetry-proto). It authenticates like every export and writes nothing, so it costs no custom
+metric. POST <endpoint>/v1/metrics, as the collector's otlp_http exporter sends it, with the headers the
+exporter is about to be configured with.
+
+An OTLP/HTTP error answer is a google.rpc.Status (protobuf, or JSON for JSON requests); vendors also
+answer in plain text or JSON of their own. The vendor's own words are shown, escaped and bounded.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+EMPTY_EXPORT_METRICS_REQUEST = b""      # ExportMetricsServiceRequest{}: no fields, zero bytes
+CONTENT_TYPE = "application/x-protobuf"
+METRICS_PATH = "/v1/metrics"
+TIMEOUT_SECONDS = 10.0
+MAX_ANSWER = 64 * 1024
+MAX_WORDS = 200
+
+OK, REFUSED, NOT_FOUND, UNCLEAR, UNREACHABLE, TLS = "ok", "refused", "not-found", "unclear", "unreachable", "tls"
+
+
+@dataclass
+class Proof:
+    outcome: str            # one of the constants above
+    url: str
+    status: int = 0         # the HTTP status, when there was an answer
+    words: str = ""         # the vendor's words, or the connection error
+
+
+def metrics_url(endpoint: str) -> str:
+    """The URL the otlp_http exporter posts metrics to: the endpoint with /v1/metrics appended."""
+    return endpoint.rstrip("/") + METRICS_PATH
+
+
+def prove_http(endpoint: str, headers: List[Tuple[str, str]], *, ca_pem: Optional[str] = None,
+               timeout: float = TIMEOUT_SECONDS) -> Proof:
+    """Send the empty export with `headers` and say what the endpoint made of it."""
+    import ssl
+
+    import httpx
+
+    url = metrics_url(endpoint)
+    verify = ssl.create_default_context(cadata=ca_pem) if ca_pem else True
+    sent = [("Content-Type", CONTENT_TYPE)] + list(headers)
+    try:
+        with httpx.Client(verify=verify, timeout=timeout, follow_redirects=False) as client:
+            with client.stream("POST", url, content=EMPTY_EXPORT_METRICS_REQUEST, headers=sent) as response:
+                body = _bounded(response.iter_bytes())
+    except httpx.TimeoutException:
+        return Proof(UNREACHABLE, url, words=f"no answer within {timeout:g}s")
+    except httpx.ConnectError as exc:
+        text = _first_line(str(exc))
+        tls = "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text or "TLS" in text
+        return Proof(TLS if tls else UNREACHABLE, url, words=text)
+    except httpx.HTTPError as exc:
+        return Proof(UNREACHABLE, url, words=_first_line(str(exc)))
+    status = response.status_code
+    words = vendor_words(body, response.headers.get("content-type", ""))
+    if 200 <= status < 300:
+        return Proof(OK, url, status, words)
+    if status in (401, 403):
+        return Proof(REFUSED, url, status, words)
+    if status in (404, 405):
+        return Proof(NOT_FOUND, url, status, words)
+    return Proof(UNCLEAR, url, status, words)
+
+
+def vendor_words(body: bytes, content_type: str) -> str:
+    """What the answer says, for a message: a google.rpc.Status' message, a JSON `message`/`error`, or
+    the text itself; escaped, one line, bounded."""
+    from ..scrape.text import shown
+
+    text = ""
+    if "protobuf" in content_type:
+        text = status_message(body) or ""
+    else:
+        decoded = body.decode("utf-8", errors="replace").strip()
+        try:
+            doc = json.loads(decoded) if decoded.startswith("{") else None
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict):
+            for key in ("message", "error", "errors", "detail"):
+                if doc.get(key):
+                    text = doc[key] if isinstance(doc[key], str) else json.dumps(doc[key])
+                    break
+        text = text or decoded
+    return shown(" ".join(text.split()), MAX_WORDS)
+
+
+def status_message(data: bytes) -> Optional[str]:
+    """The `message` (field 2, a string) of a protobuf google.rpc.Status, or None when `data` is not one."""
+    pos, message = 0, None
+    try:
+        while pos < len(data):
+            key, pos = _varint(data, pos)
+            field, wire = key >> 3, key & 7
+            if wire == 0:
+                _value, pos = _varint(data, pos)
+            elif wire == 2:
+                size, pos = _varint(data, pos)
+                if pos + size > len(data):
+                    return None
+                if field == 2:
+                    message = data[pos:pos + size].decode("utf-8", errors="replace")
+                pos += size
+            else:
+                return None
+    except IndexError:
+        return None
+    return message
+
+
+def _varint(data: bytes, pos: int) -> Tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+        if shift > 63:
+            raise IndexError("varint too long")
+
+
+def _bounded(chunks) -> bytes:
+    out = bytearray()
+    for chunk in chunks:
+        out += chunk[:MAX_ANSWER - len(out)]
+        if len(out) >= MAX_ANSWER:
+            break
+    return bytes(out)
+
+
+def _first_line(text: str) -> str:
+    from ..scrape.text import shown
+
+    return shown((text.strip().splitlines() or [""])[0], MAX_WORDS)
+
+
+SKIP_HINT = "--skip-credentials-check installs without this proof"
+
+
+def prove_before_install(opts, *, fix: str, note, warn) -> None:
+    """Before install applies `opts` (render.options.InstallOptions): send the empty export with the
+    credentials given on the command line. UsageError (nothing applied) when the endpoint refuses them,
+    has no OTLP metrics path, or cannot be reached; `fix` says what to check (the variable the key came
+    from). What is not proven is said with `note`; an unclear answer is a `warn`ing, and install goes on."""
+    from ..collector.facts import cluster_service
+    from ..errors import UsageError
+    from ..k8s.urls import mask_url
+
+    if opts.uses_demo_backend or not opts.credentials_given:
+        return
+    if opts.exporter_protocol != "http":
+        note("the exporter credentials are not proven before install: the proof speaks OTLP/HTTP, this "
+             "exporter OTLP/gRPC")
+        return
+    if cluster_service(opts.endpoint, "http") is not None:
+        note(f"the exporter credentials are not proven before install: {mask_url(opts.endpoint)[:120]} is a "
+             f"Service inside the cluster, which this machine does not reach")
+        return
+    headers = list(opts.plain_headers()) + [(name, cred.prefix + cred.value) for name, cred in opts.credentials()]
+    proof = prove_http(opts.endpoint, headers, ca_pem=opts.ca_pem)
+    where = mask_url(proof.url)[:160]
+    said = f': "{proof.words}"' if proof.words else ""
+    if proof.outcome == OK:
+        note(f"exporter credentials accepted by {where} (an empty OTLP export answered HTTP {proof.status})")
+    elif proof.outcome == REFUSED:
+        raise UsageError(f"{where} refused the exporter credentials (HTTP {proof.status}{said}); nothing was "
+                         f"applied: check {fix}, and that the region or site matches the key's; {SKIP_HINT}")
+    elif proof.outcome == NOT_FOUND:
+        raise UsageError(f"{where} has no OTLP metrics endpoint (HTTP {proof.status} to POST{said}); nothing "
+                         f"was applied: check --exporter-endpoint (the exporter appends {METRICS_PATH}); "
+                         f"{SKIP_HINT}")
+    elif proof.outcome == TLS:
+        raise UsageError(f"TLS with {where} failed ({proof.words}); nothing was applied: pass the CA that "
+                         f"signed its certificate with --ca-file; {SKIP_HINT}")
+    elif proof.outcome == UNREACHABLE:
+        raise UsageError(f"cannot reach {where} ({proof.words}); nothing was applied: check "
+                         f"--exporter-endpoint or --region/--site; {SKIP_HINT} (for an endpoint only the "
+                         f"cluster reaches)")
+    else:
+        warn(f"the exporter credentials are not proven: {where} answered the empty OTLP export with HTTP "
+             f"{proof.status}{said}; installing anyway")
+
+
+UNPROVEN = "unproven"
+
+
+def prove_configured(kube, snap, name: str) -> dict:
+    """`check --probe-exporter`: the same empty export for the configured OTLP/HTTP exporter `name`, with
+    its headers as the collector sends them (`${env:VAR}` resolved from the collector container's env and
+    the Secrets it names). The answer holds the outcome only, never a credential: {outcome, url, status,
+    words}."""
+    import base64
+
+    from ..collector.facts import expand_env
+    from ..collector.locate import collector_container, template_spec
+    from ..k8s.credentials import ENV_REF
+
+    config = snap.collector_facts().config or {}
+    exporter = (config.get("exporters") or {}).get(name) or {}
+    endpoint = str(exporter.get("metrics_endpoint") or exporter.get("endpoint") or "")
+    if exporter.get("metrics_endpoint"):
+        endpoint = endpoint[:-len(METRICS_PATH)] if endpoint.endswith(METRICS_PATH) else endpoint
+    tls = exporter.get("tls") if isinstance(exporter.get("tls"), dict) else {}
+    if tls.get("ca_file") or tls.get("ca_pem"):
+        return {"outcome": UNPROVEN, "words": "the exporter trusts its own CA (tls.ca_file), which is not known here"}
+    workload = snap.workload()
+    container = collector_container(template_spec(workload)) if workload else None
+    env: dict = {}
+    secrets: dict = {}
+    for item in (container or {}).get("env") or []:
+        if "value" in item:
+            env[item["name"]] = str(item["value"])
+        ref = ((item.get("valueFrom") or {}).get("secretKeyRef") or {})
+        if ref.get("name") and ref.get("key"):
+            if ref["name"] not in secrets:
+                secrets[ref["name"]] = kube.get_or_none("secrets", ref["name"], snap.collector_namespace) or {}
+            data = secrets[ref["name"]].get("data") or {}
+            if ref["key"] in data:
+                env[item["name"]] = base64.b64decode(data[ref["key"]]).decode("utf-8", errors="replace")
+    headers = []
+    for header, value in (exporter.get("headers") or {}).items():
+        text = str(value)
+        missing = [m.group(1) for m in ENV_REF.finditer(text) if m.group(1) not in env and m.group(2) is None]
+        if missing:
+            return {"outcome": UNPROVEN, "words": f"header {header} takes ${{env:{missing[0]}}}, which the "
+                                                  f"collector's container does not set"}
+        # `$$` is the collector's escaped `$`: kept out of the expansion
+        headers.append((str(header), expand_env(text.replace("$$", "\0"), env).replace("\0", "$")))
+    from ..k8s.credentials import redact_text
+
+    result = prove_http(endpoint, headers)
+    return {"outcome": result.outcome, "url": result.url, "status": result.status,
+            "words": redact_text(result.words)}

@@ -1,0 +1,131 @@
+"""The backends `install --backend NAME` knows, as data (pure): one home for these facts, read by `install`
+(render/backends.py fills the options from them) and by `check` (checks/exporter.py: what a configured
+exporter to one of them lacks). docs/backends.md lists them with the vendor page each comes from.
+
+Every preset uses the collector's own OTLP exporters (core), never a vendor exporter (datadog and
+coralogix have one in contrib): one exporter for all backends, the same credentials proof before
+install, and the core image whenever the backend takes cumulative metrics.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple
+
+from ..errors import UsageError
+
+CUMULATIVE, DELTA = "cumulative", "delta"
+TEMPORALITIES = (CUMULATIVE, DELTA)
+DELTA_PROCESSOR = "cumulativetodelta"
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    title: str
+    protocol: str = "http"                 # the protocol the preset configures (grpc | http)
+    endpoint: Optional[str] = None         # "{region}" filled from `regions` (or the --region value)
+    regions: Dict[str, str] = field(default_factory=dict)   # --region/--site value -> what fills {region}
+    default_region: Optional[str] = None   # None with a {region} endpoint: --region is required
+    region_pattern: Optional[str] = None   # a free-form --region (tenant/environment ids): its shape
+    region_help: str = ""                  # what --region/--site is for this backend
+    key_header: Optional[str] = None       # the header --api-key-from-env fills ...
+    key_prefix: str = ""                   # ... as prefix + key
+    basic_auth: bool = False               # the key is USER:TOKEN for --basic-auth-from-env instead
+    headers: Tuple[Tuple[str, str], ...] = ()   # extra headers it needs (defaults; --header overrides)
+    temporality: str = CUMULATIVE          # what its metrics intake wants
+    needs_credentials: bool = True
+
+    def endpoint_for(self, region: Optional[str]) -> Optional[str]:
+        if self.endpoint is None:
+            if region is not None:
+                raise UsageError(f"--backend {self.name} takes no --region/--site: give --exporter-endpoint")
+            return None
+        if "{region}" not in self.endpoint:
+            if region is not None:
+                raise UsageError(f"--backend {self.name} takes no --region/--site: its endpoint is "
+                                 f"{self.endpoint}")
+            return self.endpoint
+        chosen = region if region is not None else self.default_region
+        if chosen is None:
+            raise UsageError(f"--backend {self.name} needs --region: {self.region_help}")
+        if self.regions:
+            if chosen not in self.regions:
+                raise UsageError(f"--backend {self.name}: unknown --region/--site {chosen[:60]!r}; use one "
+                                 f"of {', '.join(self.regions)}")
+            return self.endpoint.format(region=self.regions[chosen])
+        if not re.fullmatch(self.region_pattern or r"[a-z0-9-]+", chosen):
+            raise UsageError(f"--backend {self.name}: invalid --region {chosen[:60]!r}: {self.region_help}")
+        return self.endpoint.format(region=chosen)
+
+
+BACKENDS: Dict[str, Backend] = {b.name: b for b in (
+    # today's default: the reference setup's in-cluster OpenObserve with its demo login
+    Backend("openobserve", "OpenObserve", protocol="grpc", needs_credentials=False),
+    # today's generic flags: everything from --exporter-endpoint, --header, --basic-auth-from-env
+    Backend("otlp", "any OTLP endpoint", protocol="grpc", needs_credentials=False),
+    Backend("datadog", "Datadog", endpoint="https://otlp.{region}",
+            regions={site: site for site in ("datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com",
+                                             "datadoghq.eu", "ap1.datadoghq.com", "ap2.datadoghq.com")},
+            default_region="datadoghq.com", region_help="your Datadog site, e.g. datadoghq.eu",
+            key_header="dd-api-key", temporality=DELTA),
+    Backend("newrelic", "New Relic", endpoint="https://{region}:4318",
+            regions={"us": "otlp.nr-data.net", "eu": "otlp.eu01.nr-data.net",
+                     "fedramp": "gov-otlp.nr-data.net"},
+            default_region="us", region_help="us, eu or fedramp, as your account's data center",
+            key_header="api-key", temporality=DELTA),
+    Backend("coralogix", "Coralogix", endpoint="https://ingress.{region}:443",
+            regions={r: f"{r}.coralogix.com" for r in ("eu1", "eu2", "us1", "us2", "us3", "ap1", "ap2", "ap3")},
+            region_help="your Coralogix region (eu1, eu2, us1, us2, us3, ap1, ap2, ap3), as your team's "
+                        "domain says",
+            key_header="Authorization", key_prefix="Bearer ",
+            headers=(("CX-Application-Name", "linkerd"), ("CX-Subsystem-Name", "linkerd-proxy"))),
+    Backend("grafana-cloud", "Grafana Cloud", endpoint="https://otlp-gateway-prod-{region}.grafana.net/otlp",
+            region_pattern=r"[a-z]+-[a-z]+-[0-9]+",
+            region_help="your stack's region as in its OTLP endpoint, e.g. us-east-0 or eu-west-2",
+            basic_auth=True),
+    Backend("honeycomb", "Honeycomb", endpoint="https://{region}:443",
+            regions={"us": "api.honeycomb.io", "eu": "api.eu1.honeycomb.io"}, default_region="us",
+            region_help="us or eu", key_header="x-honeycomb-team",
+            headers=(("x-honeycomb-dataset", "linkerd"),)),
+    Backend("dynatrace", "Dynatrace", endpoint="https://{region}.live.dynatrace.com/api/v2/otlp",
+            region_pattern=r"[a-z0-9]{3,32}",
+            region_help="your environment id (the abc12345 of abc12345.live.dynatrace.com); for an "
+                        "ActiveGate give --exporter-endpoint",
+            key_header="Authorization", key_prefix="Api-Token ", temporality=DELTA),
+    Backend("elastic", "Elastic Cloud (managed OTLP endpoint)",
+            key_header="Authorization", key_prefix="ApiKey "),
+    Backend("signoz", "SigNoz Cloud", endpoint="https://ingest.{region}.signoz.cloud:443",
+            regions={"us": "us", "eu": "eu", "in": "in"}, region_help="us, eu or in",
+            key_header="signoz-ingestion-key"),
+)}
+NAMES = tuple(BACKENDS)
+
+
+def _hosts(backend: Backend) -> Tuple[Optional[str], ...]:
+    from .endpoints import split_endpoint
+
+    if backend.endpoint is None:
+        return ()
+    if backend.regions:
+        return tuple(split_endpoint(backend.endpoint.format(region=r))[1] for r in backend.regions.values())
+    return (None,)
+
+
+def backend_for_endpoint(endpoint: str) -> Optional[Backend]:
+    """The backend a configured exporter endpoint belongs to (its host is one of the preset's), or None."""
+    from .endpoints import split_endpoint
+
+    host = (split_endpoint(str(endpoint or "").strip())[1] or "").lower().rstrip(".")
+    if not host:
+        return None
+    for backend in BACKENDS.values():
+        for known in _hosts(backend):
+            if known is not None and host == known:
+                return backend
+            if known is None and backend.endpoint and backend.region_pattern:
+                template = split_endpoint(backend.endpoint.replace("{region}", "REGION"))[1]
+                pattern = re.escape(template).replace("REGION", backend.region_pattern)
+                if re.fullmatch(pattern, host):
+                    return backend
+    return None

@@ -1,0 +1,112 @@
+"""`install` proves the exporter credentials against the endpoint before anything is applied: a wrong key
+is refused with the vendor's words and the fake API server records no write."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+from helpers import run_cli
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
+from otlp_server import WRONG_KEY_WORDS, serve_otlp
+
+from kubectl_linkerd_otel import naming
+
+KEY = "nr-license-key-123"
+APPLY = ["install", "-o", "text", "--wait=false", "--backend", "newrelic", "--temporality", "cumulative",
+         "--api-key-from-env", "NR_KEY"]
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@pytest.fixture
+def server():
+    with serve_otlp("api-key", KEY) as running:
+        yield running
+
+
+def _writes(api):
+    return [r for r in api.requests if r.method in WRITES]
+
+
+def test_a_wrong_key_is_refused_before_anything_is_applied(mesh_api, server, monkeypatch):
+    monkeypatch.setenv("NR_KEY", "wrong-key")
+    result = run_cli(*APPLY, "--exporter-endpoint", server.url)
+    assert result.exit_code == 2, result.output
+    error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert error == [f'Error: {server.url}/v1/metrics refused the exporter credentials (HTTP 403: '
+                     f'"{WRONG_KEY_WORDS}"); nothing was applied: check the API key in $NR_KEY, and that the '
+                     f'region or site matches the key\'s; --skip-credentials-check installs without this proof']
+    assert _writes(mesh_api) == []
+    assert mesh_api.get("deployments", naming.COLLECTOR_NAME, "observability") is None
+    assert "wrong-key" not in result.output
+    (export,) = server.exports
+    assert export.headers["api-key"] == "wrong-key"
+
+
+def test_the_right_key_is_accepted_then_applied(mesh_api, server, monkeypatch):
+    monkeypatch.setenv("NR_KEY", KEY)
+    result = run_cli(*APPLY, "--exporter-endpoint", server.url)
+    assert result.exit_code == 0, result.stderr
+    assert f"Note: exporter credentials accepted by {server.url}/v1/metrics" in result.stderr
+    assert mesh_api.get("deployments", naming.COLLECTOR_NAME, "observability") is not None
+    (export,) = server.exports    # one empty export, with the headers the exporter is configured with
+    assert export.path == "/v1/metrics" and export.body == b""
+    assert export.headers["content-type"] == "application/x-protobuf"
+    assert export.request == metrics_service_pb2.ExportMetricsServiceRequest()
+    assert export.headers["api-key"] == KEY
+
+
+def test_skip_credentials_check_applies_without_the_proof(mesh_api, server, monkeypatch):
+    monkeypatch.setenv("NR_KEY", "wrong-key")
+    result = run_cli(*APPLY, "--exporter-endpoint", server.url, "--skip-credentials-check")
+    assert result.exit_code == 0, result.stderr
+    assert server.exports == []
+    assert mesh_api.get("deployments", naming.COLLECTOR_NAME, "observability") is not None
+
+
+def test_printing_never_sends_the_proof(mesh_api, server, monkeypatch):
+    monkeypatch.setenv("NR_KEY", "wrong-key")
+    result = run_cli("install", "--dry-run", "-o", "yaml", *APPLY[4:], "--exporter-endpoint", server.url)
+    assert result.exit_code == 0, result.stderr
+    assert server.exports == []
+
+
+def test_an_endpoint_without_otlp_metrics_is_refused(mesh_api, server, monkeypatch):
+    monkeypatch.setenv("NR_KEY", KEY)
+    result = run_cli(*APPLY, "--exporter-endpoint", server.url + "/wrong")
+    assert result.exit_code == 2
+    assert "has no OTLP metrics endpoint (HTTP 404 to POST" in result.stderr
+    assert _writes(mesh_api) == []
+
+
+def test_an_unreachable_endpoint_is_named(mesh_api, monkeypatch):
+    monkeypatch.setenv("NR_KEY", KEY)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = run_cli(*APPLY, "--exporter-endpoint", f"http://127.0.0.1:{port}")
+    assert result.exit_code == 2
+    assert f"Error: cannot reach http://127.0.0.1:{port}/v1/metrics (" in result.stderr
+    assert "--skip-credentials-check installs without this proof" in result.stderr
+    assert _writes(mesh_api) == []
+
+
+def test_a_tls_failure_is_named_and_the_ca_file_fixes_it(mesh_api, monkeypatch, tmp_path):
+    monkeypatch.setenv("NR_KEY", KEY)
+    with serve_otlp("api-key", KEY, tls_dir=tmp_path) as tls:
+        refused = run_cli(*APPLY, "--exporter-endpoint", tls.url)
+        assert refused.exit_code == 2
+        assert f"Error: TLS with {tls.url}/v1/metrics failed (" in refused.stderr
+        assert "--ca-file" in refused.stderr
+        assert _writes(mesh_api) == []
+        accepted = run_cli(*APPLY, "--exporter-endpoint", tls.url, "--ca-file", tls.ca_file)
+        assert accepted.exit_code == 0, accepted.stderr
+
+
+def test_grpc_and_in_cluster_endpoints_are_noted_not_proven(mesh_api, monkeypatch):
+    monkeypatch.setenv("NR_KEY", KEY)
+    grpc = run_cli(*APPLY, "--exporter-endpoint", "otlp.example.com:4317", "--exporter-protocol", "grpc")
+    assert grpc.exit_code == 0, grpc.stderr
+    assert "not proven before install: the proof speaks OTLP/HTTP, this exporter OTLP/gRPC" in grpc.stderr
+    inside = run_cli(*APPLY, "--exporter-endpoint", "http://otel-gateway.observability.svc:4318")
+    assert inside.exit_code == 0, inside.stderr
+    assert "is a Service inside the cluster" in inside.stderr
