@@ -183,11 +183,22 @@ class Kube:
                     f"{self.deadline_reason or 'the deadline'}")
             slow = late
         attempt = 0
+        retried: Optional[Answer] = None    # the last answer retried: what the server said, if time runs out
+
+        def out_of_time(message: str):
+            # a retry that runs out of time ends with the server's own last answer (503, 429...), not
+            # with a timeout that would depend on where in the retry the deadline fell
+            if retried is None:
+                raise ApiTimeout(message) from None
+            if raise_for_status:
+                raise self._status_error(retried, what) from None
+            return retried
+
         while True:
             attempt += 1
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise ApiTimeout(late)
+                return out_of_time(late)
             headers = self._headers(content_type, accept) + list(extra_headers or [])
             extensions = ({"sni_hostname": self.connection.tls_server_name}
                           if self.connection.tls_server_name else None)
@@ -202,10 +213,10 @@ class Kube:
                     response.close()
             except Exceeded as exc:
                 if exc.why == "time":
-                    raise ApiTimeout(slow) from None
+                    return out_of_time(slow)
                 raise AnswerTooLarge(too_big(f"the answer to {what}", limit, shared=exc.shared)) from None
             except httpx.TimeoutException:
-                raise ApiTimeout(late) from None
+                return out_of_time(late)
             except httpx.ConnectError as exc:
                 if _is_tls_failure(exc):
                     raise TlsError(f"TLS handshake with {server} failed: "
@@ -225,6 +236,7 @@ class Kube:
             if response.status_code in RETRY_STATUSES and attempt < MAX_ATTEMPTS and \
                     (not proxied or _is_status(response)):
                 if self._backoff(attempt, deadline, response.headers.get("Retry-After")):
+                    retried = response
                     continue
             if raise_for_status and response.status_code >= 400:
                 raise self._status_error(response, what)
