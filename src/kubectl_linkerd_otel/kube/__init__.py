@@ -41,9 +41,28 @@ class ApplyResult(NamedTuple):
     action: str   # created | configured | unchanged
 
 
-class ProxyResponse(NamedTuple):
-    status: int
-    text: str
+class ProxyResponse:
+    """A pod's or service's answer through the API server's proxy: its `status`, and its body as `text`
+    (decoded when first read) or as `text_chunks()` (decoded a piece at a time: no second copy of a large
+    answer; UnicodeDecodeError where `text` would replace what is not UTF-8)."""
+
+    __slots__ = ("status", "_answer", "_text")
+
+    def __init__(self, status: int, answer: "Answer"):
+        self.status, self._answer, self._text = status, answer, None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self._answer.text
+        return self._text
+
+    def text_chunks(self) -> Iterator[str]:
+        if self._text is not None or self._answer._charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            return iter((self.text,))
+        from ..k8s.jsonitems import text_chunks
+
+        return text_chunks(self._answer.content)
 
 
 class Answer:
@@ -506,7 +525,7 @@ class Kube:
                                  accept="*/*", timeout=timeout, proxied=True, limit=limit)
         if response.status_code in (401, 403) and _is_status(response):
             raise self._status_error(response, what)
-        return ProxyResponse(response.status_code, response.text)
+        return ProxyResponse(response.status_code, response)
 
     def service_proxy_get(self, namespace: str, service: str, port: Any, path: str, *,
                           params: Optional[dict] = None, headers: Optional[List[tuple]] = None,
@@ -520,7 +539,7 @@ class Kube:
                                  timeout=timeout, extra_headers=headers, proxied=True, limit=limit)
         if response.status_code in (401, 403) and _is_status(response):
             raise self._status_error(response, what)
-        return ProxyResponse(response.status_code, response.text)
+        return ProxyResponse(response.status_code, response)
 
     def access_review(self, *, user: str, groups: Optional[List[str]] = None, verb: str,
                       resource: str, group: str = "", namespace: Optional[str] = None,
