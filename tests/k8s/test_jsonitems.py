@@ -121,3 +121,22 @@ def test_text_chunks_decode_utf8_cut_anywhere():
     assert "".join(text_chunks(data, size=3)) == data.decode()
     with pytest.raises(UnicodeDecodeError):
         "".join(text_chunks(b"\xff\xfe", size=1))
+
+
+def test_the_json_writer_writes_a_generator_as_the_list_it_yields():
+    """commands/jsonout.py: `targets -o json` hands the writer its targets as generators (made as they
+    are written); the text is the one of the same lists, json.dumps(indent=2) above `depth`."""
+    from kubectl_linkerd_otel.commands.jsonout import iter_json
+
+    doc = {"status": "success", "data": {"activeTargets": [{"labels": {"a": "1"}, "health": "up", "x": []},
+                                                           {"labels": {}, "n": 1.5}],
+                                         "droppedTargets": [], "counts": {"j": 2}}, "top": [1, [2]]}
+    lazy = {"status": "success", "data": {"activeTargets": (t for t in doc["data"]["activeTargets"]),
+                                          "droppedTargets": (t for t in []), "counts": {"j": 2}},
+            "top": [1, [2]]}
+    text = "".join(iter_json(doc))
+    assert "".join(iter_json(lazy)) == text
+    assert json.loads(text) == doc
+    for depth in (1, 2, 3, 4, 5, 9):
+        assert json.loads("".join(iter_json(doc, depth=depth))) == doc
+    assert "".join(iter_json(doc, depth=9)) == json.dumps(doc, indent=2, ensure_ascii=False)

@@ -142,7 +142,7 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
         from .jsonout import write_json
 
         # written as it is encoded, each target on a few lines (the C encoder; see jsonout.py)
-        write_json(report.to_json(sim, jobs=list(jobs), exit_code=code), _Echo())
+        write_json(report.to_json(sim, jobs=list(jobs), exit_code=code, lazy=True), _Echo())
     else:
         text = report.render_human(sim, show_all=show_all, wide=output == "wide", jobs=list(jobs),
                                    color=environment(opts.no_color).color)
