@@ -17,4 +17,4 @@ def pod_trimmer(keep_whole: Optional[str] = None) -> Callable[[dict], dict]:
 
 def list_pods(kube: Any, *, keep_whole: Optional[str] = None) -> List[dict]:
     transform = pod_trimmer(keep_whole)
-    return [transform(pod) for pod in kube.iter("pods")]
+    return list(kube.iter("pods", transform=transform))   # trimmed as each page is decoded

@@ -13,7 +13,7 @@ gives that input's usual answer or error.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, Iterable, Iterator, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Tuple
 
 _DECODE = json.JSONDecoder().raw_decode
 _BLANK = " \t\n\r"
@@ -96,22 +96,25 @@ def _may_go_on(text: str, end: int, value: Any) -> bool:
     return all(char in _NUMBER for char in text[end:end + 32]) and end + 32 >= len(text)
 
 
-def stream_document(chunks: Iterable[str], arrays: Dict[Path, Callable[[Any], None]]) -> dict:
+def stream_document(chunks: Iterable[str], arrays: Dict[Path, Callable[[Any], None]],
+                    into: Optional[dict] = None) -> dict:
     """The top-level object of the text `chunks`, where each array at a path of `arrays` (keys from the
-    top) is handed to its callback element by element and left empty in what is returned."""
+    top) is handed to its callback element by element and left empty in what is returned. `into`: the
+    dict the top-level keys go into as they are decoded (a callback may read what came before it)."""
     window = _Window(chunks)
     if window.peek() != "{":
         raise NotStreamable("not an object")
     prefixes = {path[:n] for path in arrays for n in range(1, len(path))}
-    doc = _object(window, (), arrays, prefixes)
+    doc = _object(window, (), arrays, prefixes, {} if into is None else into)
     if window.peek() != "":
         raise NotStreamable("more after the document")
     return doc
 
 
-def _object(window: _Window, path: Path, arrays: Dict[Path, Callable[[Any], None]], prefixes: set) -> dict:
+def _object(window: _Window, path: Path, arrays: Dict[Path, Callable[[Any], None]], prefixes: set,
+            out: Optional[dict] = None) -> dict:
     window.pos += 1          # the "{"
-    out: dict = {}
+    out = {} if out is None else out
     char = window.peek()
     if char == "}":
         window.pos += 1
