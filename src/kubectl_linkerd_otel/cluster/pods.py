@@ -8,9 +8,9 @@ from typing import Any, Callable, List, Optional
 from ..k8s.podtrim import Trimmer
 
 
-def pod_trimmer(keep_whole: Optional[str] = None) -> Callable[[dict], dict]:
-    """What each listed pod becomes: trimmed, unless it lives in `keep_whole`."""
-    trim = Trimmer()
+def pod_trimmer(keep_whole: Optional[str] = None, light: bool = False) -> Callable[[dict], dict]:
+    """What each listed pod becomes: trimmed, unless it lives in `keep_whole` (`light`: see Trimmer)."""
+    trim = Trimmer(light=light)
     return lambda pod: pod if keep_whole and (pod.get("metadata") or {}).get("namespace") == keep_whole \
         else trim(pod)
 

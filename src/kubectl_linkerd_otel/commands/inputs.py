@@ -219,7 +219,8 @@ class _Pods:
         from ..cluster.pods import pod_trimmer
 
         self.path, self.fix = path, fix
-        self.trim = pod_trimmer(keep_whole)
+        # light: a file is read at C speed, and the command's memory is far under its budget (README)
+        self.trim = pod_trimmer(keep_whole, light=True)
         self.items = 0
         self.lists = 0
         self.pods: List[dict] = []

@@ -93,7 +93,10 @@ class Trimmer:
     # being walked value by value; at most CACHED distinct texts are kept
     CACHED = 4096
 
-    def __init__(self) -> None:
+    def __init__(self, light: bool = False) -> None:
+        # light: only what replicas share whole is shared (a JSON dump each); the rest of a pod (its name,
+        # uid, IP, container statuses) is kept as decoded, not walked: faster, a little more memory
+        self._light = light
         self._whole: Dict[str, Any] = {}
         self._strings: Dict[str, str] = {}
         self._repeated: set = set()   # ids of strings seen at least twice: objects made of them may repeat
@@ -109,11 +112,14 @@ class Trimmer:
             if key == "spec":
                 value = self._whole_or_shared(value)
             elif key in ("metadata", "status") and isinstance(value, dict):
-                value = {self._string(k): self._whole_or_shared(v) if k in _WHOLE else self._share(v)
-                         for k, v in value.items()}
-            else:
+                if self._light:
+                    value = {k: self._whole_or_shared(v) if k in _WHOLE else v for k, v in value.items()}
+                else:
+                    value = {self._string(k): self._whole_or_shared(v) if k in _WHOLE else self._share(v)
+                             for k, v in value.items()}
+            elif not self._light:
                 value = self._share(value)
-            out[self._string(key)] = value
+            out[key if self._light else self._string(key)] = value
         return out
 
     def _whole_or_shared(self, value: Any) -> Any:
