@@ -137,7 +137,7 @@ def _with_api_server(api):
                                   '{"data": {"activeTargets": [3, {"labels": {"job": 5}}]}}'])
 def test_targets_malformed_collector_answer_is_a_note(mesh_api, body):
     _with_api_server(mesh_api)
-    mesh_api.set_proxy("observability", COLLECTOR_POD, 9090, "api/v1/targets?state=any", 200, body)
+    mesh_api.set_proxy("observability", COLLECTOR_POD, 9090, "api/v1/targets?state=active", 200, body)
     result = run_cli("targets")
     assert result.exit_code == 1, result.output
     assert "internal error" not in result.output

@@ -136,7 +136,7 @@ def test_cluster_reads_the_collector_targets(mesh_api):
     config = _with_api_server(mesh_api)
     pods = load_fixture("harness-mesh-pods.json")["items"]
     answer = _answer_from_simulation(config, pods, skip=("emoji-547b6957d6-s59rz",))
-    mesh_api.set_proxy("observability", COLLECTOR_POD, 9090, "api/v1/targets?state=any", 200, json.dumps(answer))
+    mesh_api.set_proxy("observability", COLLECTOR_POD, 9090, "api/v1/targets?state=active", 200, json.dumps(answer))
     result = run_cli("targets", "-o", "wide", "--job", "linkerd-proxy")
     out = result.stdout
     assert result.exit_code == 1, result.output
@@ -152,7 +152,7 @@ def test_cluster_reads_the_collector_targets(mesh_api):
 def test_cluster_down_target_fails(mesh_api):
     config = _with_api_server(mesh_api)
     pods = load_fixture("harness-mesh-pods.json")["items"]
-    mesh_api.set_proxy("observability", COLLECTOR_POD, 9090, "api/v1/targets?state=any", 200,
+    mesh_api.set_proxy("observability", COLLECTOR_POD, 9090, "api/v1/targets?state=active", 200,
                        json.dumps(_answer_from_simulation(config, pods, health="down")))
     result = run_cli("targets", "--job", "linkerd-proxy")
     assert result.exit_code == 1
@@ -161,7 +161,7 @@ def test_cluster_down_target_fails(mesh_api):
 
 def test_cluster_collector_answer_errors_become_notes(mesh_api):
     _with_api_server(mesh_api)
-    mesh_api.set_proxy("observability", COLLECTOR_POD, 9090, "api/v1/targets?state=any", 500, "oops")
+    mesh_api.set_proxy("observability", COLLECTOR_POD, 9090, "api/v1/targets?state=active", 500, "oops")
     result = run_cli("targets", "--job", "linkerd-controller")
     assert result.exit_code == 0, result.output
     assert f"collector pod {COLLECTOR_POD} answered HTTP 500" in result.stdout

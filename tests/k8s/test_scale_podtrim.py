@@ -104,3 +104,12 @@ def test_saved_snapshot_holds_the_trimmed_pods(mesh_api, tmp_path):
     pods_categories = ("linkerd-control-plane", "linkerd-data-plane", "linkerd-otel-targets")
     assert [c for c in json.loads(again.stdout)["categories"] if c["categoryName"] in pods_categories] == \
         [c for c in json.loads(result.stdout)["categories"] if c["categoryName"] in pods_categories]
+
+
+def test_light_trimmer_equals_trim_pod():
+    """Trimmer(light=True) (`targets --pods FILE`): shares only what replicas share whole, same pods."""
+    trim = Trimmer(light=True)
+    pods = fixture_pods()
+    assert [trim(p) for p in pods] == [trim_pod(p) for p in pods]
+    twice = [trim(p) for p in pods]
+    assert twice[0]["spec"] is [trim(p) for p in pods][0]["spec"]

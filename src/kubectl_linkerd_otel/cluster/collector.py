@@ -20,10 +20,14 @@ class TargetsUnreadable(Exception):
 
 
 def read_targets(kube: Any, namespace: str, pod: str, port: int, state: str = "any",
-                 object_hook: Any = None) -> dict:
-    """One collector pod's `/api/v1/targets?state=any`, parsed (`state="active"`: without the dropped
-    targets, which `check` never reads). Errors of the cluster client propagate; an answer that is not a
-    Prometheus targets document raises TargetsUnreadable."""
+                 object_hook: Any = None, reduce: Any = None) -> dict:
+    """One collector pod's `/api/v1/targets?state=...`, parsed (`state="active"`: without the dropped
+    targets, which neither `check` nor `targets` reads: the simulation says why each target is dropped).
+    `reduce(target)`: what is kept of each active target, applied as the answer is parsed target by target
+    (k8s/jsonitems.py), so that the parsed answer never exists whole; dropped targets are not kept. An
+    answer that cannot be read that way is parsed whole (`object_hook` then reduces each object). Errors
+    of the cluster client propagate; an answer that is not a Prometheus targets document raises
+    TargetsUnreadable."""
     from ..scrape.targets import active_targets
 
     from ..k8s.limits import TARGETS_ANSWER
@@ -31,23 +35,52 @@ def read_targets(kube: Any, namespace: str, pod: str, port: int, state: str = "a
     response = kube.proxy_get(namespace, pod, port, f"{TARGETS_PATH}?state={state}", limit=TARGETS_ANSWER)
     if response.status != 200:
         raise TargetsUnreadable(f"answered HTTP {response.status} on {TARGETS_PATH}", "status")
+    doc = _streamed(response, reduce) if reduce is not None else None
+    if doc is None:
+        doc = _parsed(response, object_hook)
+    if active_targets(doc) is None:
+        raise TargetsUnreadable(f"answered {TARGETS_PATH} without a list of active targets", "shape")
+    return doc
+
+
+def _streamed(response: Any, reduce: Any) -> Any:
+    """The answer with `reduce` applied to each active target as it is decoded, dropped targets left out;
+    None when it cannot be read that way (then it is parsed whole, which gives its usual error)."""
+    from ..k8s.jsonitems import NotStreamable, stream_document
+
+    active: list = []
+
+    def keep(item: Any) -> None:
+        kept = reduce(item)
+        if kept is not None:
+            active.append(kept)
+
+    chunks = getattr(response, "text_chunks", None)
+    try:
+        doc = stream_document(chunks() if chunks is not None else (response.text,),
+                              {("data", "activeTargets"): keep, ("data", "droppedTargets"): lambda _item: None})
+    except (NotStreamable, UnicodeDecodeError):
+        return None
+    data = doc.get("data")
+    if isinstance(data, dict) and isinstance(data.get("activeTargets"), list):
+        data["activeTargets"] = active     # a list there was streamed
+    return doc
+
+
+def _parsed(response: Any, object_hook: Any) -> Any:
     from ..k8s.safeload import json_loads
 
     try:
         if object_hook is None:
-            doc = json_loads(response.text)
-        else:   # each object reduced as it is parsed (gather keeps only what check reads)
-            import json
+            return json_loads(response.text)
+        import json   # each object reduced as it is parsed
 
-            try:
-                doc = json.loads(response.text, object_hook=object_hook)
-            except RecursionError:
-                raise ValueError("nested too deeply") from None
+        try:
+            return json.loads(response.text, object_hook=object_hook)
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
     except ValueError:
         raise TargetsUnreadable(f"did not answer JSON on {TARGETS_PATH}", "json") from None
-    if active_targets(doc) is None:
-        raise TargetsUnreadable(f"answered {TARGETS_PATH} without a list of active targets", "shape")
-    return doc
 
 
 def locate_collector(kube: Any, namespace: str):
@@ -66,6 +99,7 @@ def actual_targets(kube: Any, location, config: dict, env=None) -> Tuple[Dict[st
     """Each running collector pod's targets document (pod name -> parsed JSON), and notes saying what
     could not be read and why."""
     from ..collector.locate import readable_receiver
+    from ..scrape.receiver import for_targets
 
     port, running, notes = readable_receiver(location, config, env)
     if port is None:
@@ -74,7 +108,9 @@ def actual_targets(kube: Any, location, config: dict, env=None) -> Tuple[Dict[st
     for pod in running:
         name = pod["metadata"]["name"]
         try:
-            answers[name] = read_targets(kube, location.namespace, name, port)
+            # the active targets only, each reduced as it is read: what merge_actual reads of them
+            answers[name] = read_targets(kube, location.namespace, name, port, state="active",
+                                         reduce=for_targets())
         except TargetsUnreadable as exc:
             suffix = ": only the expectation is shown for it" if exc.kind == "shape" else ""
             notes.append(f"collector pod {name} {exc}{suffix}")

@@ -171,10 +171,11 @@ def _gather_collector(kube: Any, snap: Snapshot, interval: float, probe_exporter
     steps: Dict[str, Callable[[], Any]] = {}
 
     def targets_or_reason(pod: str, port: int):
-        from ..scrape.receiver import CheckHook, compact_for_check
+        from ..scrape.receiver import CheckHook, compact_for_check, for_check
 
-        try:
-            return compact_for_check(read_targets(kube, ns, pod, port, state="active", object_hook=CheckHook()))
+        try:   # each target reduced as it is decoded (CheckHook if the answer must be parsed whole)
+            return compact_for_check(read_targets(kube, ns, pod, port, state="active", object_hook=CheckHook(),
+                                                  reduce=for_check()))
         except TargetsUnreadable as exc:
             return str(exc)
 

@@ -8,13 +8,13 @@ from typing import Any, Callable, List, Optional
 from ..k8s.podtrim import Trimmer
 
 
-def pod_trimmer(keep_whole: Optional[str] = None) -> Callable[[dict], dict]:
-    """What each listed pod becomes: trimmed, unless it lives in `keep_whole`."""
-    trim = Trimmer()
+def pod_trimmer(keep_whole: Optional[str] = None, light: bool = False) -> Callable[[dict], dict]:
+    """What each listed pod becomes: trimmed, unless it lives in `keep_whole` (`light`: see Trimmer)."""
+    trim = Trimmer(light=light)
     return lambda pod: pod if keep_whole and (pod.get("metadata") or {}).get("namespace") == keep_whole \
         else trim(pod)
 
 
 def list_pods(kube: Any, *, keep_whole: Optional[str] = None) -> List[dict]:
     transform = pod_trimmer(keep_whole)
-    return [transform(pod) for pod in kube.iter("pods")]
+    return list(kube.iter("pods", transform=transform))   # trimmed as each page is decoded

@@ -149,41 +149,119 @@ def load_config_file(path: str) -> dict:
                      f"nor a ConfigMap holding one")
 
 
-def load_pods_file(path: str) -> List[dict]:
+def load_pods_file(path: str, keep_whole: Optional[str] = None) -> List[dict]:
     """Pods from `kubectl get pods -A -o json` (a List or PodList), a single Pod, several Pods as a YAML
-    stream (`---` separated), or the YAML equivalents. Pods whose fields have the wrong shape are
-    refused with the pod's name: the API server never returns them, so the file is not what it seems."""
-    from .slowread import pod_documents
-
-    from .slowread import refuse_unless_pods_could_follow
+    stream (`---` separated), or the YAML equivalents, each trimmed to what is read of it
+    (k8s/podtrim.py; pods in `keep_whole`, the collector's namespace, are kept whole). Pods whose fields
+    have the wrong shape are refused with the pod's name: the API server never returns them, so the file
+    is not what it seems. A JSON List in a file is decoded a pod at a time (k8s/jsonitems.py): neither
+    its text nor its parse is ever held whole; anything else is read whole, then parsed."""
+    from .slowread import pod_documents, refuse_unless_pods_could_follow
 
     fix = "pass the output of `kubectl get pods -A -o json`"
+    streamed = _streamed_pods(path, fix, keep_whole)
+    if streamed is not None:
+        return streamed
     text = read_text(path, fix=fix, limit=INPUT_FILE,
                      sniff=lambda start: refuse_unless_pods_could_follow(start.lstrip("\ufeff"), path, fix))
     docs = pod_documents(text, path, fix)
-    items: List = []
-    lists = 0
+    del text
+    pods = _Pods(path, fix, keep_whole)
     for doc in docs:
         if isinstance(doc, dict) and isinstance(doc.get("items"), list):
-            items.extend(doc["items"])
-            lists += 1
+            pods.add_all(doc["items"])
+            pods.lists += 1
         elif isinstance(doc, list):
-            items.extend(doc)
-            lists += 1
+            pods.add_all(doc)
+            pods.lists += 1
         else:
-            items.append(doc)
-    # an empty List is a cluster without pods; a List of other objects is the wrong file (a mixed
-    # one, as `kubectl get all -o json` prints, is fine: its pods are used)
-    if docs and all(isinstance(p, dict) for p in items):
-        pods = [p for p in items if _looks_like_pod(p)]
-        if pods or (not items and lists):
-            for pod in pods:
-                _check_pod(pod, path, fix)
-                problem = pod_problem(pod)
-                if problem:
-                    raise UsageError(f"{path}: {problem}; {fix}")
-            return pods
-    raise UsageError(f"{path} holds no pods; {fix}")
+            pods.add(doc)
+    return pods.result(bool(docs))
+
+
+def _streamed_pods(path: str, fix: str, keep_whole: Optional[str]) -> Optional[List[dict]]:
+    """The pods of a JSON object in a regular file with its `items` decoded one at a time; None when the
+    file is not that (read it the other way)."""
+    from ..k8s.bounded import file_text_chunks
+    from ..k8s.jsonitems import NotStreamable, stream_document
+
+    chunks = file_text_chunks(path, INPUT_FILE, label=path, fix=fix)
+    if chunks is None:
+        return None
+    pods = _Pods(path, fix, keep_whole)
+    try:
+        doc = stream_document(_without_bom(chunks), {("items",): pods.add})
+    except NotStreamable:
+        return None
+    if isinstance(doc.get("items"), list):     # a list there was streamed
+        pods.lists += 1
+    else:
+        pods.add(doc)
+    return pods.result(True)
+
+
+def _without_bom(chunks):
+    first = True
+    for chunk in chunks:
+        if first and chunk:
+            first = False
+            if chunk.startswith("\ufeff"):
+                chunk = chunk[1:]
+        yield chunk
+
+
+class _Pods:
+    """The items of a pods file, one at a time: each pod checked at the door and trimmed at once. The
+    answer is the one of reading every item first: any item that is not an object makes the file hold
+    no pods; else the first pod of the wrong shape is refused."""
+
+    def __init__(self, path: str, fix: str, keep_whole: Optional[str]):
+        from ..cluster.pods import pod_trimmer
+
+        self.path, self.fix = path, fix
+        # light: a file is read at C speed, and the command's memory is far under its budget (README)
+        self.trim = pod_trimmer(keep_whole, light=True)
+        self.items = 0
+        self.lists = 0
+        self.pods: List[dict] = []
+        self.found = 0                  # items that look like pods
+        self.other = False              # an item that is not an object
+        self.error: Optional[UsageError] = None
+
+    def add_all(self, items: list) -> None:
+        for item in items:
+            self.add(item)
+
+    def add(self, item) -> None:
+        self.items += 1
+        if not isinstance(item, dict):
+            self.other = True
+            self.pods = []
+            return
+        if not _looks_like_pod(item):
+            return
+        self.found += 1
+        if self.other or self.error is not None:
+            return
+        try:
+            _check_pod(item, self.path, self.fix)
+            problem = pod_problem(item)
+            if problem:
+                raise UsageError(f"{self.path}: {problem}; {self.fix}")
+        except UsageError as exc:
+            self.error = exc
+            self.pods = []
+            return
+        self.pods.append(self.trim(item))
+
+    def result(self, any_docs: bool) -> List[dict]:
+        # an empty List is a cluster without pods; a List of other objects is the wrong file (a mixed
+        # one, as `kubectl get all -o json` prints, is fine: its pods are used)
+        if any_docs and not self.other and (self.found or (not self.items and self.lists)):
+            if self.error is not None:
+                raise self.error
+            return self.pods
+        raise UsageError(f"{self.path} holds no pods; {self.fix}")
 
 
 def _looks_like_pod(obj) -> bool:

@@ -5,20 +5,44 @@ out piece by piece instead of being built whole."""
 from __future__ import annotations
 
 import json
+from itertools import chain
+from types import GeneratorType
 from typing import IO, Any, Iterator
+
+_NOTHING = object()
 
 
 def iter_json(value: Any, *, depth: int = 4, indent: int = 2, ensure_ascii: bool = False) -> Iterator[str]:
-    """The pieces of the document (their concatenation is valid JSON equal to `value`)."""
+    """The pieces of the document (their concatenation is valid JSON equal to `value`). A generator in
+    it is written as a list of what it yields, each item made as the writer reaches it."""
     # strict JSON: a NaN or infinity is a bug of ours (non-finite numbers are dealt with where they are
     # computed), never a bare `NaN` that no JSON parser reads
     flat = json.JSONEncoder(ensure_ascii=ensure_ascii, separators=(", ", ": "), check_circular=False,
                             allow_nan=False).encode
     key = json.JSONEncoder(ensure_ascii=ensure_ascii, allow_nan=False).encode
 
+    def one_level(item: Any, level: int) -> str:
+        """A dict or list whose values are all written flat (level depth - 1), in one string: no
+        generator per value."""
+        inner = ",\n" + " " * (indent * (level + 1))
+        close = "\n" + " " * (indent * level)
+        if isinstance(item, dict):
+            return "{" + inner[1:] + inner.join(key(k if isinstance(k, str) else str(k)) + ": " + flat(v)
+                                                 for k, v in item.items()) + close + "}"
+        return "[" + inner[1:] + inner.join(flat(v) for v in item) + close + "]"
+
     def walk(item: Any, level: int) -> Iterator[str]:
-        if level >= depth or not isinstance(item, (dict, list)) or not item:
+        if isinstance(item, GeneratorType):
+            first_item = next(item, _NOTHING)
+            if first_item is _NOTHING:
+                yield "[]"
+                return
+            item = chain((first_item,), item)
+        elif level >= depth or not isinstance(item, (dict, list)) or not item:
             yield flat(item)
+            return
+        elif level == depth - 1:
+            yield one_level(item, level)
             return
         inner = "\n" + " " * (indent * (level + 1))
         if isinstance(item, dict):

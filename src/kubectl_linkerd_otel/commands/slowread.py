@@ -159,6 +159,7 @@ def list_with_progress(kube, resource: str, transform: Optional[Callable[[dict],
     items: List[dict] = []
     with ReadProgress(resource, 0, lambda: None,
                       describe=lambda: f"listing {resource} in all namespaces: {len(items):,} so far"):
-        for item in kube.iter(resource):
-            items.append(transform(item) if transform else item)
+        # each item transformed as its page is decoded: no page exists whole
+        for item in kube.iter(resource, transform=transform) if transform else kube.iter(resource):
+            items.append(item)
     return items

@@ -112,7 +112,7 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
     from ..cluster.pods import pod_trimmer
     from .slowread import list_with_progress
 
-    pods = load_pods_file(pods_file) if pods_file else snap.pods if snap is not None else \
+    pods = load_pods_file(pods_file, keep_whole=own_namespace) if pods_file else snap.pods if snap is not None else \
         list_with_progress(kube, "pods", transform=pod_trimmer(keep_whole=own_namespace))
     sim = simulate(job_list, pods, own_namespace=own_namespace,
                    keep_dropped=show_all or output == "json")
@@ -142,7 +142,7 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
         from .jsonout import write_json
 
         # written as it is encoded, each target on a few lines (the C encoder; see jsonout.py)
-        write_json(report.to_json(sim, jobs=list(jobs), exit_code=code), _Echo())
+        write_json(report.to_json(sim, jobs=list(jobs), exit_code=code, lazy=True), _Echo())
     else:
         text = report.render_human(sim, show_all=show_all, wide=output == "wide", jobs=list(jobs),
                                    color=environment(opts.no_color).color)

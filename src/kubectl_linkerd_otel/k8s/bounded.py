@@ -207,6 +207,46 @@ def read_file(path: str, limit: Limit, *, label: str = "", fix: str = "", text: 
         raise error(f"cannot read {label}: {exc.strerror or exc}{tail}") from None
 
 
+def file_text_chunks(path: str, limit: Limit, *, label: str = "", fix: str = "",
+                     error: Type[PluginError] = UsageError) -> Optional[Iterable[str]]:
+    """A regular file's UTF-8 text, CHUNK bytes at a time, within `limit` and with read_file's one-line
+    errors (raised as the chunks are read); None for anything else (stdin, a pipe, a special file,
+    /dev/null), which read_file reads. For a reader that decodes as it goes (jsonitems): the whole text
+    never exists at once."""
+    if path == "-":
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    label = label or path
+    if st.st_size > limit.bytes:
+        raise error(too_big(label, limit, fix))
+    return _file_chunks(path, limit, label, f"; {fix}" if fix else "", fix, error)
+
+
+def _file_chunks(path, limit, label, tail, fix, error):
+    seen = 0
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):   # swapped since the stat
+                raise error(f"cannot read {label}: it is not a file any more{tail}")
+            while True:
+                chunk = handle.read(CHUNK)
+                if not chunk:
+                    return
+                seen += len(chunk)       # characters: at most the bytes
+                if seen > limit.bytes:
+                    raise error(too_big(label, limit, fix))
+                yield chunk
+    except UnicodeDecodeError:
+        raise error(f"cannot read {label}: it is not UTF-8 text{tail}") from None
+    except OSError as exc:
+        raise error(f"cannot read {label}: {exc.strerror or exc}{tail}") from None
+
+
 def _read_stdin(label, limit, cap, tail, text, error, sniff):
     stdin = sys.stdin
     try:

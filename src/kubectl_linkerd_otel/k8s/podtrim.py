@@ -79,6 +79,8 @@ def trim_pod(pod: dict) -> dict:
 
 
 _SCALARS = (str, int, float, bool, type(None))
+_WHOLE = frozenset({"labels", "annotations", "ownerReferences", "conditions"})
+_dumps = __import__("json").JSONEncoder(check_circular=False, separators=(",", ":")).encode
 
 
 class Trimmer:
@@ -87,14 +89,53 @@ class Trimmer:
     then costs little more than its name, uid, IP and container ids. The pods it returns share objects, so
     they are read-only: whoever needs a changed pod builds a new one (checks never change the Snapshot)."""
 
-    def __init__(self) -> None:
+    # parts of a pod that replicas share whole: found again by their JSON text (the C encoder) instead of
+    # being walked value by value; at most CACHED distinct texts are kept
+    CACHED = 4096
+
+    def __init__(self, light: bool = False) -> None:
+        # light: only what replicas share whole is shared (a JSON dump each); the rest of a pod (its name,
+        # uid, IP, container statuses) is kept as decoded, not walked: faster, a little more memory
+        self._light = light
+        self._whole: Dict[str, Any] = {}
         self._strings: Dict[str, str] = {}
         self._repeated: set = set()   # ids of strings seen at least twice: objects made of them may repeat
         self._objects: Dict[Any, Any] = {}
         self._shared: set = set()     # ids of the objects in _objects (kept alive by it, so ids stay valid)
 
     def __call__(self, pod: dict) -> dict:
-        return self._share(trim_pod(pod))
+        trimmed = trim_pod(pod)
+        if not isinstance(trimmed, dict):
+            return self._share(trimmed)
+        out: Dict[str, Any] = {}
+        for key, value in trimmed.items():
+            if key == "spec":
+                value = self._whole_or_shared(value)
+            elif key in ("metadata", "status") and isinstance(value, dict):
+                if self._light:
+                    value = {k: self._whole_or_shared(v) if k in _WHOLE else v for k, v in value.items()}
+                else:
+                    value = {self._string(k): self._whole_or_shared(v) if k in _WHOLE else self._share(v)
+                             for k, v in value.items()}
+            elif not self._light:
+                value = self._share(value)
+            out[key if self._light else self._string(key)] = value
+        return out
+
+    def _whole_or_shared(self, value: Any) -> Any:
+        """`value` shared, or the equal value shared before (the same object)."""
+        if not isinstance(value, (dict, list)) or not value:
+            return self._share(value)
+        try:
+            text = _dumps(value)
+        except (TypeError, ValueError):     # not JSON (a YAML date, a key that is not a string)
+            return self._share(value)
+        kept = self._whole.get(text)
+        if kept is None:
+            kept = self._share(value)
+            if len(self._whole) < self.CACHED:
+                self._whole[text] = kept
+        return kept
 
     def share(self, value: Any) -> Any:
         """Any JSON value with what repeats stored once (read-only afterwards, as the pods)."""

@@ -13,7 +13,7 @@ import random
 import ssl
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 from urllib.parse import quote
 
 from .. import __version__
@@ -41,9 +41,28 @@ class ApplyResult(NamedTuple):
     action: str   # created | configured | unchanged
 
 
-class ProxyResponse(NamedTuple):
-    status: int
-    text: str
+class ProxyResponse:
+    """A pod's or service's answer through the API server's proxy: its `status`, and its body as `text`
+    (decoded when first read) or as `text_chunks()` (decoded a piece at a time: no second copy of a large
+    answer; UnicodeDecodeError where `text` would replace what is not UTF-8)."""
+
+    __slots__ = ("status", "_answer", "_text")
+
+    def __init__(self, status: int, answer: "Answer"):
+        self.status, self._answer, self._text = status, answer, None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self._answer.text
+        return self._text
+
+    def text_chunks(self) -> Iterator[str]:
+        if self._text is not None or self._answer._charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            return iter((self.text,))
+        from ..k8s.jsonitems import text_chunks
+
+        return text_chunks(self._answer.content)
 
 
 class Answer:
@@ -340,7 +359,10 @@ class Kube:
 
     def iter(self, resource_name: Union[str, Resource], namespace: Optional[str] = None, *,
              label_selector: Optional[str] = None, field_selector: Optional[str] = None,
-             limit: int = 500, _may_restart: bool = True) -> Iterator[dict]:
+             limit: int = 500, transform: Optional[Callable[[dict], Any]] = None,
+             _may_restart: bool = True) -> Iterator[Any]:
+        """Every object of the list, page by page. `transform(item)`: what is yielded of each; it is applied
+        as each item of a page is decoded (k8s/jsonitems.py), so that no page exists whole parsed."""
         res = resource_name if isinstance(resource_name, Resource) else resource(resource_name)
         what = _What("list", res.plural, namespace, cluster_scoped=not res.namespaced)
         path = res.path(namespace)
@@ -356,32 +378,91 @@ class Kube:
             if token:
                 params["continue"] = token
             try:
-                doc = self._json("GET", path, what, params=params)
+                if transform is not None:
+                    doc, items = self._page(path, what, params, res, transform)
+                else:
+                    doc = self._json("GET", path, what, params=params)
+                    items = None
             except Gone:
                 # The continue token expired: start over once, skipping what we already gave out.
                 if not _may_restart or not token:
                     raise
                 skip = yielded
                 for item in self.iter(resource_name, namespace, label_selector=label_selector,
-                                      field_selector=field_selector, limit=limit,
+                                      field_selector=field_selector, limit=limit, transform=transform,
                                       _may_restart=False):
                     if skip:
                         skip -= 1
                         continue
                     yield item
                 return
-            check_list(doc, what, self.shown_server, pods=res.plural == "pods" and not res.group)
-            kind = (doc.get("kind") or f"{res.kind}List")
-            kind = kind[:-4] if kind.endswith("List") else kind
-            for item in doc.get("items") or []:
-                item.setdefault("apiVersion", doc.get("apiVersion", res.api_version))
-                item.setdefault("kind", kind)
+            if items is None:
+                check_list(doc, what, self.shown_server, pods=res.plural == "pods" and not res.group)
+                kind = (doc.get("kind") or f"{res.kind}List")
+                kind = kind[:-4] if kind.endswith("List") else kind
+                items = []
+                for item in doc.get("items") or []:
+                    item.setdefault("apiVersion", doc.get("apiVersion", res.api_version))
+                    item.setdefault("kind", kind)
+                    items.append(transform(item) if transform is not None else item)
+                doc = {"metadata": doc.get("metadata")}
+            count = len(items)
+            for item in items:
                 yielded += 1
                 yield item
+            del items
             token = (doc.get("metadata") or {}).get("continue")
             if not token:
                 return
-            paging.next(token, len(doc.get("items") or []))
+            paging.next(token, count)
+
+    def _page(self, path: str, what: _What, params: dict, res: Resource,
+              transform: Callable[[dict], Any]) -> Tuple[dict, Optional[list]]:
+        """One page with `transform` applied to each item as it is decoded: (the page without its items,
+        the transformed items). When the page cannot be read that way (not what an API server sends:
+        the list's kind or apiVersion after its items, an item of the wrong shape), (the page parsed whole,
+        None): the caller checks it as any page, with its usual error."""
+        from ..k8s.jsonitems import NotStreamable, stream_document, text_chunks
+        from ..k8s.podshape import pod_problem
+
+        response = self._request("GET", path, what, params=params)
+        pods = res.plural == "pods" and not res.group
+        top: dict = {}
+        out: list = []
+
+        def each(item: Any) -> None:
+            if not isinstance(item, dict) or not isinstance(item.get("metadata"), dict) or \
+                    (pods and pod_problem(item)):
+                raise NotStreamable("an item of the wrong shape")     # its error comes from check_list
+            for key in ("apiVersion", "kind"):
+                if key in item:
+                    continue
+                if key not in top:     # it may come after the items (json.loads would use it)
+                    raise NotStreamable(f"the list's {key} after its items")
+                if key == "apiVersion":
+                    item[key] = top["apiVersion"]
+                else:
+                    kind = top.get("kind") or f"{res.kind}List"
+                    item[key] = kind[:-4] if kind.endswith("List") else kind
+            out.append(transform(item))
+
+        try:
+            doc = stream_document(text_chunks(response.content), {("items",): each}, into=top)
+        except (NotStreamable, UnicodeDecodeError):
+            doc = None
+        if doc is not None:
+            try:
+                check_list(check_object(doc, what, self.shown_server), what, self.shown_server)
+            except KubeError:
+                doc = None          # the page parsed whole gives the error
+        if doc is None:
+            try:
+                whole = response.json()
+            except (ValueError, RecursionError):
+                raise ApiStatusError(f"the API server at {self.shown_server} sent a non-JSON answer to "
+                                     f"{what}; is it a Kubernetes API server?") from None
+            return check_object(whole, what, self.shown_server), None
+        return doc, out
 
     def namespaced_resources(self, skip_groups: Tuple[str, ...] = ()) -> Tuple[List[Resource], List[str]]:
         """Every namespaced resource that can be listed, as `kubectl api-resources --namespaced
@@ -518,7 +599,7 @@ class Kube:
                                  accept="*/*", timeout=timeout, proxied=True, limit=limit)
         if response.status_code in (401, 403) and _is_status(response):
             raise self._status_error(response, what)
-        return ProxyResponse(response.status_code, response.text)
+        return ProxyResponse(response.status_code, response)
 
     def service_proxy_get(self, namespace: str, service: str, port: Any, path: str, *,
                           params: Optional[dict] = None, headers: Optional[List[tuple]] = None,
@@ -532,7 +613,7 @@ class Kube:
                                  timeout=timeout, extra_headers=headers, proxied=True, limit=limit)
         if response.status_code in (401, 403) and _is_status(response):
             raise self._status_error(response, what)
-        return ProxyResponse(response.status_code, response.text)
+        return ProxyResponse(response.status_code, response)
 
     def access_review(self, *, user: str, groups: Optional[List[str]] = None, verb: str,
                       resource: str, group: str = "", namespace: Optional[str] = None,

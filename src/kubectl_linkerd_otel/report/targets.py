@@ -66,14 +66,18 @@ def _dropped_json(t: Target) -> dict:
     return {"discoveredLabels": _sorted(t.discovered()), "scrapePool": t.job.pool, "linkerdOtel": extra}
 
 
-def to_json(sim: Simulation, *, jobs: Optional[List[str]] = None, exit_code: int = 0) -> dict:
+def to_json(sim: Simulation, *, jobs: Optional[List[str]] = None, exit_code: int = 0, lazy: bool = False) -> dict:
+    """The JSON document. `lazy`: the target arrays are generators, each target's JSON made as the writer
+    reaches it (commands/jsonout.py writes a generator as an array), so the whole document never exists."""
     results = [r for r in sim.jobs if not jobs or r.job.name in jobs]
-    active, dropped, counts = [], [], {}
+    counts: dict = {}
     for r in results:
-        active.extend(_active_json(t) for t in r.active)
-        dropped.extend(_dropped_json(t) for t in r.dropped)
         # one count per scrape pool, as Prometheus keys it: jobs of one name in several receivers add up
         counts[r.job.pool] = counts.get(r.job.pool, 0) + r.dropped_count
+    active = (_active_json(t) for r in results for t in r.active)
+    dropped = (_dropped_json(t) for r in results for t in r.dropped)
+    if not lazy:
+        active, dropped = list(active), list(dropped)
     unscraped = []
     for u in sim.unscraped_for(jobs or ()):
         unscraped.append({"namespace": u.pod.namespace, "pod": u.pod.name, "reason": u.reason,

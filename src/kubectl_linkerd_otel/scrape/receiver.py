@@ -30,6 +30,38 @@ class CheckHook:
         return obj
 
 
+class _Reduce:
+    """What is kept of each active target as the answer is read target by target (jsonitems), strings
+    shared across targets."""
+
+    def __init__(self, whole_discovered: bool) -> None:
+        self._share = Trimmer()
+        self._whole = whole_discovered
+
+    def __call__(self, item: Any) -> Any:
+        if not isinstance(item, dict):
+            return None if not self._whole else item   # check leaves them out; merge_actual skips them
+        if self._whole:
+            kept = {key: item[key] for key in TARGET_KEPT if key in item}
+            if "discoveredLabels" in item:
+                kept["discoveredLabels"] = item["discoveredLabels"]
+            return self._share.share(kept)
+        if "scrapePool" in item and ("labels" in item or "discoveredLabels" in item):
+            return self._share.share(_compact_target(item))
+        return item
+
+
+def for_check() -> _Reduce:
+    """The reduction of CheckHook, one target at a time."""
+    return _Reduce(False)
+
+
+def for_targets() -> _Reduce:
+    """What `targets` reads of an active target (scrape/targets.py merge_actual): the fields of
+    TARGET_KEPT and the discovered labels, whole (a target only the collector has shows them)."""
+    return _Reduce(True)
+
+
 def _compact_target(item: dict) -> dict:
     kept = {key: item[key] for key in TARGET_KEPT if key in item}
     discovered = item.get("discoveredLabels")

@@ -265,8 +265,8 @@ def _finish(target: Target, labels: Dict[str, str]) -> None:
             f"scrape timeout cannot be greater than scrape interval "
             f"({go_quote(labels['__scrape_timeout__'])} > {go_quote(labels['__scrape_interval__'])})")
         return
-    for name in [n for n in labels if n.startswith("__meta_")]:
-        del labels[name]
+    # a new dict, not `del`: a dict keeps the room it had for the discovered labels, 50 and more a pod
+    labels = {name: value for name, value in labels.items() if not name.startswith("__meta_")}
     if not labels.get("instance"):
         labels["instance"] = address
     target.labels = labels
@@ -283,6 +283,7 @@ def simulate_job(job: ScrapeJob, pods: List[PodTargets], own_namespace: str = ""
     process = job.rules.process
     active: Dict[Tuple[Tuple[str, str], ...], Target] = {}
     seen_views: Dict[Tuple[int, Tuple[str, ...]], Dict[str, str]] = {}   # shared: many targets saw the same
+    admin_kept = [0]    # active proxy-admin targets of pods so far
 
     def run(target: Target, labels: Dict[str, str]) -> None:
         for name, value in defaults:
@@ -303,7 +304,9 @@ def simulate_job(job: ScrapeJob, pods: List[PodTargets], own_namespace: str = ""
         if target.state == "invalid":
             result.invalid.append(target)
             return
-        key = tuple(sorted(labels.items()))
+        if target.pod is not None and is_proxy_admin(target.info):
+            admin_kept[0] += 1
+        key = tuple(sorted(target.labels.items()))
         first = active.get(key)
         if first is None:
             active[key] = target
@@ -328,10 +331,15 @@ def simulate_job(job: ScrapeJob, pods: List[PodTargets], own_namespace: str = ""
             if not pt.targets or not sd.selects(pt.pod, own_namespace):
                 continue
             group = pt.group
+            dropped_before, admin_before = len(result.dropped), admin_kept[0]
             for info in pt.targets:
                 labels = dict(group)
                 labels.update(info.labels)
                 run(Target(job, pt, info), labels)
+            if not keep_dropped and admin_kept[0] > admin_before:
+                # a meshed pod's dropped targets explain why it is not scraped, and this one is (were
+                # its target collapsed into another pod's later, that target explains it): not kept
+                del result.dropped[dropped_before:]
     result.active = list(active.values())
     for rule in job.rules:
         for name, sources in sorted(rule.ambiguities):

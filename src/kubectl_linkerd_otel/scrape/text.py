@@ -19,6 +19,7 @@ _ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 # C0 controls but tab, DEL, C1 controls (0x9b is a one-byte CSI), line and paragraph separators, bidi
 # embeddings, overrides and isolates, lone surrogates (from a JSON \\ud800 escape)
 _UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNSAFE_OR_TAB = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _escape(ch: str) -> str:
@@ -37,11 +38,11 @@ def printable(value: Any) -> str:
 def shown(value: Any, limit: int = LIMIT) -> str:
     """`value` as text for a message: `printable`, tabs escaped too, at most `limit` characters."""
     text = "" if value is None else str(value)
-    out = []
-    for ch in text:
-        out.append(_escape(ch) if ch == "\t" or _UNSAFE.match(ch) else ch)
-        if len(out) > limit:
-            break
+    # each character is one unit of the limit, escaped or not: only the first limit + 1 matter
+    head = text[:limit + 1] if limit >= 0 else text[:1]
+    if _UNSAFE_OR_TAB.search(head) is None:       # the common case, in C: nothing to escape
+        return head[:limit - 1] + "…" if len(head) > limit else head
+    out = [_escape(ch) if ch == "\t" or _UNSAFE.match(ch) else ch for ch in head]
     if len(out) > limit:
         return "".join(out[:limit - 1]) + "…"
     return "".join(out)
