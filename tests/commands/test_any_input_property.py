@@ -18,7 +18,8 @@ from helpers import examples
 
 TESTS = Path(__file__).resolve().parent.parent
 CEILING = 1_500_000_000      # bytes of address space for the whole child
-PER_RUN = 10.0               # seconds for one command on one example (each needs well under one)
+PER_RUN = 30.0               # seconds for one command on one example (each needs well under one; an
+                             # answer cut short waits out the 5 s --request-timeout: six times that)
 EXAMPLES = min(50, examples(40))
 
 _CHILD = r"""
