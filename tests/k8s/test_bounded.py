@@ -124,3 +124,36 @@ def test_sizes_and_their_variables(monkeypatch):
     monkeypatch.setenv("LINKERD_OTEL_TEST_LIMIT", "16Mi")
     assert limit.bytes == 16 * MIB and "LINKERD_OTEL_TEST_LIMIT=<size> (e.g. 64MiB)" in limit.hint()
     assert [show(n) for n in (512, 2048, 1536 * 1024, 2 * 1024 * MIB)] == ["512 bytes", "2KiB", "1.5MiB", "2GiB"]
+
+
+def test_a_streamed_body_holds_only_the_chunk_being_read():
+    from kubectl_linkerd_otel.k8s.bounded import _in_flight, bounded_chunks
+
+    limit = Limit("streamed test answers", 10 * MIB)
+    held = []
+    for chunk in bounded_chunks(iter([b"x" * MIB] * 9), limit):
+        held.append(_in_flight(limit).total)
+    assert held == [MIB] * 9                          # 9 MiB came; never more than one held
+    assert _in_flight(limit).total == 0
+    with pytest.raises(Exceeded) as big:             # the limit still bounds the whole answer
+        for _ in bounded_chunks(iter([b"x" * MIB] * 11), limit):
+            pass
+    assert big.value.why == "size" and not big.value.shared and _in_flight(limit).total == 0
+    stream = bounded_chunks(iter([b"x" * MIB] * 3), limit)
+    next(stream)
+    stream.close()                                    # a reader that stops early gives its chunk back
+    assert _in_flight(limit).total == 0
+
+
+def test_a_streamed_body_is_cut_at_its_deadline():
+    from kubectl_linkerd_otel.k8s.bounded import bounded_chunks
+
+    def trickle():
+        while True:
+            time.sleep(0.05)
+            yield b"."
+
+    with pytest.raises(Exceeded) as late:
+        for _ in bounded_chunks(trickle(), Limit("test answers", MIB), deadline=time.monotonic() + 0.2):
+            pass
+    assert late.value.why == "time"

@@ -36,8 +36,9 @@ def simulation(snap):
         result = "the config did not parse"
     else:
         try:
+            # no check reads the dropped targets of a pod that is scraped: they are not kept
             result = simulate(scrape_jobs(config, static_env(snap.workload())), snap.pods,
-                              own_namespace=snap.collector_namespace)
+                              own_namespace=snap.collector_namespace, keep_dropped=False)
             if snap.receiver_targets:
                 merge_actual(result, snap.receiver_targets)
         except ValueError as exc:   # ScrapeConfigError, RE2Error, RelabelConfigError are ValueErrors

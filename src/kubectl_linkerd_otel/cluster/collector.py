@@ -28,14 +28,22 @@ def read_targets(kube: Any, namespace: str, pod: str, port: int, state: str = "a
     answer that cannot be read that way is parsed whole (`object_hook` then reduces each object). Errors
     of the cluster client propagate; an answer that is not a Prometheus targets document raises
     TargetsUnreadable."""
+    from ..k8s.limits import TARGETS_ANSWER
     from ..scrape.targets import active_targets
 
-    from ..k8s.limits import TARGETS_ANSWER
-
-    response = kube.proxy_get(namespace, pod, port, f"{TARGETS_PATH}?state={state}", limit=TARGETS_ANSWER)
+    query = f"{TARGETS_PATH}?state={state}"
+    doc = None
+    if reduce is not None:
+        response = kube.proxy_get(namespace, pod, port, query, limit=TARGETS_ANSWER,
+                                  consume=lambda chunks, charset: _streamed(chunks, charset, reduce))
+        doc = response.consumed
+        if response.status == 200 and doc is None:
+            # not an answer this reader follows: asked again and parsed whole, which gives its usual error
+            response = kube.proxy_get(namespace, pod, port, query, limit=TARGETS_ANSWER)
+    else:
+        response = kube.proxy_get(namespace, pod, port, query, limit=TARGETS_ANSWER)
     if response.status != 200:
         raise TargetsUnreadable(f"answered HTTP {response.status} on {TARGETS_PATH}", "status")
-    doc = _streamed(response, reduce) if reduce is not None else None
     if doc is None:
         doc = _parsed(response, object_hook)
     if active_targets(doc) is None:
@@ -43,11 +51,14 @@ def read_targets(kube: Any, namespace: str, pod: str, port: int, state: str = "a
     return doc
 
 
-def _streamed(response: Any, reduce: Any) -> Any:
-    """The answer with `reduce` applied to each active target as it is decoded, dropped targets left out;
-    None when it cannot be read that way (then it is parsed whole, which gives its usual error)."""
-    from ..k8s.jsonitems import NotStreamable, stream_document
+def _streamed(chunks: Any, charset: str, reduce: Any) -> Any:
+    """The answer with `reduce` applied to each active target as it is decoded off the network (the answer
+    is never held whole, as bytes or parsed), dropped targets left out; None when it cannot be read that
+    way (not UTF-8 JSON of the shape Prometheus sends)."""
+    from ..k8s.jsonitems import NotStreamable, decoded, stream_document
 
+    if charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return None
     active: list = []
 
     def keep(item: Any) -> None:
@@ -55,10 +66,9 @@ def _streamed(response: Any, reduce: Any) -> Any:
         if kept is not None:
             active.append(kept)
 
-    chunks = getattr(response, "text_chunks", None)
     try:
-        doc = stream_document(chunks() if chunks is not None else (response.text,),
-                              {("data", "activeTargets"): keep, ("data", "droppedTargets"): lambda _item: None})
+        doc = stream_document(decoded(chunks), {("data", "activeTargets"): keep,
+                                                ("data", "droppedTargets"): lambda _item: None})
     except (NotStreamable, UnicodeDecodeError):
         return None
     data = doc.get("data")

@@ -4,7 +4,7 @@ hand it their answers' chunks). Limits are in limits.py.
 - `read_chunks`: an answer's body, chunk by chunk, refused past a size limit or a deadline (a body that
   never ends, or trickles in a byte at a time, is cut when the whole request's time is up). The limit
   holds for all the answers of its kind read at the same time (`check` reads 16 at once): what is held
-  of them together never passes it.
+  of them together never passes it. `bounded_chunks`: the same bounds for a body parsed as it streams.
 - `read_file`: a file named on the command line. Special files are refused by type before a byte is read
   (`/dev/zero`, `/dev/urandom`, sockets, directories); a regular file over the limit is refused by its
   size; stdin and pipes are read up to the limit. `/dev/null` reads as empty.
@@ -18,7 +18,7 @@ import stat
 import sys
 import threading
 import time
-from typing import Callable, Dict, Iterable, Optional, Type, Union
+from typing import Callable, Dict, Iterable, Iterator, Optional, Type, Union
 
 from ..errors import PluginError, UsageError
 from .limits import GZIP_CHECK_FROM, GZIP_MAX_RATIO, Limit, show
@@ -109,6 +109,28 @@ class _Body:
         for block in self.blocks:
             block.close()
         self.blocks = []
+
+
+def bounded_chunks(chunks: Iterable[bytes], limit: Limit, deadline: Optional[float] = None) -> Iterator[bytes]:
+    """The chunks as they come, under the bounds of `read_chunks`, for a reader that keeps only what it
+    decodes of them (a large answer parsed as it streams): only the chunk being read counts as held."""
+    held = _in_flight(limit)
+    cap = limit.bytes
+    seen = 0
+    taken = 0
+    try:
+        for chunk in chunks:
+            held.give(taken)
+            taken = 0
+            if seen + len(chunk) > cap or not held.take(len(chunk), cap):
+                raise Exceeded("size", seen + len(chunk), shared=seen + len(chunk) <= cap)
+            taken = len(chunk)
+            seen += len(chunk)
+            if deadline is not None and time.monotonic() > deadline:
+                raise Exceeded("time", seen)
+            yield chunk
+    finally:
+        held.give(taken)
 
 
 def read_chunks(chunks: Iterable[bytes], limit: Limit, deadline: Optional[float] = None) -> bytes:

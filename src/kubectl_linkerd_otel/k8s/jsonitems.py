@@ -178,3 +178,14 @@ def text_chunks(data: bytes, size: int = 1 << 20) -> Iterator[str]:
         yield decoder.decode(b"", final=True)
     finally:
         view.release()
+
+
+def decoded(chunks: Iterable[bytes]) -> Iterator[str]:
+    """Byte chunks as they come (an answer streamed off the network), as UTF-8 text (UnicodeDecodeError as
+    bytes.decode raises it)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for chunk in chunks:
+        yield decoder.decode(chunk)
+    yield decoder.decode(b"", final=True)

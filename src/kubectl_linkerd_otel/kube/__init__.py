@@ -20,7 +20,7 @@ from .. import __version__
 from ..errors import (AnswerTooLarge, ApiRefused, ApiStatusError, ApiTimeout, ApiUnreachable, Conflict, Forbidden,
                       Gone, KubeError, NotFound, TlsError, Unauthorized)
 from ..naming import FIELD_MANAGER
-from ..k8s.bounded import Exceeded, read_chunks, too_big
+from ..k8s.bounded import Exceeded, bounded_chunks, read_chunks, too_big
 from ..k8s.limits import API_ANSWER, CERT_FILE, METRICS_ANSWER, Limit
 from ..k8s.urls import mask_url
 from .answers import Paging, check_list, check_object, check_version
@@ -43,8 +43,7 @@ class ApplyResult(NamedTuple):
 
 class ProxyResponse:
     """A pod's or service's answer through the API server's proxy: its `status`, and its body as `text`
-    (decoded when first read) or as `text_chunks()` (decoded a piece at a time: no second copy of a large
-    answer; UnicodeDecodeError where `text` would replace what is not UTF-8)."""
+    (decoded when first read), or what `consume` made of it as it streamed."""
 
     __slots__ = ("status", "_answer", "_text")
 
@@ -52,25 +51,25 @@ class ProxyResponse:
         self.status, self._answer, self._text = status, answer, None
 
     @property
+    def consumed(self) -> Any:
+        """What `consume` made of a 200 answer as it streamed (its body is then not kept); None otherwise."""
+        return self._answer.consumed
+
+    @property
     def text(self) -> str:
         if self._text is None:
             self._text = self._answer.text
         return self._text
 
-    def text_chunks(self) -> Iterator[str]:
-        if self._text is not None or self._answer._charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
-            return iter((self.text,))
-        from ..k8s.jsonitems import text_chunks
-
-        return text_chunks(self._answer.content)
-
 
 class Answer:
     """An answer read whole (within its limits): what callers read of httpx's Response."""
 
-    def __init__(self, status_code: int, headers: Any, content: bytes, charset: Optional[str]):
+    def __init__(self, status_code: int, headers: Any, content: bytes, charset: Optional[str],
+                 consumed: Any = None):
         self.status_code, self.headers, self.content = status_code, headers, content
         self._charset = charset or "utf-8"
+        self.consumed = consumed
 
     @property
     def text(self) -> str:
@@ -182,11 +181,14 @@ class Kube:
                  body: Optional[bytes] = None, content_type: Optional[str] = None,
                  accept: Optional[str] = None, raise_for_status: bool = True,
                  timeout: Optional[float] = None, extra_headers: Optional[List[tuple]] = None,
-                 proxied: bool = False, limit: Limit = API_ANSWER) -> Answer:
+                 proxied: bool = False, limit: Limit = API_ANSWER,
+                 consume: Optional[Callable[[Iterator[bytes], str], Any]] = None) -> Answer:
         """`proxied`: the answer may be the pod's or service's own; only the API server's own 429/5xx
         (a Status) is retried, never a pod answering 503 while it is not ready. The whole request (connect,
         headers and body, retries included) ends by `timeout` (default --request-timeout); the body is
-        refused past `limit`."""
+        refused past `limit`. `consume(chunks, charset)`: a 200 answer's body is handed to it as it streams,
+        under the same bounds, and not kept: the Answer carries what it returned (a retry after a broken
+        connection calls it again, from the start)."""
         import httpx
 
         budget = timeout or self.timeout
@@ -226,8 +228,17 @@ class Kube:
                                                      headers=headers, timeout=remaining,
                                                      extensions=extensions)
                 response = self._client.send(request, stream=True)
+                consumed = None
                 try:
-                    content = read_chunks(response.iter_bytes(), limit, deadline)
+                    if consume is not None and response.status_code == 200:
+                        chunks = bounded_chunks(response.iter_bytes(), limit, deadline)
+                        try:
+                            consumed = consume(chunks, response.charset_encoding or "utf-8")
+                        finally:
+                            chunks.close()
+                        content = b""
+                    else:
+                        content = read_chunks(response.iter_bytes(), limit, deadline)
                 finally:
                     response.close()
             except Exceeded as exc:
@@ -251,7 +262,8 @@ class Kube:
                                      f"connection ({what}): {_reason(exc)}; retry in a moment") from None
             except httpx.HTTPError as exc:
                 raise ApiUnreachable(f"request to {server}{path} failed: {_reason(exc)}") from None
-            response = Answer(response.status_code, response.headers, content, response.charset_encoding)
+            response = Answer(response.status_code, response.headers, content, response.charset_encoding,
+                              consumed)
             if response.status_code in RETRY_STATUSES and attempt < MAX_ATTEMPTS and \
                     (not proxied or _is_status(response)):
                 if self._backoff(attempt, deadline, response.headers.get("Retry-After")):
@@ -588,15 +600,17 @@ class Kube:
         return response.text
 
     def proxy_get(self, namespace: str, pod: str, port: Any, path: str, *,
-                  timeout: Optional[float] = None, limit: Limit = METRICS_ANSWER) -> ProxyResponse:
+                  timeout: Optional[float] = None, limit: Limit = METRICS_ANSWER,
+                  consume: Optional[Callable[[Iterator[bytes], str], Any]] = None) -> ProxyResponse:
         """GET through the pods/proxy subresource. The pod's answer is returned whatever its status;
-        the API server's own refusals (401/403) raise. `limit`: what kind of answer it is (its size limit)."""
+        the API server's own refusals (401/403) raise. `limit`: what kind of answer it is (its size limit).
+        `consume`: a 200 answer is read as it streams (see _request); its result is `.consumed`."""
         target, _, query = path.lstrip("/").partition("?")
         url = f"/api/v1/namespaces/{namespace}/pods/{pod}:{port}/proxy/{quote(target)}"
         params = dict(p.split("=", 1) if "=" in p else (p, "") for p in query.split("&") if p)
         what = _What("get", "pods/proxy", namespace, f"{pod}:{port}")
         response = self._request("GET", url, what, params=params or None, raise_for_status=False,
-                                 accept="*/*", timeout=timeout, proxied=True, limit=limit)
+                                 accept="*/*", timeout=timeout, proxied=True, limit=limit, consume=consume)
         if response.status_code in (401, 403) and _is_status(response):
             raise self._status_error(response, what)
         return ProxyResponse(response.status_code, response)
