@@ -81,5 +81,21 @@ def compact_for_check(doc: Any) -> Any:
     for item in items:
         if not isinstance(item, dict):
             continue
-        active.append(share.share(_compact_target(item)))
+        # reduced already as it was read (CheckHook, for_check): kept as it is, not copied a second time
+        active.append(item if _is_compact(item) else share.share(_compact_target(item)))
     return {"status": doc.get("status"), "data": {"activeTargets": active}}
+
+
+_ORDER = {key: n for n, key in enumerate(TARGET_KEPT + ("discoveredLabels",))}
+
+
+def _is_compact(item: dict) -> bool:
+    """Whether `item` is what _compact_target makes of it: the kept keys only, in its order."""
+    last = -1
+    for key in item:
+        n = _ORDER.get(key)
+        if n is None or n <= last:
+            return False
+        last = n
+    discovered = item.get("discoveredLabels", {})
+    return isinstance(discovered, dict) and all(k in DISCOVERED_KEPT for k in discovered)
