@@ -59,26 +59,35 @@ def join_host_port(host: str, port: str) -> str:
 class TargetInfo:
     """One discovered target of a pod: its own labels plus what the report shows.
 
-    `labels` (__address__, _container_*; merged over the pod's group labels by the caller) is built when
-    asked from what the target shares with the other ports of its container, not stored: on a 50,000-pod
-    mesh the discovered targets are a quarter million, and their label maps would be most of the memory.
-    Each access gives a new dict."""
+    `labels` (_container_*, __address__, _container_port_*; merged over the pod's group labels by the
+    caller) is built when asked from the container's id and image, the pod's IP and the port's labels
+    (strings the pod and the other targets share), not stored: on a 50,000-pod mesh the discovered
+    targets are a quarter million, and their label maps would be most of the memory. Each access gives
+    a new dict."""
 
-    __slots__ = ("_labels", "_base", "_address", "_port_labels", "container", "init", "port_name", "port")
+    __slots__ = ("_labels", "_id", "_image", "_host", "_port_text", "_port_labels", "container", "init",
+                 "port_name", "port")
 
     def __init__(self, labels: Optional[Dict[str, str]], container: str, init: bool, port_name: str = "",
-                 port: Optional[int] = None, *, base: Optional[Dict[str, str]] = None, address: str = "",
-                 port_labels: Tuple[Tuple[str, str], ...] = ()):
+                 port: Optional[int] = None, *, container_id: str = "", image: str = "", host: str = "",
+                 port_text: str = "", port_labels: Tuple[Tuple[str, str], ...] = ()):
         self._labels = labels
-        self._base, self._address, self._port_labels = base, address, port_labels
+        self._id, self._image, self._host, self._port_text = container_id, image, host, port_text
+        self._port_labels = port_labels
         self.container, self.init, self.port_name, self.port = container, init, port_name, port
 
     @property
     def labels(self) -> Dict[str, str]:
         if self._labels is not None:
             return dict(self._labels)
-        labels = dict(self._base or {})
-        labels["__address__"] = self._address
+        labels = {_P["container_init"]: "true" if self.init else "false"}
+        if self.container:
+            labels[_P["container_name"]] = self.container
+        if self._id:
+            labels[_P["container_id"]] = self._id
+        if self._image:
+            labels[_P["container_image"]] = self._image
+        labels["__address__"] = join_host_port(self._host, self._port_text) if self._port_text else self._host
         labels.update(self._port_labels)
         return labels
 
@@ -92,15 +101,28 @@ class TargetInfo:
                 f"port_name={self.port_name!r}, port={self.port!r})")
 
 
-@dataclass
 class PodTargets:
-    pod: dict
-    namespace: str
-    name: str
-    meshed: bool                      # a linkerd-proxy container or init container
-    ip: str
-    group: Dict[str, str] = field(default_factory=dict)   # target-group labels; empty without an IP
-    targets: List[TargetInfo] = field(default_factory=list)
+    """A pod and its discovered targets. `group` (the target-group labels every target of the pod shares;
+    empty without an IP) is built from the pod when asked, not stored: 25-odd labels a pod would be a
+    large share of a 50,000-pod mesh's memory. The last pod's is kept, for the targets of one pod read
+    one after another."""
+
+    __slots__ = ("pod", "namespace", "name", "meshed", "ip", "targets")
+
+    def __init__(self, pod: dict, namespace: str, name: str, meshed: bool, ip: str,
+                 targets: Optional[List[TargetInfo]] = None):
+        self.pod, self.namespace, self.name, self.meshed, self.ip = pod, namespace, name, meshed, ip
+        self.targets: List[TargetInfo] = [] if targets is None else targets
+
+    @property
+    def group(self) -> Dict[str, str]:
+        if not self.ip:
+            return {}
+        last = _last_group[0]      # one tuple, replaced whole: threads never see half of one
+        if last is None or last[0] is not self.pod:
+            last = (self.pod, group_labels(self.pod))
+            _last_group[0] = last
+        return last[1]
 
     @property
     def phase(self) -> str:
@@ -109,6 +131,13 @@ class PodTargets:
     @property
     def key(self) -> Tuple[str, str]:
         return self.namespace, self.name
+
+    def __repr__(self) -> str:
+        return f"PodTargets({self.namespace}/{self.name}, meshed={self.meshed}, ip={self.ip!r})"
+
+
+# (the pod whose group labels were built last, them): read-only, callers copy before changing
+_last_group: List[Any] = [None]
 
 
 def is_meshed(pod: dict) -> bool:
@@ -202,7 +231,6 @@ def discover(pod: dict) -> PodTargets:
     result = PodTargets(pod, meta.get("namespace") or "", meta.get("name") or "", is_meshed(pod), ip)
     if not ip:
         return result
-    result.group = group_labels(pod)
     ids = {}
     for s in status.get("containerStatuses") or ():
         ids.setdefault(("c", s.get("name")), s.get("containerID") or "")
@@ -210,20 +238,13 @@ def discover(pod: dict) -> PodTargets:
         ids.setdefault(("i", s.get("name")), s.get("containerID") or "")
     targets = result.targets
     for init, containers in ((False, spec.get("containers") or ()), (True, spec.get("initContainers") or ())):
-        init_text = "true" if init else "false"
         for c in containers:
             cname = c.get("name") or ""
-            base = {_P["container_init"]: init_text}
-            if cname:
-                base[_P["container_name"]] = cname
-            cid = ids.get(("i" if init else "c", cname))
-            if cid:
-                base[_P["container_id"]] = cid
-            if c.get("image"):
-                base[_P["container_image"]] = str(c["image"])
+            cid = ids.get(("i" if init else "c", cname)) or ""
+            image = str(c["image"]) if c.get("image") else ""
             ports = c.get("ports") or ()
             if not ports:
-                targets.append(TargetInfo(None, cname, init, base=base, address=ip))
+                targets.append(TargetInfo(None, cname, init, container_id=cid, image=image, host=ip))
                 continue
             for port in ports:
                 number = port.get("containerPort")
@@ -235,7 +256,7 @@ def discover(pod: dict) -> PodTargets:
                     own += ((_P["container_port_protocol"], str(port["protocol"])),)
                 targets.append(TargetInfo(None, cname, init, str(port.get("name") or ""),
                                           int(number) if isinstance(number, (int, float)) else None,
-                                          base=base, address=join_host_port(ip, text),
+                                          container_id=cid, image=image, host=ip, port_text=text,
                                           port_labels=_shared_port_labels.setdefault(own, own)
                                           if len(_shared_port_labels) < 100_000 else own))
     return result

@@ -281,7 +281,10 @@ def simulate_job(job: ScrapeJob, pods: List[PodTargets], own_namespace: str = ""
     result.notes.extend(job.notes)
     defaults = job.defaults()
     process = job.rules.process
-    active: Dict[Tuple[Tuple[str, str], ...], Target] = {}
+    # the active targets in order, found again by the hash of their labels (a tuple of every target's
+    # labels as the key would be about 1 KB a target on a large mesh)
+    active: List[Target] = []
+    by_hash: Dict[int, List[Target]] = {}
     seen_views: Dict[Tuple[int, Tuple[str, ...]], Dict[str, str]] = {}   # shared: many targets saw the same
     admin_kept = [0]    # active proxy-admin targets of pods so far
 
@@ -306,10 +309,12 @@ def simulate_job(job: ScrapeJob, pods: List[PodTargets], own_namespace: str = ""
             return
         if target.pod is not None and is_proxy_admin(target.info):
             admin_kept[0] += 1
-        key = tuple(sorted(target.labels.items()))
-        first = active.get(key)
+        labels = target.labels
+        same = by_hash.setdefault(hash(frozenset(labels.items())), [])
+        first = next((t for t in same if t.labels == labels), None)
         if first is None:
-            active[key] = target
+            same.append(target)
+            active.append(target)
         else:
             # Prometheus keeps one target and shows the discovered labels of the last duplicate it
             # saw: the last of one pod's targets, but pods (target groups) come in random order.
@@ -340,7 +345,7 @@ def simulate_job(job: ScrapeJob, pods: List[PodTargets], own_namespace: str = ""
                 # a meshed pod's dropped targets explain why it is not scraped, and this one is (were
                 # its target collapsed into another pod's later, that target explains it): not kept
                 del result.dropped[dropped_before:]
-    result.active = list(active.values())
+    result.active = active
     for rule in job.rules:
         for name, sources in sorted(rule.ambiguities):
             result.notes.append(f"{rule.describe()} maps both {sources[0]} and {sources[1]} to {name} with "
@@ -645,27 +650,40 @@ def _string_map(value) -> bool:
 
 def merge_actual(sim: Simulation, answers: Dict[str, dict]) -> None:
     """Lay the collector's /api/v1/targets answers (collector pod name -> parsed JSON) over `sim`."""
-    index: Dict[Tuple[str, Tuple[Tuple[str, str], ...]], List[Tuple[str, dict]]] = {}
+    # the answers' targets with equal keys (scrape pool, labels), found by the hash of the key: the keys
+    # themselves (every target's labels as a tuple) are made again when compared, never kept
+    index: Dict[int, List[List[Tuple[str, dict]]]] = {}
+
+    def same_key(key: Tuple[str, Tuple[Tuple[str, str], ...]], create: bool) -> Optional[List[Tuple[str, dict]]]:
+        groups = index.get(hash(key))
+        for found in groups or ():
+            if _actual_key(found[0][1]) == key:
+                return found
+        if not create:
+            return None
+        found = []
+        index.setdefault(hash(key), []).append(found)
+        return found
+
     for collector, doc in sorted(answers.items()):
         for item in active_targets(doc) or []:
-            index.setdefault(_actual_key(item), []).append((collector, item))
+            same_key(_actual_key(item), True).append((collector, item))   # type: ignore[union-attr]
     sim.actual = True
     matched = set()
     for result in sim.jobs:
         for target in result.active:
-            key = target.key()
-            found = index.get(key)
+            found = same_key(target.key(), False)
             if not found:
                 target.source = "simulation"
                 result.simulation_only += 1
                 continue
-            matched.add(key)
+            matched.add(id(found))
             target.source = "both"
             _apply_actual(target, found)
+    unmatched = sorted(((_actual_key(found[0][1]), found) for groups in index.values() for found in groups
+                        if id(found) not in matched), key=lambda pair: pair[0])
     pools = {r.job.pool: r for r in sim.jobs}
-    for key, found in sorted(index.items()):
-        if key in matched:
-            continue
+    for key, found in unmatched:
         pool = key[0]
         result = pools.get(pool)
         if result is None:
