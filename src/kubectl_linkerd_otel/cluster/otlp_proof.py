@@ -24,6 +24,7 @@ MAX_ANSWER = 64 * 1024
 MAX_WORDS = 200
 
 OK, REFUSED, NOT_FOUND, UNCLEAR, UNREACHABLE, TLS = "ok", "refused", "not-found", "unclear", "unreachable", "tls"
+NOT_GRPC = "not-grpc"       # the gRPC proof reached something that does not answer gRPC over HTTP/2
 
 
 @dataclass
@@ -32,6 +33,17 @@ class Proof:
     url: str
     status: int = 0         # the HTTP status, when there was an answer
     words: str = ""         # the vendor's words, or the connection error
+    grpc_status: Optional[int] = None   # OTLP/gRPC: the grpc-status answered
+    hint: str = ""          # what to check, where the outcome alone does not say (TLS, not gRPC)
+
+    @property
+    def answer(self) -> str:
+        """The answer as a user reads it: HTTP 403, or gRPC UNAUTHENTICATED (16)."""
+        if self.grpc_status is not None:
+            from .otlp_grpc import code_name
+
+            return f"gRPC {code_name(self.grpc_status)} ({self.grpc_status})"
+        return f"HTTP {self.status}"
 
 
 def metrics_url(endpoint: str) -> str:
@@ -151,46 +163,60 @@ SKIP_HINT = "--skip-credentials-check installs without this proof"
 
 def prove_before_install(opts, *, fix: str, note, warn) -> None:
     """Before install applies `opts` (render.options.InstallOptions): send the empty export with the
-    credentials given on the command line. UsageError (nothing applied) when the endpoint refuses them,
-    has no OTLP metrics path, or cannot be reached; `fix` says what to check (the variable the key came
-    from). What is not proven is said with `note`; an unclear answer is a `warn`ing, and install goes on."""
+    credentials given on the command line, over the protocol the exporter will use (OTLP/HTTP, or
+    OTLP/gRPC: cluster/otlp_grpc.py). UsageError (nothing applied) when the endpoint refuses them, has no
+    OTLP metrics service, does not speak the protocol, or cannot be reached; `fix` says what to check (the
+    variable the key came from). What is not proven is said with `note`; an unclear answer is a `warn`ing,
+    and install goes on."""
+    from ..collector.endpoints import plain_text
     from ..collector.facts import cluster_service
     from ..errors import UsageError
     from ..k8s.urls import mask_url
 
     if opts.uses_demo_backend or not opts.credentials_given:
         return
-    if opts.exporter_protocol != "http":
-        note("the exporter credentials are not proven before install: the proof speaks OTLP/HTTP, this "
-             "exporter OTLP/gRPC")
-        return
-    if cluster_service(opts.endpoint, "http") is not None:
+    grpc = opts.exporter_protocol == "grpc"
+    if cluster_service(opts.endpoint, opts.exporter_protocol) is not None:
+        how = ("gRPC does not pass the API server's service proxy" if grpc
+               else "which this machine does not reach")
         note(f"the exporter credentials are not proven before install: {mask_url(opts.endpoint)[:120]} is a "
-             f"Service inside the cluster, which this machine does not reach")
+             f"Service inside the cluster, {how}")
         return
     headers = list(opts.plain_headers()) + [(name, cred.prefix + cred.value) for name, cred in opts.credentials()]
-    proof = prove_http(opts.endpoint, headers, ca_pem=opts.ca_pem)
+    if grpc:
+        from .otlp_grpc import GRPC_PATH, prove_grpc
+
+        proof = prove_grpc(opts.endpoint, headers, ca_pem=opts.ca_pem,
+                           plain=plain_text(opts.endpoint, "grpc", opts.insecure, has_ca=bool(opts.ca_pem)))
+        export = "an empty OTLP/gRPC export"
+        missing = f"no OTLP metrics service ({proof.answer} to {GRPC_PATH}"
+    else:
+        proof = prove_http(opts.endpoint, headers, ca_pem=opts.ca_pem)
+        export = "an empty OTLP export"
+        missing = f"no OTLP metrics endpoint ({proof.answer} to POST"
     where = mask_url(proof.url)[:160]
     said = f': "{proof.words}"' if proof.words else ""
     if proof.outcome == OK:
-        note(f"exporter credentials accepted by {where} (an empty OTLP export answered HTTP {proof.status})")
+        note(f"exporter credentials accepted by {where} ({export} answered {proof.answer})")
     elif proof.outcome == REFUSED:
-        raise UsageError(f"{where} refused the exporter credentials (HTTP {proof.status}{said}); nothing was "
+        raise UsageError(f"{where} refused the exporter credentials ({proof.answer}{said}); nothing was "
                          f"applied: check {fix}, and that the region or site matches the key's; {SKIP_HINT}")
     elif proof.outcome == NOT_FOUND:
-        raise UsageError(f"{where} has no OTLP metrics endpoint (HTTP {proof.status} to POST{said}); nothing "
-                         f"was applied: check --exporter-endpoint (the exporter appends {METRICS_PATH}); "
+        raise UsageError(f"{where} has {missing}{said}); nothing was applied: check --exporter-endpoint"
+                         + ("" if grpc else f" (the exporter appends {METRICS_PATH})") + f"; {SKIP_HINT}")
+    elif proof.outcome == NOT_GRPC:
+        raise UsageError(f"{where} does not answer OTLP/gRPC ({proof.words}); nothing was applied: {proof.hint}; "
                          f"{SKIP_HINT}")
     elif proof.outcome == TLS:
-        raise UsageError(f"TLS with {where} failed ({proof.words}); nothing was applied: pass the CA that "
-                         f"signed its certificate with --ca-file; {SKIP_HINT}")
+        raise UsageError(f"TLS with {where} failed ({proof.words}); nothing was applied: "
+                         f"{proof.hint or 'pass the CA that signed its certificate with --ca-file'}; {SKIP_HINT}")
     elif proof.outcome == UNREACHABLE:
         raise UsageError(f"cannot reach {where} ({proof.words}); nothing was applied: check "
                          f"--exporter-endpoint or --region/--site; {SKIP_HINT} (for an endpoint only the "
                          f"cluster reaches)")
     else:
-        warn(f"the exporter credentials are not proven: {where} answered the empty OTLP export with HTTP "
-             f"{proof.status}{said}; installing anyway")
+        got = f"{proof.answer}{said}" if proof.status or proof.grpc_status is not None else proof.words
+        warn(f"the exporter credentials are not proven ({export} to {where}: {got}); installing anyway")
 
 
 UNPROVEN = "unproven"

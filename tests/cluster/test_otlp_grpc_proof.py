@@ -1,0 +1,115 @@
+"""The OTLP/gRPC credentials proof against a real gRPC server (grpcio serving the official MetricsService
+behind an auth interceptor): what each answer, and each kind of endpoint that is not one, becomes."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
+from otlp_grpc_server import EXPORT_METHOD, MISSING_KEY_WORDS, WRONG_KEY_WORDS, serve_otlp_grpc
+from otlp_server import serve_otlp
+
+from kubectl_linkerd_otel.cluster import otlp_grpc
+from kubectl_linkerd_otel.cluster import otlp_proof as proof
+
+
+@pytest.fixture
+def h2c():
+    with serve_otlp_grpc("api-key", "good") as running:
+        yield running
+
+
+def _closed_port() -> int:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        return closed.getsockname()[1]
+
+
+def test_the_grpc_message_is_the_empty_request_behind_its_five_byte_prefix():
+    assert otlp_grpc.GRPC_MESSAGE == b"\x00\x00\x00\x00\x00"
+    length = int.from_bytes(otlp_grpc.GRPC_MESSAGE[1:5], "big")
+    decoded = metrics_service_pb2.ExportMetricsServiceRequest.FromString(otlp_grpc.GRPC_MESSAGE[5:5 + length])
+    assert decoded == metrics_service_pb2.ExportMetricsServiceRequest()
+    assert otlp_grpc.GRPC_PATH == EXPORT_METHOD
+
+
+def test_accepted_unauthenticated_and_permission_denied_over_h2c(h2c):
+    ok = proof_of(h2c, [("api-key", "good"), ("X-Dataset", "linkerd")])
+    missing = proof_of(h2c, [])
+    wrong = proof_of(h2c, [("api-key", "bad")])
+    assert (ok.outcome, ok.grpc_status, ok.answer) == (proof.OK, 0, "gRPC OK (0)")
+    assert (missing.outcome, missing.grpc_status, missing.words) == (proof.REFUSED, 16, MISSING_KEY_WORDS)
+    assert missing.answer == "gRPC UNAUTHENTICATED (16)"
+    assert (wrong.outcome, wrong.grpc_status, wrong.words) == (proof.REFUSED, 7, WRONG_KEY_WORDS)
+    assert wrong.answer == "gRPC PERMISSION_DENIED (7)"
+    first = h2c.calls[0]       # decoded by the official service definition
+    assert first.method == EXPORT_METHOD
+    assert first.request == metrics_service_pb2.ExportMetricsServiceRequest()
+    assert first.metadata["api-key"] == "good" and first.metadata["x-dataset"] == "linkerd"
+
+
+def proof_of(server, headers, **kwargs):
+    kwargs.setdefault("plain", True)
+    return otlp_grpc.prove_grpc(server.endpoint, headers, **kwargs)
+
+
+def test_tls_with_alpn_h2_and_the_ca(tmp_path):
+    with serve_otlp_grpc("api-key", "good", tls_dir=tmp_path) as tls:
+        with open(tls.ca_file) as handle:
+            ca = handle.read()
+        untrusted = proof_of(tls, [("api-key", "good")], plain=False)
+        trusted = proof_of(tls, [("api-key", "good")], plain=False, ca_pem=ca)
+        wrong = proof_of(tls, [("api-key", "bad")], plain=False, ca_pem=ca)
+        plain = proof_of(tls, [("api-key", "good")])
+    assert untrusted.outcome == proof.TLS and "CERTIFICATE_VERIFY_FAILED" in untrusted.words
+    assert "--ca-file" in untrusted.hint
+    assert trusted.outcome == proof.OK and trusted.url == tls.endpoint
+    assert (wrong.outcome, wrong.grpc_status) == (proof.REFUSED, 7)
+    # plain text to a TLS endpoint: it drops the connection without an HTTP/2 answer
+    assert plain.outcome == proof.NOT_GRPC and "drop --insecure" in plain.hint
+
+
+def test_tls_to_a_plain_text_endpoint_is_a_tls_failure(h2c):
+    mismatch = proof_of(h2c, [("api-key", "good")], plain=False)
+    assert mismatch.outcome == proof.TLS
+    assert "--insecure" in mismatch.hint
+    assert h2c.calls == []
+
+
+def test_an_http1_server_is_not_grpc(tmp_path):
+    with serve_otlp("api-key", "good") as http1:
+        plain = otlp_grpc.prove_grpc(f"127.0.0.1:{http1.port}", [("api-key", "good")], plain=True)
+    assert plain.outcome == proof.NOT_GRPC and plain.words.startswith("it does not speak HTTP/2")
+    assert "4317" in plain.hint
+    with serve_otlp("api-key", "good", tls_dir=tmp_path) as https1:
+        with open(https1.ca_file) as handle:
+            tls = otlp_grpc.prove_grpc(f"127.0.0.1:{https1.port}", [("api-key", "good")], plain=False,
+                                       ca_pem=handle.read())
+    assert tls.outcome == proof.NOT_GRPC and tls.words.startswith("it does not speak HTTP/2")
+
+
+def test_unreachable():
+    gone = otlp_grpc.prove_grpc(f"127.0.0.1:{_closed_port()}", [], plain=True)
+    assert gone.outcome == proof.UNREACHABLE and gone.words
+
+
+def test_a_silent_endpoint_is_unreachable_within_the_timeout():
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)      # takes the connection, never answers
+        result = otlp_grpc.prove_grpc(f"127.0.0.1:{silent.getsockname()[1]}", [], plain=True, timeout=0.5)
+    assert (result.outcome, result.words) == (proof.UNREACHABLE, "no answer within 0.5s")
+
+
+def test_the_http_status_of_an_answer_without_grpc_status_is_mapped_as_grpc_clients_do():
+    verdict = otlp_grpc._verdict
+    assert verdict("x", {":status": "401"}, {}, b"").outcome == proof.REFUSED
+    assert verdict("x", {":status": "403", "content-type": "text/plain"}, {}, b"denied").words == "denied"
+    assert verdict("x", {":status": "404"}, {}, b"").outcome == proof.NOT_FOUND
+    assert verdict("x", {":status": "503"}, {}, b"").outcome == proof.UNCLEAR
+    assert verdict("x", {":status": "200", "content-type": "text/html"}, {}, b"").outcome == proof.NOT_GRPC
+    # grpc-status wins, in the trailers or (trailers-only) the headers; grpc-message is percent-encoded
+    assert verdict("x", {":status": "200", "grpc-status": "12"}, {}, b"").outcome == proof.NOT_FOUND
+    unauth = verdict("x", {":status": "200"}, {"grpc-status": "16", "grpc-message": "bad%20key%E2%9C%93"}, b"")
+    assert (unauth.outcome, unauth.words) == (proof.REFUSED, "bad key✓")
+    assert verdict("x", {":status": "200"}, {"grpc-status": "x"}, b"").outcome == proof.UNCLEAR
