@@ -11,6 +11,8 @@ from ..snapshot import ENDPOINTSLICES, READS_STEP, SERVICE, step
 from .common import count, facts, gather_error, listing, transient
 from .framework import Category, Check, fail, passed, skip, warn
 
+# the OTLP exporters whose credentials --probe-exporter proves (cluster/otlp_proof.OTLP_EXPORTERS)
+OTLP_EXPORTERS = ("otlp_http", "otlphttp", "otlp_grpc", "otlp")
 SELF_METRICS_FIX = ("bind them to the pod: service.telemetry.metrics.readers: [{pull: {exporter: {prometheus: "
                     "{host: 0.0.0.0, port: 8888}}}}]")
 
@@ -96,13 +98,15 @@ def external(snap, opts):
 
 
 def accepted(snap, _opts):
-    """The backend accepts the configured credentials: the empty OTLP export `install` sends, sent again
-    from this workstation with the collector's headers (`--probe-exporter`), so a rotated key is caught
-    before the collector's retries pile up."""
-    outside = [e for e in _exporters(snap) if e.protocol == "http" and e.endpoint
+    """The backend accepts the configured credentials: the empty OTLP export `install` sends (OTLP/HTTP or
+    OTLP/gRPC, as the exporter speaks), sent again from this workstation with the collector's headers
+    (`--probe-exporter`), so a rotated key is caught before the collector's retries pile up."""
+    from ..collector.config import component_type
+
+    outside = [e for e in _exporters(snap) if component_type(e.name) in OTLP_EXPORTERS and e.endpoint
                and not facts_mod.cluster_service(e.endpoint, e.protocol)]
     if not outside:
-        return skip("no OTLP/HTTP exporter outside the cluster")
+        return skip("no OTLP exporter outside the cluster")
     if not snap.exporter_proofs:
         return skip("not proven (pass --probe-exporter to send an empty OTLP export with the collector's "
                     "credentials from this workstation)")
@@ -111,17 +115,23 @@ def accepted(snap, _opts):
         outcome = proof.get("outcome")
         words = f': "{proof["words"]}"' if proof.get("words") else ""
         where = proof.get("url") or name
+        answer = proof.get("answer") or f"HTTP {proof.get('status')}"   # snapshots from before gRPC: HTTP
+        hint = f"; {proof['hint']}" if proof.get("hint") else ""
         if outcome == "refused":
-            bad.append(f"{name}: {where} refused the credentials (HTTP {proof.get('status')}{words}); check the "
-                       f"Secret the collector reads them from (a rotated or revoked key?)")
+            bad.append(f"{name}: {where} refused the credentials ({answer}{words}); check the Secret the "
+                       f"collector reads them from (a rotated or revoked key?)")
         elif outcome == "not-found":
-            bad.append(f"{name}: {where} has no OTLP metrics endpoint (HTTP {proof.get('status')}{words})")
+            bad.append(f"{name}: {where} has no OTLP metrics " +
+                       (f"service ({answer}{words})" if proof.get("protocol") == "grpc"
+                        else f"endpoint ({answer}{words})"))
+        elif outcome == "not-grpc":
+            bad.append(f"{name}: {where} does not answer OTLP/gRPC ({proof.get('words')}){hint}")
         elif outcome in ("tls", "unreachable"):
             bad.append(f"{name}: {'TLS with' if outcome == 'tls' else 'cannot reach'} {where}"
-                       f" ({proof.get('words')})")
+                       f" ({proof.get('words')}){hint if outcome == 'tls' else ''}")
         elif outcome != "ok":
-            unsure.append(f"{name}: not proven" + (f" (HTTP {proof['status']}{words})" if proof.get("status")
-                                                  else f" ({proof.get('words')})"))
+            unsure.append(f"{name}: not proven" + (f" ({answer}{words})" if proof.get("status") else
+                                                  f" ({proof.get('words')})"))
     if bad:
         return fail("the backend does not accept the export", bad + unsure)
     if unsure:

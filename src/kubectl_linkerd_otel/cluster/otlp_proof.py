@@ -222,25 +222,45 @@ def prove_before_install(opts, *, fix: str, note, warn) -> None:
 UNPROVEN = "unproven"
 
 
+OTLP_EXPORTERS = {"otlp_http": "http", "otlphttp": "http", "otlp_grpc": "grpc", "otlp": "grpc"}
+
+
+def provable(exporter) -> bool:
+    """An OTLP exporter (collector/facts.Exporter) `check --probe-exporter` can prove: OTLP/HTTP or
+    OTLP/gRPC, with an endpoint outside the cluster."""
+    from ..collector.facts import cluster_service
+
+    return exporter.kind in OTLP_EXPORTERS and bool(exporter.endpoint) and \
+        cluster_service(exporter.endpoint, exporter.protocol) is None
+
+
 def prove_configured(kube, snap, name: str) -> dict:
-    """`check --probe-exporter`: the same empty export for the configured OTLP/HTTP exporter `name`, with
-    its headers as the collector sends them (`${env:VAR}` resolved from the collector container's env and
-    the Secrets it names). The answer holds the outcome only, never a credential: {outcome, url, status,
-    words}."""
+    """`check --probe-exporter`: the same empty export for the configured OTLP exporter `name`, over its
+    protocol (OTLP/HTTP, or OTLP/gRPC with its tls.insecure and tls.ca_pem), with its headers as the
+    collector sends them (`${env:VAR}` resolved from the collector container's env and the Secrets it
+    names). The answer holds the outcome only, never a credential: {outcome, url, status, answer, words,
+    hint}."""
     import base64
 
+    from ..collector.config import component_type
+    from ..collector.endpoints import plain_text
     from ..collector.facts import expand_env
     from ..collector.locate import collector_container, template_spec
     from ..k8s.credentials import ENV_REF
 
     config = snap.collector_facts().config or {}
     exporter = (config.get("exporters") or {}).get(name) or {}
+    protocol = OTLP_EXPORTERS.get(component_type(name), "http")
     endpoint = str(exporter.get("metrics_endpoint") or exporter.get("endpoint") or "")
-    if exporter.get("metrics_endpoint"):
+    if protocol == "http" and exporter.get("metrics_endpoint"):
         endpoint = endpoint[:-len(METRICS_PATH)] if endpoint.endswith(METRICS_PATH) else endpoint
     tls = exporter.get("tls") if isinstance(exporter.get("tls"), dict) else {}
-    if tls.get("ca_file") or tls.get("ca_pem"):
+    if tls.get("ca_file"):
         return {"outcome": UNPROVEN, "words": "the exporter trusts its own CA (tls.ca_file), which is not known here"}
+    ca_pem = str(tls["ca_pem"]) if tls.get("ca_pem") else None
+    if ca_pem is not None and "${" in ca_pem:
+        return {"outcome": UNPROVEN, "words": "the exporter trusts its own CA (tls.ca_pem from ${env:...}), which "
+                                              "is not known here"}
     workload = snap.workload()
     container = collector_container(template_spec(workload)) if workload else None
     env: dict = {}
@@ -266,6 +286,13 @@ def prove_configured(kube, snap, name: str) -> dict:
         headers.append((str(header), expand_env(text.replace("$$", "\0"), env).replace("\0", "$")))
     from ..k8s.credentials import redact_text
 
-    result = prove_http(endpoint, headers)
-    return {"outcome": result.outcome, "url": result.url, "status": result.status,
-            "words": redact_text(result.words)}
+    if protocol == "grpc":
+        from .otlp_grpc import prove_grpc
+
+        insecure = tls.get("insecure") is True or str(tls.get("insecure")).lower() == "true"
+        result = prove_grpc(endpoint, headers, ca_pem=ca_pem,
+                            plain=plain_text(endpoint, "grpc", insecure, has_ca=ca_pem is not None))
+    else:
+        result = prove_http(endpoint, headers, ca_pem=ca_pem)
+    return {"outcome": result.outcome, "url": result.url, "status": result.status, "answer": result.answer,
+            "protocol": protocol, "words": redact_text(result.words), "hint": result.hint}

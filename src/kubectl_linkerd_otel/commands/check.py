@@ -30,8 +30,8 @@ RETRY_EVERY = 5.0
               help="Time between the two reads of the collector's self-metrics.")
 @click.option("--since", "log_since", default="1h", show_default=True, metavar="DURATION",
               help="How far back to read the collector's logs (at most 2000 lines per pod).")
-@click.option("--probe-exporter", is_flag=True, help="Connect to an external exporter endpoint from here, and send an OTLP/HTTP one an "
-                   "empty export with the collector's credentials (read from its Secret).")
+@click.option("--probe-exporter", is_flag=True, help="Connect to an external exporter endpoint from here, and send an OTLP one (HTTP or "
+                   "gRPC) an empty export with the collector's credentials (read from its Secret).")
 @click.option("--snapshot", "snapshot_file", metavar="FILE",
               help="Check a saved snapshot (`kubectl linkerd-otel snapshot -f FILE`) instead of the cluster "
                    f"({in_help(INPUT_FILE)}).")
