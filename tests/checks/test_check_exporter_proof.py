@@ -206,3 +206,29 @@ def test_grpc_to_an_http1_endpoint_is_named(mesh_api):
     assert check["result"] == "error"
     assert f"otlp_grpc/backend: 127.0.0.1:{server.port} does not answer OTLP/gRPC (it does not speak HTTP/2" \
         in check["error"]
+
+
+EU_KEY = "eu01xx" + "0" * 30 + "NRAL"
+
+
+def test_a_new_relic_key_of_another_region_warns(mesh_api):
+    scenarios.healthy(mesh_api)
+    scenarios.set_config(mesh_api, _exporter_config(
+        "https://otlp.nr-data.net:4318", f'      api-key: "{EU_KEY}"',
+        "memory_limiter, cumulativetodelta, batch").replace("  batch: {}", "  batch: {}\n  cumulativetodelta: {}"))
+    result, doc = check_json()
+    check = find(doc, NEEDS)
+    assert check["result"] == "warning"
+    assert ("otlp_http/backend: the New Relic key is a key of the EU region (New Relic license keys name "
+            "their region in a prefix: eu01xx for EU, none for US), but otlp.nr-data.net is the endpoint of --region us: use "
+            "install --backend newrelic --region eu, or a key of an account in that region") in check["error"]
+    assert EU_KEY not in result.output
+
+
+def test_the_proof_keeps_the_region_the_key_names_never_the_key():
+    from kubectl_linkerd_otel.cluster.otlp_proof import _key_region
+
+    assert _key_region("https://otlp.nr-data.net:4318", [("Api-Key", EU_KEY)]) == "eu"
+    assert _key_region("https://otlp.eu01.nr-data.net:4318", [("api-key", "a" * 36 + "NRAL")]) == "us"
+    assert _key_region("https://otlp.datadoghq.eu", [("dd-api-key", EU_KEY)]) is None   # Datadog keys do not say
+    assert _key_region("https://otel.example.com", [("api-key", EU_KEY)]) is None

@@ -144,7 +144,8 @@ def backend_needs(snap, _opts):
     """An exporter to a backend `install --backend` knows (by its endpoint's host) lacks what that
     backend wants: delta temporality (the cumulativetodelta processor in every pipeline feeding it) or
     an extra header (Honeycomb's dataset, Coralogix's application and subsystem)."""
-    from ..collector.backends import DELTA, DELTA_PROCESSOR, backend_for_endpoint
+    from ..collector.backends import DELTA, DELTA_PROCESSOR, backend_for_endpoint, key_region, region_mismatch
+    from ..k8s.credentials import ENV_REF
 
     def mapping(value) -> dict:
         return value if isinstance(value, dict) else {}
@@ -167,11 +168,23 @@ def backend_needs(snap, _opts):
             problems.append(f"{exporter.name} sends cumulative metrics to {backend.title}, which wants delta: add "
                             f"the {DELTA_PROCESSOR} processor to its pipeline (install --backend {backend.name} "
                             f"does; contrib or k8s distribution)")
-        sent = {str(name).lower() for name in mapping(mapping(exporters.get(exporter.name)).get("headers"))}
+        headers = mapping(mapping(exporters.get(exporter.name)).get("headers"))
+        sent = {str(name).lower() for name in headers}
         for header, value in backend.headers:
             if header.lower() not in sent:
                 problems.append(f"{exporter.name} sends {backend.title} no {header} header (install --backend "
                                 f"{backend.name} sets {header}: {value})")
+        # the region the key names: from check --probe-exporter (the key resolved from the Secret), or a
+        # key written in clear
+        keys = (snap.exporter_proofs.get(exporter.name) or {}).get("key_region")
+        written = next((str(v) for k, v in headers.items() if backend.key_header
+                        and str(k).lower() == backend.key_header.lower()), None)
+        if keys is None and written is not None and not ENV_REF.search(written):
+            keys = key_region(backend, written[len(backend.key_prefix):])
+        if keys is not None:
+            mismatch = region_mismatch(backend, exporter.endpoint, keys, key_is_region=True, reinstall=True)
+            if mismatch:
+                problems.append(f"{exporter.name}: {mismatch}")
     if not found:
         return skip("no exporter to a backend install has a preset for")
     if problems:

@@ -295,4 +295,20 @@ def prove_configured(kube, snap, name: str) -> dict:
     else:
         result = prove_http(endpoint, headers, ca_pem=ca_pem)
     return {"outcome": result.outcome, "url": result.url, "status": result.status, "answer": result.answer,
-            "protocol": protocol, "words": redact_text(result.words), "hint": result.hint}
+            "protocol": protocol, "words": redact_text(result.words), "hint": result.hint,
+            "key_region": _key_region(endpoint, headers)}
+
+
+def _key_region(endpoint: str, headers: List[Tuple[str, str]]) -> Optional[str]:
+    """The region the API key names, for a backend whose keys say it (collector/backends.key_region): a
+    fact about the key, never the key, for the region-mismatch check."""
+    from ..collector.backends import backend_for_endpoint, key_region
+
+    backend = backend_for_endpoint(endpoint)
+    if backend is None or backend.key_header is None:
+        return None
+    for name, value in headers:
+        if name.lower() == backend.key_header.lower():
+            return key_region(backend, value[len(backend.key_prefix):] if value.startswith(backend.key_prefix)
+                              else value)
+    return None

@@ -35,6 +35,16 @@ class Backend:
     headers: Tuple[Tuple[str, str], ...] = ()   # extra headers it needs (defaults; --header overrides)
     temporality: str = CUMULATIVE          # what its metrics intake wants
     needs_credentials: bool = True
+    # Where the vendor's keys name their region: group 1 of this pattern on the key is the region of the
+    # account it belongs to; a key without it belongs to `key_default_region`. `data_centers` maps a
+    # --region value to the region its keys name (default: the value itself).
+    key_region_pattern: Optional[str] = None
+    key_default_region: Optional[str] = None
+    key_shape: str = r".+"                 # what a key looks like (nothing is told of one that does not)
+    data_centers: Dict[str, str] = field(default_factory=dict)
+    lenient_regions: Tuple[str, ...] = ()  # regions a key without a region prefix is not judged against
+    key_region_names: Dict[str, str] = field(default_factory=dict)   # a key's region as users say it
+    key_region_words: str = ""             # the vendor's rule, for messages
 
     def endpoint_for(self, region: Optional[str]) -> Optional[str]:
         if self.endpoint is None:
@@ -73,7 +83,15 @@ BACKENDS: Dict[str, Backend] = {b.name: b for b in (
             regions={"us": "otlp.nr-data.net", "eu": "otlp.eu01.nr-data.net",
                      "fedramp": "gov-otlp.nr-data.net"},
             default_region="us", region_help="us, eu or fedramp, as your account's data center",
-            key_header="api-key", temporality=DELTA),
+            key_header="api-key", temporality=DELTA,
+            # New Relic's own agents read the region from the license key's prefix: eu, jp, gov (FedRAMP)
+            # (infrastructure-agent pkg/license/license.go); keys without one are US keys
+            # (newrelic-diagnostics-cli tasks/base/config/regionDetect.go)
+            key_region_pattern=r"([a-wyz]{2,3})(?:[0-9]{2})?x{1,2}", key_default_region="us",
+            key_shape=r"[A-Za-z0-9]{40}",    # "a 40-character" key (New Relic API keys page)
+            data_centers={"fedramp": "gov"}, lenient_regions=("fedramp",),
+            key_region_names={"gov": "FedRAMP", "eu": "EU", "jp": "JP", "us": "US"},
+            key_region_words="New Relic license keys name their region in a prefix: eu01xx for EU, none for US"),
     Backend("coralogix", "Coralogix", endpoint="https://ingress.{region}:443",
             regions={r: f"{r}.coralogix.com" for r in ("eu1", "eu2", "us1", "us2", "us3", "ap1", "ap2", "ap3")},
             region_help="your Coralogix region (eu1, eu2, us1, us2, us3, ap1, ap2, ap3), as your team's "
@@ -129,3 +147,51 @@ def backend_for_endpoint(endpoint: str) -> Optional[Backend]:
                 if re.fullmatch(pattern, host):
                     return backend
     return None
+
+
+def key_region(backend: Backend, key: str) -> Optional[str]:
+    """The region of the account a key belongs to, where the vendor's keys say it (None: they do not)."""
+    if backend.key_region_pattern is None or not re.fullmatch(backend.key_shape, key.strip()):
+        return None
+    match = re.match(backend.key_region_pattern, key.strip())
+    return match.group(1).lower() if match else backend.key_default_region
+
+
+def endpoint_region(backend: Backend, endpoint: str) -> Optional[str]:
+    """The --region value whose endpoint host `endpoint` has (None: not one of the preset's)."""
+    from .endpoints import split_endpoint
+
+    host = (split_endpoint(str(endpoint or "").strip())[1] or "").lower().rstrip(".")
+    if backend.endpoint is None or "{region}" not in backend.endpoint:
+        return None
+    for value, filled in backend.regions.items():
+        if split_endpoint(backend.endpoint.format(region=filled))[1] == host:
+            return value
+    return None
+
+
+def region_mismatch(backend: Backend, endpoint: str, key: str, key_is_region: bool = False,
+                    reinstall: bool = False) -> Optional[str]:
+    """What is wrong when `key` (or, with `key_is_region`, the region key_region found in it) names
+    another region than the preset endpoint `endpoint` is for, by the vendor's documented key format;
+    None when they agree or it cannot be told. Never shows the key."""
+    keys = key if key_is_region else key_region(backend, key)
+    region = endpoint_region(backend, endpoint)
+    if keys is None or region is None or backend.data_centers.get(region, region) == keys:
+        return None
+    if keys == backend.key_default_region and region in backend.lenient_regions:
+        return None
+    matching = [v for v in backend.regions if backend.data_centers.get(v, v) == keys]
+    named = backend.key_region_names.get(keys, keys.upper())
+    fix = (f"--region {matching[0]}" if matching else f"--exporter-endpoint with the {named} region's endpoint")
+    if reinstall:   # said by check: the fix is an install
+        fix = f"install --backend {backend.name} {fix}"
+    return (f"the {backend.title} key is a key of the {named} region ({backend.key_region_words}), but "
+            f"{split_host(endpoint)} is the endpoint of --region {region}: use {fix}, or a key of an account "
+            f"in that region")
+
+
+def split_host(endpoint: str) -> str:
+    from .endpoints import split_endpoint
+
+    return split_endpoint(str(endpoint))[1]

@@ -180,6 +180,8 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, bac
         exporter_endpoint, exporter_protocol = preset.endpoint, preset.protocol
         parsed_headers, parsed_secret_headers = preset.headers, preset.secret_headers
         temporality = preset.temporality
+        for warning in preset.warnings or ():
+            _warn(warning)
         if temporality == DELTA and image is None and distribution is None:
             distribution = "contrib"    # the pinned core image has no cumulativetodelta processor
     if image is None:
