@@ -45,6 +45,12 @@ class Backend:
     lenient_regions: Tuple[str, ...] = ()  # regions a key without a region prefix is not judged against
     key_region_names: Dict[str, str] = field(default_factory=dict)   # a key's region as users say it
     key_region_words: str = ""             # the vendor's rule, for messages
+    # Arrival (check's backend category): the vendor's Prometheus-compatible query API for the region of
+    # the exporter's endpoint ("{region}" filled as in `endpoint`) and how it authenticates, or why check
+    # cannot ask this backend
+    query_url: Optional[str] = None
+    query_auth: str = ""
+    no_query: str = ""
 
     def endpoint_for(self, region: Optional[str]) -> Optional[str]:
         if self.endpoint is None:
@@ -78,7 +84,8 @@ BACKENDS: Dict[str, Backend] = {b.name: b for b in (
             regions={site: site for site in ("datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com",
                                              "datadoghq.eu", "ap1.datadoghq.com", "ap2.datadoghq.com")},
             default_region="datadoghq.com", region_help="your Datadog site, e.g. datadoghq.eu",
-            key_header="dd-api-key", temporality=DELTA),
+            key_header="dd-api-key", temporality=DELTA,
+            no_query="Datadog offers no Prometheus-compatible query API"),
     Backend("newrelic", "New Relic", endpoint="https://{region}:4318",
             regions={"us": "otlp.nr-data.net", "eu": "otlp.eu01.nr-data.net",
                      "fedramp": "gov-otlp.nr-data.net"},
@@ -91,26 +98,35 @@ BACKENDS: Dict[str, Backend] = {b.name: b for b in (
             key_shape=r"[A-Za-z0-9]{40}",    # "a 40-character" key (New Relic API keys page)
             data_centers={"fedramp": "gov"}, lenient_regions=("fedramp",),
             key_region_names={"gov": "FedRAMP", "eu": "EU", "jp": "JP", "us": "US"},
+            no_query="New Relic offers no Prometheus-compatible query API (it queries with NRQL)",
             key_region_words="New Relic license keys name their region in a prefix: eu01xx for EU, none for US"),
     Backend("coralogix", "Coralogix", endpoint="https://ingress.{region}:443",
             regions={r: f"{r}.coralogix.com" for r in ("eu1", "eu2", "us1", "us2", "us3", "ap1", "ap2", "ap3")},
             region_help="your Coralogix region (eu1, eu2, us1, us2, us3, ap1, ap2, ap3), as your team's "
                         "domain says",
             key_header="Authorization", key_prefix="Bearer ",
-            headers=(("CX-Application-Name", "linkerd"), ("CX-Subsystem-Name", "linkerd-proxy"))),
+            headers=(("CX-Application-Name", "linkerd"), ("CX-Subsystem-Name", "linkerd-proxy")),
+            # Coralogix Metrics API: PromQL-compatible, https://api.<domain>/metrics, Bearer <API key>
+            query_url="https://api.{region}/metrics",
+            query_auth="--query-header 'Authorization=Bearer <API key with the DataQuerying role>'"),
     Backend("grafana-cloud", "Grafana Cloud", endpoint="https://otlp-gateway-prod-{region}.grafana.net/otlp",
             region_pattern=r"[a-z]+-[a-z]+-[0-9]+",
             region_help="your stack's region as in its OTLP endpoint, e.g. us-east-0 or eu-west-2",
-            basic_auth=True),
+            basic_auth=True,
+            no_query="pass --query-url with your stack's Prometheus query endpoint (its Details page in the "
+                     "Grafana Cloud portal) and --query-basic-auth-from-env VAR (its instance id:a token "
+                     "allowed to read metrics)"),
     Backend("honeycomb", "Honeycomb", endpoint="https://{region}:443",
             regions={"us": "api.honeycomb.io", "eu": "api.eu1.honeycomb.io"}, default_region="us",
             region_help="us or eu", key_header="x-honeycomb-team",
-            headers=(("x-honeycomb-dataset", "linkerd"),)),
+            headers=(("x-honeycomb-dataset", "linkerd"),),
+            no_query="Honeycomb offers no Prometheus-compatible query API"),
     Backend("dynatrace", "Dynatrace", endpoint="https://{region}.live.dynatrace.com/api/v2/otlp",
             region_pattern=r"[a-z0-9]{3,32}",
             region_help="your environment id (the abc12345 of abc12345.live.dynatrace.com); for an "
                         "ActiveGate give --exporter-endpoint",
-            key_header="Authorization", key_prefix="Api-Token ", temporality=DELTA),
+            key_header="Authorization", key_prefix="Api-Token ", temporality=DELTA,
+            no_query="Dynatrace offers no Prometheus-compatible query API"),
     Backend("elastic", "Elastic Cloud (managed OTLP endpoint)",
             key_header="Authorization", key_prefix="ApiKey "),
     Backend("signoz", "SigNoz Cloud", endpoint="https://ingest.{region}.signoz.cloud:443",
@@ -195,3 +211,24 @@ def split_host(endpoint: str) -> str:
     from .endpoints import split_endpoint
 
     return split_endpoint(str(endpoint))[1]
+
+
+def arrival_hint(endpoint: str) -> Optional[str]:
+    """For check's arrival category when no query API was given: the query URL of the backend `endpoint`
+    exports to (same region) and its credentials, or why that backend cannot be asked; None for an
+    endpoint of no preset (or one whose vendor documents nothing)."""
+    backend = backend_for_endpoint(endpoint)
+    if backend is None:
+        return None
+    if backend.query_url:
+        region = endpoint_region(backend, endpoint)
+        if region is None:
+            return None
+        url = backend.query_url.format(region=backend.regions[region])
+        return (f"not asked: {backend.title}'s query API for this exporter's region: pass --query-url {url} "
+                f"with {backend.query_auth}")
+    if backend.no_query:
+        if backend.no_query.startswith("pass "):
+            return f"not asked: {backend.no_query}"
+        return f"not asked: {backend.no_query}, so check cannot see the metrics arrive"
+    return None

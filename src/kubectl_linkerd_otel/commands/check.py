@@ -41,7 +41,8 @@ RETRY_EVERY = 5.0
 @click.option("--query-url", metavar="URL", default=None,
               help="The backend's Prometheus-compatible query API (the base before /api/v1/query): check that "
                    "every scraped workload's metrics arrive there. Default: the in-cluster OpenObserve of the "
-                   "default install, when the collector exports to it.")
+                   "default install, when the collector exports to it; for another backend preset check "
+                   "names its query URL, or says it has none (docs/backends.md).")
 @click.option("--query-basic-auth-from-env", metavar="VAR", default=None,
               help="Basic auth for --query-url from the local environment variable VAR (USER:PASSWORD).")
 @click.option("--query-header", multiple=True, metavar="NAME=VALUE",
