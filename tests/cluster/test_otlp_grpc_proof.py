@@ -3,6 +3,8 @@ behind an auth interceptor): what each answer, and each kind of endpoint that is
 from __future__ import annotations
 
 import socket
+import threading
+from contextlib import contextmanager
 
 import pytest
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
@@ -113,3 +115,61 @@ def test_the_http_status_of_an_answer_without_grpc_status_is_mapped_as_grpc_clie
     unauth = verdict("x", {":status": "200"}, {"grpc-status": "16", "grpc-message": "bad%20key%E2%9C%93"}, b"")
     assert (unauth.outcome, unauth.words) == (proof.REFUSED, "bad key✓")
     assert verdict("x", {":status": "200"}, {"grpc-status": "x"}, b"").outcome == proof.UNCLEAR
+
+
+@contextmanager
+def serve_h2(respond):
+    """A bare HTTP/2 server (h2's server side) on 127.0.0.1: `respond(conn, stream_id)` answers the one
+    request; a proxy in front of a gRPC service, say."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve():
+        sock, _ = listener.accept()
+        with sock:
+            conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=False))
+            conn.initiate_connection()
+            sock.sendall(conn.data_to_send())
+            while True:
+                data = sock.recv(65536)
+                if not data or conn.state_machine.state == h2.connection.ConnectionState.CLOSED:
+                    return
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.StreamEnded):
+                        respond(conn, event.stream_id)
+                sock.sendall(conn.data_to_send())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+        thread.join(timeout=10)
+
+
+def test_a_proxy_answering_401_without_grpc_status_is_a_refusal():
+    def unauthorized(conn, stream):
+        conn.send_headers(stream, [(":status", "401"), ("content-type", "text/plain")])
+        conn.send_data(stream, b"no valid key", end_stream=True)
+
+    with serve_h2(unauthorized) as port:
+        result = otlp_grpc.prove_grpc(f"127.0.0.1:{port}", [("api-key", "k")], plain=True)
+    assert (result.outcome, result.status, result.grpc_status, result.words) == (proof.REFUSED, 401, None,
+                                                                                  "no valid key")
+    assert result.answer == "HTTP 401"
+
+
+def test_a_goaway_before_any_answer_is_named():
+    def goaway(conn, _stream):
+        conn.close_connection(error_code=2, additional_data=b"overloaded")
+
+    with serve_h2(goaway) as port:
+        result = otlp_grpc.prove_grpc(f"127.0.0.1:{port}", [], plain=True)
+    assert result.outcome == proof.NOT_GRPC
+    assert result.words == "the server closed the connection (HTTP/2 GOAWAY, error code 2, overloaded)"

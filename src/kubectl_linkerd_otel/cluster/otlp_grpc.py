@@ -116,14 +116,6 @@ def _call(sock, where: str, scheme: str, headers: List[Tuple[str, str]], deadlin
     conn.local_settings = h2.settings.Settings(client=True, initial_values={
         h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: MAX_HEADER_LIST,
         h2.settings.SettingCodes.ENABLE_PUSH: 0})
-    conn.initiate_connection()
-    stream = conn.get_next_available_stream_id()
-    conn.send_headers(stream, [
-        (":method", "POST"), (":scheme", scheme), (":path", GRPC_PATH), (":authority", where),
-        ("content-type", "application/grpc"), ("te", "trailers"),
-        ("grpc-timeout", f"{max(int(timeout), 1)}S"), ("user-agent", f"kubectl-linkerd-otel/{__version__}"),
-    ] + [(name.lower(), value) for name, value in headers])
-    conn.send_data(stream, GRPC_MESSAGE, end_stream=True)
     answer: dict = {}
     trailers: dict = {}
     body = bytearray()
@@ -135,6 +127,14 @@ def _call(sock, where: str, scheme: str, headers: List[Tuple[str, str]], deadlin
         return Proof(outcome, where, status=_http_status(answer), words=words, hint=hint)
 
     try:
+        conn.initiate_connection()
+        stream = conn.get_next_available_stream_id()
+        conn.send_headers(stream, [
+            (":method", "POST"), (":scheme", scheme), (":path", GRPC_PATH), (":authority", where),
+            ("content-type", "application/grpc"), ("te", "trailers"),
+            ("grpc-timeout", f"{max(int(timeout), 1)}S"), ("user-agent", f"kubectl-linkerd-otel/{__version__}"),
+        ] + [(name.lower(), value) for name, value in headers])
+        conn.send_data(stream, GRPC_MESSAGE, end_stream=True)
         sock.sendall(conn.data_to_send())
         while not ended:
             left = deadline - time.monotonic()
@@ -178,6 +178,8 @@ def _call(sock, where: str, scheme: str, headers: List[Tuple[str, str]], deadlin
                                 f"{int(event.error_code)}{', ' + _first_line(said) if said.strip() else ''})",
                                 NOT_GRPC_HINT if not answer else "")
             sock.sendall(conn.data_to_send())
+    except h2.exceptions.H2Error as exc:    # the connection's state machine refused a step: not a usable answer
+        return fail(UNCLEAR, "HTTP/2: " + (_first_line(str(exc)) or type(exc).__name__))
     except socket.timeout:
         return fail(UNREACHABLE, f"no answer within {timeout:g}s")
     except OSError as exc:
