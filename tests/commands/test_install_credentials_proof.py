@@ -3,6 +3,7 @@ protocol the exporter will use (OTLP/HTTP, OTLP/gRPC): a wrong key is refused wi
 the fake API server records no write."""
 from __future__ import annotations
 
+import base64
 import socket
 
 import pytest
@@ -14,6 +15,7 @@ from otlp_grpc_server import serve_otlp_grpc
 from otlp_server import WRONG_KEY_WORDS, serve_otlp
 
 from kubectl_linkerd_otel import naming
+from kubectl_linkerd_otel.collector.backends import BACKENDS
 
 KEY = "nr-license-key-123"
 APPLY = ["install", "-o", "text", "--wait=false", "--backend", "newrelic", "--temporality", "cumulative",
@@ -221,3 +223,45 @@ def test_grpc_an_unreachable_endpoint_is_named(mesh_api, monkeypatch):
     assert result.exit_code == 2
     assert f"Error: cannot reach 127.0.0.1:{port} (" in result.stderr
     assert _writes(mesh_api) == []
+
+
+# Every preset proven against the local servers: its own key header (prefix included) and extra headers,
+# over its own protocol; the endpoint is the local server's (an explicit flag wins over the preset's).
+PRESET_KEY = "preset-key-42"
+BASIC = "123456:glc_token"
+
+
+def _expected_key(backend) -> tuple:
+    if backend.basic_auth or backend.name == "openobserve":
+        return "authorization", "Basic " + base64.b64encode(BASIC.encode()).decode()
+    if backend.key_header is None:
+        return "api-key", PRESET_KEY            # otlp: --secret-header api-key=...
+    return backend.key_header.lower(), backend.key_prefix + PRESET_KEY
+
+
+@pytest.mark.parametrize("name", list(BACKENDS))
+def test_every_preset_is_proven_with_its_own_headers_over_its_protocol(mesh_api, monkeypatch, name):
+    backend = BACKENDS[name]
+    monkeypatch.setenv("PRESET_KEY", PRESET_KEY)
+    monkeypatch.setenv("BASIC", BASIC)
+    header, value = _expected_key(backend)
+    if backend.basic_auth or name == "openobserve":
+        credentials = ["--basic-auth-from-env", "BASIC"]
+    elif backend.key_header is None:
+        credentials = ["--secret-header", f"api-key={PRESET_KEY}"]
+    else:
+        credentials = ["--api-key-from-env", "PRESET_KEY"]
+    serve = serve_otlp_grpc if backend.protocol == "grpc" else serve_otlp
+    with serve(header, value) as running:
+        endpoint = running.endpoint if backend.protocol == "grpc" else running.url
+        insecure = ["--insecure"] if backend.protocol == "grpc" else []
+        result = run_cli("install", "-o", "text", "--wait=false", "--backend", name, "--exporter-endpoint",
+                         endpoint, *insecure, *credentials)
+        assert result.exit_code == 0, result.stderr
+        assert "Note: exporter credentials accepted by" in result.stderr
+        (sent,) = running.calls if backend.protocol == "grpc" else running.exports
+    got = sent.metadata if backend.protocol == "grpc" else sent.headers
+    assert got[header] == value
+    for extra, extra_value in backend.headers:
+        assert got[extra.lower()] == extra_value, extra
+    assert mesh_api.get("deployments", naming.COLLECTOR_NAME, "observability") is not None
