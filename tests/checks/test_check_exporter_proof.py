@@ -232,3 +232,27 @@ def test_the_proof_keeps_the_region_the_key_names_never_the_key():
     assert _key_region("https://otlp.eu01.nr-data.net:4318", [("api-key", "a" * 36 + "NRAL")]) == "us"
     assert _key_region("https://otlp.datadoghq.eu", [("dd-api-key", EU_KEY)]) is None   # Datadog keys do not say
     assert _key_region("https://otel.example.com", [("api-key", EU_KEY)]) is None
+
+
+def test_grpc_over_tls_with_a_ca_file_mounted_from_the_configmap(mesh_api, tmp_path):
+    import copy
+
+    with serve_otlp_grpc("api-key", KEY, tls_dir=tmp_path) as server:
+        with open(server.ca_file) as handle:
+            pem = handle.read()
+        _configure_grpc(mesh_api, server.endpoint, KEY, tls="ca_file: /etc/otelcol/ca.crt")
+        _result, doc = check_json("--probe-exporter")
+        unproven = find(doc, ACCEPTED)
+        # as install --ca-file renders it: the CA in the config's ConfigMap, projected beside the config
+        cm = copy.deepcopy(mesh_api.get("configmaps", "otel-collector-config", scenarios.NS))
+        cm["data"]["ca.crt"] = pem
+        mesh_api.add(cm)
+        dep = copy.deepcopy(mesh_api.get("deployments", "otel-collector", scenarios.NS))
+        dep["spec"]["template"]["spec"]["volumes"][0]["configMap"]["items"].append({"key": "ca.crt", "path": "ca.crt"})
+        mesh_api.add(dep)
+        _result, doc = check_json("--probe-exporter")
+    assert unproven["result"] == "warning"
+    assert ("the exporter trusts its own CA (tls.ca_file /etc/otelcol/ca.crt), which no ConfigMap the collector "
+            "mounts holds") in unproven["error"]
+    assert find(doc, ACCEPTED)["result"] == "success"
+    assert len(server.calls) == 1

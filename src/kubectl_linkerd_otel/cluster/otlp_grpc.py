@@ -85,7 +85,11 @@ def prove_grpc(endpoint: str, headers: List[Tuple[str, str]], *, plain: bool, ca
         return Proof(UNREACHABLE, where, words=_first_line(str(exc)))
     try:
         if not plain:
-            context = ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
+            try:
+                context = ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
+            except (ssl.SSLError, ValueError) as exc:
+                return Proof(TLS, where, words=f"the CA certificate cannot be loaded: {_first_line(str(exc))}",
+                             hint="give a PEM CA certificate with --ca-file")
             context.set_alpn_protocols(["h2"])
             try:
                 sock = context.wrap_socket(sock, server_hostname=host)

@@ -59,7 +59,11 @@ def prove_http(endpoint: str, headers: List[Tuple[str, str]], *, ca_pem: Optiona
     import httpx
 
     url = metrics_url(endpoint)
-    verify = ssl.create_default_context(cadata=ca_pem) if ca_pem else True
+    try:
+        verify = ssl.create_default_context(cadata=ca_pem) if ca_pem else True
+    except (ssl.SSLError, ValueError) as exc:
+        return Proof(TLS, url, words=f"the CA certificate cannot be loaded: {_first_line(str(exc))}",
+                     hint="give a PEM CA certificate with --ca-file")
     sent = [("Content-Type", CONTENT_TYPE)] + list(headers)
     try:
         with httpx.Client(verify=verify, timeout=timeout, follow_redirects=False) as client:
@@ -245,7 +249,7 @@ def prove_configured(kube, snap, name: str) -> dict:
     from ..collector.config import component_type
     from ..collector.endpoints import plain_text
     from ..collector.facts import expand_env
-    from ..collector.locate import collector_container, template_spec
+    from ..collector.locate import collector_container, mounted_file, template_spec
     from ..k8s.credentials import ENV_REF
 
     config = snap.collector_facts().config or {}
@@ -255,13 +259,17 @@ def prove_configured(kube, snap, name: str) -> dict:
     if protocol == "http" and exporter.get("metrics_endpoint"):
         endpoint = endpoint[:-len(METRICS_PATH)] if endpoint.endswith(METRICS_PATH) else endpoint
     tls = exporter.get("tls") if isinstance(exporter.get("tls"), dict) else {}
-    if tls.get("ca_file"):
-        return {"outcome": UNPROVEN, "words": "the exporter trusts its own CA (tls.ca_file), which is not known here"}
+    workload = snap.workload()
     ca_pem = str(tls["ca_pem"]) if tls.get("ca_pem") else None
+    if tls.get("ca_file"):      # install --ca-file mounts it from the config's ConfigMap
+        ca_pem = mounted_file(workload or {}, snap.configmaps, str(tls["ca_file"]))
+        if ca_pem is None:
+            return {"outcome": UNPROVEN, "words": f"the exporter trusts its own CA (tls.ca_file "
+                                                  f"{str(tls['ca_file'])[:80]}), which no ConfigMap the collector "
+                                                  f"mounts holds"}
     if ca_pem is not None and "${" in ca_pem:
         return {"outcome": UNPROVEN, "words": "the exporter trusts its own CA (tls.ca_pem from ${env:...}), which "
                                               "is not known here"}
-    workload = snap.workload()
     container = collector_container(template_spec(workload)) if workload else None
     env: dict = {}
     secrets: dict = {}
