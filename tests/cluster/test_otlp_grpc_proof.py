@@ -7,6 +7,9 @@ import threading
 from contextlib import contextmanager
 
 import pytest
+from helpers import examples
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from otlp_grpc_server import EXPORT_METHOD, MISSING_KEY_WORDS, WRONG_KEY_WORDS, serve_otlp_grpc
 from otlp_server import serve_otlp
@@ -173,3 +176,39 @@ def test_a_goaway_before_any_answer_is_named():
         result = otlp_grpc.prove_grpc(f"127.0.0.1:{port}", [], plain=True)
     assert result.outcome == proof.NOT_GRPC
     assert result.words == "the server closed the connection (HTTP/2 GOAWAY, error code 2, overloaded)"
+
+
+SETTINGS_FRAME = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"    # an empty SETTINGS frame: a server's preface
+
+
+@settings(max_examples=examples(40), suppress_health_check=[HealthCheck.too_slow])
+@given(preface=st.sampled_from([b"", SETTINGS_FRAME]), answer=st.binary(max_size=300),
+       close=st.booleans())
+def test_any_bytes_from_the_endpoint_become_an_outcome_never_an_exception(preface, answer, close):
+    """Whatever a (hostile or broken) endpoint answers, the proof ends in an outcome within its timeout."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+
+        def serve():
+            try:
+                sock, _ = listener.accept()
+            except OSError:
+                return
+            with sock:
+                try:
+                    sock.recv(65536)
+                    sock.sendall(preface + answer)
+                    if not close:
+                        sock.recv(65536)     # until the client hangs up
+                except OSError:
+                    pass
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        result = otlp_grpc.prove_grpc(f"127.0.0.1:{listener.getsockname()[1]}", [("api-key", "k")], plain=True,
+                                      timeout=0.5)    # an answer that never ends the call waits this out
+        thread.join(timeout=10)
+    assert result.outcome in (proof.OK, proof.REFUSED, proof.NOT_FOUND, proof.UNCLEAR, proof.UNREACHABLE,
+                              proof.TLS, proof.NOT_GRPC)
+    assert "\n" not in result.words
