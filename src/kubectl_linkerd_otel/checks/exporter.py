@@ -101,9 +101,7 @@ def accepted(snap, _opts):
     """The backend accepts the configured credentials: the empty OTLP export `install` sends (OTLP/HTTP or
     OTLP/gRPC, as the exporter speaks), sent again from this workstation with the collector's headers
     (`--probe-exporter`), so a rotated key is caught before the collector's retries pile up."""
-    from ..collector.config import component_type
-
-    outside = [e for e in _exporters(snap) if component_type(e.name) in OTLP_EXPORTERS and e.endpoint
+    outside = [e for e in _exporters(snap) if e.kind in OTLP_EXPORTERS and e.endpoint
                and not facts_mod.cluster_service(e.endpoint, e.protocol)]
     if not outside:
         return skip("no OTLP exporter outside the cluster")

@@ -240,7 +240,8 @@ def provable(exporter) -> bool:
 
 def prove_configured(kube, snap, name: str) -> dict:
     """`check --probe-exporter`: the same empty export for the configured OTLP exporter `name`, over its
-    protocol (OTLP/HTTP, or OTLP/gRPC with its tls.insecure and tls.ca_pem), with its headers as the
+    protocol (OTLP/HTTP, or OTLP/gRPC with its tls.insecure), trusting its tls.ca_pem or the tls.ca_file a
+    ConfigMap the collector mounts holds, with its headers as the
     collector sends them (`${env:VAR}` resolved from the collector container's env and the Secrets it
     names). The answer holds the outcome only, never a credential: {outcome, url, status, answer, words,
     hint}."""
