@@ -152,3 +152,28 @@ def test_the_answers_are_kept_in_a_snapshot_and_checked_offline(mesh_api, answer
     offline = run_cli("check", "-o", "json", "--snapshot", str(snap))
     assert backend_entry(offline.stdout) == online
     assert online["error"].startswith(f"{server.url}: HTTP 401: the query API refused the credentials")
+
+
+def _exporting_to(api, endpoint: str) -> None:
+    scenarios.healthy(api)
+    scenarios.set_config(api, scenarios.HEALTHY_CONFIG.replace(
+        "    endpoint: openobserve.openobserve.svc.cluster.local:5081",
+        f"    endpoint: {endpoint}").replace("otlp_grpc/backend", "otlp_http/backend"))
+
+
+@pytest.mark.parametrize("endpoint, said", [
+    ("https://ingress.eu2.coralogix.com:443",
+     "not asked: Coralogix's query API for this exporter's region: pass --query-url "
+     "https://api.eu2.coralogix.com/metrics with --query-header 'Authorization=Bearer <API key with the "
+     "DataQuerying role>'"),
+    ("https://otlp.datadoghq.eu",
+     "not asked: Datadog offers no Prometheus-compatible query API, so check cannot see the metrics arrive"),
+    ("https://otlp-gateway-prod-eu-west-2.grafana.net/otlp",
+     "not asked: pass --query-url with your stack's Prometheus query endpoint (its Details page in the Grafana "
+     "Cloud portal) and --query-basic-auth-from-env VAR (its instance id:a token allowed to read metrics)"),
+])
+def test_a_backend_preset_says_how_its_arrival_is_checked(mesh_api, endpoint, said):
+    _exporting_to(mesh_api, endpoint)
+    human = run_cli("check", "--metrics-interval=0s")
+    lines = [line for line in human.stdout.splitlines() if "linkerd-otel-backend" in line]
+    assert lines == [f"- linkerd-otel-backend does not apply: {said}"]

@@ -54,3 +54,25 @@ def test_any_workload_mounting_a_collector_config():
 
 def test_nothing_found():
     assert locate([], [], [{"metadata": {"name": "x"}, "data": {"a": "b"}}], []) is None
+
+
+def test_mounted_file_follows_mounts_items_and_subpaths():
+    from kubectl_linkerd_otel.collector.locate import mounted_file
+
+    cms = [{"metadata": {"name": "cfg"}, "data": {"config.yaml": "x", "ca.crt": "PEM"}},
+           {"metadata": {"name": "other"}, "data": {"root.pem": "ROOT"}}]
+    workload = {"spec": {"template": {"spec": {
+        "containers": [{"name": "otel", "volumeMounts": [
+            {"name": "conf", "mountPath": "/etc/otelcol"},
+            {"name": "roots", "mountPath": "/etc/ssl/mine.pem", "subPath": "root.pem"},
+            {"name": "secret", "mountPath": "/etc/secret"}]}],
+        "volumes": [{"name": "conf", "configMap": {"name": "cfg", "items": [{"key": "ca.crt", "path": "tls/ca.pem"}]}},
+                    {"name": "roots", "configMap": {"name": "other"}},
+                    {"name": "secret", "secret": {"secretName": "s"}}]}}}}
+    assert mounted_file(workload, cms, "/etc/otelcol/tls/ca.pem") == "PEM"
+    assert mounted_file(workload, cms, "/etc/otelcol/./tls/ca.pem") == "PEM"
+    assert mounted_file(workload, cms, "/etc/otelcol/config.yaml") is None     # not among the items
+    assert mounted_file(workload, cms, "/etc/ssl/mine.pem") == "ROOT"
+    assert mounted_file(workload, cms, "/etc/secret/ca.crt") is None           # a Secret: not read here
+    assert mounted_file(workload, cms, "/elsewhere/ca.crt") is None
+    assert mounted_file({}, cms, "/etc/otelcol/ca.crt") is None

@@ -202,3 +202,35 @@ def test_each_preset_passes_checks_backend_needs(env, name):
     outcome = backend_needs(snap, None)
     expected = SKIPPED if name in ("openobserve", "otlp", "elastic") else OK
     assert outcome.status == expected, outcome
+
+
+# New Relic keys name their region (EU keys begin with eu01xx; US keys have no region prefix)
+EU_KEY = "eu01xx" + "0" * 30 + "NRAL"
+US_KEY = "0123456789abcdef0123456789abcdef0123NRAL"
+
+
+@pytest.mark.parametrize("region, key, warned", [
+    ("us", EU_KEY, "the New Relic key is a key of the EU region (New Relic license keys name their "
+                   "region in a prefix: eu01xx for EU, none for US), but otlp.nr-data.net is the endpoint of --region us: use "
+                   "--region eu, or a key of an account in that region"),
+    ("eu", US_KEY, "the New Relic key is a key of the US region (New Relic license keys name their "
+                   "region in a prefix: eu01xx for EU, none for US), but otlp.eu01.nr-data.net is the endpoint of --region eu: "
+                   "use --region us, or a key of an account in that region"),
+    ("eu", EU_KEY, None),
+    ("us", US_KEY, None),
+    ("fedramp", US_KEY, None),
+    ("eu", "NRAK-not-a-license-key", None),     # not a license key's shape: nothing is told
+    ("fedramp", "gov" + "x" * 3 + "0" * 30 + "NRAL", None),
+    ("us", "gov" + "x" * 3 + "0" * 30 + "NRAL", "the New Relic key is a key of the FedRAMP region (New Relic "
+                                                 "license keys name their region in a prefix: eu01xx for EU, none "
+                                                 "for US), but otlp.nr-data.net is the endpoint of --region us: use "
+                                                 "--region fedramp, or a key of an account in that region"),
+])
+def test_a_key_of_another_region_is_warned_about(env, monkeypatch, region, key, warned):
+    monkeypatch.setenv("NR_KEY", key)
+    result = run_cli("install", "--dry-run", "-o", "yaml", "--backend", "newrelic", "--region", region,
+                     "--api-key-from-env", "NR_KEY")
+    assert result.exit_code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "region" in line and line.startswith("Warning:")]
+    assert warnings == ([f"Warning: {warned}"] if warned else [])
+    assert key not in result.output

@@ -19,10 +19,21 @@ def _names() -> str:
     return " or ".join(arrival.METRIC_VARIANTS)
 
 
+def _not_asked(snap) -> str:
+    """Why the backend was not asked, with what a backend preset knows of its query API (collector/
+    backends.py): the URL for the exporter's region, or that it has none."""
+    from ..collector.backends import arrival_hint
+    from .common import facts
+
+    hints = [h for h in dict.fromkeys(arrival_hint(e.endpoint) for e in facts(snap).exporters if e.endpoint) if h]
+    return "; ".join(hints) if hints else NOT_ASKED
+
+
 def arrive(snap, opts):
     backend = getattr(snap, "backend", None) or {}
     if not backend or backend.get("skipped"):
-        return skip(backend.get("skipped") or NOT_ASKED)
+        skipped = backend.get("skipped") or NOT_ASKED
+        return skip(_not_asked(snap) if skipped == NOT_ASKED else skipped)
     where = backend.get("where") or "the backend"
     if backend.get("error"):
         return fail(f"{where}: {backend['error']}", retryable=bool(backend.get("transient")))

@@ -11,6 +11,8 @@ from ..snapshot import ENDPOINTSLICES, READS_STEP, SERVICE, step
 from .common import count, facts, gather_error, listing, transient
 from .framework import Category, Check, fail, passed, skip, warn
 
+# the OTLP exporters whose credentials --probe-exporter proves (cluster/otlp_proof.OTLP_EXPORTERS)
+OTLP_EXPORTERS = ("otlp_http", "otlphttp", "otlp_grpc", "otlp")
 SELF_METRICS_FIX = ("bind them to the pod: service.telemetry.metrics.readers: [{pull: {exporter: {prometheus: "
                     "{host: 0.0.0.0, port: 8888}}}}]")
 
@@ -96,13 +98,13 @@ def external(snap, opts):
 
 
 def accepted(snap, _opts):
-    """The backend accepts the configured credentials: the empty OTLP export `install` sends, sent again
-    from this workstation with the collector's headers (`--probe-exporter`), so a rotated key is caught
-    before the collector's retries pile up."""
-    outside = [e for e in _exporters(snap) if e.protocol == "http" and e.endpoint
+    """The backend accepts the configured credentials: the empty OTLP export `install` sends (OTLP/HTTP or
+    OTLP/gRPC, as the exporter speaks), sent again from this workstation with the collector's headers
+    (`--probe-exporter`), so a rotated key is caught before the collector's retries pile up."""
+    outside = [e for e in _exporters(snap) if e.kind in OTLP_EXPORTERS and e.endpoint
                and not facts_mod.cluster_service(e.endpoint, e.protocol)]
     if not outside:
-        return skip("no OTLP/HTTP exporter outside the cluster")
+        return skip("no OTLP exporter outside the cluster")
     if not snap.exporter_proofs:
         return skip("not proven (pass --probe-exporter to send an empty OTLP export with the collector's "
                     "credentials from this workstation)")
@@ -111,17 +113,23 @@ def accepted(snap, _opts):
         outcome = proof.get("outcome")
         words = f': "{proof["words"]}"' if proof.get("words") else ""
         where = proof.get("url") or name
+        answer = proof.get("answer") or f"HTTP {proof.get('status')}"   # snapshots from before gRPC: HTTP
+        hint = f"; {proof['hint']}" if proof.get("hint") else ""
         if outcome == "refused":
-            bad.append(f"{name}: {where} refused the credentials (HTTP {proof.get('status')}{words}); check the "
-                       f"Secret the collector reads them from (a rotated or revoked key?)")
+            bad.append(f"{name}: {where} refused the credentials ({answer}{words}); check the Secret the "
+                       f"collector reads them from (a rotated or revoked key?)")
         elif outcome == "not-found":
-            bad.append(f"{name}: {where} has no OTLP metrics endpoint (HTTP {proof.get('status')}{words})")
+            bad.append(f"{name}: {where} has no OTLP metrics " +
+                       (f"service ({answer}{words})" if proof.get("protocol") == "grpc"
+                        else f"endpoint ({answer}{words})"))
+        elif outcome == "not-grpc":
+            bad.append(f"{name}: {where} does not answer OTLP/gRPC ({proof.get('words')}){hint}")
         elif outcome in ("tls", "unreachable"):
             bad.append(f"{name}: {'TLS with' if outcome == 'tls' else 'cannot reach'} {where}"
-                       f" ({proof.get('words')})")
+                       f" ({proof.get('words')}){hint if outcome == 'tls' else ''}")
         elif outcome != "ok":
-            unsure.append(f"{name}: not proven" + (f" (HTTP {proof['status']}{words})" if proof.get("status")
-                                                  else f" ({proof.get('words')})"))
+            unsure.append(f"{name}: not proven" + (f" ({answer}{words})" if proof.get("status") else
+                                                  f" ({proof.get('words')})"))
     if bad:
         return fail("the backend does not accept the export", bad + unsure)
     if unsure:
@@ -134,7 +142,8 @@ def backend_needs(snap, _opts):
     """An exporter to a backend `install --backend` knows (by its endpoint's host) lacks what that
     backend wants: delta temporality (the cumulativetodelta processor in every pipeline feeding it) or
     an extra header (Honeycomb's dataset, Coralogix's application and subsystem)."""
-    from ..collector.backends import DELTA, DELTA_PROCESSOR, backend_for_endpoint
+    from ..collector.backends import DELTA, DELTA_PROCESSOR, backend_for_endpoint, key_region, region_mismatch
+    from ..k8s.credentials import ENV_REF
 
     def mapping(value) -> dict:
         return value if isinstance(value, dict) else {}
@@ -157,11 +166,23 @@ def backend_needs(snap, _opts):
             problems.append(f"{exporter.name} sends cumulative metrics to {backend.title}, which wants delta: add "
                             f"the {DELTA_PROCESSOR} processor to its pipeline (install --backend {backend.name} "
                             f"does; contrib or k8s distribution)")
-        sent = {str(name).lower() for name in mapping(mapping(exporters.get(exporter.name)).get("headers"))}
+        headers = mapping(mapping(exporters.get(exporter.name)).get("headers"))
+        sent = {str(name).lower() for name in headers}
         for header, value in backend.headers:
             if header.lower() not in sent:
                 problems.append(f"{exporter.name} sends {backend.title} no {header} header (install --backend "
                                 f"{backend.name} sets {header}: {value})")
+        # the region the key names: from check --probe-exporter (the key resolved from the Secret), or a
+        # key written in clear
+        keys = (snap.exporter_proofs.get(exporter.name) or {}).get("key_region")
+        written = next((str(v) for k, v in headers.items() if backend.key_header
+                        and str(k).lower() == backend.key_header.lower()), None)
+        if keys is None and written is not None and not ENV_REF.search(written):
+            keys = key_region(backend, written[len(backend.key_prefix):])
+        if keys is not None:
+            mismatch = region_mismatch(backend, exporter.endpoint, keys, key_is_region=True, reinstall=True)
+            if mismatch:
+                problems.append(f"{exporter.name}: {mismatch}")
     if not found:
         return skip("no exporter to a backend install has a preset for")
     if problems:

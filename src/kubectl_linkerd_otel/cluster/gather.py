@@ -161,7 +161,7 @@ def _gather_collector(kube: Any, snap: Snapshot, interval: float, probe_exporter
     service account's permissions, and the exporter's Service."""
     from ..collector import facts as facts_mod
     from .collector import TargetsUnreadable, read_targets
-    from .otlp_proof import prove_configured
+    from .otlp_proof import prove_configured, provable
     from .probe import dial
 
     ns = snap.collector_namespace
@@ -205,7 +205,7 @@ def _gather_collector(kube: Any, snap: Snapshot, interval: float, probe_exporter
             services[(target[0], target[1] or ns)] = True
         elif probe_exporter and exporter.endpoint:
             steps[step(PROBE, exporter.endpoint)] = lambda e=exporter: dial(e)
-            if exporter.protocol == "http":
+            if provable(exporter):
                 steps[step(PROOF, exporter.name)] = lambda e=exporter: prove_configured(kube, snap, e.name)
     for (svc, svc_ns) in services:
         steps[step(SERVICE, svc_ns, svc)] = lambda s=svc, n=svc_ns: kube.get_or_none("services", s, n)

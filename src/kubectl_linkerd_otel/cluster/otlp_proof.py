@@ -24,6 +24,7 @@ MAX_ANSWER = 64 * 1024
 MAX_WORDS = 200
 
 OK, REFUSED, NOT_FOUND, UNCLEAR, UNREACHABLE, TLS = "ok", "refused", "not-found", "unclear", "unreachable", "tls"
+NOT_GRPC = "not-grpc"       # the gRPC proof reached something that does not answer gRPC over HTTP/2
 
 
 @dataclass
@@ -32,6 +33,17 @@ class Proof:
     url: str
     status: int = 0         # the HTTP status, when there was an answer
     words: str = ""         # the vendor's words, or the connection error
+    grpc_status: Optional[int] = None   # OTLP/gRPC: the grpc-status answered
+    hint: str = ""          # what to check, where the outcome alone does not say (TLS, not gRPC)
+
+    @property
+    def answer(self) -> str:
+        """The answer as a user reads it: HTTP 403, or gRPC UNAUTHENTICATED (16)."""
+        if self.grpc_status is not None:
+            from .otlp_grpc import code_name
+
+            return f"gRPC {code_name(self.grpc_status)} ({self.grpc_status})"
+        return f"HTTP {self.status}"
 
 
 def metrics_url(endpoint: str) -> str:
@@ -47,7 +59,11 @@ def prove_http(endpoint: str, headers: List[Tuple[str, str]], *, ca_pem: Optiona
     import httpx
 
     url = metrics_url(endpoint)
-    verify = ssl.create_default_context(cadata=ca_pem) if ca_pem else True
+    try:
+        verify = ssl.create_default_context(cadata=ca_pem) if ca_pem else True
+    except (ssl.SSLError, ValueError) as exc:
+        return Proof(TLS, url, words=f"the CA certificate cannot be loaded: {_first_line(str(exc))}",
+                     hint="give a PEM CA certificate with --ca-file")
     sent = [("Content-Type", CONTENT_TYPE)] + list(headers)
     try:
         with httpx.Client(verify=verify, timeout=timeout, follow_redirects=False) as client:
@@ -151,71 +167,110 @@ SKIP_HINT = "--skip-credentials-check installs without this proof"
 
 def prove_before_install(opts, *, fix: str, note, warn) -> None:
     """Before install applies `opts` (render.options.InstallOptions): send the empty export with the
-    credentials given on the command line. UsageError (nothing applied) when the endpoint refuses them,
-    has no OTLP metrics path, or cannot be reached; `fix` says what to check (the variable the key came
-    from). What is not proven is said with `note`; an unclear answer is a `warn`ing, and install goes on."""
+    credentials given on the command line, over the protocol the exporter will use (OTLP/HTTP, or
+    OTLP/gRPC: cluster/otlp_grpc.py). UsageError (nothing applied) when the endpoint refuses them, has no
+    OTLP metrics service, does not speak the protocol, or cannot be reached; `fix` says what to check (the
+    variable the key came from). What is not proven is said with `note`; an unclear answer is a `warn`ing,
+    and install goes on."""
+    from ..collector.endpoints import plain_text
     from ..collector.facts import cluster_service
     from ..errors import UsageError
     from ..k8s.urls import mask_url
 
     if opts.uses_demo_backend or not opts.credentials_given:
         return
-    if opts.exporter_protocol != "http":
-        note("the exporter credentials are not proven before install: the proof speaks OTLP/HTTP, this "
-             "exporter OTLP/gRPC")
-        return
-    if cluster_service(opts.endpoint, "http") is not None:
+    grpc = opts.exporter_protocol == "grpc"
+    if cluster_service(opts.endpoint, opts.exporter_protocol) is not None:
+        how = ("gRPC does not pass the API server's service proxy" if grpc
+               else "which this machine does not reach")
         note(f"the exporter credentials are not proven before install: {mask_url(opts.endpoint)[:120]} is a "
-             f"Service inside the cluster, which this machine does not reach")
+             f"Service inside the cluster, {how}")
         return
     headers = list(opts.plain_headers()) + [(name, cred.prefix + cred.value) for name, cred in opts.credentials()]
-    proof = prove_http(opts.endpoint, headers, ca_pem=opts.ca_pem)
+    if grpc:
+        from .otlp_grpc import GRPC_PATH, prove_grpc
+
+        proof = prove_grpc(opts.endpoint, headers, ca_pem=opts.ca_pem,
+                           plain=plain_text(opts.endpoint, "grpc", opts.insecure, has_ca=bool(opts.ca_pem)))
+        export = "an empty OTLP/gRPC export"
+        missing = f"no OTLP metrics service ({proof.answer} to {GRPC_PATH}"
+    else:
+        proof = prove_http(opts.endpoint, headers, ca_pem=opts.ca_pem)
+        export = "an empty OTLP export"
+        missing = f"no OTLP metrics endpoint ({proof.answer} to POST"
     where = mask_url(proof.url)[:160]
     said = f': "{proof.words}"' if proof.words else ""
     if proof.outcome == OK:
-        note(f"exporter credentials accepted by {where} (an empty OTLP export answered HTTP {proof.status})")
+        note(f"exporter credentials accepted by {where} ({export} answered {proof.answer})")
     elif proof.outcome == REFUSED:
-        raise UsageError(f"{where} refused the exporter credentials (HTTP {proof.status}{said}); nothing was "
+        raise UsageError(f"{where} refused the exporter credentials ({proof.answer}{said}); nothing was "
                          f"applied: check {fix}, and that the region or site matches the key's; {SKIP_HINT}")
     elif proof.outcome == NOT_FOUND:
-        raise UsageError(f"{where} has no OTLP metrics endpoint (HTTP {proof.status} to POST{said}); nothing "
-                         f"was applied: check --exporter-endpoint (the exporter appends {METRICS_PATH}); "
+        raise UsageError(f"{where} has {missing}{said}); nothing was applied: check --exporter-endpoint"
+                         + ("" if grpc else f" (the exporter appends {METRICS_PATH})") + f"; {SKIP_HINT}")
+    elif proof.outcome == NOT_GRPC:
+        raise UsageError(f"{where} does not answer OTLP/gRPC ({proof.words}); nothing was applied: {proof.hint}; "
                          f"{SKIP_HINT}")
     elif proof.outcome == TLS:
-        raise UsageError(f"TLS with {where} failed ({proof.words}); nothing was applied: pass the CA that "
-                         f"signed its certificate with --ca-file; {SKIP_HINT}")
+        raise UsageError(f"TLS with {where} failed ({proof.words}); nothing was applied: "
+                         f"{proof.hint or 'pass the CA that signed its certificate with --ca-file'}; {SKIP_HINT}")
     elif proof.outcome == UNREACHABLE:
         raise UsageError(f"cannot reach {where} ({proof.words}); nothing was applied: check "
                          f"--exporter-endpoint or --region/--site; {SKIP_HINT} (for an endpoint only the "
                          f"cluster reaches)")
     else:
-        warn(f"the exporter credentials are not proven: {where} answered the empty OTLP export with HTTP "
-             f"{proof.status}{said}; installing anyway")
+        got = f"{proof.answer}{said}" if proof.status or proof.grpc_status is not None else proof.words
+        warn(f"the exporter credentials are not proven ({export} to {where}: {got}); installing anyway")
 
 
 UNPROVEN = "unproven"
 
 
+OTLP_EXPORTERS = {"otlp_http": "http", "otlphttp": "http", "otlp_grpc": "grpc", "otlp": "grpc"}
+
+
+def provable(exporter) -> bool:
+    """An OTLP exporter (collector/facts.Exporter) `check --probe-exporter` can prove: OTLP/HTTP or
+    OTLP/gRPC, with an endpoint outside the cluster."""
+    from ..collector.facts import cluster_service
+
+    return exporter.kind in OTLP_EXPORTERS and bool(exporter.endpoint) and \
+        cluster_service(exporter.endpoint, exporter.protocol) is None
+
+
 def prove_configured(kube, snap, name: str) -> dict:
-    """`check --probe-exporter`: the same empty export for the configured OTLP/HTTP exporter `name`, with
-    its headers as the collector sends them (`${env:VAR}` resolved from the collector container's env and
-    the Secrets it names). The answer holds the outcome only, never a credential: {outcome, url, status,
-    words}."""
+    """`check --probe-exporter`: the same empty export for the configured OTLP exporter `name`, over its
+    protocol (OTLP/HTTP, or OTLP/gRPC with its tls.insecure), trusting its tls.ca_pem or the tls.ca_file a
+    ConfigMap the collector mounts holds, with its headers as the
+    collector sends them (`${env:VAR}` resolved from the collector container's env and the Secrets it
+    names). The answer holds the outcome only, never a credential: {outcome, url, status, answer, words,
+    hint}."""
     import base64
 
+    from ..collector.config import component_type
+    from ..collector.endpoints import plain_text
     from ..collector.facts import expand_env
-    from ..collector.locate import collector_container, template_spec
+    from ..collector.locate import collector_container, mounted_file, template_spec
     from ..k8s.credentials import ENV_REF
 
     config = snap.collector_facts().config or {}
     exporter = (config.get("exporters") or {}).get(name) or {}
+    protocol = OTLP_EXPORTERS.get(component_type(name), "http")
     endpoint = str(exporter.get("metrics_endpoint") or exporter.get("endpoint") or "")
-    if exporter.get("metrics_endpoint"):
+    if protocol == "http" and exporter.get("metrics_endpoint"):
         endpoint = endpoint[:-len(METRICS_PATH)] if endpoint.endswith(METRICS_PATH) else endpoint
     tls = exporter.get("tls") if isinstance(exporter.get("tls"), dict) else {}
-    if tls.get("ca_file") or tls.get("ca_pem"):
-        return {"outcome": UNPROVEN, "words": "the exporter trusts its own CA (tls.ca_file), which is not known here"}
     workload = snap.workload()
+    ca_pem = str(tls["ca_pem"]) if tls.get("ca_pem") else None
+    if tls.get("ca_file"):      # install --ca-file mounts it from the config's ConfigMap
+        ca_pem = mounted_file(workload or {}, snap.configmaps, str(tls["ca_file"]))
+        if ca_pem is None:
+            return {"outcome": UNPROVEN, "words": f"the exporter trusts its own CA (tls.ca_file "
+                                                  f"{str(tls['ca_file'])[:80]}), which no ConfigMap the collector "
+                                                  f"mounts holds"}
+    if ca_pem is not None and "${" in ca_pem:
+        return {"outcome": UNPROVEN, "words": "the exporter trusts its own CA (tls.ca_pem from ${env:...}), which "
+                                              "is not known here"}
     container = collector_container(template_spec(workload)) if workload else None
     env: dict = {}
     secrets: dict = {}
@@ -240,6 +295,29 @@ def prove_configured(kube, snap, name: str) -> dict:
         headers.append((str(header), expand_env(text.replace("$$", "\0"), env).replace("\0", "$")))
     from ..k8s.credentials import redact_text
 
-    result = prove_http(endpoint, headers)
-    return {"outcome": result.outcome, "url": result.url, "status": result.status,
-            "words": redact_text(result.words)}
+    if protocol == "grpc":
+        from .otlp_grpc import prove_grpc
+
+        insecure = tls.get("insecure") is True or str(tls.get("insecure")).lower() == "true"
+        result = prove_grpc(endpoint, headers, ca_pem=ca_pem,
+                            plain=plain_text(endpoint, "grpc", insecure, has_ca=ca_pem is not None))
+    else:
+        result = prove_http(endpoint, headers, ca_pem=ca_pem)
+    return {"outcome": result.outcome, "url": result.url, "status": result.status, "answer": result.answer,
+            "protocol": protocol, "words": redact_text(result.words), "hint": result.hint,
+            "key_region": _key_region(endpoint, headers)}
+
+
+def _key_region(endpoint: str, headers: List[Tuple[str, str]]) -> Optional[str]:
+    """The region the API key names, for a backend whose keys say it (collector/backends.key_region): a
+    fact about the key, never the key, for the region-mismatch check."""
+    from ..collector.backends import backend_for_endpoint, key_region
+
+    backend = backend_for_endpoint(endpoint)
+    if backend is None or backend.key_header is None:
+        return None
+    for name, value in headers:
+        if name.lower() == backend.key_header.lower():
+            return key_region(backend, value[len(backend.key_prefix):] if value.startswith(backend.key_prefix)
+                              else value)
+    return None

@@ -98,6 +98,38 @@ def mounted_configmaps(workload: dict) -> List[Tuple[str, List[str]]]:
     return out
 
 
+def mounted_file(workload: dict, configmaps: List[dict], path: str) -> Optional[str]:
+    """The text of the file at `path` in the collector's container when a configMap volume of the
+    workload's template puts it there (a volumeMount, with subPath or not, and the volume's items or
+    its keys as file names), from `configmaps`; None when it comes from anywhere else."""
+    import posixpath
+
+    spec = template_spec(workload)
+    container = collector_container(spec) or {}
+    volumes = {v.get("name"): v for v in spec.get("volumes") or [] if isinstance(v, dict)}
+    by_name = {_name(cm): cm for cm in configmaps}
+    path = posixpath.normpath(str(path))
+    for mount in container.get("volumeMounts") or []:
+        if not isinstance(mount, dict) or not isinstance(mount.get("mountPath"), str):
+            continue
+        root = posixpath.normpath(mount["mountPath"])
+        if mount.get("subPath"):
+            relative = str(mount["subPath"]) if path == root else None
+        elif path.startswith(root.rstrip("/") + "/"):
+            relative = path[len(root.rstrip("/")) + 1:]
+        else:
+            relative = None
+        cm = ((volumes.get(mount.get("name")) or {}).get("configMap") or {}) if relative else {}
+        if not isinstance(cm, dict) or not cm.get("name") or cm["name"] not in by_name:
+            continue
+        items = [i for i in cm.get("items") or [] if isinstance(i, dict)]
+        key = next((i.get("key") for i in items if i.get("path") == relative), None) if items else relative
+        value = (by_name[cm["name"]].get("data") or {}).get(key) if key else None
+        if isinstance(value, str):
+            return value
+    return None
+
+
 def config_key(configmap: dict, keys: Iterable[str] = ()) -> str:
     """The key holding the collector config: CONFIG_KEY when it does, else the first one that does."""
     data = configmap.get("data") or {}

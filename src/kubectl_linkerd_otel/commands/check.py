@@ -30,8 +30,8 @@ RETRY_EVERY = 5.0
               help="Time between the two reads of the collector's self-metrics.")
 @click.option("--since", "log_since", default="1h", show_default=True, metavar="DURATION",
               help="How far back to read the collector's logs (at most 2000 lines per pod).")
-@click.option("--probe-exporter", is_flag=True, help="Connect to an external exporter endpoint from here, and send an OTLP/HTTP one an "
-                   "empty export with the collector's credentials (read from its Secret).")
+@click.option("--probe-exporter", is_flag=True, help="Connect to an external exporter endpoint from here, and send an OTLP one (HTTP or "
+                   "gRPC) an empty export with the collector's credentials (read from its Secret).")
 @click.option("--snapshot", "snapshot_file", metavar="FILE",
               help="Check a saved snapshot (`kubectl linkerd-otel snapshot -f FILE`) instead of the cluster "
                    f"({in_help(INPUT_FILE)}).")
@@ -41,7 +41,8 @@ RETRY_EVERY = 5.0
 @click.option("--query-url", metavar="URL", default=None,
               help="The backend's Prometheus-compatible query API (the base before /api/v1/query): check that "
                    "every scraped workload's metrics arrive there. Default: the in-cluster OpenObserve of the "
-                   "default install, when the collector exports to it.")
+                   "default install, when the collector exports to it; for another backend preset check "
+                   "names its query URL, or says it has none (docs/backends.md).")
 @click.option("--query-basic-auth-from-env", metavar="VAR", default=None,
               help="Basic auth for --query-url from the local environment variable VAR (USER:PASSWORD).")
 @click.option("--query-header", multiple=True, metavar="NAME=VALUE",

@@ -100,8 +100,9 @@ def dry_run_option(func, verb: str = "applied"):
 @bool_option("--force-conflicts", help="Take over fields that another field manager changed.")
 @bool_option("--skip-linkerd-check", help="Install even when Linkerd is not found.")
 @bool_option("--skip-credentials-check",
-             help="Apply without first proving the exporter credentials (an empty OTLP/HTTP export sent "
-                  "from this machine before anything is applied; printing never sends it).")
+             help="Apply without first proving the exporter credentials (an empty OTLP export, over "
+                  "OTLP/HTTP or OTLP/gRPC as configured, sent from this machine before anything is "
+                  "applied; printing never sends it).")
 @bool_option("--restrict-metrics",
              help="Mesh the collector and let only it read the proxies' /metrics: a Linkerd Server, "
                   "HTTPRoutes and AuthorizationPolicies per meshed namespace (probes stay allowed).")
@@ -179,6 +180,8 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, bac
         exporter_endpoint, exporter_protocol = preset.endpoint, preset.protocol
         parsed_headers, parsed_secret_headers = preset.headers, preset.secret_headers
         temporality = preset.temporality
+        for warning in preset.warnings or ():
+            _warn(warning)
         if temporality == DELTA and image is None and distribution is None:
             distribution = "contrib"    # the pinned core image has no cumulativetodelta processor
     if image is None:

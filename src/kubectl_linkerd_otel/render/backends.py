@@ -21,6 +21,7 @@ class Preset:
     headers: list            # [(name, value)] plain, preset ones first
     secret_headers: list     # [(name, value)] kept in the Secret (the API key)
     temporality: str
+    warnings: list = None    # what the preset found wrong but lets install go on with (a key of another region)
 
 
 def resolve(name: str, *, region: Optional[str], api_key: Optional[str], api_key_env: Optional[str],
@@ -64,5 +65,13 @@ def resolve(name: str, *, region: Optional[str], api_key: Optional[str], api_key
         how = ("--basic-auth-from-env VAR (INSTANCE_ID:TOKEN)" if backend.basic_auth
                else "--api-key-from-env VAR")
         raise UsageError(f"--backend {backend.name} needs credentials: give {how}")
+    found = []
+    if api_key and chosen_endpoint:
+        from ..collector.backends import region_mismatch
+
+        mismatch = region_mismatch(backend, chosen_endpoint, api_key)
+        if mismatch:
+            found.append(mismatch)
     return Preset(backend=backend, endpoint=chosen_endpoint, protocol=protocol or backend.protocol,
-                  headers=plain, secret_headers=secret, temporality=temporality or backend.temporality)
+                  headers=plain, secret_headers=secret, temporality=temporality or backend.temporality,
+                  warnings=found)
