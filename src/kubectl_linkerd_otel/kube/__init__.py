@@ -133,6 +133,9 @@ class Kube:
 
     @classmethod
     def connect(cls, opts: KubeOptions) -> "Kube":
+        from .allocator import tune
+
+        tune()     # before the reads' threads start
         return cls(resolve(opts), timeout=opts.request_timeout, as_user=opts.as_user,
                    as_groups=opts.as_groups)
 
