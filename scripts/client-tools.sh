@@ -115,7 +115,7 @@ main() {
     return 0
   fi
   if ! command -v go >/dev/null 2>&1; then
-    say "Go is not installed: install Go >= 1.22 (https://go.dev/doc/install, or apt-get install golang-go) to build $tool"
+    say "Go is not installed: install Go >= 1.25 (https://go.dev/doc/install, or apt-get install golang-go) to build $tool"
     return 3
   fi
   local asked built status=0
