@@ -38,8 +38,7 @@ usage() { say "usage: $0 krew|linkerd"; exit 2; }
 key_of() {
   case "$1" in
     krew) echo "krew-$KREW_VERSION" ;;
-    linkerd)
-      if [[ -n "${LINKERD2_SRC:-}" ]]; then echo "linkerd-$LINKERD_RELEASE-src"; else echo "linkerd-$LINKERD_RELEASE"; fi ;;
+    linkerd) echo "linkerd-$LINKERD_RELEASE" ;;   # from the module or from LINKERD2_SRC: the same commit
     *) usage ;;
   esac
 }
@@ -100,7 +99,10 @@ locked_build() {   # $1: tool. Runs holding the lock: someone else may have buil
     return "$status"
   fi
   chmod 755 "$tmp"
-  printf '%s built in %ss on %s\n' "$key" "$(( $(date +%s) - started ))" "$(date -u +%FT%TZ)" > "$tmp/.complete"
+  local from="the Go module proxy"
+  [[ "$tool" == linkerd && -n "${LINKERD2_SRC:-}" ]] && from="LINKERD2_SRC ($LINKERD_COMMIT)"
+  printf '%s built from %s in %ss on %s\n' "$key" "$from" "$(( $(date +%s) - started ))" \
+    "$(date -u +%FT%TZ)" > "$tmp/.complete"
   rm -rf "$dir"
   mv "$tmp" "$dir"
 }
