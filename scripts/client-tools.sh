@@ -120,6 +120,22 @@ main() {
     say "Go is not installed: install Go >= 1.25 (https://go.dev/doc/install, or apt-get install golang-go) to build $tool"
     return 3
   fi
+  if [[ "$tool" == linkerd && -z "${LINKERD2_SRC:-}" ]]; then
+    # Ask the proxy whether it serves the module before queueing for the lock: today it does not, and
+    # the answer takes a second where the lock may take minutes. A scratch module cache keeps the shared
+    # one untouched (Go writes it only under the lock).
+    local probe out
+    probe=$(mktemp -d)
+    out=$(GOMODCACHE="$probe" GOTOOLCHAIN=local timeout 120 \
+      go list -m -json "github.com/linkerd/linkerd2@$LINKERD_MODULE_VERSION" 2>&1 >/dev/null) || true
+    chmod -R u+w "$probe" 2>/dev/null || true
+    rm -rf "$probe"
+    if grep -q "This module version is not available\|403 Forbidden\|404 Not Found\|410 Gone" <<<"$out"; then
+      printf '%s\n' "$out" >&2
+      say "linkerd $(key_of linkerd) cannot be had from the Go module proxy (above): see docs/testing.md"
+      return 4
+    fi
+  fi
   local asked built status=0
   asked=$(date +%s.%N)
   say "building $(key_of "$tool") with $(go version | cut -d' ' -f3) (waiting for $LOCK if another Go build runs)"
