@@ -141,7 +141,7 @@ main() {
   say "building $(key_of "$tool") with $(go version | cut -d' ' -f3) (waiting for $LOCK if another Go build runs)"
   # The lock is taken first, so the timeout counts the build only.
   flock "$LOCK" nice -n 10 timeout "$BUILD_TIMEOUT" prlimit --as="$BUILD_MEM_BYTES" \
-    env GOTOOLCHAIN=local "$0" --locked-build "$tool" || status=$?
+    env GOTOOLCHAIN=local bash "$0" --locked-build "$tool" || status=$?
   built=$(date +%s.%N)
   if [[ "$status" -eq 124 ]]; then
     say "building $tool took more than BUILD_TIMEOUT=${BUILD_TIMEOUT}s: stopped (raise BUILD_TIMEOUT on a slow machine)"
