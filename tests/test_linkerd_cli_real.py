@@ -193,6 +193,14 @@ def test_extension_warnings_do_not_fail_linkerds_run(linkerd, user, cluster):
     assert warnings == {"collector image is pinned"}
     assert failures(ours) == []
     assert ours["success"] is True
+    # The table a person reads: our categories under Linkerd's, the warning marked ‼, no ×.
+    table = _run([str(linkerd), "check", "--kubeconfig", cluster.kubeconfig_path, "--wait=0s",
+                  f"--expected-version={VERSION}"], user["env"])
+    ours_part = table.stdout.split("linkerd-otel-collector\n----------------------\n", 1)[1]
+    assert "\u203c collector image is pinned\n" in ours_part
+    assert [line for line in ours_part.splitlines() if line.startswith("\u00d7")] == []
+    assert "\u00d7 'linkerd-config' config map exists" in table.stdout   # Linkerd's own, the only ×
+    assert table.stdout.splitlines()[-1] == "Status check results are \u00d7"   # for that one
 
 
 def test_extension_failures_fail_linkerds_run(linkerd, user, mesh_api):
