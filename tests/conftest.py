@@ -93,6 +93,23 @@ def nowhere(tmp_path, monkeypatch):
     return home
 
 
+# -- the zipapp and its krew archive, built once per session (tests/dist_build.py) ------------------
+@pytest.fixture(scope="session")
+def tree(tmp_path_factory) -> Path:
+    """A snapshot of the tree the build reads."""
+    from dist_build import _snapshot_tree
+
+    return _snapshot_tree(tmp_path_factory.mktemp("dist") / "tree")
+
+
+@pytest.fixture(scope="session")
+def build(tree):
+    """{"zipapp", "archive", "manifest", "out"}: what `make dist` builds, from `tree`."""
+    from dist_build import _build
+
+    return _build(tree, tree.parent / "out1")
+
+
 # -- the Prometheus recordings (tests/prometheus_harness.py) ------------------------------------------
 def pytest_sessionfinish(session, exitstatus):
     """RECORD_PROMETHEUS=1 (scripts/record-prometheus.py): write the answers recorded in this session."""

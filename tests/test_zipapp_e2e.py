@@ -33,39 +33,9 @@ COMPLETE = "kubectl_complete-linkerd_otel"
 PY39 = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.9*/bin/python3.9")))
 KUBECTL = shutil.which("kubectl")
 
-
-def _snapshot_tree(dest: Path) -> Path:
-    dest.mkdir()
-    for name in ("pyproject.toml", "LICENSE", "README.md"):
-        if (ROOT / name).exists():
-            shutil.copy2(ROOT / name, dest / name)
-    for name in ("src", "scripts", "requirements"):
-        shutil.copytree(ROOT / name, dest / name,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
-    return dest
-
-
-def _build(tree: Path, out: Path, python: str = sys.executable) -> Dict[str, Path]:
-    proc = subprocess.run([python, str(tree / "scripts" / "dist.py"), "--out", str(out),
-                           "--manifest", str(out / "krew-manifest.yaml")],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stdout
-    steps = [line.split("]", 1)[0] for line in proc.stdout.splitlines() if line.startswith("build-dist: [")]
-    assert steps == [f"build-dist: [{n}/5" for n in range(1, 6)], proc.stdout   # it says what it is doing
-    (archive,) = out.glob("linkerd-otel-*.tar.gz")
-    return {"zipapp": out / ZIPAPP, "archive": archive, "manifest": out / "krew-manifest.yaml",
-            "out": out}
-
-
-@pytest.fixture(scope="session")
-def tree(tmp_path_factory) -> Path:
-    return _snapshot_tree(tmp_path_factory.mktemp("dist") / "tree")
-
-
-@pytest.fixture(scope="session")
-def build(tree) -> Dict[str, Path]:
-    return _build(tree, tree.parent / "out1")
+# The build: one per session, shared with test_krew_real.py (the `tree` and `build` fixtures are in
+# conftest.py).
+from dist_build import _build, _snapshot_tree  # noqa: E402
 
 
 def _krew_install(archive: Path, manifest: dict, store: Path) -> Path:

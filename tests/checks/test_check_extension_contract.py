@@ -3,7 +3,8 @@
 The flags are what linkerd2's cli/cmd/check.go getExtensionCheckFlags passes (api-addr, context, as,
 as-group, kubeconfig, linkerd-namespace, verbose, namespace, proxy, wait — each only when non-empty — then
 --output=json), and the parsing mirrors its parseJSONCheckOutput: a check fails only when `error` is
-non-empty and `result` is not "warning".
+non-empty and `result` is not "warning". test_linkerd_cli_real.py checks these arguments, in this order,
+against what the real Linkerd CLI passes.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from helpers import run_cli
 
 
 def linkerd_args(kubeconfig, *extra):
-    return ["check", "--as-group=[]", "--context=fake", f"--kubeconfig={kubeconfig}",
+    return ["check", "--context=fake", "--as-group=[]", f"--kubeconfig={kubeconfig}",
             "--linkerd-namespace=linkerd", "--verbose=false", *extra, "--proxy=false", "--wait=5m0s",
             "--output=json"]
 
