@@ -1,8 +1,8 @@
 """Every dashboard panel's query, run by the real Prometheus 3.5.3 over recorded Linkerd proxy metrics, and
 the golden panels held equal to what `stat` computes from the same data: two independent computations.
 
-The data: the demo snapshot's two reads of every meshed proxy (the recorded emojivoto mesh `stat --demo`
-shows), served by a local HTTP server under the labels our rendered collector config gives each proxy
+The data: the two reads of every meshed proxy of the demo mesh (the emojivoto mesh `stat --demo` shows;
+tests/demo_proxies.py, admin-port traffic included), served by a local HTTP server under the labels our rendered collector config gives each proxy
 target (namespace, pod, deployment, ...: the scrape simulation of scrape/targets.py), each sample stamped:
 the first read at T1, the second at T2 = T1 + 32 s. Prometheus scrapes them (the first scrape gets the
 first read, later ones the second), so each series holds exactly those two samples, and every panel is
@@ -50,11 +50,15 @@ COLLECTOR_JOB = "otel-collector"
 
 # -- the recorded data -----------------------------------------------------------------------------
 def demo_data():
-    """(pods, texts by (namespace, pod): (first, second)) of the shipped demo snapshot."""
+    """(pods, texts by (namespace, pod): (first, second)): the demo snapshot's pods, and the two answers of
+    each demo proxy (tests/demo_proxies.py, with the admin port's own probe and scrape traffic that
+    inbound panels must leave out, as `stat` does)."""
+    import demo_proxies
     from kubectl_linkerd_otel.commands.snapshots import load
 
     snap, _ = load(None, True, "stat")
-    texts = {tuple(key.split("/", 1)): (entry["first"], entry["second"]) for key, entry in snap.proxy_metrics.items()}
+    texts = {(p.me.namespace, p.me.pod): (p.text(1), p.text(2)) for p in demo_proxies.proxies()}
+    assert set(texts) == {tuple(key.split("/", 1)) for key in snap.proxy_metrics}
     return snap.pods, texts
 
 
