@@ -245,7 +245,7 @@ def grafana(dashboard: Dashboard) -> dict:
         definition = f"label_values({selector}, {var.label_name})"
         variables.append({
             "type": "query", "name": var.name, "label": var.label, "datasource": dict(DATASOURCE),
-            "definition": definition, "query": {"query": definition, "refId": "PrometheusVariableQueryEditor"},
+            "query": {"query": definition, "refId": "PrometheusVariableQueryEditor"},
             "current": {}, "refresh": 2, "sort": 1, "hide": 0, "multi": False, "includeAll": False})
     return {
         "uid": dashboard.uid, "title": dashboard.title, "description": dashboard.description,
