@@ -139,3 +139,37 @@ def test_queries_only_use_known_variables():
         for panel in dashboard.panels():
             used = set(re.findall(r"\$(\w+)", panel.expr))
             assert used <= known, (dashboard.name, panel.title, used - known)
+
+
+def test_every_kind_offered_is_the_label_our_install_gives_its_pods():
+    """The arrival check's plan, over our rendered config, finds each kind's workloads under a label
+    named after the kind: the label the workload view's `$kind="$workload"` selects."""
+    import copy
+
+    import yaml
+
+    from kubectl_linkerd_otel.commands.snapshots import load
+    from kubectl_linkerd_otel.render.collector_config import collector_config_text
+    from kubectl_linkerd_otel.render.options import InstallOptions
+    from kubectl_linkerd_otel.scrape.config import scrape_jobs
+    from kubectl_linkerd_otel.scrape.targets import simulate
+
+    snap, _ = load(None, True, "stat")
+    web = next(p for p in snap.pods if p["metadata"]["name"].startswith("web-"))
+    pods = []
+    for i, kind in enumerate(dash.WORKLOAD_KINDS):
+        pod = copy.deepcopy(web)
+        labels = pod["metadata"]["labels"]
+        for other in arrival.OWNER_KINDS:
+            labels.pop(f"linkerd.io/proxy-{other}", None)
+        labels[f"linkerd.io/proxy-{kind}"] = f"w-{kind}"
+        pod["metadata"]["name"] = f"p-{i}"
+        pod["status"]["podIP"] = f"10.9.0.{i + 1}"
+        pod["status"]["podIPs"] = [{"ip": f"10.9.0.{i + 1}"}]
+        pods.append(pod)
+    config = collector_config_text(InstallOptions(linkerd_namespace="linkerd", insecure=True,
+                                                  exporter_endpoint="openobserve.openobserve.svc.cluster.local:5081"))
+    plan = arrival.plan(simulate(scrape_jobs(yaml.safe_load(config)), pods, own_namespace="linkerd-otel"))
+    found = {w.kind: w.selector for w in plan.workloads}
+    for kind in dash.WORKLOAD_KINDS:
+        assert found[kind] == {arrival.NAMESPACE_LABEL: web["metadata"]["namespace"], kind: f"w-{kind}"}

@@ -35,8 +35,10 @@ NAMES = ("overview", "workload", "pipeline")
 GRAFANA_SCHEMA_VERSION = 41
 OPENOBSERVE_VERSION = 8
 QUANTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
-# the owner kinds a workload view offers (Linkerd's linkerd.io/proxy-<kind> labels, as our install maps them)
-WORKLOAD_KINDS = tuple(k for k in OWNER_KINDS if k != "replicaset")
+# the owner kinds a workload view offers: Linkerd's linkerd.io/proxy-<kind> labels, which our install maps to
+# a label named after the kind; not `job` (mapped to `k8s_job`: `job` is the scrape job's) nor `replicaset`
+# (a Deployment's pods are found by `deployment`)
+WORKLOAD_KINDS = tuple(k for k in OWNER_KINDS if k not in ("job", "replicaset"))
 # a rate window: Grafana's own (at least four scrape intervals of the data source), a fixed one elsewhere
 GRAFANA_WINDOW, FIXED_WINDOW = "$__rate_interval", "2m"
 
