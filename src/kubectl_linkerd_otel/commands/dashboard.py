@@ -30,7 +30,17 @@ TARGET_HELP = "grafana (dashboard JSON for a Prometheus data source) or openobse
 @click.option("--file", "path", metavar="FILE", type=click.Path(dir_okay=False),
               help="Write the JSON to FILE (several dashboards: FILE's name with -overview, -workload, "
                    "-pipeline before its extension, one importable file each).")
-def command(target: str, which: str, counter_names: str, output: str, path: Optional[str]) -> None:
+@click.option("--apply", "apply_", is_flag=True,
+              help="Upload the dashboards through the product's HTTP API instead of printing them (all or "
+                   "nothing: a refusal puts back what this run saved).")
+@click.option("--url", metavar="URL",
+              help="With --apply: Grafana's base URL (https://grafana.example) or OpenObserve's organization "
+                   "API (https://o2.example:5080/api/ORG).")
+@click.option("--auth-from-env", "auth_env", metavar="VAR",
+              help="With --apply: the environment variable holding the credentials (Grafana: a service "
+                   "account token; OpenObserve: USER:PASSWORD). Never printed.")
+def command(target: str, which: str, counter_names: str, output: str, path: Optional[str], apply_: bool,
+            url: Optional[str], auth_env: Optional[str]) -> None:
     """Render ready-to-import dashboards of the mesh's golden metrics for Grafana or OpenObserve.
 
     \b
@@ -41,12 +51,25 @@ def command(target: str, which: str, counter_names: str, output: str, path: Opti
       kubectl linkerd-otel dashboard --for grafana                 # what each dashboard shows
       kubectl linkerd-otel dashboard --for grafana --file linkerd.json
       kubectl linkerd-otel dashboard --for openobserve --dashboard workload -o json
+      GRAFANA_TOKEN=... kubectl linkerd-otel dashboard --for grafana --apply \\
+          --url https://grafana.example --auth-from-env GRAFANA_TOKEN
     """
     from ..render.dashboards import Names, outline, render, select
 
     target, which = target.lower(), which.lower()
+    if not apply_ and (url or auth_env):
+        raise UsageError("--url and --auth-from-env are for --apply: add --apply to upload, or leave them out")
+    if apply_ and (path or output == "json"):
+        raise UsageError("--apply uploads the dashboards: leave out --file and -o json (or drop --apply)")
     chosen = select(which, Names(trimmed_total=counter_names.lower() == "trimmed"))
     docs = [(d.name, render(target, d)) for d in chosen]
+    if apply_:
+        from ..cluster.dashboards import check_settings, upload
+
+        base, authorization = check_settings(target, url, auth_env)
+        for line in upload(target, base, authorization, docs):
+            click.echo(line)
+        return
     if path:
         _write(path, docs)
         return
