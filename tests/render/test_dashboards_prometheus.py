@@ -2,11 +2,12 @@
 the golden panels held equal to what `stat` computes from the same data: two independent computations.
 
 The data: the two reads of every meshed proxy of the demo mesh (the emojivoto mesh `stat --demo` shows;
-tests/demo_proxies.py, admin-port traffic included), served by a local HTTP server under the labels our rendered collector config gives each proxy
-target (namespace, pod, deployment, ...: the scrape simulation of scrape/targets.py), each sample stamped:
-the first read at T1, the second at T2 = T1 + 32 s. Prometheus scrapes them (the first scrape gets the
-first read, later ones the second), so each series holds exactly those two samples, and every panel is
-evaluated at T2. 32 s is a power of two: a per-second rate (irate's (v2 - v1) / 32, `stat`'s increase
+tests/demo_proxies.py, admin-port traffic included), served by a local HTTP server under the labels our
+rendered collector config gives each proxy target (namespace, pod, deployment, ...: the scrape simulation
+of scrape/targets.py), each sample stamped:
+the first read at T1, the second at T2 = T1 + 32 s. Prometheus scrapes them (the first read until it holds
+every one, then the second), so each series holds exactly those two samples, and every panel is evaluated
+at T2. 32 s is a power of two: a per-second rate (irate's (v2 - v1) / 32, `stat`'s increase
 times 1/32) is exact in binary floating point, so request and success rates must be equal, not close.
 
 The pipeline panels read what Prometheus records per scrape (`up`, `scrape_duration_seconds`,
@@ -93,11 +94,13 @@ def collector_text(n: int) -> str:
 
 
 class MetricsServer:
-    """/metrics/<ns>/<pod>: the first read stamped T1 at the first scrape, the second stamped T2 after;
+    """/metrics/<ns>/<pod>: the first read stamped T1 until `second` is set (once Prometheus holds every
+    first read: a scrape that failed on a loaded machine is simply repeated), then the second stamped T2;
     /collector: the collector's self-metrics."""
 
     def __init__(self, texts, t1_ms: int, t2_ms: int):
         self.served: Dict[str, int] = {}
+        self.second = False
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -112,7 +115,7 @@ class MetricsServer:
                 else:
                     ns, pod = key.split("/", 3)[2:4]
                     first, second = texts[(ns, pod)]
-                    body = stamped(first, t1_ms) if n == 0 else stamped(second, t2_ms)
+                    body = stamped(second, t2_ms) if server.second else stamped(first, t1_ms)
                 data = body.encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")
@@ -137,7 +140,7 @@ class Backend:
         self.url = f"http://127.0.0.1:{free_port()}"
         statics = [{"targets": [metrics.address], "labels": dict(lab, __metrics_path__=f"/metrics/{ns}/{pod}")}
                    for (ns, pod), lab in sorted(labels.items())]
-        config = {"global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+        config = {"global": {"scrape_interval": "1s", "scrape_timeout": "1s"},   # a failed scrape is repeated
                   "scrape_configs": [{"job_name": "linkerd-proxy", "static_configs": statics},
                                      {"job_name": COLLECTOR_JOB, "metrics_path": "/collector",
                                       "static_configs": [{"targets": [metrics.address]}]}]}
@@ -201,11 +204,18 @@ def prometheus(data):
     backend = Backend(labels, metrics)
     expected = sum(1 for first, _ in texts.values() for line in first.splitlines() if line.startswith("response_total"))
     try:
+        def first_reads():
+            answer = backend.query("count(response_total)", t1)["data"]["result"]
+            return answer and int(float(answer[0]["value"][1])) == expected
+        backend.wait(first_reads, "store the first read of every proxy")
+        metrics.second = True
+
         def both_reads():
             answer = backend.query("count(irate(response_total[1m]))", t2)["data"]["result"]
             return answer and int(float(answer[0]["value"][1])) == expected
         backend.wait(both_reads, "store both reads of every proxy")
-        backend.wait(lambda: backend.query("sum(rate(otelcol_exporter_sent_metric_points_total[1m]))")["data"]["result"],
+        sent = "sum(rate(otelcol_exporter_sent_metric_points_total[1m]))"
+        backend.wait(lambda: backend.query(sent)["data"]["result"],
                      "scrape the collector's self-metrics twice")
         yield backend, t2
     finally:

@@ -81,7 +81,8 @@ class _Api:
         try:
             response = self.client.request(method, url, json=body)
         except self.httpx.TimeoutException:
-            raise Refused(f"{self.product} at {self.base} did not answer {method} {path.split('?')[0]} in time") from None
+            raise Refused(f"{self.product} at {self.base} did not answer {method} {path.split('?')[0]} in "
+                          "time") from None
         except self.httpx.HTTPError as exc:
             first = (str(exc).strip().splitlines() or [""])[0][:160]
             raise Refused(f"cannot reach {self.product} at {self.base}: {first}") from None

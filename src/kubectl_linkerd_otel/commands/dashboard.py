@@ -82,7 +82,8 @@ def command(target: str, which: str, counter_names: str, output: str, path: Opti
             click.echo("")
         for line in outline(dashboard, target):
             click.echo(line)
-    click.echo(f"\nTo import: rerun with -o json or --file FILE ({'Grafana: Dashboards > New > Import' if target == 'grafana' else 'OpenObserve: Dashboards > Import'}).")
+    where = "Grafana: Dashboards > New > Import" if target == "grafana" else "OpenObserve: Dashboards > Import"
+    click.echo(f"\nTo import: rerun with -o json or --file FILE ({where}), or upload with --apply.")
 
 
 def _write(path: str, docs: List) -> None:
