@@ -128,7 +128,8 @@ def test_openobserve_v8_shape():
                 assert q["fields"]["stream"] and q["fields"]["stream"] in q["query"]
                 assert "{{" not in q["config"]["promql_legend"]
         for var in doc["variables"]["list"]:
-            assert var["type"] in ("custom", "query_values") and var["name"] and var["label"]
+            assert var["type"] in ("custom", "query_values", "textbox") and var["name"] and var["label"]
+            assert "$" not in json.dumps(var.get("query_data"))      # a label-values field is fixed
             if var["type"] == "query_values":
                 assert var["query_data"]["stream_type"] == "metrics"
 

@@ -300,6 +300,12 @@ def openobserve(dashboard: Dashboard) -> dict:
                               "options": [{"label": v, "value": v, "selected": i == 0}
                                           for i, v in enumerate(var.values)]})
             continue
+        if var.label_name.startswith("$"):
+            # its label is another variable's value: OpenObserve's label-values variable reads one fixed
+            # field, so the name is typed in
+            variables.append({"type": "textbox", "name": var.name, "label": var.label, "value": "",
+                              "options": []})
+            continue
         data: dict = {"stream_type": "metrics", "stream": var.metric, "field": var.label_name,
                       "max_record_size": None}
         if var.matchers:
