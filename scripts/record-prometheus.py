@@ -26,6 +26,7 @@ TESTS = [
     "tests/scrape/test_targets_validation.py",
     "tests/scrape/test_faults_properties.py",
     "tests/cluster/test_backend_query.py",
+    "tests/render/test_dashboards_prometheus.py",
 ]
 
 

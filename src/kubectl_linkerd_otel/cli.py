@@ -26,6 +26,7 @@ COMMANDS = {
     "stat": "stat",
     "validate": "validate",
     "snapshot": "snapshot",
+    "dashboard": "dashboard",
     "version": "version",
     "_extension-metadata": "extension_metadata",
     "completion": "completion",

@@ -23,7 +23,17 @@ from .targets import COMPLETED, Simulation, is_proxy_admin
 # pkg.translator.prometheus.NormalizeName), and a backend that stores OTLP names as they come (Prometheus'
 # otlp translation strategy NoTranslation, OpenObserve) keeps that; backends translating OTLP back to
 # Prometheus names (UnderscoreEscapingWithSuffixes, the default) add `_total` again.
-METRIC_VARIANTS = ("request_total", "request")
+def arrived_name(name: str, trimmed_total: bool = False) -> str:
+    """A Prometheus metric name as the backend holds it after the OpenTelemetry hop: the same, or, when
+    the receiver trims `_total` and the backend keeps OTLP names, without it (see above)."""
+    return name[:-len("_total")] if trimmed_total and name.endswith("_total") else name
+
+
+METRIC_VARIANTS = (arrived_name("request_total"), arrived_name("request_total", trimmed_total=True))
+# The labels our install's relabeling gives every proxy series (render/collector_config.py): the namespace,
+# the pod, and the owner kind named by Linkerd's label (`deployment`, `statefulset`, ...: OWNER_KINDS);
+# `plan` prefers them when a hand-written config maps a value to several labels.
+NAMESPACE_LABEL, POD_LABEL = "namespace", "pod"
 FRESH_SECONDS = 300           # "recent": a sample within the last 5 minutes
 WINDOW_SECONDS = 3600         # how far back a stale workload's newest sample is looked for
 STEP_SECONDS = 60
@@ -113,7 +123,7 @@ def plan(sim: Simulation, namespace_filter: Sequence[str] = ()) -> Plan:
             if job.job.name not in result.jobs:
                 result.jobs.append(job.job.name)
             kind, name = owner(pt.pod)
-            ns_label = _pick(_carriers(target, _NAMESPACE, pt.namespace), "namespace")
+            ns_label = _pick(_carriers(target, _NAMESPACE, pt.namespace), NAMESPACE_LABEL)
             selector = {ns_label: pt.namespace} if ns_label else {}
             workload_label = ""
             if kind != "pod":
@@ -122,7 +132,7 @@ def plan(sim: Simulation, namespace_filter: Sequence[str] = ()) -> Plan:
             if workload_label:
                 selector[workload_label] = name
             else:
-                pod_label = _pick(_carriers(target, _POD_NAME, pt.name), "pod")
+                pod_label = _pick(_carriers(target, _POD_NAME, pt.name), POD_LABEL)
                 if not pod_label:
                     unidentified.append(f"{pt.namespace}/{pt.name}")
                     continue
