@@ -103,16 +103,14 @@ class TargetInfo:
 
 class PodTargets:
     """A pod and its discovered targets. `group` (the target-group labels every target of the pod shares;
-    empty without an IP) is built from the pod when asked, not stored: 25-odd labels a pod would be a
-    large share of a 50,000-pod mesh's memory. The last pod's is kept, for the targets of one pod read
-    one after another."""
+    empty without an IP) and `targets` (one a container port, or one for a container without ports) are
+    built from the pod when asked, not stored: on a 50,000-pod mesh they would be a large share of the
+    memory. The last pod's are kept, for a pod's targets read one after another."""
 
-    __slots__ = ("pod", "namespace", "name", "meshed", "ip", "targets")
+    __slots__ = ("pod", "namespace", "name", "meshed", "ip")
 
-    def __init__(self, pod: dict, namespace: str, name: str, meshed: bool, ip: str,
-                 targets: Optional[List[TargetInfo]] = None):
+    def __init__(self, pod: dict, namespace: str, name: str, meshed: bool, ip: str):
         self.pod, self.namespace, self.name, self.meshed, self.ip = pod, namespace, name, meshed, ip
-        self.targets: List[TargetInfo] = [] if targets is None else targets
 
     @property
     def group(self) -> Dict[str, str]:
@@ -122,6 +120,16 @@ class PodTargets:
         if last is None or last[0] is not self.pod:
             last = (self.pod, group_labels(self.pod))
             _last_group[0] = last
+        return last[1]
+
+    @property
+    def targets(self) -> List["TargetInfo"]:
+        if not self.ip:
+            return []
+        last = _last_targets[0]
+        if last is None or last[0] is not self.pod:
+            last = (self.pod, _targets(self.pod, self.ip))
+            _last_targets[0] = last
         return last[1]
 
     @property
@@ -136,8 +144,9 @@ class PodTargets:
         return f"PodTargets({self.namespace}/{self.name}, meshed={self.meshed}, ip={self.ip!r})"
 
 
-# (the pod whose group labels were built last, them): read-only, callers copy before changing
+# (the pod whose group labels or targets were built last, them): read-only, callers copy before changing
 _last_group: List[Any] = [None]
+_last_targets: List[Any] = [None]
 
 
 def is_meshed(pod: dict) -> bool:
@@ -225,18 +234,20 @@ def _port_text(number: Any) -> str:
 
 def discover(pod: dict) -> PodTargets:
     meta = pod.get("metadata") or {}
+    status = pod.get("status") or {}
+    return PodTargets(pod, meta.get("namespace") or "", meta.get("name") or "", is_meshed(pod),
+                      status.get("podIP") or "")
+
+
+def _targets(pod: dict, ip: str) -> List[TargetInfo]:
     spec = pod.get("spec") or {}
     status = pod.get("status") or {}
-    ip = status.get("podIP") or ""
-    result = PodTargets(pod, meta.get("namespace") or "", meta.get("name") or "", is_meshed(pod), ip)
-    if not ip:
-        return result
     ids = {}
     for s in status.get("containerStatuses") or ():
         ids.setdefault(("c", s.get("name")), s.get("containerID") or "")
     for s in status.get("initContainerStatuses") or ():
         ids.setdefault(("i", s.get("name")), s.get("containerID") or "")
-    targets = result.targets
+    targets: List[TargetInfo] = []
     for init, containers in ((False, spec.get("containers") or ()), (True, spec.get("initContainers") or ())):
         for c in containers:
             cname = c.get("name") or ""
@@ -259,7 +270,7 @@ def discover(pod: dict) -> PodTargets:
                                           container_id=cid, image=image, host=ip, port_text=text,
                                           port_labels=_shared_port_labels.setdefault(own, own)
                                           if len(_shared_port_labels) < 100_000 else own))
-    return result
+    return targets
 
 
 # -- selectors -------------------------------------------------------------------------------------
