@@ -8,7 +8,7 @@ inbound-policy check says will answer 403 counted apart. Running meshed pods = s
 refused; completed pods are not counted (they are not scraped by design)."""
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from ..collector.locate import static_env
 from ..scrape.config import scrape_jobs
@@ -73,7 +73,7 @@ def _in_scope(opts) -> Callable[[str], bool]:
     return lambda namespace: not opts.namespace_filter or namespace in opts.namespace_filter
 
 
-def _actual_admin_pod(target, by_address: Dict[str, Tuple[str, str]]):
+def _actual_admin_pod(target, by_address: "_LazyAddresses"):
     """The (namespace, pod) whose proxy admin port a target the collector reports scrapes, else None."""
     if target.source == "both":
         return target.pod.key if target.pod is not None and is_proxy_admin(target.info) else None
@@ -82,6 +82,21 @@ def _actual_admin_pod(target, by_address: Dict[str, Tuple[str, str]]):
             found.get(f"{POD}container_port_name") == ADMIN_PORT and found.get(f"{POD}name"):
         return found.get("__meta_kubernetes_namespace", ""), found[f"{POD}name"]
     return by_address.get(found.get("__address__") or (target.labels or {}).get("instance", ""))
+
+
+class _LazyAddresses:
+    """The (namespace, pod) of each proxy admin address the simulation discovered, built on first use:
+    only a target the collector reports without its pod's labels needs it."""
+
+    def __init__(self, sim) -> None:
+        self._sim = sim
+        self._index: Optional[Dict[str, Tuple[str, str]]] = None
+
+    def get(self, address: str) -> Optional[Tuple[str, str]]:
+        if self._index is None:
+            self._index = {info.labels.get("__address__", ""): pt.key for pt in self._sim.pods
+                           for info in pt.targets if is_proxy_admin(info)}
+        return self._index.get(address)
 
 
 def _refused(snap, pods) -> Dict[Tuple[str, str], str]:
@@ -145,11 +160,9 @@ def scraped(snap, opts):
     active = [t for j in sim.jobs for t in j.active if not t.namespace or in_scope(t.namespace)]
     jobs = ", ".join(j.job.name for j in sim.jobs) or "none"
     explained = {u.pod.key: u.reason for u in sim.meshed_unscraped}
-    expected_admin = {t.pod.key: t for t in active if t.pod is not None and is_proxy_admin(t.info)}
     refused: Dict[Tuple[str, str], str] = {}
     if sim.actual:
-        by_address = {info.labels.get("__address__", ""): pt.key for pt in sim.pods for info in pt.targets
-                      if is_proxy_admin(info)}
+        by_address = _LazyAddresses(sim)
         seen = [t for t in active if t.source != "simulation"]
         scraped_pods = {k for k in (_actual_admin_pod(t, by_address) for t in seen) if k is not None}
         health = {"up": 0, "down": 0, "unknown": 0}
@@ -180,6 +193,10 @@ def scraped(snap, opts):
         description += f" ({count(completed, 'completed pod')} not counted)"
 
     blocked_pods = {t.pod.key for t in blocked if t.pod is not None}
+    # the expected proxy target of each pod not scraped (only theirs: on a large mesh, one entry a pod)
+    unscraped_keys = {p.key for p in not_scraped}
+    expected_admin = {t.pod.key: t for t in active if t.pod is not None and t.pod.key in unscraped_keys
+                      and is_proxy_admin(t.info)} if unscraped_keys else {}
 
     def why(p) -> str:
         if p.key in expected_admin:

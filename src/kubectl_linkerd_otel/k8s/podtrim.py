@@ -4,12 +4,14 @@ probes; the trimmed one well under 2 KB).
 
 What is kept, and who reads it:
 - scrape/sd.py (Prometheus role: pod): name, namespace, uid, labels, annotations (every one: any can be a
-  `__meta_kubernetes_pod_annotation_*` label), ownerReferences, nodeName, podIP(s), hostIP, phase, the
+  `__meta_kubernetes_pod_annotation_*` label), ownerReferences, nodeName, podIP, hostIP, phase, the
   Ready condition, container and init container names, images, ports, and container ids from the
   statuses; its field selectors: restartPolicy, schedulerName, serviceAccountName, hostNetwork,
   nominatedNodeName.
 - k8s/podstatus.py (READY column, reasons): deletionTimestamp, every condition, restartPolicy of init
-  containers (native sidecars), container statuses with state/lastState, status.reason.
+  containers (native sidecars), container statuses with state/lastState (restartCount, started and
+  lastState left out when they are 0, false, {}: what a missing one reads as), status.reason.
+Not kept, as no one reads them: podIPs (Prometheus' pod role reads podIP), startTime, generateName.
 - checks (policy, data plane): the proxy's env values `_l5d_trustdomain` and
   `LINKERD2_PROXY_INBOUND_DEFAULT_POLICY`.
 Pods in the collector's namespace are kept whole by the callers (few, and the collector checks read
@@ -23,10 +25,10 @@ from typing import Any, Dict
 KEPT_ENV = frozenset({"_l5d_trustdomain", "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY"})
 
 _META = ("name", "namespace", "uid", "labels", "annotations", "ownerReferences", "deletionTimestamp",
-         "creationTimestamp", "generateName")
+         "creationTimestamp")
 _SPEC = ("nodeName", "restartPolicy", "schedulerName", "serviceAccountName", "serviceAccount", "hostNetwork")
 _CONTAINER = ("name", "image", "ports", "restartPolicy")
-_STATUS = ("phase", "reason", "podIP", "podIPs", "hostIP", "nominatedNodeName", "startTime")
+_STATUS = ("phase", "reason", "podIP", "hostIP", "nominatedNodeName")
 _CONDITION = ("type", "status", "reason", "message")
 _CONTAINER_STATUS = ("name", "ready", "started", "restartCount", "containerID", "state", "lastState")
 _OWNER = ("kind", "name", "controller")
@@ -46,6 +48,20 @@ def _container(container: Any) -> Dict[str, Any]:
                 if isinstance(e, dict) and e.get("name") in KEPT_ENV]
         if kept:
             out["env"] = kept
+    return out
+
+
+# a container status's fields that read as their zero value when absent (k8s/podstatus.py reads them with
+# .get(...) or a default): left out when they are that value, a smaller dict for each container of each pod
+_ZERO_STATUS = (("restartCount", 0), ("started", False), ("lastState", {}))
+
+
+def _container_status(status: Any) -> Dict[str, Any]:
+    out = _pick(status, _CONTAINER_STATUS)
+    for key, zero in _ZERO_STATUS:
+        value = out.get(key, zero)
+        if value == zero and type(value) is type(zero):    # 0, not False; {}, not []
+            out.pop(key, None)
     return out
 
 
@@ -73,7 +89,7 @@ def trim_pod(pod: dict) -> dict:
             trimmed["conditions"] = [_pick(c, _CONDITION) for c in status["conditions"]]
         for field in ("containerStatuses", "initContainerStatuses"):
             if isinstance(status.get(field), list):
-                trimmed[field] = [_pick(s, _CONTAINER_STATUS) for s in status[field]]
+                trimmed[field] = [_container_status(s) for s in status[field]]
         out["status"] = trimmed
     return out
 
@@ -169,7 +185,7 @@ class Trimmer:
                 return self._keep(key, out)
             return out
         if isinstance(value, list):
-            items = [self._share(v) for v in value]
+            items = [self._share(v) for v in value][:]     # the copy has no room to grow: kept long
             if len(items) <= 8 and all(self._shareable(v) for v in items):
                 return self._keep(("l",) + tuple(_token(v) for v in items), items)
             return items

@@ -702,8 +702,14 @@ def merge_actual(sim: Simulation, answers: Dict[str, dict]) -> None:
         result.actual_only += 1
 
 
+_collector_lists: Dict[Tuple[str, ...], List[str]] = {}
+
+
 def _apply_actual(target: Target, found: List[Tuple[str, dict]]) -> None:
-    target.collectors = [c for c, _ in found]
+    # one list for each set of collectors (read-only): not one a target
+    names = tuple(c for c, _ in found)
+    target.collectors = _collector_lists.setdefault(names, list(names)) if len(_collector_lists) < 1024 \
+        else list(names)
     order = {"down": 0, "unknown": 1, "up": 2}
     collector, item = min(found, key=lambda f: order.get(str(f[1].get("health")), 1))
     target.health = str(item.get("health") or "unknown")
