@@ -1,6 +1,7 @@
 """A small Kubernetes API server on 127.0.0.1 for tests: real HTTP, real client stack.
 
-It serves what the plugin uses: /version, list (label/field selectors, limit/continue), get, server-side
+It serves what the plugin uses: /version, list (label/field selectors, limit/continue), watch (for the real
+collector's informers: initial events only), get, server-side
 apply with field ownership and conflicts, create, delete (one or a collection), pods/log, pods/proxy and
 SubjectAccessReviews. Faults can be injected: an error status for N requests, latency, dropped connections.
 """
@@ -611,7 +612,33 @@ def _selected(items: List[dict], query: Dict[str, str]) -> List[dict]:
     return [o for o in items if labels(o.get("metadata", {}).get("labels") or {}) and fields(o)]
 
 
+def _watch(api: FakeApiServer, kind, api_version: str, namespace: Optional[str], query) -> None:
+    """A watch, as informers (client-go's reflector) open after their list: the initial events when asked
+    (`sendInitialEvents`, the watch-list protocol) closed by the initial-events-end bookmark, then
+    nothing (the fake's objects do not change during a watch) until `timeoutSeconds` (at most 60 s) or
+    the server stops; the client then watches again."""
+    items = _selected(api.store.list(kind.group, kind.plural, namespace), query)
+    version = api.store.resource_version
+    timeout = min(float(query.get("timeoutSeconds") or 60), 60.0)
+
+    def pieces():
+        if query.get("sendInitialEvents") == "true":
+            for item in items:
+                obj = dict(item, kind=kind.kind, apiVersion=api_version)
+                yield json.dumps({"type": "ADDED", "object": obj}).encode() + b"\n"
+            yield json.dumps({"type": "BOOKMARK", "object": {
+                "kind": kind.kind, "apiVersion": api_version,
+                "metadata": {"resourceVersion": version,
+                             "annotations": {"k8s.io/initial-events-end": "true"}}}}).encode() + b"\n"
+        api._stopping.wait(timeout)
+        return
+
+    raise _Reply(200, Streamed(pieces))
+
+
 def _list(api: FakeApiServer, kind, api_version: str, namespace: Optional[str], query) -> None:
+    if query.get("watch") in ("true", "1"):
+        _watch(api, kind, api_version, namespace, query)
     # the stored objects themselves, never changed here: a page of a large store costs its page only
     if api.endless_continue and query.get("continue"):      # endless_list: more pages, forever, empty
         with api._lock:
