@@ -47,11 +47,14 @@ class Fault:
     retry_after: Optional[str] = None
     seconds: float = 0.0
     body: bytes = b""              # kind "answer": sent as is, with `status`
+    agent: Optional[str] = None    # regex searched in the User-Agent (one client among several)
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, agent: str = "") -> bool:
         if self.times is not None and self.times <= 0:
             return False
         if self.method and self.method.upper() != method:
+            return False
+        if self.agent is not None and re.search(self.agent, agent) is None:
             return False
         return self.path is None or re.search(self.path, path) is not None
 
@@ -238,9 +241,10 @@ class FakeApiServer:
         self.faults.append(Fault("drop", times, path))
 
     def answer(self, body: bytes, path: Optional[str] = None, times: Optional[int] = None,
-               status: int = 200) -> None:
-        """Answer requests to `path` with these bytes (nonsense, a JSON array, ...) instead."""
-        self.faults.append(Fault("answer", times, path, status=status, body=body))
+               status: int = 200, agent: Optional[str] = None) -> None:
+        """Answer requests to `path` (from clients whose User-Agent matches `agent`) with these bytes
+        (nonsense, a JSON array, a Status ...) instead."""
+        self.faults.append(Fault("answer", times, path, status=status, body=body, agent=agent))
 
     def delay(self, seconds: float, path: Optional[str] = None, times: Optional[int] = None) -> None:
         self.faults.append(Fault("delay", times, path, seconds=seconds))
@@ -278,10 +282,10 @@ class FakeApiServer:
         return [r for r in self.requests if re.search(path_regex, r.path)
                 and (method is None or r.method == method)]
 
-    def _take_fault(self, method: str, path: str) -> Optional[Fault]:
+    def _take_fault(self, method: str, path: str, agent: str = "") -> Optional[Fault]:
         with self._lock:
             for fault in self.faults:
-                if fault.matches(method, path):
+                if fault.matches(method, path, agent):
                     if fault.times is not None:
                         fault.times -= 1
                     return fault
@@ -407,7 +411,7 @@ def _handler_for(api: FakeApiServer):
                 request.done = time.monotonic()
 
         def _answer(self, method: str, path: str, query: Dict[str, str], body, raw_query: str) -> None:
-            fault = api._take_fault(method, path)
+            fault = api._take_fault(method, path, self.headers.get("User-Agent") or "")
             if fault is None and api.chaos is not None:
                 fault = api.chaos.draw(method, path, raw_query)
             if fault is not None and fault.kind == "delay":

@@ -16,7 +16,33 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-SUBNET = "127.77.0."          # pod IPs: 127.77.0.<n>, unlikely to meet anything else on the machine
+SUBNET = "127.77.0."          # pod IPs: 127.77.<b>.<n>, unlikely to meet anything else on the machine
+CLAIM_PORT = 4191
+
+
+class Subnet:
+    """A /24 of 127.77.0.0/16 this test has to itself: it holds a listening socket on <subnet>.1:4191
+    (no one else can, in this process or another), so parallel tests never bind each other's pod IPs."""
+
+    def __init__(self):
+        import os
+
+        start = os.getpid() % 250
+        for offset in range(250):
+            b = (start + offset) % 250 + 1
+            claim = socket.socket()
+            try:
+                claim.bind((f"127.77.{b}.1", CLAIM_PORT))
+                claim.listen(1)
+            except OSError:
+                claim.close()
+                continue
+            self.claim, self.prefix = claim, f"127.77.{b}."
+            return
+        raise OSError("no free subnet in 127.77.0.0/16")
+
+    def close(self) -> None:
+        self.claim.close()
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -71,12 +97,12 @@ def listen_ports(config: dict) -> List[str]:
     return ports
 
 
-def loopback_pods() -> List[dict]:
-    """The harness mesh's pods, each with a pod IP of its own in 127.77.0.0/24."""
+def loopback_pods(prefix: str = SUBNET) -> List[dict]:
+    """The harness mesh's pods, each with a pod IP of its own in <prefix>0/24 (a Subnet's prefix)."""
     pods = json.loads((FIXTURES / "harness-mesh-pods.json").read_text(encoding="utf-8"))["items"]
     for index, pod in enumerate(pods, start=10):
-        pod["status"]["podIP"] = SUBNET + str(index)
-        pod["status"]["podIPs"] = [{"ip": SUBNET + str(index)}]
+        pod["status"]["podIP"] = prefix + str(index)
+        pod["status"]["podIPs"] = [{"ip": prefix + str(index)}]
     return pods
 
 

@@ -84,7 +84,8 @@ def scenario(name: str, binary: str, workdir: Path) -> str:
     from otlp_server import serve_otlp
 
     api = FakeApiServer(tls=True).start()
-    pods = loopback.loopback_pods()
+    subnet = loopback.Subnet()
+    pods = loopback.loopback_pods(subnet.prefix)
     for pod in pods:
         api.add(dict(pod, apiVersion="v1", kind="Pod"))
     token = workdir / "token"
@@ -132,6 +133,7 @@ def scenario(name: str, binary: str, workdir: Path) -> str:
         if proxies is not None:
             proxies.stop()
         api.stop()
+        subnet.close()
 
 
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")

@@ -1,5 +1,5 @@
 """End to end on loopback, no cluster: the real collector (scripts/otelcol.sh) runs the config `install`
-renders, discovers the fake API server's pods (pod IPs in 127.77.0.0/24) through its real Kubernetes
+renders, discovers the fake API server's pods (pod IPs in a /24 of 127.77.0.0/16) through its real Kubernetes
 client, scrapes the fake proxies on <podIP>:4191 and exports over OTLP/HTTP to a real Prometheus 3
 (scripts/prometheus-otlp.sh). The plugin's view is then held against what really happened."""
 from __future__ import annotations
@@ -83,24 +83,48 @@ def _wait(what: str, probe, deadline_s: float = DEADLINE_S, proc=None, log: Path
                          f"{log.read_text()[-3000:] if log else ''}")
 
 
+BCRYPT_RIGHT_PASSWORD = "$2b$04$0ztFD2W1IMIY6JkaotCaleAKUguMKxApqrWrL10S/xe3t0hcHcNLa"   # "right-password"
+
+
+class Prometheus:
+    """A real Prometheus 3 taking OTLP on /api/v1/otlp/v1/metrics and answering PromQL; with
+    `basic_auth`, its web config asks every request for user `collector`, password `right-password`."""
+
+    def __init__(self, binary: str, workdir: Path, basic_auth: bool = False):
+        self.workdir = workdir
+        port = loopback.free_port()
+        config = workdir / "prometheus.yml"
+        config.write_text("global:\n  scrape_interval: 1m\n", encoding="utf-8")
+        args = [binary, f"--config.file={config}", f"--storage.tsdb.path={workdir}/tsdb",
+                f"--web.listen-address=127.0.0.1:{port}", "--web.enable-otlp-receiver"]
+        if basic_auth:
+            web = workdir / "web.yml"
+            web.write_text(f"basic_auth_users:\n  collector: '{BCRYPT_RIGHT_PASSWORD}'\n", encoding="utf-8")
+            args.append(f"--web.config.file={web}")
+        self.log = workdir / "prometheus.log"
+        self.proc = subprocess.Popen(args, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{port}"
+
+        def ready():
+            try:
+                return urllib.request.urlopen(self.url + "/-/ready", timeout=5).status == 200
+            except urllib.error.HTTPError as exc:
+                return exc.code == 401
+        _wait("Prometheus ready", ready, 60, self.proc, self.log)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
 @pytest.fixture
 def backend(prometheus_otlp, tmp_path):
-    """A real Prometheus 3 taking OTLP on /api/v1/otlp/v1/metrics, answering PromQL."""
-    port = loopback.free_port()
-    config = tmp_path / "prometheus.yml"
-    config.write_text("global:\n  scrape_interval: 1m\n", encoding="utf-8")
-    log = tmp_path / "prometheus.log"
-    proc = subprocess.Popen([prometheus_otlp, f"--config.file={config}", f"--storage.tsdb.path={tmp_path}/tsdb",
-                             f"--web.listen-address=127.0.0.1:{port}", "--web.enable-otlp-receiver"],
-                            stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait("Prometheus ready", lambda: urllib.request.urlopen(url + "/-/ready", timeout=5).status == 200,
-              60, proc, log)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    prometheus = Prometheus(prometheus_otlp, tmp_path)
+    yield prometheus.url
+    prometheus.stop()
 
 
 def _query(url: str, promql: str):
@@ -112,21 +136,140 @@ def _fetch(url: str) -> str:
         return answer.read().decode("utf-8")
 
 
-def _mesh_on_loopback(api: FakeApiServer) -> list:
+def _mesh_on_loopback(api: FakeApiServer, prefix: str, mutate_pods=None, rbac: bool = True) -> list:
     """The shared harness mesh (with the reference collector's objects) in the fake API server, its pods
     with loopback IPs; the collector's pod as scenarios.healthy leaves it (pinned image, RBAC)."""
     import scenarios
     from conftest import mesh_objects
 
-    pods = {(p["metadata"]["namespace"], p["metadata"]["name"]): p for p in loopback.loopback_pods()}
+    pods = {(p["metadata"]["namespace"], p["metadata"]["name"]): p for p in loopback.loopback_pods(prefix)}
+    if mutate_pods is not None:
+        mutate_pods(pods)
     for obj in mesh_objects():
         if obj.get("kind") == "Pod":
             obj = dict(pods[(obj["metadata"]["namespace"], obj["metadata"]["name"])], apiVersion="v1", kind="Pod")
         api.add(obj)
-    scenarios.reference(api)
+    scenarios.reference(api, rbac=rbac)
     api.remove("pods", "web-697cdddb99-5t22j", "other-mesh")     # as scenarios.healthy: another mesh's
     scenarios._set_image(api, "otel/opentelemetry-collector:0.159.0")
     return [p for p in api.objects("pods")]
+
+
+class LoopbackRun:
+    """The fake API server with the mesh on loopback, the fake proxies, and the real collector running
+    the config `install` renders (with `install_args`), changed only by loopback.as_in_pod. The
+    collector's pod answers pods/proxy (self-metrics, /api/v1/targets) from the real collector, and its
+    pods/log with the real collector's output."""
+
+    def __init__(self, otelcol: str, tmp_path: Path, monkeypatch, install_args=(), env=None,
+                 mutate_pods=None, mutate_config=None, rbac: bool = True):
+        import base64
+
+        import scenarios
+
+        self.tmp = tmp_path
+        self.api = FakeApiServer(tls=True).start()
+        monkeypatch.setenv("KUBECONFIG", self.api.kubeconfig(str(tmp_path / "kubeconfig")))
+        monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+        self.subnet = loopback.Subnet()
+        self.pods = _mesh_on_loopback(self.api, self.subnet.prefix, mutate_pods, rbac)
+        if not rbac:
+            # what the API server answers the collector's service account without its ClusterRole's binding
+            user = scenarios.SA_USER
+            body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                    "message": f'pods is forbidden: User "{user}" cannot list resource "pods" in API group "" '
+                               f'at the cluster scope', "reason": "Forbidden", "details": {"kind": "pods"},
+                    "code": 403}
+            self.api.answer(json.dumps(body).encode(), path=r"^/api/v1/(namespaces/[^/]+/)?pods$", status=403,
+                            agent=r"^Prometheus/")
+        for name, value in (env or {}).items():
+            # the pod's env from the credentials Secret, as install wires it
+            scenarios._set_secret_env(self.api, name)
+            secret = self.api.get("secrets", "otel-credentials", scenarios.NS) or {
+                "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": "otel-credentials", "namespace": scenarios.NS}, "data": {}}
+            secret["data"][name] = base64.b64encode(value.encode()).decode()
+            self.api.add(secret)
+        self.proxies = loopback.FakeProxies(self.pods).start()
+        self.config = _rendered(*install_args)
+        if mutate_config is not None:
+            mutate_config(self.config)
+        self.rendered_text = yaml.safe_dump(self.config, sort_keys=False)
+        scenarios._set_config(self.api, self.rendered_text)
+        token = tmp_path / "token"
+        token.write_text(self.api.token)
+        self.ports = {port: loopback.free_port() for port in loopback.listen_ports(self.config)}
+        run = loopback.as_in_pod(self.config, api_server=self.api.url, token_file=str(token),
+                                 ca_file=self.api.ca_file, ports=self.ports)
+        (tmp_path / "rendered.yaml").write_text(self.rendered_text)
+        (tmp_path / "run.yaml").write_text(yaml.safe_dump(run, sort_keys=False))
+        (tmp_path / "pods.json").write_text(json.dumps({"kind": "PodList", "apiVersion": "v1",
+                                                        "items": self.pods}))
+        self.log = tmp_path / "otelcol.log"
+        run_env = dict(env or {}, PATH=os.environ.get("PATH", ""), GOMEMLIMIT="400MiB", HOME=str(tmp_path))
+        self.proc = subprocess.Popen([otelcol, f"--config={tmp_path / 'run.yaml'}"], env=run_env,
+                                     stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        self.receiver = f"http://127.0.0.1:{self.ports['9090']}"
+        self_metrics = f"http://127.0.0.1:{self.ports['8888']}"
+        self.api.set_proxy(scenarios.NS, scenarios.COLLECTOR_POD, 9090, "api/v1/targets",
+                           body=lambda _q: _fetch(self.receiver + "/api/v1/targets"))
+        self.api.set_proxy(scenarios.NS, scenarios.COLLECTOR_POD, 8888, "metrics",
+                           body=lambda _q: _fetch(self_metrics + "/metrics"))
+        # the proxies answer `check` through pods/proxy as they answer the collector
+        for pod in self.pods:
+            ip = pod["status"].get("podIP", "")
+            if pod["status"].get("phase") != "Running":
+                continue
+            for container in pod["spec"]["containers"] + pod["spec"].get("initContainers", []):
+                for port in container.get("ports") or []:
+                    if str(port.get("name", "")).endswith("admin"):
+                        url = f"http://{ip}:{port['containerPort']}/metrics"
+                        self.api.set_proxy(pod["metadata"]["namespace"], pod["metadata"]["name"],
+                                           port["containerPort"], "metrics", body=lambda _q, u=url: _fetch(u))
+
+    def expected_targets(self) -> set:
+        expected = json.loads(run_cli("targets", "--config", str(self.tmp / "rendered.yaml"), "--pods",
+                                      str(self.tmp / "pods.json"), "-o", "json").stdout)
+        return {(t["scrapePool"], t["scrapeUrl"], json.dumps(t["labels"], sort_keys=True))
+                for t in expected["data"]["activeTargets"]}
+
+    def wait_targets_up(self, count: int) -> list:
+        def all_up():
+            targets = _get_json(self.receiver + "/api/v1/targets")["data"]["activeTargets"]
+            return targets if len(targets) >= count and all(t["health"] == "up" for t in targets) else None
+        return _wait("every target scraped and up", all_up, proc=self.proc, log=self.log)
+
+    def wait_log(self, text: str, exited: bool = False) -> None:
+        _wait(f"{text!r} in the collector's log", lambda: text in self.log.read_text(errors="replace"),
+              proc=None if exited else self.proc, log=self.log)
+
+    def check(self, *args: str):
+        """`check` as a user runs it: (exit code, {description: (category, result, error)}, report)."""
+        import scenarios
+
+        self.api.set_logs(scenarios.NS, scenarios.COLLECTOR_POD, scenarios.COLLECTOR_CONTAINER,
+                          self.log.read_text(errors="replace"))
+        result = run_cli("check", "-o", "json", *args)
+        (self.tmp / "check.json").write_text(result.stdout)
+        report = json.loads(result.stdout)
+        results = {k["description"]: (c["categoryName"], k["result"], k["error"])
+                   for c in report["categories"] for k in c["checks"]}
+        return result.exit_code, results
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.proxies.stop()
+        self.api.stop()
+        self.subnet.close()
+
+
+def _not_passed(results: dict) -> dict:
+    return {d: r for d, r in results.items() if r[1] not in ("success", "skipped")}
 
 
 @pytest.mark.otelcol
@@ -134,49 +277,13 @@ def test_healthy_run(otelcol_core, backend, tmp_path, monkeypatch):
     """The real collector runs the rendered config: the targets it scrapes are the ones `targets`
     expects, every scraped workload's metrics arrive in the real backend, and `check` passes, reading
     the collector's real logs, self-metrics and /api/v1/targets through the fake API server."""
-    import scenarios
-
-    api = FakeApiServer(tls=True).start()
-    kubeconfig = api.kubeconfig(str(tmp_path / "kubeconfig"))
-    monkeypatch.setenv("KUBECONFIG", kubeconfig)
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    pods = _mesh_on_loopback(api)
-    proxies = loopback.FakeProxies(pods).start()
-    config = _rendered("--exporter-protocol", "http", "--exporter-endpoint", backend + "/api/v1/otlp",
-                       "--insecure", "--scrape-interval", "2s")
-    rendered_text = yaml.safe_dump(config, sort_keys=False)
-    scenarios._set_config(api, rendered_text)
-    token = tmp_path / "token"
-    token.write_text(api.token)
-    ports = {port: loopback.free_port() for port in loopback.listen_ports(config)}
-    run = loopback.as_in_pod(config, api_server=api.url, token_file=str(token), ca_file=api.ca_file,
-                             ports=ports)
-    (tmp_path / "rendered.yaml").write_text(rendered_text)
-    (tmp_path / "run.yaml").write_text(yaml.safe_dump(run, sort_keys=False))
-    (tmp_path / "pods.json").write_text(json.dumps({"kind": "PodList", "apiVersion": "v1", "items": pods}))
-    log = tmp_path / "otelcol.log"
-    env = {"PATH": os.environ.get("PATH", ""), "GOMEMLIMIT": "400MiB", "HOME": str(tmp_path)}
-    proc = subprocess.Popen([otelcol_core, f"--config={tmp_path / 'run.yaml'}"], env=env,
-                            stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    receiver = f"http://127.0.0.1:{ports['9090']}"
-    self_metrics = f"http://127.0.0.1:{ports['8888']}"
-    # the collector's pod answers through the API server's pods/proxy from the real collector
-    api.set_proxy(scenarios.NS, scenarios.COLLECTOR_POD, 9090, "api/v1/targets",
-                  body=lambda _q: _fetch(receiver + "/api/v1/targets"))
-    api.set_proxy(scenarios.NS, scenarios.COLLECTOR_POD, 8888, "metrics",
-                  body=lambda _q: _fetch(self_metrics + "/metrics"))
+    run = LoopbackRun(otelcol_core, tmp_path, monkeypatch,
+                      install_args=("--exporter-protocol", "http", "--exporter-endpoint",
+                                    backend + "/api/v1/otlp", "--insecure", "--scrape-interval", "2s"))
     try:
-        expected = json.loads(run_cli("targets", "--config", str(tmp_path / "rendered.yaml"), "--pods",
-                                      str(tmp_path / "pods.json"), "-o", "json").stdout)
-        want = {(t["scrapePool"], t["scrapeUrl"], json.dumps(t["labels"], sort_keys=True))
-                for t in expected["data"]["activeTargets"]}
-        assert want, expected
-
-        def all_up():
-            targets = _get_json(receiver + "/api/v1/targets")["data"]["activeTargets"]
-            return targets if len(targets) >= len(want) and all(t["health"] == "up" for t in targets) else None
-
-        real = _wait("every target scraped and up", all_up, proc=proc, log=log)
+        want = run.expected_targets()
+        assert want
+        real = run.wait_targets_up(len(want))
         got = {(t["scrapePool"], t["scrapeUrl"], json.dumps(t["labels"], sort_keys=True)) for t in real}
         assert got == want
 
@@ -186,38 +293,88 @@ def test_healthy_run(otelcol_core, backend, tmp_path, monkeypatch):
         promql = 'count by (namespace, pod) (request_total{job="linkerd-proxy"})'
         rows = _wait("the exported request_total in Prometheus",
                      lambda: (lambda r: r if len(r) >= len(scraped) else None)(_query(backend, promql)),
-                     proc=proc, log=log)
+                     proc=run.proc, log=run.log)
         assert {(r["metric"].get("namespace"), r["metric"].get("pod")) for r in rows} == scraped
 
-        # the proxies answer `check` through pods/proxy as they answer the collector
-        for pod in pods:
-            ip = pod["status"].get("podIP", "")
-            for container in pod["spec"]["containers"] + pod["spec"].get("initContainers", []):
-                for port in container.get("ports") or []:
-                    if str(port.get("name", "")).endswith("admin") and pod["status"].get("phase") == "Running":
-                        url = f"http://{ip}:{port['containerPort']}/metrics"
-                        api.set_proxy(pod["metadata"]["namespace"], pod["metadata"]["name"],
-                                      port["containerPort"], "metrics", body=lambda _q, u=url: _fetch(u))
-        api.set_logs(scenarios.NS, scenarios.COLLECTOR_POD, scenarios.COLLECTOR_CONTAINER, log.read_text())
-        result = run_cli("check", "--query-url", backend, "-o", "json")
-        report = json.loads(result.stdout)
-        not_passed = [(c["categoryName"], k["description"], k["result"]) for c in report["categories"]
-                      for k in c["checks"] if k["result"] not in ("success", "skipped")]
+        code, results = run.check("--query-url", backend)
         # the one warning is true: the loopback backend takes OTLP over plain http
-        assert not_passed == [("linkerd-otel-exporter", "export to outside the cluster is encrypted", "warning")], \
-            (not_passed, result.stderr[-2000:])
-        assert result.exit_code == 0, result.output[-3000:]
-        checked = {k["description"] for c in report["categories"] for k in c["checks"] if k["result"] == "success"}
+        assert _not_passed(results) == {"export to outside the cluster is encrypted": (
+            "linkerd-otel-exporter", "warning", results["export to outside the cluster is encrypted"][2])}, \
+            _not_passed(results)
+        assert code == 0
+        checked = [d for d, r in results.items() if r[1] == "success"]
         for says in (f"{len(want)} targets scraped", f"{len(want)} up, 0 down",
                      f"request_total samples from the last 5m for every scraped workload ({len(scraped)}) in "
                      f"{backend}", "metric points sent", "no scrape failures in the logs",
                      "no export retries or drops in the logs"):
             assert any(says in d for d in checked), (says, "\n".join(sorted(checked)))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        proxies.stop()
-        api.stop()
+        run.stop()
+
+
+def _rename_admin_port(pods: dict) -> None:
+    """emoji's proxy names its admin port `admin-http` instead of `linkerd-admin`."""
+    pod = pods[("emojivoto", "emoji-547b6957d6-s59rz")]
+    for container in pod["spec"]["containers"]:
+        for port in container.get("ports") or []:
+            if port.get("name") == "linkerd-admin":
+                port["name"] = "admin-http"
+
+
+def _typo_in_exporter(config: dict) -> None:
+    exporter = config["exporters"][next(iter(config["exporters"]))]
+    exporter["endpiont"] = exporter.pop("endpoint")
+
+
+# name -> what breaks; what the collector logs (waited for); the check that must name it: (category,
+# description start, words its error must hold)
+BROKEN = {
+    "credentials-refused": ("Exporting failed", ("linkerd-otel-logs", "no export retries or drops", "401")),
+    "backend-down": ("Exporting failed", ("linkerd-otel-logs", "no export retries or drops", "connection refused")),
+    "admin-port-misnamed": (None, ("linkerd-data-plane", "every proxy exposes the linkerd-admin port", "emoji")),
+    "config-rejected": ("has invalid keys", ("linkerd-otel-logs", "no config errors in the logs", "endpiont")),
+    "rbac-refused": ("is forbidden", ("linkerd-otel-logs", "no RBAC errors", "is forbidden")),
+}
+
+
+@pytest.mark.otelcol
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_broken_run(name, otelcol_core, prometheus_otlp, tmp_path, monkeypatch):
+    """One thing broken at a time: the real collector does and logs what it really does, and `check`
+    names the cause in the right category."""
+    import base64
+
+    prometheus = Prometheus(prometheus_otlp, tmp_path, basic_auth=(name == "credentials-refused"))
+    endpoint = prometheus.url + "/api/v1/otlp"
+    install = ["--exporter-protocol", "http", "--insecure", "--scrape-interval", "2s"]
+    env, mutate_pods, mutate_config, query = {}, None, None, ["--query-url", prometheus.url]
+    if name == "credentials-refused":
+        # install keeps USER:PASSWORD in the Secret; the pod gets it as OTLP_AUTH: here a wrong one
+        install += ["--basic-auth", "collector:right-password"]
+        env["OTLP_AUTH"] = base64.b64encode(b"collector:a-wrong-password").decode()
+        monkeypatch.setenv("QUERY_AUTH", "collector:right-password")
+        query += ["--query-basic-auth-from-env", "QUERY_AUTH"]
+    if name == "backend-down":
+        prometheus.stop()
+    if name == "admin-port-misnamed":
+        mutate_pods = _rename_admin_port
+    if name == "config-rejected":
+        mutate_config = _typo_in_exporter
+    run = LoopbackRun(otelcol_core, tmp_path, monkeypatch, install_args=["--exporter-endpoint", endpoint] + install,
+                      env=env, mutate_pods=mutate_pods, mutate_config=mutate_config,
+                      rbac=(name != "rbac-refused"))
+    try:
+        logged, (category, description, words) = BROKEN[name]
+        if logged:
+            run.wait_log(logged, exited=(name == "config-rejected"))
+        else:
+            run.wait_targets_up(len(run.expected_targets()))
+        code, results = run.check(*query)
+        failing = _not_passed(results)
+        print(name, json.dumps(failing, indent=1))
+        assert code == 1
+        named = [(d, r) for d, r in failing.items() if d.startswith(description)]
+        assert named and named[0][1][0] == category and words in named[0][1][2], failing
+    finally:
+        run.stop()
+        prometheus.stop()
