@@ -1,6 +1,6 @@
 """A mesh on loopback for the real collector: the shared harness mesh's pods with pod IPs in 127.0.0.0/8,
 a fake Linkerd proxy (or control-plane admin server) on <podIP>:<port> for each admin port, serving the
-recorded /metrics texts of tests/fixtures with counters growing from one scrape to the next.
+recorded /metrics texts of tests/fixtures, growing with time (Growing).
 
 `as_in_pod` is the one change made to the config `install` renders before the real collector runs it:
 what a pod would give the collector and a loopback run must give it explicitly.
@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import re
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
@@ -106,9 +109,53 @@ def loopback_pods(prefix: str = SUBNET) -> List[dict]:
     return pods
 
 
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{.*\})?) (\S+)$")
+PERIOD_S = 10.0      # the recorded texts are two reads this far apart
+
+
+def _samples(text: str) -> Dict[str, float]:
+    out = {}
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if match and not line.startswith("#"):
+            out[match.group(1)] = float(match.group(2))
+    return out
+
+
+class Growing:
+    """A proxy's /metrics that grows with time, not with reads, so whoever reads it (the collector,
+    `stat`, `check`) sees the same rates. Counters go on from the first recorded read at the pace the
+    two reads show (value = first + (second - first) * elapsed / 10 s). Histograms step instead: each
+    whole second adds the recorded difference to every bucket, count and sum, because OTLP carries
+    bucket counts as integers (the collector truncates fractions) and whole steps keep every bucket's
+    share, so latency quantiles over any window are the recorded ones."""
+
+    HISTOGRAM = re.compile(r"^\w+_(bucket|count|sum)\{")
+
+    def __init__(self, first: str, second: str):
+        self.lines = second.splitlines()
+        self.first, self.second = _samples(first), _samples(second)
+        self.started = time.time()
+
+    def text(self, at: float = None) -> str:
+        elapsed = (time.time() if at is None else at) - self.started
+        out = []
+        for line in self.lines:
+            match = _SAMPLE.match(line)
+            if match and not line.startswith("#") and match.group(1) in self.first:
+                key = match.group(1)
+                grown = self.second[key] - self.first[key]
+                if self.HISTOGRAM.match(key):
+                    value = self.first[key] + grown * math.floor(elapsed)
+                    line = f"{key} {value:.17g}"
+                else:
+                    line = f"{key} {self.first[key] + grown * elapsed / PERIOD_S:.6f}"
+            out.append(line)
+        return "\n".join(out) + "\n"
+
+
 class _Metrics(BaseHTTPRequestHandler):
-    texts: List[str] = []
-    served = 0
+    growing: Growing = None
 
     def log_message(self, *args):
         pass
@@ -117,32 +164,12 @@ class _Metrics(BaseHTTPRequestHandler):
         if self.path.split("?")[0] != "/metrics":
             self.send_error(404)
             return
-        cls = type(self)
-        text = cls.texts[min(cls.served, len(cls.texts) - 1)]
-        cls.served += 1
-        body = text.encode("utf-8")
+        body = type(self).growing.text().encode("utf-8")
         self.send_response(200)
         self.send_header("Content-Type", "text/plain; version=0.0.4")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-
-
-def _grown(text: str, times: int) -> str:
-    """The second recorded read with every counter and histogram count/sum grown `times` more times by
-    the difference between the reads: what the proxy says at later scrapes."""
-    import re
-
-    out = []
-    for line in text.splitlines():
-        match = re.match(r"^((?:request_total|response_total|tcp_open_total|tcp_close_total|"
-                         r"response_latency_ms_(?:bucket|count|sum)|tcp_read_bytes_total|"
-                         r"tcp_write_bytes_total)\S*) (\S+)$", line)
-        if match and times:
-            value = float(match.group(2)) * (1 + 0.1 * times)
-            line = f"{match.group(1)} {value:g}"
-        out.append(line)
-    return "\n".join(out) + "\n"
 
 
 class FakeProxies:
@@ -154,7 +181,8 @@ class FakeProxies:
         self.pods = pods
 
     def start(self) -> "FakeProxies":
-        recorded = [("web-1", "web-2"), ("api-1", "api-2"), ("db-1", "db-2")]
+        # web and api: counters that only grow (db's recorded proxy restarts between its reads)
+        recorded = [("web-1", "web-2"), ("api-1", "api-2")]
         n = 0
         for pod in self.pods:
             if pod["status"].get("phase") != "Running":
@@ -168,8 +196,7 @@ class FakeProxies:
                     n += 1
                     one = (FIXTURES / f"proxy-metrics-{first}.txt").read_text(encoding="utf-8")
                     two = (FIXTURES / f"proxy-metrics-{second}.txt").read_text(encoding="utf-8")
-                    handler = type("Metrics", (_Metrics,), {
-                        "texts": [one, two] + [_grown(two, k) for k in range(1, 200)], "served": 0})
+                    handler = type("Metrics", (_Metrics,), {"growing": Growing(one, two)})
                     server = ThreadingHTTPServer((pod["status"]["podIP"], port["containerPort"]), handler)
                     server.daemon_threads = True
                     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},

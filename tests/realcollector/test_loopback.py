@@ -131,6 +131,34 @@ def _query(url: str, promql: str):
     return _get_json(url + "/api/v1/query?" + urllib.parse.urlencode({"query": promql}))["data"]["result"]
 
 
+INBOUND = 'namespace="emojivoto",direction="inbound",target_port!="4191"'
+
+
+def _golden(backend: str) -> dict:
+    """Per deployment of emojivoto: success rate, RPS, p50 and p99 latency (ms) as PromQL computes them
+    from what the collector exported (viz's queries, the admin port left out as `stat` does)."""
+    out: dict = {}
+    window = "[20s]"
+    # rate() over a window the series do not yet fill extrapolates short: wait for 24 s of samples
+    # (scraped every 2 s) before asking
+    samples = _query(backend, f"min(count_over_time(response_total{{{INBOUND}}}[1m]))")
+    if not samples or float(samples[0]["value"][1]) < 13:
+        return out
+    queries = {
+        "success": f'sum by (deployment) (increase(response_total{{{INBOUND},classification="success"}}{window}))'
+                   f' / sum by (deployment) (increase(response_total{{{INBOUND}}}{window}))',
+        "rps": f"sum by (deployment) (rate(response_total{{{INBOUND}}}{window}))",
+        "p50": f"histogram_quantile(0.5, sum by (deployment, le) (rate(response_latency_ms_bucket{{{INBOUND}}}{window})))",
+        "p99": f"histogram_quantile(0.99, sum by (deployment, le) (rate(response_latency_ms_bucket{{{INBOUND}}}{window})))",
+    }
+    for key, promql in queries.items():
+        for row in _query(backend, promql):
+            value = float(row["value"][1])
+            if value == value:      # not NaN
+                out.setdefault(row["metric"].get("deployment"), {})[key] = value
+    return out
+
+
 def _fetch(url: str) -> str:
     with urllib.request.urlopen(url, timeout=10) as answer:
         return answer.read().decode("utf-8")
@@ -308,6 +336,23 @@ def test_healthy_run(otelcol_core, backend, tmp_path, monkeypatch):
                      f"{backend}", "metric points sent", "no scrape failures in the logs",
                      "no export retries or drops in the logs"):
             assert any(says in d for d in checked), (says, "\n".join(sorted(checked)))
+
+        # `stat` over the fake proxies (read through pods/proxy) = PromQL over what the collector exported
+        stat = run_cli("stat", "deploy", "-n", "emojivoto", "--interval", "4s", "-o", "json")
+        assert stat.exit_code == 0, stat.output[-2000:]
+        rows = {row["name"]: row for row in json.loads(stat.stdout)}
+        assert set(rows) == {"emoji", "web"}, rows
+        computed = _wait("the backend's golden metrics for both workloads",
+                         lambda: (lambda g: g if set(g) == set(rows) and all(len(v) == 4 for v in g.values())
+                                  else None)(_golden(backend)), proc=run.proc, log=run.log)
+        for name, row in rows.items():
+            ours = row["linkerdOtel"]
+            success, rps, p50, p99 = (computed[name][k] for k in ("success", "rps", "p50", "p99"))
+            assert row["success"] == pytest.approx(success, rel=1e-6), (name, row, computed[name])
+            assert ours["latencyMs"]["p50"] == pytest.approx(p50, rel=1e-3), (name, row, computed[name])
+            assert ours["latencyMs"]["p99"] == pytest.approx(p99, rel=1e-3), (name, row, computed[name])
+            # rates: both windows see the same pace; only when each sample was taken differs
+            assert row["rps"] == pytest.approx(rps, rel=0.1), (name, row, computed[name])
     finally:
         run.stop()
 
