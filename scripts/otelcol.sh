@@ -37,10 +37,6 @@ case "$distribution" in
   *) echo "otelcol.sh: unknown distribution '$distribution': use core or contrib" >&2; exit 2 ;;
 esac
 
-command -v go >/dev/null 2>&1 || {
-  echo "otelcol.sh: Go is not installed: get Go 1.26 from https://go.dev/dl/ (or your package manager)" >&2
-  exit 3
-}
 
 sum=$( { cat "$manifest"; printf '%s\n' "${exclude[@]}"; } | sha256sum | cut -c1-12)
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-linkerd-otel/otelcol-$distribution-$BUILDER_VERSION-$sum"
@@ -52,6 +48,10 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9          # one builder per cache directory (parallel test workers wait here, then reuse it)
 if ! runs; then
+  command -v go >/dev/null 2>&1 || {
+    echo "otelcol.sh: Go is not installed: get Go 1.26 from https://go.dev/dl/ (or your package manager)" >&2
+    exit 3
+  }
   timeout_s=${OTELCOL_BUILD_TIMEOUT:-3600}
   mem=${OTELCOL_BUILD_MEM:-8589934592}
   log="$cache/build.log"

@@ -20,10 +20,6 @@
 set -euo pipefail
 
 VERSION=v0.313.2
-command -v go >/dev/null 2>&1 || {
-  echo "prometheus-otlp.sh: Go is not installed: get Go 1.26 from https://go.dev/dl/ (or your package manager)" >&2
-  exit 3
-}
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-linkerd-otel/prometheus-$VERSION"
 bin="$cache/prometheus"
 runs() { [ -x "$bin" ] && "$bin" --version >/dev/null 2>&1; }
@@ -32,6 +28,10 @@ mkdir -p "$cache/src"
 exec 9>"$cache/.lock"
 flock 9          # one builder per cache directory (parallel test workers wait here, then reuse it)
 if ! runs; then
+  command -v go >/dev/null 2>&1 || {
+    echo "prometheus-otlp.sh: Go is not installed: get Go 1.26 from https://go.dev/dl/ (or your package manager)" >&2
+    exit 3
+  }
   log="$cache/build.log"
   echo "prometheus-otlp.sh: building Prometheus $VERSION (first time: expect minutes; log: $log)" >&2
   started=$(date +%s)

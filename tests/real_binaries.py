@@ -9,7 +9,6 @@ failure. With Go, a failed build always fails (never a skip: it would hide a bro
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from functools import lru_cache
 from pathlib import Path
@@ -24,15 +23,15 @@ BUILD_TIMEOUT_S = 4 * 3600    # the first build only; the scripts have their own
 
 @lru_cache(maxsize=None)
 def _build(script: str, arg: str) -> Tuple[str, str]:
-    """(path, "") or ("", why it could not be had)."""
-    if shutil.which("go") is None:
-        return "", f"Go is not installed: {GET_GO}"
+    """(path, "") or ("", why it could not be had). A binary built before is used without Go."""
     command = [str(REPO / "scripts" / script)] + ([arg] if arg else [])
     try:
         proc = subprocess.run(command, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         return "", f"!{script} {arg} took over {BUILD_TIMEOUT_S} s"
     path = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    if proc.returncode == 3:        # the scripts' "Go is not installed"
+        return "", f"Go is not installed: {GET_GO}"
     if proc.returncode != 0 or not path or not os.access(path, os.X_OK):
         tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         return "", f"!{script} {arg} failed (exit {proc.returncode}): {tail}"
