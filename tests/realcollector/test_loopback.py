@@ -337,6 +337,14 @@ def test_healthy_run(otelcol_core, backend, tmp_path, monkeypatch):
                      "no export retries or drops in the logs"):
             assert any(says in d for d in checked), (says, "\n".join(sorted(checked)))
 
+        # `targets` as a user runs it: its simulation and the real receiver's targets, merged, agree
+        live = run_cli("targets", "-o", "json")
+        assert live.exit_code == 0, live.output[-2000:]
+        merged = json.loads(live.stdout)["data"]["activeTargets"]
+        assert {t["linkerdOtel"]["source"] for t in merged} == {"both"}, \
+            [(t["scrapeUrl"], t["linkerdOtel"]["source"]) for t in merged]
+        assert {(t["scrapePool"], t["scrapeUrl"], json.dumps(t["labels"], sort_keys=True)) for t in merged} == want
+
         # `stat` over the fake proxies (read through pods/proxy) = PromQL over what the collector exported
         stat = run_cli("stat", "deploy", "-n", "emojivoto", "--interval", "4s", "-o", "json")
         assert stat.exit_code == 0, stat.output[-2000:]
