@@ -30,7 +30,7 @@ test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q $(if $(filter 1,$(JOBS)),,-n $(JOBS)) $(ARGS)
 
 test-fast: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q $(if $(filter 1,$(JOBS)),,-n $(JOBS)) -m "not e2e and not prometheus" $(ARGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q $(if $(filter 1,$(JOBS)),,-n $(JOBS)) -m "not e2e and not prometheus and not otelcol" $(ARGS)
 
 # The property tests with random seeds and many examples (the suite runs them derandomized); a failure is
 # printed as a ready-to-paste @example. SEEDS=N to change the number of seeds.

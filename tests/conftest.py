@@ -111,6 +111,30 @@ def build(tree):
 
 
 # -- the Prometheus recordings (tests/prometheus_harness.py) ------------------------------------------
+@pytest.fixture(scope="session")
+def otelcol_core():
+    """The real core collector (scripts/otelcol.sh core); skips without Go (tests/real_binaries.py)."""
+    import real_binaries
+
+    return real_binaries.otelcol("core")
+
+
+@pytest.fixture(scope="session")
+def otelcol_contrib():
+    """The real contrib-subset collector (scripts/otelcol.sh contrib); skips without Go."""
+    import real_binaries
+
+    return real_binaries.otelcol("contrib")
+
+
+@pytest.fixture(scope="session")
+def prometheus_otlp():
+    """A real Prometheus 3 with the OTLP receiver (scripts/prometheus-otlp.sh); skips without Go."""
+    import real_binaries
+
+    return real_binaries.prometheus_otlp()
+
+
 def pytest_sessionfinish(session, exitstatus):
     """RECORD_PROMETHEUS=1 (scripts/record-prometheus.py): write the answers recorded in this session."""
     harness = sys.modules.get("prometheus_harness")

@@ -1,6 +1,7 @@
 """A small Kubernetes API server on 127.0.0.1 for tests: real HTTP, real client stack.
 
-It serves what the plugin uses: /version, list (label/field selectors, limit/continue), get, server-side
+It serves what the plugin uses: /version, list (label/field selectors, limit/continue), watch (for the real
+collector's informers: initial events only), get, server-side
 apply with field ownership and conflicts, create, delete (one or a collection), pods/log, pods/proxy and
 SubjectAccessReviews. Faults can be injected: an error status for N requests, latency, dropped connections.
 """
@@ -46,11 +47,14 @@ class Fault:
     retry_after: Optional[str] = None
     seconds: float = 0.0
     body: bytes = b""              # kind "answer": sent as is, with `status`
+    agent: Optional[str] = None    # regex searched in the User-Agent (one client among several)
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, agent: str = "") -> bool:
         if self.times is not None and self.times <= 0:
             return False
         if self.method and self.method.upper() != method:
+            return False
+        if self.agent is not None and re.search(self.agent, agent) is None:
             return False
         return self.path is None or re.search(self.path, path) is not None
 
@@ -237,9 +241,10 @@ class FakeApiServer:
         self.faults.append(Fault("drop", times, path))
 
     def answer(self, body: bytes, path: Optional[str] = None, times: Optional[int] = None,
-               status: int = 200) -> None:
-        """Answer requests to `path` with these bytes (nonsense, a JSON array, ...) instead."""
-        self.faults.append(Fault("answer", times, path, status=status, body=body))
+               status: int = 200, agent: Optional[str] = None) -> None:
+        """Answer requests to `path` (from clients whose User-Agent matches `agent`) with these bytes
+        (nonsense, a JSON array, a Status ...) instead."""
+        self.faults.append(Fault("answer", times, path, status=status, body=body, agent=agent))
 
     def delay(self, seconds: float, path: Optional[str] = None, times: Optional[int] = None) -> None:
         self.faults.append(Fault("delay", times, path, seconds=seconds))
@@ -277,10 +282,10 @@ class FakeApiServer:
         return [r for r in self.requests if re.search(path_regex, r.path)
                 and (method is None or r.method == method)]
 
-    def _take_fault(self, method: str, path: str) -> Optional[Fault]:
+    def _take_fault(self, method: str, path: str, agent: str = "") -> Optional[Fault]:
         with self._lock:
             for fault in self.faults:
-                if fault.matches(method, path):
+                if fault.matches(method, path, agent):
                     if fault.times is not None:
                         fault.times -= 1
                     return fault
@@ -406,7 +411,7 @@ def _handler_for(api: FakeApiServer):
                 request.done = time.monotonic()
 
         def _answer(self, method: str, path: str, query: Dict[str, str], body, raw_query: str) -> None:
-            fault = api._take_fault(method, path)
+            fault = api._take_fault(method, path, self.headers.get("User-Agent") or "")
             if fault is None and api.chaos is not None:
                 fault = api.chaos.draw(method, path, raw_query)
             if fault is not None and fault.kind == "delay":
@@ -611,7 +616,33 @@ def _selected(items: List[dict], query: Dict[str, str]) -> List[dict]:
     return [o for o in items if labels(o.get("metadata", {}).get("labels") or {}) and fields(o)]
 
 
+def _watch(api: FakeApiServer, kind, api_version: str, namespace: Optional[str], query) -> None:
+    """A watch, as informers (client-go's reflector) open after their list: the initial events when asked
+    (`sendInitialEvents`, the watch-list protocol) closed by the initial-events-end bookmark, then
+    nothing (the fake's objects do not change during a watch) until `timeoutSeconds` (at most 60 s) or
+    the server stops; the client then watches again."""
+    items = _selected(api.store.list(kind.group, kind.plural, namespace), query)
+    version = api.store.resource_version
+    timeout = min(float(query.get("timeoutSeconds") or 60), 60.0)
+
+    def pieces():
+        if query.get("sendInitialEvents") == "true":
+            for item in items:
+                obj = dict(item, kind=kind.kind, apiVersion=api_version)
+                yield json.dumps({"type": "ADDED", "object": obj}).encode() + b"\n"
+            yield json.dumps({"type": "BOOKMARK", "object": {
+                "kind": kind.kind, "apiVersion": api_version,
+                "metadata": {"resourceVersion": version,
+                             "annotations": {"k8s.io/initial-events-end": "true"}}}}).encode() + b"\n"
+        api._stopping.wait(timeout)
+        return
+
+    raise _Reply(200, Streamed(pieces))
+
+
 def _list(api: FakeApiServer, kind, api_version: str, namespace: Optional[str], query) -> None:
+    if query.get("watch") in ("true", "1"):
+        _watch(api, kind, api_version, namespace, query)
     # the stored objects themselves, never changed here: a page of a large store costs its page only
     if api.endless_continue and query.get("continue"):      # endless_list: more pages, forever, empty
         with api._lock:

@@ -177,7 +177,9 @@ class _Walker:
             if isinstance(value, (dict, list)):
                 self.emit(path, WRONG_TYPE, f"must be {spec.name}, not {_describe(value)}")
         elif isinstance(spec, Bool):
-            if not isinstance(value, bool) and not (isinstance(value, str) and value.lower() in ("true", "false")):
+            # mapstructure decodes no string into a bool: `"true"` in quotes is refused
+            # ("expected type 'bool', got unconvertible type 'string'"); ${...} values never get here
+            if not isinstance(value, bool):
                 self.emit(path, WRONG_TYPE, f"must be {spec.name}, not {_describe(value)}")
         elif isinstance(spec, (Int, Float)):
             number = _number(value, integer=isinstance(spec, Int))

@@ -116,9 +116,21 @@ def _http_url(key: str):
 
 
 def _otlp_protocols(value: dict, emit) -> None:
-    if "grpc" not in value and "http" not in value:
+    # `grpc:` with no value (or {}) enables the protocol with its defaults; only the keys count
+    protocols = value.get("protocols")
+    if protocols is not None and not isinstance(protocols, dict):
+        return      # the walker says it is not a mapping
+    if not protocols or ("grpc" not in protocols and "http" not in protocols):
         emit(None, "must specify at least one protocol when using the OTLP receiver",
              "add protocols: {grpc: {endpoint: 0.0.0.0:4317}}")
+
+
+def _health_check_path(value: dict, emit) -> None:
+    # contrib extension/healthcheckextension/config.go Validate: errInvalidPath (also for "")
+    path = value.get("path")
+    if "path" in value and path is not None and isinstance(path, str) and "${" not in path \
+            and not path.startswith("/"):
+        emit("path", "path must start with /", f"write it /{path}")
 
 
 def _prometheus_receiver(value: dict, emit) -> None:
@@ -315,7 +327,8 @@ EXPORTERS: Dict[str, Component] = {
 EXTENSIONS: Dict[str, Component] = {
     "health_check": Component(HTTP_SERVER.extend(dict(
         path=Str(), response_body=obj(healthy=Str(), unhealthy=Str()),
-        check_collector_pipeline=obj(enabled=Bool(), interval=Str(), exporter_failure_threshold=Int(min=0)))),
+        check_collector_pipeline=obj(enabled=Bool(), interval=Str(), exporter_failure_threshold=Int(min=0))),
+        rules=(_health_check_path,)),
         signals=(), source="contrib extension/healthcheckextension/config.go"),
     "pprof": Component(obj(endpoint=Str(), block_profile_fraction=Int(min=0), mutex_profile_fraction=Int(min=0),
                            save_to_file=Str(), transport=Str()),
