@@ -146,7 +146,10 @@ def _parsed_samples(heads: List[str], groups: Dict[str, list]) -> List[Sample]:
 # `name{label="value",...} number`, label names of the text format (none reserved: `__...`), values with
 # its three escapes, a decimal or +Inf/-Inf/NaN number and no timestamp. Anything else goes to
 # prometheus-client (the same verdict as before for text that is not this form).
-_PAIR = re.compile(r'((?!__)[a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"(?:,|$)')
+_VALUE_TEXT = r'[^"\\\n]*(?:\\[\\"n][^"\\\n]*)*'      # the loop unrolled: no alternation a character
+_PAIR_TEXT = f'(?!__)[a-zA-Z_][a-zA-Z0-9_]*="{_VALUE_TEXT}"'
+_LABELS = re.compile(f"(?:{_PAIR_TEXT}(?:,{_PAIR_TEXT})*,?)?")          # a whole label block
+_PAIRS = re.compile(f'([a-zA-Z_][a-zA-Z0-9_]*)="({_VALUE_TEXT})"')      # its pairs, in order
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]Inf|NaN")
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPED = {"\\": "\\", '"': '"', "n": "\n"}
@@ -164,15 +167,15 @@ def _fast_samples(heads: List[str], groups: Dict[str, list]) -> Optional[List[Sa
             continue
         if not head.endswith("}"):
             return None
-        inner, labels, pos = head[brace + 1:-1], {}, 0
-        while pos < len(inner):
-            match = _PAIR.match(inner, pos)
-            if match is None or match.group(1) in labels:
-                return None
-            value = match.group(2)
-            labels[match.group(1)] = _ESCAPE.sub(lambda m: _ESCAPED[m.group(1)], value) if "\\" in value \
-                else value
-            pos = match.end()
+        inner = head[brace + 1:-1]
+        if not _LABELS.fullmatch(inner):
+            return None
+        pairs = _PAIRS.findall(inner)
+        labels = dict(pairs)
+        if len(labels) != len(pairs):       # a label given twice
+            return None
+        if "\\" in inner:
+            labels = {k: _ESCAPE.sub(lambda m: _ESCAPED[m.group(1)], v) for k, v in pairs}
         out.append((head[:brace], labels, float(tokens[0])))
     return out
 
