@@ -25,7 +25,7 @@ import math
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import quote, quote_plus
 
 from .config import ScrapeConfigError, ScrapeJob, parse_duration
@@ -275,84 +275,125 @@ def _finish(target: Target, labels: Dict[str, str]) -> None:
 _DROPPING = ("keep", "drop", "keepequal", "dropequal")
 
 
-def simulate_job(job: ScrapeJob, pods: List[PodTargets], own_namespace: str = "",
-                 keep_dropped: bool = True) -> JobResult:
-    result = JobResult(job, proxy_job=is_proxy_job(job))
-    result.notes.extend(job.notes)
-    defaults = job.defaults()
-    process = job.rules.process
-    # the active targets in order, found again by the hash of their labels (a tuple of every target's
-    # labels as the key would be about 1 KB a target on a large mesh)
-    active: List[Target] = []
-    by_hash: Dict[int, List[Target]] = {}
-    seen_views: Dict[Tuple[int, Tuple[str, ...]], Dict[str, str]] = {}   # shared: many targets saw the same
-    admin_kept = [0]    # active proxy-admin targets of pods so far
+class _JobRun:
+    """One job's simulation, fed target group by target group: its static groups, then each pod for each
+    of its SD configs, in the order Prometheus would see them."""
 
-    def run(target: Target, labels: Dict[str, str]) -> None:
-        for name, value in defaults:
+    def __init__(self, job: ScrapeJob, own_namespace: str, keep_dropped: bool) -> None:
+        self.job, self.own_namespace, self.keep_dropped = job, own_namespace, keep_dropped
+        self.result = JobResult(job, proxy_job=is_proxy_job(job))
+        self.result.notes.extend(job.notes)
+        self._defaults = job.defaults()
+        self._process = job.rules.process
+        # the active targets in order, found again by the hash of their labels (a tuple of every target's
+        # labels as the key would be about 1 KB a target on a large mesh)
+        self._active: List[Target] = []
+        self._by_hash: Dict[int, List[Target]] = {}
+        self._seen_views: Dict[Tuple[int, Tuple[str, ...]], Dict[str, str]] = {}   # shared: many saw the same
+        self._admin_kept = 0    # active proxy-admin targets of pods so far
+
+    def _run(self, target: Target, labels: Dict[str, str]) -> None:
+        result = self.result
+        for name, value in self._defaults:
             if not labels.get(name):
                 labels[name] = value
-        rule = process(labels)
+        rule = self._process(labels)
         if rule is not None:
             target.state, target.rule = "dropped", rule
             result.dropped_count += 1
-            if keep_dropped or (target.pod is not None and target.pod.meshed):
+            if self.keep_dropped or (target.pod is not None and target.pod.meshed):
                 result.dropped.append(target)
                 if rule.action in _DROPPING:   # these never change labels: `labels` is what the rule saw
                     names = tuple(rule.source_labels) + ((rule.target_label,) if rule.target_label else ())
                     values = tuple(labels.get(n, "") for n in names)
-                    target.seen = seen_views.setdefault((id(rule), values), dict(zip(names, values)))
+                    target.seen = self._seen_views.setdefault((id(rule), values), dict(zip(names, values)))
             return
         _finish(target, labels)
         if target.state == "invalid":
             result.invalid.append(target)
             return
         if target.pod is not None and is_proxy_admin(target.info):
-            admin_kept[0] += 1
+            self._admin_kept += 1
         labels = target.labels
-        same = by_hash.setdefault(hash(frozenset(labels.items())), [])
+        same = self._by_hash.setdefault(hash(frozenset(labels.items())), [])
         first = next((t for t in same if t.labels == labels), None)
         if first is None:
             same.append(target)
-            active.append(target)
+            self._active.append(target)
         else:
             # Prometheus keeps one target and shows the discovered labels of the last duplicate it
             # saw: the last of one pod's targets, but pods (target groups) come in random order.
             if first.collapsed is None:
                 first.collapsed = []
-            first.collapsed.append(Target(job, first.pod, first.info, first.static))
+            first.collapsed.append(Target(self.job, first.pod, first.info, first.static))
             first.pod, first.info, first.static = target.pod, target.info, target.static
             first.duplicates += 1
 
-    for group in job.static_groups:
-        for address in group.targets:
-            discovered = {k: v for k, v in group.labels.items() if v != ""}
-            if address:
-                discovered["__address__"] = address
-            target = Target(job, None, None, static=discovered)
-            run(target, dict(discovered))
+    def static_groups(self) -> None:
+        for group in self.job.static_groups:
+            for address in group.targets:
+                discovered = {k: v for k, v in group.labels.items() if v != ""}
+                if address:
+                    discovered["__address__"] = address
+                target = Target(self.job, None, None, static=discovered)
+                self._run(target, dict(discovered))
+
+    def pod(self, sd: Any, pt: PodTargets) -> None:
+        if not pt.targets or not sd.selects(pt.pod, self.own_namespace):
+            return
+        group = pt.group
+        result = self.result
+        dropped_before, admin_before = len(result.dropped), self._admin_kept
+        for info in pt.targets:
+            labels = dict(group)
+            labels.update(info.labels)
+            self._run(Target(self.job, pt, info), labels)
+        if not self.keep_dropped and self._admin_kept > admin_before:
+            # a meshed pod's dropped targets explain why it is not scraped, and this one is (were
+            # its target collapsed into another pod's later, that target explains it): not kept
+            del result.dropped[dropped_before:]
+
+    def finish(self, pods: List[PodTargets]) -> JobResult:
+        result = self.result
+        result.active = self._active
+        for rule in self.job.rules:
+            for name, sources in sorted(rule.ambiguities):
+                result.notes.append(f"{rule.describe()} maps both {sources[0]} and {sources[1]} to {name} with "
+                                    f"different values: Prometheus picks one at random, so {name} is uncertain")
+        if result.proxy_job:
+            result.unscraped = unscraped_pods(result, pods, self.own_namespace)
+        return result
+
+
+def simulate_job(job: ScrapeJob, pods: List[PodTargets], own_namespace: str = "",
+                 keep_dropped: bool = True) -> JobResult:
+    run = _JobRun(job, own_namespace, keep_dropped)
+    run.static_groups()
     for sd in job.sd_configs:
         for pt in pods:
-            if not pt.targets or not sd.selects(pt.pod, own_namespace):
-                continue
-            group = pt.group
-            dropped_before, admin_before = len(result.dropped), admin_kept[0]
-            for info in pt.targets:
-                labels = dict(group)
-                labels.update(info.labels)
-                run(Target(job, pt, info), labels)
-            if not keep_dropped and admin_kept[0] > admin_before:
-                # a meshed pod's dropped targets explain why it is not scraped, and this one is (were
-                # its target collapsed into another pod's later, that target explains it): not kept
-                del result.dropped[dropped_before:]
-    result.active = active
-    for rule in job.rules:
-        for name, sources in sorted(rule.ambiguities):
-            result.notes.append(f"{rule.describe()} maps both {sources[0]} and {sources[1]} to {name} with "
-                                f"different values: Prometheus picks one at random, so {name} is uncertain")
-    if result.proxy_job:
-        result.unscraped = unscraped_pods(result, pods, own_namespace)
-    return result
+            run.pod(sd, pt)
+    return run.finish(pods)
+
+
+def _simulate_jobs(jobs: List[ScrapeJob], pods: List[PodTargets], own_namespace: str,
+                   keep_dropped: bool) -> List[JobResult]:
+    """Every job's simulate_job, the pods walked once for all the jobs with one SD config: each job sees
+    its groups in the same order, and a pod's labels and targets, built when asked, are built once for
+    all of them (a job with several SD configs walks the pods once for each, as before)."""
+    runs = [_JobRun(job, own_namespace, keep_dropped) for job in jobs]
+    for run in runs:
+        run.static_groups()
+    together = [run for run in runs if len(run.job.sd_configs) == 1]
+    if together:
+        for pt in pods:
+            for run in together:
+                run.pod(run.job.sd_configs[0], pt)
+    for run in runs:
+        if len(run.job.sd_configs) != 1:
+            for sd in run.job.sd_configs:
+                for pt in pods:
+                    run.pod(sd, pt)
+    return [run.finish(pods) for run in runs]
 
 
 NO_PROXY_JOB = "no scrape job keeps the linkerd-proxy container's linkerd-admin port"
@@ -364,8 +405,7 @@ def simulate(jobs: List[ScrapeJob], pods: Iterable[dict], *, own_namespace: str 
     whose proxy no job scrapes, each with the reason a proxy job gives (see `Simulation.unscraped`)."""
     discovered = discover_all(pods)
     sim = Simulation(pods=discovered)
-    for job in jobs:
-        sim.jobs.append(simulate_job(job, discovered, own_namespace, keep_dropped))
+    sim.jobs.extend(_simulate_jobs(jobs, discovered, own_namespace, keep_dropped))
     if not any(r.proxy_job for r in sim.jobs):
         # no job is meant for proxies by its name or rules: the jobs that do scrape a proxy's admin port
         # are the proxy jobs, whatever they are called (with one meant for proxies, a controller job
