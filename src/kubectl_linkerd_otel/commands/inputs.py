@@ -244,8 +244,12 @@ class _Pods:
         if self.other or self.error is not None:
             return
         try:
-            _check_pod(item, self.path, self.fix)
+            # pod_problem is the stricter of the two checks: where it passes, only the few fields it does
+            # not read can fail _check_pod; where it fails, _check_pod runs first as always (its message
+            # is the one shown when both fail)
             problem = pod_problem(item)
+            if problem or _unusual_status_keys(item):
+                _check_pod(item, self.path, self.fix)
             if problem:
                 raise UsageError(f"{self.path}: {problem}; {self.fix}")
         except UsageError as exc:
@@ -277,6 +281,20 @@ def _shape(value) -> str:
         return "null"
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
         type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def _unusual_status_keys(pod: dict) -> bool:
+    """Whether a container status or condition holds a key _check_pod reads and pod_problem does not (a
+    status's `type`/`status`, a condition's `name`/`containerID`)."""
+    status = pod.get("status")
+    if not isinstance(status, dict):
+        return False
+    for field, keys in (("containerStatuses", ("type", "status")), ("initContainerStatuses", ("type", "status")),
+                        ("conditions", ("name", "containerID"))):
+        for item in status.get(field) or ():
+            if isinstance(item, dict) and any(key in item for key in keys):
+                return True
+    return False
 
 
 def _check_pod(pod: dict, path: str, fix: str) -> None:

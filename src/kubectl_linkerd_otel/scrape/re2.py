@@ -592,12 +592,12 @@ def compile_anchored(pattern: str, engine: str = "auto") -> AnchoredRegex:
 
     `engine`: "auto" runs Python's `re` only where it cannot backtrack exponentially and the
     linear-time matcher (linear.py) everywhere else; "re" and "linear" force one (for tests)."""
+    cached = _anchored_cache.get((pattern, engine))
+    if cached is not None:
+        return cached
     from .linear import LinearRegex, backtracking_safe
 
     key = (pattern, engine)
-    cached = _anchored_cache.get(key)
-    if cached is not None:
-        return cached
     tr = translate(pattern, DOTNL)
     try:
         compiled = re.compile(tr.python, re.DOTALL)
