@@ -167,53 +167,51 @@ def _pod_ready(status: dict) -> str:
     return "unknown"
 
 
-_meta_name_cache: Dict[Tuple[str, str], Tuple[str, str]] = {}
+# label and annotation key -> (`..._pod_label_<n>`, `..._pod_labelpresent_<n>`), built once per key:
+# 50,000 pods share a few dozen keys, and one string each instead of one per pod keeps memory bounded
+_meta_names_by_kind: Dict[str, Dict[str, Tuple[str, str]]] = {"label": {}, "annotation": {}}
 
 
 def _meta_names(kind: str, key: str) -> Tuple[str, str]:
-    """(`..._pod_label_<n>`, `..._pod_labelpresent_<n>`) for a label or annotation key, built once per key:
-    50,000 pods share a few dozen keys, and one string each instead of one per pod keeps memory bounded."""
-    names = _meta_name_cache.get((kind, key))
+    cache = _meta_names_by_kind[kind]
+    names = cache.get(key)
     if names is None:
         name = sanitize(key)
         names = (POD + kind + "_" + name, POD + kind + "present_" + name)
-        if len(_meta_name_cache) < 100_000:
-            _meta_name_cache[(kind, key)] = names
+        if len(cache) < 50_000:
+            cache[key] = names
     return names
 
 
 def group_labels(pod: dict) -> Dict[str, str]:
-    """podLabels() + the namespace label: what every target of the pod shares."""
+    """podLabels() + the namespace label: what every target of the pod shares. (Built for every pod and
+    again when a report shows a pod's targets: the loops are written out, no helper call a label.)"""
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
     status = pod.get("status") or {}
     ls: Dict[str, str] = {}
-
-    def put(name: str, value: Any) -> None:
-        if value not in (None, ""):
-            ls[name] = str(value)
-
-    put(_P["ip"], status.get("podIP"))
-    put(_P["ready"], _pod_ready(status))
-    put(_P["phase"], status.get("phase"))
-    put(_P["node_name"], spec.get("nodeName"))
-    put(_P["host_ip"], status.get("hostIP"))
-    put(_P["uid"], meta.get("uid"))
-    put(_P["name"], meta.get("name"))
-    for key, value in (meta.get("labels") or {}).items():
-        value_name, present_name = _meta_names("label", key)
-        put(value_name, value)
-        ls[present_name] = "true"
-    for key, value in (meta.get("annotations") or {}).items():
-        value_name, present_name = _meta_names("annotation", key)
-        put(value_name, value)
-        ls[present_name] = "true"
+    for name, value in ((_P["ip"], status.get("podIP")), (_P["ready"], _pod_ready(status)),
+                        (_P["phase"], status.get("phase")), (_P["node_name"], spec.get("nodeName")),
+                        (_P["host_ip"], status.get("hostIP")), (_P["uid"], meta.get("uid")),
+                        (_P["name"], meta.get("name"))):
+        if value is not None and value != "":
+            ls[name] = value if type(value) is str else str(value)
+    for kind in ("label", "annotation"):
+        names = _meta_names_by_kind[kind]
+        for key, value in (meta.get(kind + "s") or {}).items():
+            pair = names.get(key) or _meta_names(kind, key)
+            if value is not None and value != "":
+                ls[pair[0]] = value if type(value) is str else str(value)
+            ls[pair[1]] = "true"
     for ref in meta.get("ownerReferences") or ():
         if ref.get("controller") is True:
-            put(_P["controller_kind"], ref.get("kind"))
-            put(_P["controller_name"], ref.get("name"))
+            for name, value in ((_P["controller_kind"], ref.get("kind")), (_P["controller_name"], ref.get("name"))):
+                if value is not None and value != "":
+                    ls[name] = value if type(value) is str else str(value)
             break
-    put(_NAMESPACE, meta.get("namespace"))
+    namespace = meta.get("namespace")
+    if namespace is not None and namespace != "":
+        ls[_NAMESPACE] = namespace if type(namespace) is str else str(namespace)
     return ls
 
 
