@@ -1,5 +1,7 @@
-"""stats/proxy_text.py reads the plain text a proxy writes with its own strict reader, and everything else
-with prometheus-client's parser: on every text, both readings are the same (the recorded proxy texts, and
+"""stats/proxy_text.py reads the plain text a proxy writes with its own strict reader (and groups a
+histogram's bucket lines by what the previous one began with), and everything else with prometheus-client's
+parser: on every text, the reading equals the reference's (lines grouped by a regular expression, every
+text read by prometheus-client) (the recorded proxy texts, and
 generated lines of the plain form, with escapes, odd numbers and lines that are not that form)."""
 from __future__ import annotations
 
@@ -61,13 +63,32 @@ def _line(draw):
     return f"{head} {draw(_NUMBER)}"
 
 
-@given(st.lists(_line(), min_size=1, max_size=6))
+@st.composite
+def _histogram(draw):
+    """Bucket lines one after another, alike but for `le` (placed first, among or last), now and then one
+    whose labels end otherwise."""
+    before = draw(st.lists(st.tuples(_LABEL, _VALUE), max_size=2))
+    after = draw(st.lists(st.tuples(_LABEL, _VALUE), max_size=2))
+    lines = []
+    for le in draw(st.lists(st.sampled_from(["1", "5", "+Inf", "", 'x\\"y', "10"]), min_size=1, max_size=4)):
+        tail = after if draw(st.integers(0, 4)) else after + [("odd", "1")]
+        labels = [f'{k}="{v}"' for k, v in before] + [f'le="{le}"'] + [f'{k}="{v}"' for k, v in tail]
+        lines.append(f"response_latency_ms_bucket{{{','.join(labels)}}} {draw(_NUMBER)}")
+    return lines
+
+
+@given(st.lists(_line().map(lambda line: [line]) | _histogram(), min_size=1, max_size=5)
+       .map(lambda groups: [line for group in groups for line in group]))
 @settings(max_examples=examples(300), deadline=None)
 @example(['response_latency_ms_bucket{direction="inbound",le="5"} 3',
           'response_latency_ms_bucket{direction="inbound",le="+Inf"} 4'])
 @example(['response_total{a="x\\"y\\\\z\\n",classification="success"} 7'])
 @example(['response_total{a="1",a="2"} 7'])
 @example(['response_total{__=""} 0'])
+@example(['response_latency_ms_bucket{a="b",le="1"} 1', 'response_latency_ms_bucket{a="b",le="2",c="d"} 2',
+          'response_latency_ms_bucket{a="b",le="3"} 3', 'response_latency_ms_bucket{a="b",le="4} 4'])
+@example(['response_latency_ms_bucket{le="1"} 1', 'response_latency_ms_bucket{le="2"} 2',
+          'response_latency_ms_bucket{le="2"x} 2'])
 @example(['response_latency_ms_bucket{le="1",a="b"} 1', 'response_latency_ms_bucket{a="b",le="2"} 2'])
 def test_any_lines_read_the_same(lines):
     _same("\n".join(lines) + "\n")

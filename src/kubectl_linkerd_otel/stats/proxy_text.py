@@ -77,26 +77,10 @@ def _described(name: str, labels: Dict[str, str], value: float) -> str:
 def parse(text: str, fast: bool = True) -> Reading:
     """Each distinct label set is read once: a histogram's 26 bucket lines differ only in `le`, so they
     are grouped first (a 30x saving on a proxy's histograms). The plain form a proxy writes is read by a
-    strict regular expression (`_fast_samples`); any other text by prometheus-client's parser (`fast=False`:
-    every text, the reference the tests compare with)."""
-    groups: Dict[str, list] = {}
-    for line in text.splitlines():
-        if not line.startswith(_PREFIXES):
-            continue
-        close = line.rfind("}")
-        head, rest = (line[:close + 1], line[close + 1:]) if close >= 0 else line.split(" ", 1)
-        le = None
-        if line.startswith(LATENCY_BUCKETS):
-            inner = head[head.find("{") + 1:-1]
-            # the first `le="..."` that starts the labels or follows a comma (str.find: what the regex
-            # `(^|,)le="([^"]*)"` finds, without scanning the long label text character by character)
-            start = 0 if inner.startswith('le="') else inner.find(',le="')
-            end = inner.find('"', start + (4 if start == 0 else 5)) if start >= 0 else -1
-            if end >= 0:
-                le = inner[start + (4 if start == 0 else 5):end]
-                inner = inner[end + 1:].lstrip(",") if start == 0 else inner[:start] + inner[end + 1:]
-                head = f"{LATENCY_BUCKETS}{{{inner}}}"
-        groups.setdefault(head, []).append((le, rest))
+    strict regular expression (`_fast_samples`); any other text by prometheus-client's parser. `fast=False`:
+    lines grouped by a regular expression and every text read by prometheus-client, the reference the
+    tests compare with."""
+    groups = _grouped(text) if fast else _grouped_by_regex(text)
     reading = Reading()
     if not groups:
         return reading
@@ -125,6 +109,63 @@ def parse(text: str, fast: bool = True) -> Reading:
     except (ValueError, IndexError, KeyError) as exc:
         raise MetricsTextError(f"not Prometheus text: {exc}") from None
     return reading
+
+
+def _grouped(text: str) -> Dict[str, list]:
+    """The sample lines of the families read, by head (the line up to its labels' `}`, a bucket's `le`
+    taken out): head -> [(le or None, the rest of the line)]. A histogram's bucket lines come one after
+    another, alike up to their `le` value: a line that starts as the previous bucket line did, and ends
+    its labels as it did, joins its head without the head being made again."""
+    groups: Dict[str, list] = {}
+    prefix = suffix = last = ""          # the previous bucket line: up to its le value, after it, its head
+    for line in text.splitlines():
+        if not line.startswith(_PREFIXES):
+            continue
+        if prefix and line.startswith(prefix):
+            quote, close = line.find('"', len(prefix)), line.rfind("}")
+            if 0 <= quote < close and line[quote + 1:close + 1] == suffix:
+                groups[last].append((line[len(prefix):quote], line[close + 1:]))
+                continue
+        close = line.rfind("}")
+        head, rest = (line[:close + 1], line[close + 1:]) if close >= 0 else line.split(" ", 1)
+        le = None
+        if line.startswith(LATENCY_BUCKETS):
+            brace = head.find("{")
+            inner = head[brace + 1:-1]
+            # the first `le="..."` that starts the labels or follows a comma (str.find: what the regex
+            # `(^|,)le="([^"]*)"` finds, without scanning the long label text character by character)
+            start = 0 if inner.startswith('le="') else inner.find(',le="')
+            value_at = start + (4 if start == 0 else 5)
+            end = inner.find('"', value_at) if start >= 0 else -1
+            if end >= 0:
+                le = inner[value_at:end]
+                inner = inner[end + 1:].lstrip(",") if start == 0 else inner[:start] + inner[end + 1:]
+                head = f"{LATENCY_BUCKETS}{{{inner}}}"
+                if brace >= 0:
+                    prefix, suffix, last = line[:brace + 1 + value_at], line[brace + 2 + end:close + 1], head
+        groups.setdefault(head, []).append((le, rest))
+    return groups
+
+
+def _grouped_by_regex(text: str) -> Dict[str, list]:
+    """_grouped as first written, a line at a time with a regular expression (the tests' reference)."""
+    groups: Dict[str, list] = {}
+    for line in text.splitlines():
+        if not line.startswith(_PREFIXES):
+            continue
+        close = line.rfind("}")
+        head, rest = (line[:close + 1], line[close + 1:]) if close >= 0 else line.split(" ", 1)
+        le = None
+        if line.startswith(LATENCY_BUCKETS):
+            inner = head[head.find("{") + 1:-1]
+            match = _LE.search(inner)
+            if match:
+                le = match.group(2)
+                inner = (inner[:match.start()] + inner[match.end():]).lstrip(",") if match.group(1) == "" \
+                    else inner[:match.start()] + inner[match.end():]
+                head = f"{LATENCY_BUCKETS}{{{inner}}}"
+        groups.setdefault(head, []).append((le, rest))
+    return groups
 
 
 Sample = Tuple[str, Dict[str, str], float]     # name, every label, the first value
