@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 META = "__meta_kubernetes_"
 POD = META + "pod_"
@@ -114,23 +114,11 @@ class PodTargets:
 
     @property
     def group(self) -> Dict[str, str]:
-        if not self.ip:
-            return {}
-        last = _last_group[0]      # one tuple, replaced whole: threads never see half of one
-        if last is None or last[0] is not self.pod:
-            last = (self.pod, group_labels(self.pod))
-            _last_group[0] = last
-        return last[1]
+        return _of_last(_last_group, self.pod, lambda: group_labels(self.pod)) if self.ip else {}
 
     @property
     def targets(self) -> List["TargetInfo"]:
-        if not self.ip:
-            return []
-        last = _last_targets[0]
-        if last is None or last[0] is not self.pod:
-            last = (self.pod, _targets(self.pod, self.ip))
-            _last_targets[0] = last
-        return last[1]
+        return _of_last(_last_targets, self.pod, lambda: _targets(self.pod, self.ip)) if self.ip else []
 
     @property
     def phase(self) -> str:
@@ -147,6 +135,16 @@ class PodTargets:
 # (the pod whose group labels or targets were built last, them): read-only, callers copy before changing
 _last_group: List[Any] = [None]
 _last_targets: List[Any] = [None]
+
+
+def _of_last(slot: List[Any], pod: dict, build: Callable[[], Any]) -> Any:
+    """What `build` makes of `pod`, kept for the last pod asked (one tuple, replaced whole: threads never
+    see half of one)."""
+    last = slot[0]
+    if last is None or last[0] is not pod:
+        last = (pod, build())
+        slot[0] = last
+    return last[1]
 
 
 def is_meshed(pod: dict) -> bool:

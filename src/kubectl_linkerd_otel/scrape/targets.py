@@ -367,12 +367,7 @@ class _JobRun:
 
 def simulate_job(job: ScrapeJob, pods: List[PodTargets], own_namespace: str = "",
                  keep_dropped: bool = True) -> JobResult:
-    run = _JobRun(job, own_namespace, keep_dropped)
-    run.static_groups()
-    for sd in job.sd_configs:
-        for pt in pods:
-            run.pod(sd, pt)
-    return run.finish(pods)
+    return _simulate_jobs([job], pods, own_namespace, keep_dropped)[0]
 
 
 def _simulate_jobs(jobs: List[ScrapeJob], pods: List[PodTargets], own_namespace: str,
