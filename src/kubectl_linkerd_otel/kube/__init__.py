@@ -1,6 +1,7 @@
 """The one door to the API server.
 
-`kubernetes` reads kubeconfig and credentials (kubeconfig.py); httpx sends the requests and we read raw
+`kubernetes` reads kubeconfig and credentials (kubeconfig.py); a transport (transport.py: http.client straight
+to the server, httpx through a proxy) sends the requests and we read raw
 JSON into plain dicts (typed model objects are far too slow for thousands of pods). Every failure
 becomes a typed error from errors.py with a one-line message. Every answer is read through the bounded
 reader (k8s/bounded.py): a size limit per kind of answer (k8s/limits.py), and `--request-timeout` for the
@@ -26,6 +27,7 @@ from ..k8s.urls import mask_url
 from .answers import Paging, check_list, check_object, check_version
 from .kubeconfig import Connection, KubeOptions, resolve
 from .resources import Resource, resource, resource_for
+from .transport import CONNECT, DROPPED, TIMEOUT, WireError, transport_for
 
 __all__ = ["Kube", "KubeOptions", "ApplyResult", "ProxyResponse", "AccessReview", "resource",
            "resource_for", "Resource"]
@@ -63,7 +65,7 @@ class ProxyResponse:
 
 
 class Answer:
-    """An answer read whole (within its limits): what callers read of httpx's Response."""
+    """An answer read whole (within its limits)."""
 
     def __init__(self, status_code: int, headers: Any, content: bytes, charset: Optional[str],
                  consumed: Any = None):
@@ -113,8 +115,6 @@ class Kube:
 
     def __init__(self, connection: Connection, *, timeout: Optional[float] = None,
                  as_user: Optional[str] = None, as_groups: Optional[List[str]] = None):
-        import httpx
-
         self.connection = connection
         self.timeout = timeout or DEFAULT_TIMEOUT
         # A deadline (time.monotonic()) for every request, retries included: `check --wait` bounds the
@@ -127,9 +127,9 @@ class Kube:
             self._impersonation.append(("Impersonate-User", as_user))
         for group in as_groups or []:
             self._impersonation.append(("Impersonate-Group", group))
-        self._client = httpx.Client(base_url=connection.server, headers=headers,
-                                    verify=self._tls_context(), proxy=connection.proxy,
-                                    timeout=self.timeout)
+        self._transport = transport_for(connection.server, tls=self._tls_context(),
+                                        sni=connection.tls_server_name, proxy=connection.proxy,
+                                        timeout=self.timeout, headers=headers)
 
     @classmethod
     def connect(cls, opts: KubeOptions) -> "Kube":
@@ -153,7 +153,7 @@ class Kube:
         return self.connection.context
 
     def close(self) -> None:
-        self._client.close()
+        self._transport.close()
 
     def _tls_context(self):
         conn = self.connection
@@ -192,8 +192,6 @@ class Kube:
         refused past `limit`. `consume(chunks, charset)`: a 200 answer's body is handed to it as it streams,
         under the same bounds, and not kept: the Answer carries what it returned (a retry after a broken
         connection calls it again, from the start)."""
-        import httpx
-
         budget = timeout or self.timeout
         deadline = time.monotonic() + budget
         server = mask_url(self.connection.server)   # printed: credentials in the URL masked
@@ -224,49 +222,44 @@ class Kube:
             if remaining <= 0:
                 return out_of_time(late)
             headers = self._headers(content_type, accept) + list(extra_headers or [])
-            extensions = ({"sni_hostname": self.connection.tls_server_name}
-                          if self.connection.tls_server_name else None)
             try:
-                request = self._client.build_request(method, path, params=params, content=body,
-                                                     headers=headers, timeout=remaining,
-                                                     extensions=extensions)
-                response = self._client.send(request, stream=True)
+                reply = self._transport.send(method, path, params=params, headers=headers, body=body,
+                                             timeout=remaining)
                 consumed = None
                 try:
-                    if consume is not None and response.status_code == 200:
-                        chunks = bounded_chunks(response.iter_bytes(), limit, deadline)
+                    if consume is not None and reply.status == 200:
+                        chunks = bounded_chunks(reply.chunks(), limit, deadline)
                         try:
-                            consumed = consume(chunks, response.charset_encoding or "utf-8")
+                            consumed = consume(chunks, reply.charset or "utf-8")
                         finally:
                             chunks.close()
                         content = b""
                     else:
-                        content = read_chunks(response.iter_bytes(), limit, deadline)
+                        content = read_chunks(reply.chunks(), limit, deadline)
                 finally:
-                    response.close()
+                    reply.close()
             except Exceeded as exc:
                 if exc.why == "time":
                     return out_of_time(slow)
                 raise AnswerTooLarge(too_big(f"the answer to {what}", limit, shared=exc.shared)) from None
-            except httpx.TimeoutException:
-                return out_of_time(late)
-            except httpx.ConnectError as exc:
-                if _is_tls_failure(exc):
-                    raise TlsError(f"TLS handshake with {server} failed: "
-                                   f"{_tls_reason(exc)}; check the cluster's certificate-authority "
-                                   "in the kubeconfig") from None
-                raise ApiRefused(f"cannot reach the API server at {server}: "
-                                     f"{_reason(exc)}; is the cluster running and is the context "
+            except WireError as exc:
+                if exc.kind == TIMEOUT:
+                    return out_of_time(late)
+                if exc.kind == CONNECT:
+                    if _is_tls_failure(exc.cause):
+                        raise TlsError(f"TLS handshake with {server} failed: "
+                                       f"{_tls_reason(exc.cause)}; check the cluster's certificate-authority "
+                                       "in the kubeconfig") from None
+                    raise ApiRefused(f"cannot reach the API server at {server}: "
+                                     f"{_reason(exc.cause)}; is the cluster running and is the context "
                                      f"{self.connection.context!r} the right one?") from None
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-                if attempt < MAX_ATTEMPTS and self._backoff(attempt, deadline):
-                    continue
-                raise ApiUnreachable(f"the API server at {server} dropped the "
-                                     f"connection ({what}): {_reason(exc)}; retry in a moment") from None
-            except httpx.HTTPError as exc:
-                raise ApiUnreachable(f"request to {server}{path} failed: {_reason(exc)}") from None
-            response = Answer(response.status_code, response.headers, content, response.charset_encoding,
-                              consumed)
+                if exc.kind == DROPPED:
+                    if attempt < MAX_ATTEMPTS and self._backoff(attempt, deadline):
+                        continue
+                    raise ApiUnreachable(f"the API server at {server} dropped the "
+                                         f"connection ({what}): {_reason(exc.cause)}; retry in a moment") from None
+                raise ApiUnreachable(f"request to {server}{path} failed: {_reason(exc.cause)}") from None
+            response = Answer(reply.status, reply.headers, content, reply.charset, consumed)
             if response.status_code in RETRY_STATUSES and attempt < MAX_ATTEMPTS and \
                     (not proxied or _is_status(response)):
                 if self._backoff(attempt, deadline, response.headers.get("Retry-After")):
