@@ -1,6 +1,7 @@
 """What is sent: `install --metrics all|golden|FILE` as `metric_relabel_configs` of the scrape jobs (pure).
 
-`golden` keeps the series Linkerd's dashboards use (DESIGN.md section 3, the viz dashboards' queries):
+`golden` keeps the series Linkerd's dashboards use (docs/architecture.md, Design facts: Linkerd;
+the viz dashboards' and metrics API's queries):
 requests and responses, the latency histogram, TCP connections and bytes, authorization decisions and the
 process start time. Everything else a proxy exports (about 1,700 series per proxy, linkerd2#2980) is
 dropped after the scrape, before it reaches the pipeline.
