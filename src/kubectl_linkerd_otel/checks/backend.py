@@ -7,9 +7,9 @@ labels, and what the answers mean.
 from __future__ import annotations
 
 from ..scrape import arrival
+from ..snapshot.simulation import simulation
 from .common import count, listing, verb
 from .framework import Category, Check, fail, passed, skip
-from .targets import simulation
 
 NOT_ASKED = ("not asked: pass --query-url with the backend's Prometheus-compatible query API (the base before "
              "/api/v1/query) to check that the metrics arrive")

@@ -96,7 +96,7 @@ def settings_from_flags(url: Optional[str], basic_auth_env: Optional[str], heade
 def query_backend(kube: Any, snap: Any, settings: QuerySettings, now: Optional[float] = None) -> Dict[str, Any]:
     """What `snap.backend` holds: {"where", "source", "skipped", "error", "transient", "answers", "errors",
     "now"}. Never raises: every failure is data for the check."""
-    from ..checks.targets import simulation
+    from ..snapshot.simulation import simulation
 
     now = time.time() if now is None else now
     out: Dict[str, Any] = {"where": "", "source": "", "skipped": "", "error": "", "transient": False,

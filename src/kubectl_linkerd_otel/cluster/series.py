@@ -13,7 +13,7 @@ SAMPLE_TARGETS = 3      # per job: enough for a figure, cheap on the API server
 def sample_targets(snap: Any) -> List[Tuple[str, str, str, int]]:
     """(job, namespace, pod, port) of up to SAMPLE_TARGETS active pod targets per job (those the collector
     reports up, when its targets are known)."""
-    from ..checks.targets import simulation
+    from ..snapshot.simulation import simulation
 
     sim = simulation(snap)
     if isinstance(sim, str):
