@@ -13,6 +13,7 @@ from ..collector.locate import collector_container
 from .series import gather_proxy_series
 from .operator import adopt as adopt_operator, pod_discovery_account
 from .pods import list_pods
+from .step_errors import record_error
 from ..snapshot import (ACCESS, COLLECTOR_STEP, ENDPOINTSLICES, LOGS, METRICS, POLICY_STEPS, PROBE, PROOF, READS_STEP,
                         SERVICE, TARGETS, Snapshot, access_step, choose_collector, review_namespaces, split_step,
                         step)
@@ -20,35 +21,6 @@ from ..snapshot import (ACCESS, COLLECTOR_STEP, ENDPOINTSLICES, LOGS, METRICS, P
 LOG_TAIL_LINES = 2000
 LOG_SINCE_SECONDS = 3600
 EXTENSION_SELECTOR = f"{naming.EXTENSION_LABEL}={naming.EXTENSION_NAME}"
-
-
-def describe_error(exc: BaseException) -> str:
-    status = getattr(exc, "status", 0)
-    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return f"{text} (HTTP {status})" if status else text
-
-
-def is_transient(exc: BaseException) -> bool:
-    """May this failure go away by itself (a timeout, a dropped connection, a 5xx or 429)? A refusal
-    (401/403), a missing object (404), a bad answer or an API server that cannot be connected to at all
-    will not."""
-    from ..errors import ApiRefused, ApiStatusError, ApiTimeout, ApiUnreachable, Gone
-
-    if isinstance(exc, ApiRefused):
-        return False   # no connection at all: not a cluster that settles (linkerd check fails at once too)
-    if isinstance(exc, (ApiTimeout, ApiUnreachable, Gone, TimeoutError, ConnectionError)):
-        return True
-    if isinstance(exc, ApiStatusError):
-        return exc.status == 429 or exc.status >= 500
-    return False
-
-
-def record_error(snap: Snapshot, key: str, exc: BaseException) -> None:
-    from ..errors import PluginError
-
-    snap.errors[key] = describe_error(exc) if isinstance(exc, PluginError) or getattr(exc, "status", 0) \
-        else f"{type(exc).__name__}: {exc}"
-    snap.transient_errors[key] = is_transient(exc)
 
 
 def _run_steps(steps: Dict[str, Callable[[], Any]], snap: Snapshot, workers: int = 8) -> Dict[str, Any]:

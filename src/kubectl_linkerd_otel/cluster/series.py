@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Tuple
 
 from ..k8s.ports import parse_port
+from .step_errors import describe_error
 
 SAMPLE_TARGETS = 3      # per job: enough for a figure, cheap on the API server
 
@@ -34,8 +35,6 @@ def sample_targets(snap: Any) -> List[Tuple[str, str, str, int]]:
 def gather_proxy_series(kube: Any, snap: Any) -> None:
     """Fill snap.target_metrics ("job/ns/pod" -> text) and snap.target_metrics_errors; never raises."""
     from concurrent.futures import ThreadPoolExecutor
-
-    from .gather import describe_error
 
     def read(item):
         _job, ns, pod, port = item
