@@ -108,8 +108,7 @@ def locate_collector(kube: Any, namespace: str):
 def actual_targets(kube: Any, location, config: dict, env=None) -> Tuple[Dict[str, dict], List[str]]:
     """Each running collector pod's targets document (pod name -> parsed JSON), and notes saying what
     could not be read and why."""
-    from ..collector.locate import readable_receiver
-    from ..scrape.receiver import for_targets
+    from ..scrape.receiver import for_targets, readable_receiver
 
     port, running, notes = readable_receiver(location, config, env)
     if port is None:

@@ -24,7 +24,7 @@ def collector_location(snap: Snapshot):
 
 def receiver_answers(snap: Snapshot, location, config: dict, env=None) -> Tuple[Dict[str, dict], List[str]]:
     """Each running collector pod's saved targets document, and notes saying what could not be read."""
-    from ..collector.locate import readable_receiver
+    from ..scrape.receiver import readable_receiver
 
     port, running, notes = readable_receiver(location, config, env)
     if port is None:
