@@ -243,7 +243,8 @@ def install(kube, options, *, linkerd_namespace: Optional[str], require_linkerd:
     object, `note` for objects left out, `inform` for what install decided, `warn` for what the user
     should act on."""
     from ..naming import COLLECTOR_NAME
-    from ..render.manifests import render, secret
+    from ..render.common import secret
+    from ..render.manifests import render
     from . import operator as operator_mode
     from . import policy as policy_io
 
@@ -322,7 +323,7 @@ def reuse_kept_secret(options, kept: dict, warn: Callable[[str], None]) -> None:
     its credentials, but only for the endpoint they were given for (never, say, production
     credentials sent to the demo backend)."""
     from ..errors import UsageError
-    from ..render.manifests import credentials_in_secret
+    from ..render.common import credentials_in_secret
 
     endpoint, credentials = credentials_in_secret(kept)
     delete = f"kubectl -n {options.namespace} delete secret {SECRET_NAME}"
