@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Callable, Dict, List, Optional, Tuple
 
+from ..collector.facts import binds_pod_ip
 from ..scrape.sd import POD, PROXY_CONTAINER
 from ..scrape.targets import ADMIN_PORT, COMPLETED, is_proxy_admin
 from ..snapshot import READS_STEP, TARGETS, step
 from ..snapshot.simulation import simulation
 from .common import control_plane_namespace, count, facts, gather_error, labels, listing, live, verb
 from .framework import Category, Check, fail, passed, skip, warn
+from .linkerd_data_plane import effective_policy
 from .policy import scrape_refused
 from .series import series_per_target
 
@@ -27,8 +29,6 @@ PHASE_FIX = ("add `- {source_labels: [__meta_kubernetes_pod_phase], action: keep
 
 def _no_actual_targets(snap) -> str:
     """Why the collector's own targets are not known."""
-    from ..collector.facts import binds_pod_ip
-
     found = facts(snap)
     if found.receiver_api_unknown:
         return f"cannot tell where its API listens: {found.receiver_api_unknown}"
@@ -77,8 +77,6 @@ class _LazyAddresses:
 def _refused(snap, pods) -> Dict[Tuple[str, str], str]:
     """The pods whose proxy would answer the collector's scrape with HTTP 403 (the inbound-policy check's
     verdict), with why."""
-    from .linkerd_data_plane import effective_policy
-
     out = {}
     for pt in pods:
         policy = effective_policy(snap, pt.pod)

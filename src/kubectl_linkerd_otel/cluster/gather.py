@@ -6,10 +6,13 @@ Never raises for cluster errors: each step that fails lands in `Snapshot.errors`
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional
 
 from .. import naming
+from ..collector import facts as facts_mod
 from ..collector.locate import collector_container
+from ..scrape.receiver import CheckHook, compact_for_check, for_check
 from .series import gather_proxy_series
 from .operator import adopt as adopt_operator, pod_discovery_account
 from .pods import list_pods
@@ -17,6 +20,9 @@ from .step_errors import record_error
 from ..snapshot import (ACCESS, COLLECTOR_STEP, ENDPOINTSLICES, LOGS, METRICS, POLICY_STEPS, PROBE, PROOF, READS_STEP,
                         SERVICE, TARGETS, Snapshot, access_step, choose_collector, review_namespaces, split_step,
                         step)
+from .collector import TargetsUnreadable, read_targets
+from .otlp_proof import prove_configured, provable
+from .probe import dial
 
 LOG_TAIL_LINES = 2000
 LOG_SINCE_SECONDS = 3600
@@ -24,8 +30,6 @@ EXTENSION_SELECTOR = f"{naming.EXTENSION_LABEL}={naming.EXTENSION_NAME}"
 
 
 def _run_steps(steps: Dict[str, Callable[[], Any]], snap: Snapshot, workers: int = 8) -> Dict[str, Any]:
-    from concurrent.futures import ThreadPoolExecutor
-
     results: Dict[str, Any] = {}
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(steps)))) as pool:
         futures = {name: pool.submit(fn) for name, fn in steps.items()}
@@ -102,6 +106,7 @@ def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd
         if "(HTTP 404)" in snap.errors.get(optional, ""):
             snap.errors.pop(optional)
     if proxy_reads is not None:
+        # lazy: only `stat` reads every proxy: proxy_metrics brings cluster/stat.py and stats/
         from .proxy_metrics import gather_proxy_metrics
 
         gather_proxy_metrics(kube, snap, proxy_reads)
@@ -131,11 +136,6 @@ def _gather_collector(kube: Any, snap: Snapshot, interval: float, probe_exporter
                       log_since_seconds: Optional[int]) -> None:
     """The second round, once the collector is known: its logs, self-metrics, receiver targets, its
     service account's permissions, and the exporter's Service."""
-    from ..collector import facts as facts_mod
-    from .collector import TargetsUnreadable, read_targets
-    from .otlp_proof import prove_configured, provable
-    from .probe import dial
-
     ns = snap.collector_namespace
     facts = snap.collector_facts()
     pods = [p for p in snap.collector_pods() if (p.get("status") or {}).get("phase") == "Running"]
@@ -143,8 +143,6 @@ def _gather_collector(kube: Any, snap: Snapshot, interval: float, probe_exporter
     steps: Dict[str, Callable[[], Any]] = {}
 
     def targets_or_reason(pod: str, port: int):
-        from ..scrape.receiver import CheckHook, compact_for_check, for_check
-
         try:   # each target reduced as it is decoded (CheckHook if the answer must be parsed whole)
             return compact_for_check(read_targets(kube, ns, pod, port, state="active", object_hook=CheckHook(),
                                                   reduce=for_check()))

@@ -20,6 +20,9 @@ import time
 from typing import List, Optional, Tuple
 from urllib.parse import unquote
 
+from .. import __version__
+from ..collector.endpoints import endpoint_hostport
+from ..scrape.text import shown
 from .otlp_answer import (EMPTY_EXPORT_METRICS_REQUEST, MAX_ANSWER, NOT_FOUND, NOT_GRPC, OK, REFUSED, TIMEOUT_SECONDS,
                           TLS, UNCLEAR, UNREACHABLE, Proof, first_line, vendor_words)
 
@@ -62,10 +65,9 @@ def prove_grpc(endpoint: str, headers: List[Tuple[str, str]], *, plain: bool, ca
                timeout: float = TIMEOUT_SECONDS) -> Proof:
     """Call MetricsService/Export with the empty request and `headers`; `plain` for h2c (the exporter's
     `tls.insecure`), else TLS trusting the system's CAs or `ca_pem`. Everything within `timeout`."""
+    # lazy: socket and ssl cost ~12 ms at start-up; only the OTLP/gRPC proof dials
     import socket
     import ssl
-
-    from ..collector.endpoints import endpoint_hostport
 
     host, port = endpoint_hostport(endpoint, "grpc")
     where = authority(host, port)
@@ -99,6 +101,7 @@ def prove_grpc(endpoint: str, headers: List[Tuple[str, str]], *, plain: bool, ca
 
 def _call(sock, where: str, scheme: str, headers: List[Tuple[str, str]], deadline: float,
           timeout: float) -> Proof:
+    # lazy: socket and h2 cost ~18 ms at start-up; only the OTLP/gRPC proof speaks HTTP/2
     import socket
 
     import h2.config
@@ -106,8 +109,6 @@ def _call(sock, where: str, scheme: str, headers: List[Tuple[str, str]], deadlin
     import h2.events
     import h2.exceptions
     import h2.settings
-
-    from .. import __version__
 
     conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding=None))
     conn.local_settings = h2.settings.Settings(client=True, initial_values={
@@ -208,8 +209,6 @@ def _not_http2(first: bytes, scheme: str) -> Optional[Tuple[str, str]]:
     """(what the endpoint said instead, what to check) when its first bytes are not HTTP/2's: a server
     opens with a SETTINGS frame (RFC 9113 section 3.4: 9 bytes of frame header, type 4, stream 0). An
     HTTP/1 status line, a TLS record answering plain text, or anything else."""
-    from ..scrape.text import shown
-
     if scheme == "http" and len(first) >= 2 and first[0] in (0x15, 0x16) and first[1] == 0x03:
         return "it answered the plain-text connection with TLS", WANTS_TLS_HINT
     if first.startswith(b"HTTP/1."):

@@ -12,8 +12,17 @@ answer in plain text or JSON of their own. The vendor's own words are shown, esc
 """
 from __future__ import annotations
 
+import base64
 from typing import List, Optional, Tuple
 
+from ..collector.backends import backend_for_endpoint, key_region
+from ..collector.config import component_type
+from ..collector.endpoints import plain_text
+from ..collector.facts import cluster_service, expand_env
+from ..collector.locate import collector_container, mounted_file, template_spec
+from ..errors import UsageError
+from ..k8s.credentials import ENV_REF, redact_text
+from ..k8s.urls import mask_url
 from .otlp_answer import (EMPTY_EXPORT_METRICS_REQUEST, MAX_ANSWER, NOT_FOUND, NOT_GRPC, OK, REFUSED, TIMEOUT_SECONDS,
                           TLS, UNCLEAR, UNREACHABLE, Proof, first_line, vendor_words)
 from .otlp_grpc import GRPC_PATH, prove_grpc
@@ -30,6 +39,7 @@ def metrics_url(endpoint: str) -> str:
 def prove_http(endpoint: str, headers: List[Tuple[str, str]], *, ca_pem: Optional[str] = None,
                timeout: float = TIMEOUT_SECONDS) -> Proof:
     """Send the empty export with `headers` and say what the endpoint made of it."""
+    # lazy: ssl and httpx cost ~100 ms at start-up; only the credentials proof sends the export
     import ssl
 
     import httpx
@@ -83,11 +93,6 @@ def prove_before_install(opts, *, fix: str, note, warn) -> None:
     OTLP metrics service, does not speak the protocol, or cannot be reached; `fix` says what to check (the
     variable the key came from). What is not proven is said with `note`; an unclear answer is a `warn`ing,
     and install goes on."""
-    from ..collector.endpoints import plain_text
-    from ..collector.facts import cluster_service
-    from ..errors import UsageError
-    from ..k8s.urls import mask_url
-
     if opts.uses_demo_backend or not opts.credentials_given:
         return
     grpc = opts.exporter_protocol == "grpc"
@@ -141,8 +146,6 @@ OTLP_EXPORTERS = {"otlp_http": "http", "otlphttp": "http", "otlp_grpc": "grpc", 
 def provable(exporter) -> bool:
     """An OTLP exporter (collector/facts.Exporter) `check --probe-exporter` can prove: OTLP/HTTP or
     OTLP/gRPC, with an endpoint outside the cluster."""
-    from ..collector.facts import cluster_service
-
     return exporter.kind in OTLP_EXPORTERS and bool(exporter.endpoint) and \
         cluster_service(exporter.endpoint, exporter.protocol) is None
 
@@ -154,14 +157,6 @@ def prove_configured(kube, snap, name: str) -> dict:
     collector sends them (`${env:VAR}` resolved from the collector container's env and the Secrets it
     names). The answer holds the outcome only, never a credential: {outcome, url, status, answer, words,
     hint}."""
-    import base64
-
-    from ..collector.config import component_type
-    from ..collector.endpoints import plain_text
-    from ..collector.facts import expand_env
-    from ..collector.locate import collector_container, mounted_file, template_spec
-    from ..k8s.credentials import ENV_REF
-
     config = snap.collector_facts().config or {}
     exporter = (config.get("exporters") or {}).get(name) or {}
     protocol = OTLP_EXPORTERS.get(component_type(name), "http")
@@ -202,8 +197,6 @@ def prove_configured(kube, snap, name: str) -> dict:
                                                   f"collector's container does not set"}
         # `$$` is the collector's escaped `$`: kept out of the expansion
         headers.append((str(header), expand_env(text.replace("$$", "\0"), env).replace("\0", "$")))
-    from ..k8s.credentials import redact_text
-
     if protocol == "grpc":
         insecure = tls.get("insecure") is True or str(tls.get("insecure")).lower() == "true"
         result = prove_grpc(endpoint, headers, ca_pem=ca_pem,
@@ -218,8 +211,6 @@ def prove_configured(kube, snap, name: str) -> dict:
 def _key_region(endpoint: str, headers: List[Tuple[str, str]]) -> Optional[str]:
     """The region the API key names, for a backend whose keys say it (collector/backends.key_region): a
     fact about the key, never the key, for the region-mismatch check."""
-    from ..collector.backends import backend_for_endpoint, key_region
-
     backend = backend_for_endpoint(endpoint)
     if backend is None or backend.key_header is None:
         return None
