@@ -15,6 +15,7 @@ config can be read. None when nothing looks like a collector.
 """
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from typing import Iterable, List, Optional, Tuple
 
@@ -102,8 +103,6 @@ def mounted_file(workload: dict, configmaps: List[dict], path: str) -> Optional[
     """The text of the file at `path` in the collector's container when a configMap volume of the
     workload's template puts it there (a volumeMount, with subPath or not, and the volume's items or
     its keys as file names), from `configmaps`; None when it comes from anywhere else."""
-    import posixpath
-
     spec = template_spec(workload)
     container = collector_container(spec) or {}
     volumes = {v.get("name"): v for v in spec.get("volumes") or [] if isinstance(v, dict)}

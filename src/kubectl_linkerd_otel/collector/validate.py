@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Collection, Iterator, List, Optional, Tuple
 
 from ..k8s.durations import duration_ns
+from ..scrape.config import ScrapeConfigError, receivers
 from .config import ConfigProblem, component_type, dollar_uses, find_problems
 from .schema import components as C
 from .schema import distributions as D
@@ -358,8 +359,6 @@ def _pipelines(config: dict, out: _Walker) -> None:
 
 def _prometheus_configs(config: dict, out: _Walker) -> None:
     """The receivers' Prometheus `config`, as Prometheus 3.5 loads it (scrape/config.py)."""
-    from ..scrape.config import ScrapeConfigError, receivers
-
     section = config.get("receivers")
     if not isinstance(section, dict):
         return

@@ -13,6 +13,7 @@ from .common import (CA_KEY, cluster_role, cluster_role_binding, collector_env, 
                      namespace, secret, service_account)
 from .operator import render as render_operator
 from .options import InstallOptions
+from .policy import mesh_annotations
 
 CONFIG_DIR = "/etc/linkerd-otel"
 
@@ -65,8 +66,6 @@ def _pod_template(opts: InstallOptions, hash_: str) -> dict:
     labels = dict(common_labels("otel-collector"))
     annotations = {CONFIG_HASH_ANNOTATION: hash_}
     if opts.restrict_metrics:
-        from .policy import mesh_annotations
-
         annotations.update(mesh_annotations())
     return {
         "metadata": {"labels": labels, "annotations": annotations},
