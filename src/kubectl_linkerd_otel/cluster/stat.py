@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from ..errors import ApiTimeout, Forbidden, KubeError, Unauthorized
-from ..stats.golden import PodKey, Readings
+from ..stats.golden import PodKey, Readings, proxies_to_read, summarize
 from ..stats.proxy_text import MetricsTextError, Reading, parse
 
 METRICS_PATH = "/metrics"
@@ -142,8 +142,6 @@ class Selection:
         return self.kube.list("pods", self.namespace)
 
     def targets(self) -> Tuple[List[dict], List[Tuple[str, str, int]]]:
-        from ..stats.golden import proxies_to_read
-
         pods = self.pods()
         return pods, proxies_to_read(pods, self.kind, self.name)
 
@@ -153,8 +151,6 @@ class Selection:
 
 
 def summary(selection: Selection, pods, first, second, outbound: bool):
-    from ..stats.golden import summarize
-
     readings, errors = pair(first, second)
     return summarize(pods, readings, errors, kind=selection.kind, name=selection.name, outbound=outbound)
 

@@ -12,6 +12,7 @@ import re
 from typing import List, Optional, Sequence
 
 from ..errors import UsageError
+from .relabel import RelabelConfigError, compile_rules
 
 GOLDEN = (
     "request_total",
@@ -32,8 +33,6 @@ _NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
 def parse_metric_list(text: str, where: str) -> List[str]:
     """A --metrics FILE: one metric name (or RE2 regex over the name) per line; `#` starts a comment."""
-    from .relabel import RelabelConfigError, compile_rules
-
     entries: List[str] = []
     for number, line in enumerate(text.splitlines(), 1):
         entry = line.split("#", 1)[0].strip()

@@ -180,6 +180,7 @@ Sample = Tuple[str, Dict[str, str], float]     # name, every label, the first va
 
 def _parsed_samples(heads: List[str], groups: Dict[str, list]) -> List[Sample]:
     """Each head's sample as prometheus-client's parser reads it (ValueError when it refuses one)."""
+    # lazy: prometheus_client's parser costs ~40 ms at start-up; only a line the fast reader cannot read needs it
     from prometheus_client.parser import text_string_to_metric_families
 
     samples = [sample for family in text_string_to_metric_families(
