@@ -6,10 +6,12 @@ is one line saying so (exit 2), never an AttributeError deep inside a check.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Optional
 
 from ..errors import ApiStatusError
+from ..k8s.limits import MAX_EMPTY_PAGES, MAX_LIST_OBJECTS
 from ..k8s.podshape import describe, pod_problem
 
 
@@ -64,8 +66,6 @@ class Paging:
     without an object, more pages than MAX_LIST_OBJECTS objects fill (k8s/limits.py)."""
 
     def __init__(self, what: Any, server: str, limit: int):
-        from ..k8s.limits import MAX_LIST_OBJECTS
-
         self.what, self.server = what, server
         self.max_pages = MAX_LIST_OBJECTS // max(int(limit or 0), 1) + 1
         self.pages = 0
@@ -74,10 +74,6 @@ class Paging:
 
     def next(self, token: str, items: int) -> None:
         """Page `self.pages + 1` had `items` objects and `token`; raise unless following it is sane."""
-        import hashlib
-
-        from ..k8s.limits import MAX_EMPTY_PAGES, MAX_LIST_OBJECTS
-
         self.pages += 1
         digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
         if digest in self._seen:

@@ -14,14 +14,18 @@ from .. import __version__
 from ..errors import (AnswerTooLarge, ApiRefused, ApiStatusError, ApiTimeout, ApiUnreachable, Conflict, Forbidden,
                       Gone, KubeError, NotFound, TlsError, Unauthorized)
 from ..naming import FIELD_MANAGER
-from ..k8s.bounded import Exceeded, bounded_chunks, read_chunks, too_big
+from ..k8s.bounded import Exceeded, bounded_chunks, read_chunks, read_file, too_big
+from ..k8s.jsonitems import NotStreamable, stream_document, text_chunks
 from ..k8s.limits import API_ANSWER, CERT_FILE, METRICS_ANSWER, Limit
+from ..k8s.podshape import pod_problem
 from ..k8s.urls import mask_url
+from .allocator import tune
 from .answers import Answer, Paging, ProxyResponse, check_list, check_object, check_version
 from .kubeconfig import Connection, KubeOptions, resolve
 from .resources import Resource, resource, resource_for
 from .failures import conflict_details, failure_reason, is_status, is_tls_failure, tls_reason
-from .transport import CONNECT, DROPPED, TIMEOUT, WireError, transport_for
+from .transport import transport_for
+from .wire import CONNECT, DROPPED, TIMEOUT, WireError
 
 DEFAULT_TIMEOUT = 30.0
 _READ_IT = object()     # Kube.apply: the caller did not read the object beforehand
@@ -83,8 +87,6 @@ class Kube:
 
     @classmethod
     def connect(cls, opts: KubeOptions) -> "Kube":
-        from .allocator import tune
-
         tune()     # before the reads' threads start
         return cls(resolve(opts), timeout=opts.request_timeout, as_user=opts.as_user,
                    as_groups=opts.as_groups)
@@ -380,9 +382,6 @@ class Kube:
         the transformed items). When the page cannot be read that way (not what an API server sends:
         the list's kind or apiVersion after its items, an item of the wrong shape), (the page parsed whole,
         None): the caller checks it as any page, with its usual error."""
-        from ..k8s.jsonitems import NotStreamable, stream_document, text_chunks
-        from ..k8s.podshape import pod_problem
-
         response = self._request("GET", path, what, params=params)
         pods = res.plural == "pods" and not res.group
         top: dict = {}
@@ -603,8 +602,6 @@ def _check_file(path: Optional[str], what: str) -> None:
     read /dev/zero forever)."""
     if not path:
         return
-    from ..k8s.bounded import read_file
-
     read_file(path, CERT_FILE, label=f"{what} {path}", error=TlsError,
               fix="point the kubeconfig at the PEM file")
 

@@ -17,7 +17,7 @@ import zlib
 from typing import Iterator, List, Optional, Tuple
 from urllib.parse import unquote, urlencode, urlsplit
 
-from .transport import CONNECT, DROPPED, FAILED, TIMEOUT, Reply, WireError
+from .wire import CONNECT, DROPPED, FAILED, TIMEOUT, Reply, WireError
 
 PIECE = 64 * 1024
 # what a reused connection says when the server closed it while it sat idle

@@ -15,36 +15,11 @@ from __future__ import annotations
 
 import ssl
 import urllib.request
-from typing import Any, Iterator, List, Optional, Union
+from typing import Iterator, List, Optional, Union
+from urllib.parse import urlsplit
 
-TIMEOUT = "timeout"        # no answer within the time given
-CONNECT = "connect"        # no connection: refused, unknown host, TLS handshake failed
-DROPPED = "dropped"        # the connection broke while asking or answering: worth one more try
-FAILED = "failed"          # anything else the client refused (a malformed answer, a bad encoding)
-
-
-class WireError(Exception):
-    """A request that got no whole answer: `kind` is one of the four above, `cause` the client's own error."""
-
-    def __init__(self, kind: str, cause: BaseException):
-        super().__init__(str(cause))
-        self.kind, self.cause = kind, cause
-        self.__cause__ = cause
-
-
-class Reply:
-    """An answer whose head has come: `status`, `headers` (`.get(name)`, any case), `charset`, and the
-    body, decoded from its content encoding, as it comes (`chunks()`). `close()` always."""
-
-    status: int
-    headers: Any
-    charset: Optional[str]
-
-    def chunks(self) -> Iterator[bytes]:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        raise NotImplementedError
+from .direct import Direct
+from .wire import CONNECT, DROPPED, FAILED, TIMEOUT, Reply, WireError
 
 
 def through_a_proxy(server: str, proxy: Optional[str]) -> bool:
@@ -52,8 +27,6 @@ def through_a_proxy(server: str, proxy: Optional[str]) -> bool:
     a *_PROXY variable for the server's scheme that NO_PROXY does not exempt it from."""
     if proxy:
         return True
-    from urllib.parse import urlsplit
-
     proxies = urllib.request.getproxies()
     scheme = urlsplit(server).scheme.lower()
     if not (proxies.get(scheme) or proxies.get("all")):
@@ -65,8 +38,6 @@ def transport_for(server: str, *, tls: Union[ssl.SSLContext, bool], sni: Optiona
                   timeout: float, headers: dict):
     if through_a_proxy(server, proxy):
         return ThroughHttpx(server, tls=tls, sni=sni, proxy=proxy, timeout=timeout, headers=headers)
-    from .direct import Direct
-
     return Direct(server, tls=tls if isinstance(tls, ssl.SSLContext) else None, sni=sni, headers=headers)
 
 
@@ -75,7 +46,8 @@ class ThroughHttpx:
 
     def __init__(self, server: str, *, tls, sni: Optional[str], proxy: Optional[str], timeout: float,
                  headers: dict):
-        import httpx     # lazy: 60 ms at start-up, and only a proxied connection needs it
+        # lazy: httpx (60 ms) only for a connection through a proxy
+        import httpx
 
         self._httpx = httpx
         self._extensions = {"sni_hostname": sni} if sni else None
