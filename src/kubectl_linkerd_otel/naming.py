@@ -55,6 +55,10 @@ SECRET_ENDPOINT_ANNOTATION = "linkerd-otel.io/exporter-endpoint"
 SECRET_HEADERS_ANNOTATION = "linkerd-otel.io/credential-headers"
 # The namespace label Linkerd sets on its control plane namespace.
 CONTROL_PLANE_LABEL = "linkerd.io/is-control-plane"
+# The pod label the proxy injector sets on every meshed pod: the namespace of its control plane.
+CONTROL_PLANE_NS_LABEL = "linkerd.io/control-plane-ns"
+# The same label as Prometheus' Kubernetes SD shows it to relabel rules (`/` and `.` made `_`).
+CONTROL_PLANE_NS_META_LABEL = "__meta_kubernetes_pod_label_linkerd_io_control_plane_ns"
 
 # Cluster-scoped objects (ClusterRole, ClusterRoleBinding) exist once per collector namespace: named
 # after it, and labelled with it so that `uninstall -n NS` selects only its own.

@@ -55,7 +55,7 @@ def is_native_sidecar_proxy(pod: dict) -> bool:
 
 
 def meshed_pods(snap, namespace_filter=()) -> List[dict]:
-    pods = [p for p in snap.pods if labels(p).get("linkerd.io/control-plane-ns")]
+    pods = [p for p in snap.pods if labels(p).get(naming.CONTROL_PLANE_NS_LABEL)]
     if namespace_filter:
         pods = [p for p in pods if p["metadata"].get("namespace") in namespace_filter]
     return pods

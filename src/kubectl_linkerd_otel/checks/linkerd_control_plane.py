@@ -34,9 +34,6 @@ def pods_ready(snap, _opts):
     return None
 
 
-CP_NS_LABEL = "__meta_kubernetes_pod_label_linkerd_io_control_plane_ns"
-
-
 PROBES_PER_NAMESPACE = 1
 MAX_PROBE_NAMESPACES = 50
 
@@ -50,7 +47,7 @@ def _probe_pods(snap, ns: str) -> List[dict]:
     out = []
     per_namespace: Dict[str, int] = {}
     for pod in snap.pods:
-        if labels(pod).get("linkerd.io/control-plane-ns") != ns:
+        if labels(pod).get(naming.CONTROL_PLANE_NS_LABEL) != ns:
             continue
         container = proxy_container(pod) or {}
         if not any(p.get("name") == naming.LINKERD_ADMIN_PORT_NAME for p in container.get("ports") or []):
@@ -104,11 +101,11 @@ def scrape_namespace(snap, _opts):
     if any(t.pod is not None for j in proxy_jobs for t in j.active):
         return None
     reasons = [f"job {j.job.name}: {u.reason}" for j in proxy_jobs for u in j.unscraped
-               if u.rule is not None and CP_NS_LABEL in u.rule.source_labels]
+               if u.rule is not None and naming.CONTROL_PLANE_NS_META_LABEL in u.rule.source_labels]
     if not reasons:
         return None   # left out for another reason: the targets checks say which
     return fail(f"the proxy job keeps no proxy of control plane '{ns}': its rule on the pods' "
-                "linkerd.io/control-plane-ns label expects another namespace",
+                f"{naming.CONTROL_PLANE_NS_LABEL} label expects another namespace",
                 listing(list(dict.fromkeys(reasons))))
 
 

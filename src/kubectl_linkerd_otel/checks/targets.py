@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Callable, Dict, List, Optional, Tuple
 
 from ..collector.locate import static_env
+from ..naming import CONTROL_PLANE_NS_LABEL
 from ..scrape.config import scrape_jobs
 from ..scrape.sd import POD, PROXY_CONTAINER
 from ..scrape.targets import ADMIN_PORT, COMPLETED, is_proxy_admin, merge_actual, simulate
@@ -207,8 +208,8 @@ def scraped(snap, opts):
             return f"{p.namespace}/{p.name}: expected ({t.address}), but the collector does not report it"
         return f"{p.namespace}/{p.name}: {explained.get(p.key, 'no target')}"
 
-    ours = [why(p) for p in not_scraped if labels(p.pod).get("linkerd.io/control-plane-ns") == cp]
-    others = [why(p) for p in not_scraped if labels(p.pod).get("linkerd.io/control-plane-ns") != cp]
+    ours = [why(p) for p in not_scraped if labels(p.pod).get(CONTROL_PLANE_NS_LABEL) == cp]
+    others = [why(p) for p in not_scraped if labels(p.pod).get(CONTROL_PLANE_NS_LABEL) != cp]
     down = [f"{t.namespace}/{t.pod_name} ({t.address}) is down: {t.last_error or t.health}"
             for t in seen if sim.actual and t.health == "down"]
     drift = ""
@@ -233,7 +234,7 @@ def scraped(snap, opts):
         error = ", ".join(bits) + "".join(f"; {note}" for note in [rbac, drift] + unread if note)
         # a pod the config leaves out stays left out; a target down or not yet seen may come up
         config_out = any(p.key in explained for p in not_scraped
-                         if labels(p.pod).get("linkerd.io/control-plane-ns") == cp)
+                         if labels(p.pod).get(CONTROL_PLANE_NS_LABEL) == cp)
         return fail(error, listing(down + ours + others + drift_lines), description=description,
                     retryable=not config_out)
     notes = []

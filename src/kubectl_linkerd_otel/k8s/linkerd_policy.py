@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import List
 
-from ..naming import LINKERD_ADMIN_PORT, LINKERD_ADMIN_PORT_NAME, MANAGED_BY
+from ..naming import CONTROL_PLANE_NS_LABEL, LINKERD_ADMIN_PORT, LINKERD_ADMIN_PORT_NAME, MANAGED_BY
 
 GROUP = "policy.linkerd.io"
 COMPONENT = "linkerd-otel-policy"
@@ -16,7 +16,7 @@ PROBES_POLICY_NAME = "linkerd-otel-proxy-probes"
 KUBELET_AUTHN_NAME = "linkerd-otel-kubelet"
 METRICS_PATH = "/metrics"
 PROBE_PATHS = ("/live", "/ready")
-MESHED_SELECTOR = {"matchExpressions": [{"key": "linkerd.io/control-plane-ns", "operator": "Exists"}]}
+MESHED_SELECTOR = {"matchExpressions": [{"key": CONTROL_PLANE_NS_LABEL, "operator": "Exists"}]}
 
 
 def scrape_policy_name(collector_namespace: str) -> str:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import quote, quote_plus
 
+from ..naming import CONTROL_PLANE_NS_META_LABEL
 from .config import ScrapeConfigError, ScrapeJob, parse_duration
 from .relabel import Rule
 from .re2 import RE2Error, compile_anchored
@@ -440,7 +441,7 @@ def meshed_unscraped(sim: Simulation) -> List[Unscraped]:
 # -- explanations ----------------------------------------------------------------------------------
 FRIENDLY = {
     POD + "phase": "phase",
-    POD + "label_linkerd_io_control_plane_ns": "control-plane namespace label",
+    CONTROL_PLANE_NS_META_LABEL: "control-plane namespace label",
     POD + "container_port_name": "port name",
     POD + "container_name": "container",
     POD + "container_port_number": "port",

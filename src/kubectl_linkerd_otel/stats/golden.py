@@ -24,13 +24,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from ..naming import CONTROL_PLANE_NS_LABEL
 from .promql import bucket_quantile, increase
 from .proxy_text import (LATENCY_BUCKETS, RESPONSES, TCP_OPEN, TCP_READ, TCP_WRITE, MetricsTextError,
                          Reading, parse, series_text)
 
 PodKey = Tuple[str, str]    # (namespace, pod)
 QUANTILES = (0.5, 0.95, 0.99)
-CONTROL_PLANE_LABEL = "linkerd.io/control-plane-ns"
 PROXY_CONTAINER = "linkerd-proxy"
 ADMIN_PORT_NAME = "linkerd-admin"
 
@@ -158,7 +158,7 @@ class StatResult:
 # --- pods ---------------------------------------------------------------------------------
 
 def is_meshed(pod: dict) -> bool:
-    return bool(((pod.get("metadata") or {}).get("labels") or {}).get(CONTROL_PLANE_LABEL))
+    return bool(((pod.get("metadata") or {}).get("labels") or {}).get(CONTROL_PLANE_NS_LABEL))
 
 
 def admin_port(pod: dict) -> Optional[int]:
