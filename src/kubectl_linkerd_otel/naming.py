@@ -53,8 +53,8 @@ CONFIG_HASH_ANNOTATION = "linkerd-otel.io/config-hash"
 # that a later install that keeps the Secret renders a config that uses it, for that endpoint only.
 SECRET_ENDPOINT_ANNOTATION = "linkerd-otel.io/exporter-endpoint"
 SECRET_HEADERS_ANNOTATION = "linkerd-otel.io/credential-headers"
-# The namespace label Linkerd sets on its control plane namespace.
-CONTROL_PLANE_LABEL = "linkerd.io/is-control-plane"
+# The namespace label Linkerd sets on its control plane namespace (`true`).
+IS_CONTROL_PLANE_LABEL = "linkerd.io/is-control-plane"
 # The pod label the proxy injector sets on every meshed pod: the namespace of its control plane.
 CONTROL_PLANE_NS_LABEL = "linkerd.io/control-plane-ns"
 # The same label as Prometheus' Kubernetes SD shows it to relabel rules (`/` and `.` made `_`).

@@ -68,7 +68,7 @@ def live(pod: dict) -> bool:
 def control_plane_namespace(snap) -> Optional[str]:
     """Linkerd's namespace: labelled linkerd.io/is-control-plane, else the name Linkerd passed, else `linkerd`."""
     for ns in snap.namespaces:
-        if labels(ns).get("linkerd.io/is-control-plane") == "true":
+        if labels(ns).get(naming.IS_CONTROL_PLANE_LABEL) == "true":
             return ns["metadata"]["name"]
     for name in (snap.linkerd_namespace_hint, naming.DEFAULT_LINKERD_NAMESPACE):
         if name and snap.namespace(name) is not None and any(

@@ -15,7 +15,7 @@ def installed(snap, _opts):
         return failure
     ns = control_plane_namespace(snap)
     if ns is None:
-        return fail("no Linkerd control plane found (no namespace labelled linkerd.io/is-control-plane=true"
+        return fail(f"no Linkerd control plane found (no namespace labelled {naming.IS_CONTROL_PLANE_LABEL}=true"
                     f" and no control-plane pods in '{snap.linkerd_namespace_hint or 'linkerd'}')")
     return passed(f"control plane namespace '{ns}' exists")
 
