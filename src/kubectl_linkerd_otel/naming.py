@@ -33,6 +33,7 @@ REFERENCE_WORKLOAD = "otel-collector"
 REFERENCE_CONFIGMAP = "otel-collector-config"
 
 LINKERD_PROXY_CONTAINER = "linkerd-proxy"
+PROXY_JOB_NAME = "linkerd-proxy"        # the scrape job install renders for the proxies (as Linkerd viz names it)
 LINKERD_ADMIN_PORT_NAME = "linkerd-admin"
 LINKERD_ADMIN_PORT = 4191
 DEFAULT_LINKERD_NAMESPACE = "linkerd"

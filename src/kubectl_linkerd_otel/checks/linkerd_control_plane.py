@@ -79,7 +79,7 @@ def scrape_namespace(snap, _opts):
     control plane's own meshed pods, rather than searched for as text in the config."""
     from ..collector.locate import static_env
     from ..scrape.config import scrape_jobs
-    from ..scrape.targets import simulate
+    from ..scrape.targets import NO_PROXY_JOB, simulate
 
     config = facts(snap).config
     if config is None:
@@ -97,7 +97,7 @@ def scrape_namespace(snap, _opts):
     sim = simulate(jobs, probes, own_namespace=snap.collector_namespace)
     proxy_jobs = [j for j in sim.jobs if j.proxy_job]
     if not proxy_jobs:
-        return skip("no scrape job keeps the linkerd-proxy container's linkerd-admin port")
+        return skip(NO_PROXY_JOB)
     if any(t.pod is not None for j in proxy_jobs for t in j.active):
         return None
     reasons = [f"job {j.job.name}: {u.reason}" for j in proxy_jobs for u in j.unscraped

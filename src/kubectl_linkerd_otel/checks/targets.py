@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Callable, Dict, List, Optional, Tuple
 
 from ..collector.locate import static_env
-from ..naming import CONTROL_PLANE_NS_LABEL
+from ..naming import CONTROL_PLANE_NS_LABEL, LINKERD_ADMIN_PORT_NAME, LINKERD_PROXY_CONTAINER
 from ..scrape.config import scrape_jobs
-from ..scrape.sd import POD, PROXY_CONTAINER
-from ..scrape.targets import ADMIN_PORT, COMPLETED, is_proxy_admin, merge_actual, simulate
+from ..scrape.sd import POD
+from ..scrape.targets import COMPLETED, is_proxy_admin, merge_actual, simulate
 from ..snapshot import READS_STEP, TARGETS, step
 from .common import control_plane_namespace, count, facts, gather_error, labels, listing, live, verb
 from .framework import Category, Check, fail, passed, skip, warn
@@ -79,8 +79,8 @@ def _actual_admin_pod(target, by_address: "_LazyAddresses"):
     if target.source == "both":
         return target.pod.key if target.pod is not None and is_proxy_admin(target.info) else None
     found = target.actual_discovered or {}
-    if found.get(f"{POD}container_name") == PROXY_CONTAINER and \
-            found.get(f"{POD}container_port_name") == ADMIN_PORT and found.get(f"{POD}name"):
+    if found.get(f"{POD}container_name") == LINKERD_PROXY_CONTAINER and \
+            found.get(f"{POD}container_port_name") == LINKERD_ADMIN_PORT_NAME and found.get(f"{POD}name"):
         return found.get("__meta_kubernetes_namespace", ""), found[f"{POD}name"]
     return by_address.get(found.get("__address__") or (target.labels or {}).get("instance", ""))
 
@@ -288,7 +288,7 @@ def _admin_ports(pods: List[dict]) -> List[str]:
         for container in (pod.get("spec") or {}).get("containers") or []:
             for port in container.get("ports") or []:
                 name = port.get("name") or ""
-                if name.endswith("admin") and name != "linkerd-admin" and name not in names:
+                if name.endswith("admin") and name != LINKERD_ADMIN_PORT_NAME and name not in names:
                     names.append(name)
     return names
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Dict, List
 
 from ..naming import (CONTROL_PLANE_NS_META_LABEL, HEALTH_PORT, LINKERD_ADMIN_PORT_NAME, LINKERD_PROXY_CONTAINER,
-                      RECEIVER_API_PORT, SELF_METRICS_PORT)
+                      PROXY_JOB_NAME, RECEIVER_API_PORT, SELF_METRICS_PORT)
 from ..collector.schema.distributions import exporter_type, has_key
 from ..scrape.metrics import metric_relabel_configs
 from .backends import DELTA, DELTA_PROCESSOR
@@ -65,7 +65,7 @@ def scrape_jobs(opts: InstallOptions) -> List[dict]:
         ],
     }
     proxy = {
-        "job_name": "linkerd-proxy",
+        "job_name": PROXY_JOB_NAME,
         "kubernetes_sd_configs": _sd(opts),
         "relabel_configs": [
             # completed pods keep their IP for a while: never scrape them

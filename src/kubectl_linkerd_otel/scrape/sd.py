@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ..naming import LINKERD_PROXY_CONTAINER
+
 META = "__meta_kubernetes_"
 POD = META + "pod_"
 
@@ -33,7 +35,6 @@ class _Names(dict):
 
 _P = _Names()
 _NAMESPACE = META + "namespace"
-PROXY_CONTAINER = "linkerd-proxy"
 
 _sanitized: Dict[str, str] = {}
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
@@ -150,10 +151,10 @@ def _of_last(slot: List[Any], pod: dict, build: Callable[[], Any]) -> Any:
 def is_meshed(pod: dict) -> bool:
     spec = pod.get("spec") or {}
     for c in spec.get("containers") or ():
-        if c.get("name") == PROXY_CONTAINER:
+        if c.get("name") == LINKERD_PROXY_CONTAINER:
             return True
     for c in spec.get("initContainers") or ():
-        if c.get("name") == PROXY_CONTAINER:
+        if c.get("name") == LINKERD_PROXY_CONTAINER:
             return True
     return False
 

@@ -24,15 +24,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from ..naming import CONTROL_PLANE_NS_LABEL
+from ..naming import CONTROL_PLANE_NS_LABEL, LINKERD_ADMIN_PORT_NAME, LINKERD_PROXY_CONTAINER
 from .promql import bucket_quantile, increase
 from .proxy_text import (LATENCY_BUCKETS, RESPONSES, TCP_OPEN, TCP_READ, TCP_WRITE, MetricsTextError,
                          Reading, parse, series_text)
 
 PodKey = Tuple[str, str]    # (namespace, pod)
 QUANTILES = (0.5, 0.95, 0.99)
-PROXY_CONTAINER = "linkerd-proxy"
-ADMIN_PORT_NAME = "linkerd-admin"
 
 # resource type as typed -> (kind as viz names it, short prefix)
 KINDS = {}
@@ -165,10 +163,10 @@ def admin_port(pod: dict) -> Optional[int]:
     """The linkerd-proxy container's `linkerd-admin` port (a regular or a native-sidecar proxy)."""
     spec = pod.get("spec") or {}
     for container in list(spec.get("containers") or []) + list(spec.get("initContainers") or []):
-        if container.get("name") != PROXY_CONTAINER:
+        if container.get("name") != LINKERD_PROXY_CONTAINER:
             continue
         for port in container.get("ports") or []:
-            if port.get("name") == ADMIN_PORT_NAME and port.get("containerPort"):
+            if port.get("name") == LINKERD_ADMIN_PORT_NAME and port.get("containerPort"):
                 return int(port["containerPort"])
     return None
 
@@ -329,7 +327,7 @@ def summarize(pods: List[dict], readings: Dict[PodKey, Readings], errors: Dict[P
         status = PodStatus(key[0], key[1], owner_of(pod), read=False, phase=group["phase"])
         port = admin_port(pod)
         if port is None:
-            status.reason = f"no `{ADMIN_PORT_NAME}` port on the {PROXY_CONTAINER} container"
+            status.reason = f"no `{LINKERD_ADMIN_PORT_NAME}` port on the {LINKERD_PROXY_CONTAINER} container"
         elif key in errors:
             status.reason = errors[key]
         elif key not in readings:
