@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from ..checks.backend import NOT_ASKED as HOW_TO_ENABLE
 from ..scrape import arrival
 from ..errors import KubeError, PluginError, UsageError
-from ..k8s.ports import netloc_port, parse_port
+from ..k8s.ports import PORT_RULE, netloc_port, parse_port
 from ..k8s.urls import mask_url
 
 DEFAULT_TIMEOUT = 10.0
@@ -62,7 +62,7 @@ def settings_from_flags(url: Optional[str], basic_auth_env: Optional[str], heade
                              "(VAR holding USER:PASSWORD) or --query-header")
         port = netloc_port(parts.netloc)
         if port and parse_port(port) is None:
-            raise UsageError(f"--query-url {mask_url(url)[:120]!r}: the port must be a number from 1 to 65535")
+            raise UsageError(f"--query-url {mask_url(url)[:120]!r}: {PORT_RULE}")
     parsed: List[Tuple[str, str]] = []
     for item in headers or ():
         name, sep, value = item.partition("=")

@@ -9,7 +9,7 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from ..errors import KubeconfigError
-from .ports import netloc_port, parse_port
+from .ports import PORT_RULE, netloc_port, parse_port
 
 MASK = "<redacted>"
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)?([^/@?#\s]*)@")
@@ -46,7 +46,7 @@ def check_server_url(server: object, where: str) -> str:
         parts = urlsplit(candidate)
         port_text = netloc_port(parts.netloc)
         if port_text and parse_port(port_text) is None:
-            raise ValueError("the port must be a number from 1 to 65535")
+            raise ValueError(PORT_RULE)
         port: Optional[int] = parts.port
         host = parts.hostname
     except ValueError as exc:

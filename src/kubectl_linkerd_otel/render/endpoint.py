@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ..errors import UsageError
-from ..k8s.ports import parse_port
+from ..k8s.ports import PORT_RULE, parse_port
 from ..k8s.urls import mask_url
 
 MAX_HOST = 253
@@ -65,8 +65,7 @@ def check_endpoint(endpoint: str, protocol: str) -> None:
         raise UsageError(f"invalid --exporter-endpoint {shown!r}: {mask_url(host)[:60]!r} is not a host "
                          "name or IP address")
     if port is not None and not _ENV.match(port) and parse_port(port) is None:
-        raise UsageError(f"invalid --exporter-endpoint {shown!r}: the port must be a number from 1 to "
-                         "65535")
+        raise UsageError(f"invalid --exporter-endpoint {shown!r}: {PORT_RULE}")
 
 
 def check_image(image: str) -> None:

@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ..collector.endpoints import GRPC_DEFAULT_PORT, plain_text, split_endpoint
 from ..k8s.credentials import credential_header, endpoint_has_userinfo
-from ..k8s.ports import parse_port
+from ..k8s.ports import PORT_RULE, parse_port
 from ..errors import UsageError
 from .endpoint import check_endpoint, check_image
 from ..naming import DEFAULT_LINKERD_NAMESPACE, DEFAULT_NAMESPACE
@@ -253,8 +253,7 @@ class InstallOptions:
     def _validate_endpoint_port(self) -> None:
         port = _endpoint_port(self.endpoint)
         if port is not None and parse_port(port) is None:
-            raise UsageError(f"invalid --exporter-endpoint {self.endpoint!r}: the port must be a number "
-                             f"from 1 to 65535")
+            raise UsageError(f"invalid --exporter-endpoint {self.endpoint!r}: {PORT_RULE}")
 
     def warnings(self) -> List[str]:
         """Things install does but a user may not mean: an unpinned image, a gRPC endpoint without a
