@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from .hostport import split_hostport
+
 MAX_PORT = 65535
 PORT_RULE = f"the port must be a number from 1 to {MAX_PORT}"     # what a refused port is told
 
@@ -34,9 +36,4 @@ def parse_port(text: Any) -> Optional[int]:
 def netloc_port(netloc: str) -> Optional[str]:
     """The port as written in a URL's authority (`user@host:port`, `[::1]:port`), None when it names
     none."""
-    hostport = netloc.rsplit("@", 1)[-1]
-    if hostport.startswith("["):
-        after = hostport.partition("]")[2]
-        return after[1:] if after.startswith(":") else None
-    _host, sep, port = hostport.rpartition(":")
-    return port if sep else None
+    return split_hostport(netloc.rsplit("@", 1)[-1]).port
