@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, List, NamedTuple
 
+from .hostport import SCHEME_PATTERN, USERINFO
+
 REDACTED = "<redacted>"
 
 # Header (or env var) names whose values are credentials (Authorization, X-Api-Key, Cookie,
@@ -44,8 +46,6 @@ _PARAM_SCHEME_VALUE = re.compile(r"(?i)\s*(?:digest|aws4-hmac-sha256|hawk|oauth|
 _JWT_VALUE = re.compile(r"\s*eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\s*")
 # `${env:VAR}`, `${VAR}`, `${env:VAR:-default}`: the collector's own variable references (name, default)
 ENV_REF = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-# user[:password]@ in front of an endpoint's host, with or without a scheme (gRPC endpoints have none)
-_ENDPOINT_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?(?P<userinfo>[^/@?#\s]*)@")
 
 # In free text (logs, config text, annotations): `password: x`, `"password": "x"`, `token=x`,
 # `Authorization: Basic x`, `x-api-key: x`, `Cookie: a=b`, `signoz-ingestion-key: x`, ...
@@ -64,7 +64,7 @@ _KEYED_SECRET = re.compile(
 _SCHEME_SECRET = re.compile(r"(?i)\b(basic|bearer)[ \t]+(?!<redacted>)[A-Za-z0-9+/=._~-]{8,}")
 # `endpoint: user:password@host:4317`: gRPC endpoints carry no scheme, so the URL pattern misses them
 _ENDPOINT_TEXT = re.compile(r"""(\bendpoint["']?\s*[:=]\s*["']?)([^\s"'@/<>]+)@""", re.IGNORECASE)
-_URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s\"']+@")
+_URL_USERINFO = re.compile(rf"\b({SCHEME_PATTERN}://)[^/@\s\"']+@")
 
 
 def credential_name(name: Any) -> bool:
@@ -103,13 +103,13 @@ def literal(value: Any) -> bool:
 
 def endpoint_has_userinfo(endpoint: Any) -> bool:
     """The endpoint carries user[:password]@ written in clear (`${env:...}` references are fine)."""
-    match = _ENDPOINT_USERINFO.match(str(endpoint or "").strip())
+    match = USERINFO.match(str(endpoint or "").strip())
     return bool(match) and bool(ENV_REF.sub("", match.group("userinfo")).strip(":"))
 
 
 def redact_endpoint_userinfo(endpoint: str, redacted: str = REDACTED) -> str:
     """The endpoint with its user[:password]@ replaced."""
-    return _ENDPOINT_USERINFO.sub(lambda m: f"{m.group('scheme') or ''}{redacted}@", endpoint)
+    return USERINFO.sub(lambda m: f"{m.group('scheme') or ''}{redacted}@", endpoint)
 
 
 class Credential(NamedTuple):
@@ -186,7 +186,7 @@ def redact_config_text(text: str) -> str:
     out = text
     for credential in found:
         if credential.kind == "userinfo":
-            userinfo = _ENDPOINT_USERINFO.match(credential.value.strip()).group("userinfo")
+            userinfo = USERINFO.match(credential.value.strip()).group("userinfo")
             out = out.replace(userinfo + "@", REDACTED + "@")
         else:
             out = _bounded(credential.value).sub(REDACTED, out)

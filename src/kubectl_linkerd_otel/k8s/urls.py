@@ -9,10 +9,10 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from ..errors import KubeconfigError
+from .credentials import redact_endpoint_userinfo
 from .ports import PORT_RULE, netloc_port, parse_port
 
 MASK = "<redacted>"
-_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)?([^/@?#\s]*)@")
 _QUERY_VALUE = re.compile(r"([?&;][^=&;#]*=)[^&;#]*")
 
 
@@ -20,7 +20,7 @@ def mask_url(url: object) -> str:
     """`url` with its user[:password]@ and every query value replaced by <redacted>. Works on text that
     does not parse as a URL too (a kubeconfig may hold anything)."""
     text = str(url if url is not None else "")
-    text = _USERINFO.sub(lambda m: f"{m.group(1) or ''}{MASK}@", text, count=1)
+    text = redact_endpoint_userinfo(text, MASK)
     head, sep, rest = text.partition("?")
     if not sep:
         return text
