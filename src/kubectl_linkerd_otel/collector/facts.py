@@ -9,11 +9,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .endpoints import endpoint_hostport, plain_text, split_endpoint
 from ..k8s.ports import in_port_range, parse_port
-from ..k8s.credentials import credential_header, endpoint_has_userinfo, redact_endpoint_userinfo
+from ..k8s.credentials import REDACTED, credential_header, endpoint_has_userinfo, redact_endpoint_userinfo
 from .config import ENV_REF, ConfigSyntaxError, component_type, read_config
-
-REDACTED = "<redacted>"
-
 
 @dataclass
 class Exporter:

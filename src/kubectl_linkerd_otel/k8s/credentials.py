@@ -61,7 +61,7 @@ _KEYED_SECRET = re.compile(
     | '[^']*'
     | [^\s,;}&]+ )""")
 # a credential scheme and its value without a key in front: `Basic cm9v...`, `Bearer eyJ...`
-_SCHEME_SECRET = re.compile(r"(?i)\b(basic|bearer)[ \t]+(?!<redacted>)[A-Za-z0-9+/=._~-]{8,}")
+_SCHEME_SECRET = re.compile(rf"(?i)\b(basic|bearer)[ \t]+(?!{re.escape(REDACTED)})[A-Za-z0-9+/=._~-]{{8,}}")
 # `endpoint: user:password@host:4317`: gRPC endpoints carry no scheme, so the URL pattern misses them
 _ENDPOINT_TEXT = re.compile(r"""(\bendpoint["']?\s*[:=]\s*["']?)([^\s"'@/<>]+)@""", re.IGNORECASE)
 _URL_USERINFO = re.compile(rf"\b({SCHEME_PATTERN}://)[^/@\s\"']+@")

@@ -9,10 +9,9 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from ..errors import KubeconfigError
-from .credentials import redact_endpoint_userinfo
+from .credentials import REDACTED, redact_endpoint_userinfo
 from .ports import PORT_RULE, netloc_port, parse_port
 
-MASK = "<redacted>"
 _QUERY_VALUE = re.compile(r"([?&;][^=&;#]*=)[^&;#]*")
 
 
@@ -20,12 +19,12 @@ def mask_url(url: object) -> str:
     """`url` with its user[:password]@ and every query value replaced by <redacted>. Works on text that
     does not parse as a URL too (a kubeconfig may hold anything)."""
     text = str(url if url is not None else "")
-    text = redact_endpoint_userinfo(text, MASK)
+    text = redact_endpoint_userinfo(text, REDACTED)
     head, sep, rest = text.partition("?")
     if not sep:
         return text
     query, hash_, fragment = rest.partition("#")
-    return head + _QUERY_VALUE.sub(lambda m: m.group(1) + MASK, "?" + query) + hash_ + fragment
+    return head + _QUERY_VALUE.sub(lambda m: m.group(1) + REDACTED, "?" + query) + hash_ + fragment
 
 
 def check_server_url(server: object, where: str) -> str:
