@@ -24,7 +24,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from ..naming import CONTROL_PLANE_NS_LABEL, LINKERD_ADMIN_PORT_NAME, LINKERD_PROXY_CONTAINER
+from ..k8s.meshed import has_mesh_label
+from ..naming import LINKERD_ADMIN_PORT_NAME, LINKERD_PROXY_CONTAINER
 from .promql import bucket_quantile, increase
 from .proxy_text import (LATENCY_BUCKETS, RESPONSES, TCP_OPEN, TCP_READ, TCP_WRITE, MetricsTextError,
                          Reading, parse, series_text)
@@ -155,10 +156,6 @@ class StatResult:
 
 # --- pods ---------------------------------------------------------------------------------
 
-def is_meshed(pod: dict) -> bool:
-    return bool(((pod.get("metadata") or {}).get("labels") or {}).get(CONTROL_PLANE_NS_LABEL))
-
-
 def admin_port(pod: dict) -> Optional[int]:
     """The linkerd-proxy container's `linkerd-admin` port (a regular or a native-sidecar proxy)."""
     spec = pod.get("spec") or {}
@@ -226,7 +223,7 @@ def proxies_to_read(pods: List[dict], kind: str, name: Optional[str] = None) -> 
     out = []
     for pod, _ in selected_pods(pods, kind, name):
         port = admin_port(pod)
-        if is_meshed(pod) and port:
+        if has_mesh_label(pod) and port:
             meta = pod["metadata"]
             out.append((meta.get("namespace", ""), meta.get("name", ""), port))
     return out
@@ -320,7 +317,7 @@ def summarize(pods: List[dict], readings: Dict[PodKey, Readings], errors: Dict[P
                                                           "windows": [], "phase": ""})
         group["running"] += 1
         group["phase"] = (pod.get("status") or {}).get("phase", "")
-        if not is_meshed(pod):
+        if not has_mesh_label(pod):
             continue
         group["meshed"] += 1
         key = (meta.get("namespace", ""), meta.get("name", ""))
