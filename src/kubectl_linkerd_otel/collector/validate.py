@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Collection, Iterator, List, Optional, Tuple
 
+from ..k8s.durations import go_duration_ns as duration_ns
 from .config import ConfigProblem, component_type, dollar_uses, find_problems
 from .schema import components as C
 from .schema import distributions as D
@@ -45,30 +46,9 @@ class Problem(ConfigProblem):
     path: str = ""
 
 
-_GO_DURATION = re.compile(r"^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+$", re.ASCII)
-_UNIT_NS = {"ns": 1, "us": 1e3, "\u00b5s": 1e3, "\u03bcs": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9}
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)", re.ASCII)
 _TYPE_ID = re.compile(r"^[a-zA-Z][0-9a-zA-Z_]{0,62}$")
 _ENV_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _SCHEMES = ("env", "file", "http", "https", "yaml")
-
-
-def duration_ns(value: Any) -> Optional[int]:
-    """A Go duration (`5s`, `1m30s`, `0`, or an integer of nanoseconds) in ns; None when it is not one
-    (or holds a `${...}` reference)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if text in ("0", "+0", "-0"):
-        return 0
-    if not _GO_DURATION.match(text):
-        return None
-    total = sum(float(n) * _UNIT_NS[u] for n, u in _PART.findall(text))
-    return int(-total if text.startswith("-") else total)
 
 
 def _has_ref(value: Any) -> bool:

@@ -31,11 +31,11 @@ def parse_bool(value: Any) -> bool:
 
 def parse_duration(value: Any, *, flag: str = "duration") -> Optional[float]:
     """kubectl/Go durations: `30s`, `5m0s`, `1h`, `250ms`, or a bare number of seconds. `0` -> None."""
-    from ..k8s.durations import parse_go_duration
+    from ..k8s.durations import go_duration_seconds
 
     if value is None:
         return None
-    seconds = parse_go_duration(str(value), flag=flag)
+    seconds = go_duration_seconds(str(value), flag=flag)
     if seconds < 0:
         from ..errors import UsageError
 
