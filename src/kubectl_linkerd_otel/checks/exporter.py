@@ -243,13 +243,13 @@ def _backend_sent(read) -> Dict[str, float]:
 def _shortest_scrape_interval(snap) -> Optional[float]:
     """The shortest scrape interval of the config's jobs, in seconds (None when unknown)."""
     from ..collector.locate import static_env
-    from ..scrape.config import parse_duration, scrape_jobs
+    from ..scrape.config import duration_ms, scrape_jobs
 
     config = facts(snap).config
     if config is None:
         return None
     try:
-        intervals = [parse_duration(job.interval) / 1000.0 for job in scrape_jobs(config, static_env(snap.workload()))]
+        intervals = [duration_ms(job.interval) / 1000.0 for job in scrape_jobs(config, static_env(snap.workload()))]
     except ValueError:
         return None
     return min(intervals) if intervals else None

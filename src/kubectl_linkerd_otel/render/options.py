@@ -97,9 +97,9 @@ class InstallOptions:
     @property
     def scrape_timeout(self) -> str:
         """10s, as Prometheus's default, but never longer than the interval (Prometheus refuses that)."""
-        from ..scrape.config import format_duration, parse_duration
+        from ..scrape.config import duration_ms, format_duration
 
-        return format_duration(min(parse_duration(self.scrape_interval), 10_000))
+        return format_duration(min(duration_ms(self.scrape_interval), 10_000))
 
     @property
     def uses_demo_backend(self) -> bool:
@@ -237,10 +237,10 @@ class InstallOptions:
         return self
 
     def _validate_scrape_interval(self) -> None:
-        from ..scrape.config import ScrapeConfigError, parse_duration
+        from ..scrape.config import ScrapeConfigError, duration_ms
 
         try:
-            interval_ms = parse_duration(self.scrape_interval)
+            interval_ms = duration_ms(self.scrape_interval)
         except ScrapeConfigError:
             raise UsageError(f"invalid --scrape-interval {self.scrape_interval!r}: use a Prometheus "
                              "duration like 15s, 30s or 1m") from None

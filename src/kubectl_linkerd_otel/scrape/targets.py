@@ -30,7 +30,7 @@ from urllib.parse import quote, quote_plus
 
 from ..naming import (CONTROL_PLANE_NS_META_LABEL, LINKERD_ADMIN_PORT_NAME, LINKERD_PROXY_CONTAINER,
                       PROXY_JOB_NAME)
-from .config import ScrapeConfigError, ScrapeJob, parse_duration
+from .config import ScrapeConfigError, ScrapeJob, duration_ms
 from .relabel import Rule
 from .re2 import RE2Error, compile_anchored
 from .sd import POD, PodTargets, TargetInfo, discover
@@ -251,8 +251,8 @@ def _finish(target: Target, labels: Dict[str, str]) -> None:
         target.state, target.error = "invalid", f"{go_quote(address)} is not a valid hostname"
         return
     try:
-        interval = parse_duration(labels.get("__scrape_interval__", ""), "scrape interval")
-        timeout = parse_duration(labels.get("__scrape_timeout__", ""), "scrape timeout")
+        interval = duration_ms(labels.get("__scrape_interval__", ""), "scrape interval")
+        timeout = duration_ms(labels.get("__scrape_timeout__", ""), "scrape timeout")
     except ScrapeConfigError as exc:
         # Prometheus: `error parsing scrape interval: not a valid duration string: "bogus"`
         target.state, target.error = "invalid", f"error parsing {exc}"
