@@ -112,18 +112,19 @@ def redact_endpoint_userinfo(endpoint: str, redacted: str = REDACTED) -> str:
     return USERINFO.sub(lambda m: f"{m.group('scheme') or ''}{redacted}@", endpoint)
 
 
-class Credential(NamedTuple):
+class ConfigCredential(NamedTuple):
+    """A credential written in a config (render/options.SecretCredential is one install keeps in a Secret)."""
     path: str      # dotted path in the config
     name: str      # the field or header name
     value: str     # the credential itself: never print it
     kind: str      # "header" | "field" | "userinfo"
 
 
-def config_credentials(config: Any, path: str = "") -> Iterator[Credential]:
+def config_credentials(config: Any, path: str = "") -> Iterator[ConfigCredential]:
     """Every credential written in clear in a config mapping: a header whose name or value looks like one,
     a credential field (`password`, `token`, ...), an endpoint or URL with user:password. The caller
     decides what to show: check shows paths, redaction uses values."""
-    def walk(value: Any, where: str, in_headers: bool) -> Iterator[Credential]:
+    def walk(value: Any, where: str, in_headers: bool) -> Iterator[ConfigCredential]:
         if isinstance(value, list):
             for index, item in enumerate(value):
                 yield from walk(item, f"{where}[{index}]", False)
@@ -135,9 +136,9 @@ def config_credentials(config: Any, path: str = "") -> Iterator[Credential]:
             if isinstance(item, str):
                 looks_secret = credential_header(name, item) if in_headers else credential_field(name)
                 if looks_secret and literal(item):
-                    yield Credential(sub, name, item, "header" if in_headers else "field")
+                    yield ConfigCredential(sub, name, item, "header" if in_headers else "field")
                 elif endpoint_has_userinfo(item) and ("://" in item or name.lower() == "endpoint"):
-                    yield Credential(sub, name, item, "userinfo")
+                    yield ConfigCredential(sub, name, item, "userinfo")
             else:
                 yield from walk(item, sub, name.lower() == "headers")
 
@@ -196,7 +197,7 @@ def redact_config_text(text: str) -> str:
     return out
 
 
-def _still_holds(text: str, found: List[Credential]) -> bool:
+def _still_holds(text: str, found: List[ConfigCredential]) -> bool:
     from .safeload import yaml_load
 
     try:

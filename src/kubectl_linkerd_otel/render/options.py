@@ -45,8 +45,9 @@ def memory_mib(quantity: str) -> int:
 
 
 @dataclass
-class Credential:
-    """A value kept in the Secret under `key` and given to the collector as env var `env`."""
+class SecretCredential:
+    """A value kept in the Secret under `key` and given to the collector as env var `env` (not a credential
+    found in a config: that is k8s/credentials.ConfigCredential)."""
     env: str
     value: str = field(repr=False)
     prefix: str = ""      # the header value is prefix + ${env:ENV}
@@ -79,7 +80,7 @@ class InstallOptions:
     # install --restrict-metrics: the collector is meshed (its pod template asks for the proxy)
     restrict_metrics: bool = False
     # Credentials of a Secret install keeps (no credential flags given): the headers use its keys.
-    kept_credentials: List[Tuple[str, "Credential"]] = field(default_factory=list)
+    kept_credentials: List[Tuple[str, "SecretCredential"]] = field(default_factory=list)
     distribution: Optional[str] = None    # core | contrib | k8s; None: as the image's name says
     metrics: str = "all"                  # all | golden | the --metrics FILE's name
     metrics_keep: Optional[List[str]] = None   # metric names (or regexes) kept; None: all
@@ -132,18 +133,18 @@ class InstallOptions:
         auth = DEMO_BASIC_AUTH if self.uses_demo_backend and self.basic_auth is None else self.basic_auth
         return auth
 
-    def credentials(self) -> List[Tuple[str, Credential]]:
+    def credentials(self) -> List[Tuple[str, SecretCredential]]:
         """(header name, credential) pairs: the headers whose values live in the Secret."""
         if self.kept_credentials and not self.credentials_given:
             return list(self.kept_credentials)
-        out: List[Tuple[str, Credential]] = []
+        out: List[Tuple[str, SecretCredential]] = []
         auth = self.basic_auth_value()
         if auth is not None:
             token = base64.b64encode(auth.encode("utf-8")).decode("ascii")
-            out.append(("Authorization", Credential("OTLP_AUTH", token, prefix="Basic ")))
+            out.append(("Authorization", SecretCredential("OTLP_AUTH", token, prefix="Basic ")))
         secret_headers = [(k, v) for k, v in self.headers if credential_header(k, v)]
         for index, (name, value) in enumerate(secret_headers + list(self.secret_headers)):
-            out.append((name, Credential(f"OTLP_HEADER_{index}", value, source=f"the {name} header value")))
+            out.append((name, SecretCredential(f"OTLP_HEADER_{index}", value, source=f"the {name} header value")))
         return out
 
     def memory_limiter(self) -> Dict[str, int]:
