@@ -54,6 +54,10 @@ CONFIG_HASH_ANNOTATION = "linkerd-otel.io/config-hash"
 # that a later install that keeps the Secret renders a config that uses it, for that endpoint only.
 SECRET_ENDPOINT_ANNOTATION = "linkerd-otel.io/exporter-endpoint"
 SECRET_HEADERS_ANNOTATION = "linkerd-otel.io/credential-headers"
+# The label of Linkerd's control-plane pods (destination, identity, proxy-injector, ...).
+CONTROL_PLANE_COMPONENT_LABEL = "linkerd.io/control-plane-component"
+# The annotation that asks the proxy injector to mesh a pod (`enabled`), on the pod template or namespace.
+INJECT_ANNOTATION = "linkerd.io/inject"
 # The namespace label Linkerd sets on its control plane namespace (`true`).
 IS_CONTROL_PLANE_LABEL = "linkerd.io/is-control-plane"
 # The pod label the proxy injector sets on every meshed pod: the namespace of its control plane.

@@ -66,7 +66,7 @@ def control_plane_namespace(snap) -> Optional[str]:
             return ns["metadata"]["name"]
     for name in (snap.linkerd_namespace_hint, naming.DEFAULT_LINKERD_NAMESPACE):
         if name and snap.namespace(name) is not None and any(
-                labels(p).get("linkerd.io/control-plane-component") for p in snap.pods
+                labels(p).get(naming.CONTROL_PLANE_COMPONENT_LABEL) for p in snap.pods
                 if p["metadata"].get("namespace") == name):
             return name
     return None

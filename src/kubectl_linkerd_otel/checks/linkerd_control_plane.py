@@ -23,7 +23,7 @@ def installed(snap, _opts):
 def pods_ready(snap, _opts):
     ns = control_plane_namespace(snap)
     pods = [p for p in snap.pods if p["metadata"].get("namespace") == ns
-            and labels(p).get("linkerd.io/control-plane-component")]
+            and labels(p).get(naming.CONTROL_PLANE_COMPONENT_LABEL)]
     if not pods:
         return fail(f"no control-plane pods in namespace '{ns}'")
     bad = [f"{p['metadata']['name']}  {podstatus.ready_column(p)}  {podstatus.not_ready_reason(p)}"

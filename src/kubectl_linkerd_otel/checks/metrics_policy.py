@@ -12,7 +12,7 @@ import re
 from typing import Dict, List, Optional, Tuple
 
 from ..collector import logs as log_classes
-from ..naming import COLLECTOR_NAMESPACE_LABEL
+from ..naming import COLLECTOR_NAMESPACE_LABEL, INJECT_ANNOTATION
 from ..k8s import linkerd_policy as shapes
 from ..k8s.meshed import has_proxy_container
 from ..k8s.selectors import selector_matches
@@ -25,7 +25,6 @@ from .policy import DENY, MESHED_POLICIES, OPEN_POLICIES, authorizes_collector, 
 _STATUS_403 = re.compile(r"\b403\b")
 
 FIX = "run `kubectl linkerd-otel install --restrict-metrics`"
-INJECT_ANNOTATION = "linkerd.io/inject"
 
 
 # -- what is in force where ------------------------------------------------------------------------

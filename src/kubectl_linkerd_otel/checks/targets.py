@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Callable, Dict, List, Optional, Tuple
 
 from ..collector.locate import static_env
-from ..naming import CONTROL_PLANE_NS_LABEL, LINKERD_ADMIN_PORT_NAME, LINKERD_PROXY_CONTAINER
+from ..naming import (CONTROL_PLANE_COMPONENT_LABEL, CONTROL_PLANE_NS_LABEL, EXTENSION_LABEL, LINKERD_ADMIN_PORT_NAME,
+                      LINKERD_PROXY_CONTAINER)
 from ..scrape.config import scrape_jobs
 from ..scrape.sd import POD
 from ..scrape.targets import COMPLETED, is_proxy_admin, merge_actual, simulate
@@ -265,13 +266,13 @@ def scraped(snap, opts):
 def _control_plane_pods(snap) -> List[dict]:
     cp = control_plane_namespace(snap)
     return [p for p in snap.pods if p["metadata"].get("namespace") == cp and live(p)
-            and labels(p).get("linkerd.io/control-plane-component")]
+            and labels(p).get(CONTROL_PLANE_COMPONENT_LABEL)]
 
 
 def _multicluster_pods(snap) -> List[dict]:
     return [p for p in snap.pods if live(p) and (
         labels(p).get("component") == "linkerd-service-mirror"
-        or (labels(p).get("component") == "controller" and labels(p).get("linkerd.io/extension") == "multicluster"))]
+        or (labels(p).get("component") == "controller" and labels(p).get(EXTENSION_LABEL) == "multicluster"))]
 
 
 # job name (as in Linkerd viz's scrape config) -> (what it scrapes, the pods it should find)

@@ -50,9 +50,9 @@ def mesh_annotations() -> Dict[str, str]:
     proxy, nor depend on the proxy's handling of the API server's long watches); its own API and
     self-metrics ports reached around it, so that `check` and `targets` read them through the API
     server's pods/proxy under any default inbound policy. The exporter is reached through the proxy."""
-    from ..naming import RECEIVER_API_PORT, SELF_METRICS_PORT
+    from ..naming import INJECT_ANNOTATION, RECEIVER_API_PORT, SELF_METRICS_PORT
 
-    return {"linkerd.io/inject": "enabled",
+    return {INJECT_ANNOTATION: "enabled",
             "config.linkerd.io/skip-outbound-ports": "443",
             "config.linkerd.io/skip-inbound-ports": f"{RECEIVER_API_PORT},{SELF_METRICS_PORT}"}
 
