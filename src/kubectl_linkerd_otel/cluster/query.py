@@ -180,9 +180,7 @@ def _direct(settings: QuerySettings):
     url = f"{settings.url}/api/v1/query_range"
 
     def ask(params: dict, deadline: float) -> Any:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _Failed(f"no answer within {settings.timeout:g}s (--query-timeout)", transient=True)
+        remaining = _time_left(deadline, settings)
         try:
             with httpx.Client(verify=verify, timeout=remaining, follow_redirects=False) as client:
                 with client.stream("GET", url, params=params, headers=headers) as response:
@@ -213,6 +211,14 @@ def _direct(settings: QuerySettings):
             text = content.decode("utf-8", errors="replace")
         return _parsed(response.status_code, text, response.headers.get("content-type", ""))
     return ask
+
+
+def _time_left(deadline: float, settings: QuerySettings) -> float:
+    """Seconds left for one query; a transient _Failed once --query-timeout has run out."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _Failed(f"no answer within {settings.timeout:g}s (--query-timeout)", transient=True)
+    return remaining
 
 
 def _parsed(status: int, text: str, content_type: str) -> Any:
@@ -342,9 +348,7 @@ def _through_service_proxy(kube: Any, snap: Any, found: OpenObserve, settings: Q
     path = f"api/{found.org}/prometheus/api/v1/query_range"
 
     def ask(params: dict, deadline: float) -> Any:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _Failed(f"no answer within {settings.timeout:g}s (--query-timeout)", transient=True)
+        remaining = _time_left(deadline, settings)
         try:
             response = kube.service_proxy_get(found.namespace, found.service, found.port, path, params=params,
                                               headers=headers, timeout=remaining)
