@@ -76,3 +76,15 @@ def test_install_refuses(endpoint, message):
     with pytest.raises(UsageError) as info:
         check_endpoint(endpoint, "grpc")
     assert message in str(info.value)
+
+
+def test_install_reads_the_port_the_way_it_checks_the_endpoint():
+    """InstallOptions checks the endpoint (render/endpoint.py) and its port (render/options.py) with the
+    one parser: a `${env:HOST}:4317` accepted by the first is not refused by the second any more (with
+    two parsers it was, as 'the port must be a number from 1 to 65535')."""
+    from kubectl_linkerd_otel.render.options import InstallOptions
+
+    for endpoint in ("${env:HOST}:4317", "${HOST}:4317", "[::1]:4317"):
+        InstallOptions(exporter_endpoint=endpoint).validate()
+    with pytest.raises(UsageError):
+        InstallOptions(exporter_endpoint="::1").validate()
