@@ -33,6 +33,7 @@ REFERENCE_WORKLOAD = "otel-collector"
 REFERENCE_CONFIGMAP = "otel-collector-config"
 
 LINKERD_PROXY_CONTAINER = "linkerd-proxy"
+PROXY_JOB_NAME = "linkerd-proxy"        # the scrape job install renders for the proxies (as Linkerd viz names it)
 LINKERD_ADMIN_PORT_NAME = "linkerd-admin"
 LINKERD_ADMIN_PORT = 4191
 DEFAULT_LINKERD_NAMESPACE = "linkerd"
@@ -53,8 +54,16 @@ CONFIG_HASH_ANNOTATION = "linkerd-otel.io/config-hash"
 # that a later install that keeps the Secret renders a config that uses it, for that endpoint only.
 SECRET_ENDPOINT_ANNOTATION = "linkerd-otel.io/exporter-endpoint"
 SECRET_HEADERS_ANNOTATION = "linkerd-otel.io/credential-headers"
-# The namespace label Linkerd sets on its control plane namespace.
-CONTROL_PLANE_LABEL = "linkerd.io/is-control-plane"
+# The label of Linkerd's control-plane pods (destination, identity, proxy-injector, ...).
+CONTROL_PLANE_COMPONENT_LABEL = "linkerd.io/control-plane-component"
+# The annotation that asks the proxy injector to mesh a pod (`enabled`), on the pod template or namespace.
+INJECT_ANNOTATION = "linkerd.io/inject"
+# The namespace label Linkerd sets on its control plane namespace (`true`).
+IS_CONTROL_PLANE_LABEL = "linkerd.io/is-control-plane"
+# The pod label the proxy injector sets on every meshed pod: the namespace of its control plane.
+CONTROL_PLANE_NS_LABEL = "linkerd.io/control-plane-ns"
+# The same label as Prometheus' Kubernetes SD shows it to relabel rules (`/` and `.` made `_`).
+CONTROL_PLANE_NS_META_LABEL = "__meta_kubernetes_pod_label_linkerd_io_control_plane_ns"
 
 # Cluster-scoped objects (ClusterRole, ClusterRoleBinding) exist once per collector namespace: named
 # after it, and labelled with it so that `uninstall -n NS` selects only its own.

@@ -8,7 +8,7 @@ import pytest
 
 from kubectl_linkerd_otel.collector.schema.distributions import PINNED_IMAGES, parse_image
 from kubectl_linkerd_otel.collector.validate import validate
-from kubectl_linkerd_otel.k8s.durations import duration_ns
+from kubectl_linkerd_otel.k8s.durations import go_duration_ns
 from kubectl_linkerd_otel.render.collector_config import collector_config
 from kubectl_linkerd_otel.scrape.metrics import GOLDEN
 from kubectl_linkerd_otel.render.options import InstallOptions
@@ -139,10 +139,10 @@ def test_bad_duration():
 
 
 def test_durations_parse_as_go_does():
-    assert duration_ns("1m30s") == 90 * 10 ** 9
-    assert duration_ns("250ms") == 250 * 10 ** 6
-    assert duration_ns("0") == 0 and duration_ns(5) == 5
-    assert duration_ns("5") is None and duration_ns("1d") is None and duration_ns(True) is None
+    assert go_duration_ns("1m30s") == 90 * 10 ** 9
+    assert go_duration_ns("250ms") == 250 * 10 ** 6
+    assert go_duration_ns("0") == 0 and go_duration_ns(5) == 5
+    assert go_duration_ns("5") is None and go_duration_ns("1d") is None and go_duration_ns(True) is None
 
 
 def test_enum_value_with_nearest():

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubectl_linkerd_otel.scrape.config import (ScrapeConfigError, format_duration, parse_duration, receivers,
+from kubectl_linkerd_otel.scrape.config import (ScrapeConfigError, duration_ms, format_duration, receivers,
                                                 scrape_jobs, unescape)
 from kubectl_linkerd_otel.scrape.targets import merge_actual, simulate
 
@@ -178,11 +178,11 @@ def test_config_defaults_and_unescape():
 
 
 def test_durations():
-    assert parse_duration("1h30m") == 5400_000 and format_duration(5400_000) == "1h30m"
+    assert duration_ms("1h30m") == 5400_000 and format_duration(5400_000) == "1h30m"
     assert format_duration(60_000) == "1m" and format_duration(0) == "0s" and format_duration(90_061_001) == "1d1h1m1s1ms"
     assert format_duration(14 * 86_400_000) == "2w"
     with pytest.raises(ScrapeConfigError):
-        parse_duration("10 s")
+        duration_ms("10 s")
 
 
 def test_invalid_configs_name_the_job():

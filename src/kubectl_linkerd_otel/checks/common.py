@@ -5,6 +5,7 @@ import re
 from typing import Dict, List, Optional
 
 from .. import naming
+from ..k8s.meshed import has_mesh_label, proxy_container  # noqa: F401 (the checks import proxy_container here)
 from .framework import fail
 
 NATIVE_SIDECAR_MIN = (1, 29)   # SidecarContainers on by default (beta) from Kubernetes 1.29
@@ -40,14 +41,6 @@ def listing(lines: List[str], limit: int = MAX_LISTED) -> List[str]:
     return list(lines[:limit]) + [f"... and {len(lines) - limit} more"]
 
 
-def proxy_container(pod: dict) -> Optional[dict]:
-    spec = pod.get("spec") or {}
-    for container in list(spec.get("containers") or []) + list(spec.get("initContainers") or []):
-        if container.get("name") == naming.LINKERD_PROXY_CONTAINER:
-            return container
-    return None
-
-
 def is_native_sidecar_proxy(pod: dict) -> bool:
     for container in (pod.get("spec") or {}).get("initContainers") or []:
         if container.get("name") == naming.LINKERD_PROXY_CONTAINER and container.get("restartPolicy") == "Always":
@@ -56,7 +49,8 @@ def is_native_sidecar_proxy(pod: dict) -> bool:
 
 
 def meshed_pods(snap, namespace_filter=()) -> List[dict]:
-    pods = [p for p in snap.pods if labels(p).get("linkerd.io/control-plane-ns")]
+    """The pods labelled meshed (k8s/meshed.has_mesh_label), in the namespaces of the filter if one."""
+    pods = [p for p in snap.pods if has_mesh_label(p)]
     if namespace_filter:
         pods = [p for p in pods if p["metadata"].get("namespace") in namespace_filter]
     return pods
@@ -69,11 +63,11 @@ def live(pod: dict) -> bool:
 def control_plane_namespace(snap) -> Optional[str]:
     """Linkerd's namespace: labelled linkerd.io/is-control-plane, else the name Linkerd passed, else `linkerd`."""
     for ns in snap.namespaces:
-        if labels(ns).get("linkerd.io/is-control-plane") == "true":
+        if labels(ns).get(naming.IS_CONTROL_PLANE_LABEL) == "true":
             return ns["metadata"]["name"]
     for name in (snap.linkerd_namespace_hint, naming.DEFAULT_LINKERD_NAMESPACE):
         if name and snap.namespace(name) is not None and any(
-                labels(p).get("linkerd.io/control-plane-component") for p in snap.pods
+                labels(p).get(naming.CONTROL_PLANE_COMPONENT_LABEL) for p in snap.pods
                 if p["metadata"].get("namespace") == name):
             return name
     return None

@@ -10,7 +10,7 @@ from ..collector.backends import DELTA, DELTA_PROCESSOR, backend_for_endpoint, k
 from ..collector.config import component_type, plaintext_credentials
 from ..collector.locate import static_env
 from ..k8s.credentials import ENV_REF
-from ..scrape.config import parse_duration, scrape_jobs
+from ..scrape.config import duration_ms, scrape_jobs
 from ..snapshot import ENDPOINTSLICES, READS_STEP, SERVICE, step
 from .common import count, facts, gather_error, listing, transient
 from .framework import Category, Check, fail, passed, skip, warn
@@ -247,7 +247,7 @@ def _shortest_scrape_interval(snap) -> Optional[float]:
     if config is None:
         return None
     try:
-        intervals = [parse_duration(job.interval) / 1000.0 for job in scrape_jobs(config, static_env(snap.workload()))]
+        intervals = [duration_ms(job.interval) / 1000.0 for job in scrape_jobs(config, static_env(snap.workload()))]
     except ValueError:
         return None
     return min(intervals) if intervals else None

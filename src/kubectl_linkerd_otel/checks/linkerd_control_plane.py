@@ -7,7 +7,7 @@ from .. import naming
 from ..collector.locate import static_env
 from ..k8s import podstatus
 from ..scrape.config import scrape_jobs
-from ..scrape.targets import simulate
+from ..scrape.targets import NO_PROXY_JOB, simulate
 from .common import control_plane_namespace, count, facts, labels, listing, proxy_container, read_failure, verb
 from .framework import Category, Check, fail, passed, skip
 
@@ -18,7 +18,7 @@ def installed(snap, _opts):
         return failure
     ns = control_plane_namespace(snap)
     if ns is None:
-        return fail("no Linkerd control plane found (no namespace labelled linkerd.io/is-control-plane=true"
+        return fail(f"no Linkerd control plane found (no namespace labelled {naming.IS_CONTROL_PLANE_LABEL}=true"
                     f" and no control-plane pods in '{snap.linkerd_namespace_hint or 'linkerd'}')")
     return passed(f"control plane namespace '{ns}' exists")
 
@@ -26,7 +26,7 @@ def installed(snap, _opts):
 def pods_ready(snap, _opts):
     ns = control_plane_namespace(snap)
     pods = [p for p in snap.pods if p["metadata"].get("namespace") == ns
-            and labels(p).get("linkerd.io/control-plane-component")]
+            and labels(p).get(naming.CONTROL_PLANE_COMPONENT_LABEL)]
     if not pods:
         return fail(f"no control-plane pods in namespace '{ns}'")
     bad = [f"{p['metadata']['name']}  {podstatus.ready_column(p)}  {podstatus.not_ready_reason(p)}"
@@ -35,9 +35,6 @@ def pods_ready(snap, _opts):
         return fail(f"{len(bad)} of {count(len(pods), 'control-plane pod')} {verb(len(bad), 'is', 'are')} not ready",
                     listing(bad))
     return None
-
-
-CP_NS_LABEL = "__meta_kubernetes_pod_label_linkerd_io_control_plane_ns"
 
 
 PROBES_PER_NAMESPACE = 1
@@ -53,7 +50,7 @@ def _probe_pods(snap, ns: str) -> List[dict]:
     out = []
     per_namespace: Dict[str, int] = {}
     for pod in snap.pods:
-        if labels(pod).get("linkerd.io/control-plane-ns") != ns:
+        if labels(pod).get(naming.CONTROL_PLANE_NS_LABEL) != ns:
             continue
         container = proxy_container(pod) or {}
         if not any(p.get("name") == naming.LINKERD_ADMIN_PORT_NAME for p in container.get("ports") or []):
@@ -99,15 +96,15 @@ def scrape_namespace(snap, _opts):
     sim = simulate(jobs, probes, own_namespace=snap.collector_namespace)
     proxy_jobs = [j for j in sim.jobs if j.proxy_job]
     if not proxy_jobs:
-        return skip("no scrape job keeps the linkerd-proxy container's linkerd-admin port")
+        return skip(NO_PROXY_JOB)
     if any(t.pod is not None for j in proxy_jobs for t in j.active):
         return None
     reasons = [f"job {j.job.name}: {u.reason}" for j in proxy_jobs for u in j.unscraped
-               if u.rule is not None and CP_NS_LABEL in u.rule.source_labels]
+               if u.rule is not None and naming.CONTROL_PLANE_NS_META_LABEL in u.rule.source_labels]
     if not reasons:
         return None   # left out for another reason: the targets checks say which
     return fail(f"the proxy job keeps no proxy of control plane '{ns}': its rule on the pods' "
-                "linkerd.io/control-plane-ns label expects another namespace",
+                f"{naming.CONTROL_PLANE_NS_LABEL} label expects another namespace",
                 listing(list(dict.fromkeys(reasons))))
 
 

@@ -52,9 +52,9 @@ def admin_port(snap, opts):
 
 def same_control_plane(snap, opts):
     ns = control_plane_namespace(snap)
-    other = [f"{ref(p)} (linkerd.io/control-plane-ns={labels(p)['linkerd.io/control-plane-ns']})"
+    other = [f"{ref(p)} ({naming.CONTROL_PLANE_NS_LABEL}={labels(p)[naming.CONTROL_PLANE_NS_LABEL]})"
              for p in meshed_pods(snap, opts.namespace_filter)
-             if labels(p).get("linkerd.io/control-plane-ns") != ns]
+             if labels(p).get(naming.CONTROL_PLANE_NS_LABEL) != ns]
     if other:
         return warn(f"{count(len(other), 'meshed pod')} {verb(len(other), 'belongs', 'belong')} to another "
                     f"control plane than '{ns}': the scrape rule skips them", listing(other))

@@ -12,8 +12,9 @@ import re
 from typing import Dict, List, Optional, Tuple
 
 from ..collector import logs as log_classes
-from ..naming import COLLECTOR_NAMESPACE_LABEL
+from ..naming import COLLECTOR_NAMESPACE_LABEL, INJECT_ANNOTATION
 from ..k8s import linkerd_policy as shapes
+from ..k8s.meshed import has_proxy_container
 from ..k8s.selectors import selector_matches
 from .common import annotations, count, labels, listing, live, meshed_pods, read_failure, ref, verb
 from .framework import Category, Check, fail, passed, skip, warn
@@ -24,7 +25,6 @@ from .policy import DENY, MESHED_POLICIES, OPEN_POLICIES, authorizes_collector, 
 _STATUS_403 = re.compile(r"\b403\b")
 
 FIX = "run `kubectl linkerd-otel install --restrict-metrics`"
-INJECT_ANNOTATION = "linkerd.io/inject"
 
 
 # -- what is in force where ------------------------------------------------------------------------
@@ -138,9 +138,7 @@ def collector_is_meshed(snap, opts):
     template = ((workload.get("spec") or {}).get("template") or {})
     asked = annotations(template).get(INJECT_ANNOTATION) == "enabled" or \
         annotations(snap.namespace(snap.collector_namespace) or {}).get(INJECT_ANNOTATION) == "enabled"
-    unmeshed = [ref(p) for p in pods if not any(c.get("name") == "linkerd-proxy" for c in
-                                               ((p.get("spec") or {}).get("containers") or [])
-                                               + ((p.get("spec") or {}).get("initContainers") or []))]
+    unmeshed = [ref(p) for p in pods if not has_proxy_container(p)]
     if asked:
         kind = (workload.get("kind") or "deployment").lower()
         return fail(f"the collector's pods run without the Linkerd proxy although injection is asked for "

@@ -5,7 +5,7 @@ Linkerd's semantics, kept simple:
   networks, where the collector runs).
 - `all-authenticated`, `cluster-authenticated`: any meshed client may; an unmeshed one gets 403.
 - `deny`: only a meshed client that a policy authorizes explicitly: a Server in the pod's namespace
-  selecting the pod on port `linkerd-admin` (or 4191), and an AuthorizationPolicy in that namespace
+  selecting the pod on port `linkerd-admin` (or its number), and an AuthorizationPolicy in that namespace
   targeting that Server, the Namespace, or an HTTPRoute whose parent is that Server, whose
   requiredAuthenticationRefs name the collector's ServiceAccount or a MeshTLSAuthentication whose
   identities / identityRefs match the collector's identity. A MeshTLSAuthentication that nothing
@@ -15,14 +15,13 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from .. import naming
 from .common import labels, proxy_container
+from ..k8s.linkerd_policy import is_admin_port
 from ..k8s.selectors import selector_matches
 
 OPEN_POLICIES = ("all-unauthenticated", "cluster-unauthenticated", "audit")
 MESHED_POLICIES = ("all-authenticated", "cluster-authenticated")
 DENY = "deny"
-ADMIN_PORT_NUMBER = 4191
 DEFAULT_TRUST_DOMAIN = "cluster.local"
 
 
@@ -67,7 +66,7 @@ def _admin_servers(snap, pod: dict) -> List[dict]:
         spec = server.get("spec") or {}
         if server["metadata"].get("namespace") != namespace:
             continue
-        if spec.get("port") not in (naming.LINKERD_ADMIN_PORT_NAME, ADMIN_PORT_NUMBER, str(ADMIN_PORT_NUMBER)):
+        if not is_admin_port(spec.get("port")):
             continue
         if _selector_matches(spec.get("podSelector"), labels(pod)):
             found.append(server)

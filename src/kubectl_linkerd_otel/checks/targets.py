@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Callable, Dict, List, Optional, Tuple
 
 from ..collector.facts import binds_pod_ip
-from ..scrape.sd import POD, PROXY_CONTAINER
-from ..scrape.targets import ADMIN_PORT, COMPLETED, is_proxy_admin
+from ..naming import (CONTROL_PLANE_COMPONENT_LABEL, CONTROL_PLANE_NS_LABEL, EXTENSION_LABEL, LINKERD_ADMIN_PORT_NAME,
+                      LINKERD_PROXY_CONTAINER)
+from ..scrape.sd import POD
+from ..scrape.targets import COMPLETED, is_proxy_admin
 from ..snapshot import READS_STEP, TARGETS, step
 from ..snapshot.simulation import simulation
 from .common import control_plane_namespace, count, facts, gather_error, labels, listing, live, verb
@@ -53,8 +55,8 @@ def _actual_admin_pod(target, by_address: "_LazyAddresses"):
     if target.source == "both":
         return target.pod.key if target.pod is not None and is_proxy_admin(target.info) else None
     found = target.actual_discovered or {}
-    if found.get(f"{POD}container_name") == PROXY_CONTAINER and \
-            found.get(f"{POD}container_port_name") == ADMIN_PORT and found.get(f"{POD}name"):
+    if found.get(f"{POD}container_name") == LINKERD_PROXY_CONTAINER and \
+            found.get(f"{POD}container_port_name") == LINKERD_ADMIN_PORT_NAME and found.get(f"{POD}name"):
         return found.get("__meta_kubernetes_namespace", ""), found[f"{POD}name"]
     return by_address.get(found.get("__address__") or (target.labels or {}).get("instance", ""))
 
@@ -180,8 +182,8 @@ def scraped(snap, opts):
             return f"{p.namespace}/{p.name}: expected ({t.address}), but the collector does not report it"
         return f"{p.namespace}/{p.name}: {explained.get(p.key, 'no target')}"
 
-    ours = [why(p) for p in not_scraped if labels(p.pod).get("linkerd.io/control-plane-ns") == cp]
-    others = [why(p) for p in not_scraped if labels(p.pod).get("linkerd.io/control-plane-ns") != cp]
+    ours = [why(p) for p in not_scraped if labels(p.pod).get(CONTROL_PLANE_NS_LABEL) == cp]
+    others = [why(p) for p in not_scraped if labels(p.pod).get(CONTROL_PLANE_NS_LABEL) != cp]
     down = [f"{t.namespace}/{t.pod_name} ({t.address}) is down: {t.last_error or t.health}"
             for t in seen if sim.actual and t.health == "down"]
     drift = ""
@@ -206,7 +208,7 @@ def scraped(snap, opts):
         error = ", ".join(bits) + "".join(f"; {note}" for note in [rbac, drift] + unread if note)
         # a pod the config leaves out stays left out; a target down or not yet seen may come up
         config_out = any(p.key in explained for p in not_scraped
-                         if labels(p.pod).get("linkerd.io/control-plane-ns") == cp)
+                         if labels(p.pod).get(CONTROL_PLANE_NS_LABEL) == cp)
         return fail(error, listing(down + ours + others + drift_lines), description=description,
                     retryable=not config_out)
     notes = []
@@ -237,13 +239,13 @@ def scraped(snap, opts):
 def _control_plane_pods(snap) -> List[dict]:
     cp = control_plane_namespace(snap)
     return [p for p in snap.pods if p["metadata"].get("namespace") == cp and live(p)
-            and labels(p).get("linkerd.io/control-plane-component")]
+            and labels(p).get(CONTROL_PLANE_COMPONENT_LABEL)]
 
 
 def _multicluster_pods(snap) -> List[dict]:
     return [p for p in snap.pods if live(p) and (
         labels(p).get("component") == "linkerd-service-mirror"
-        or (labels(p).get("component") == "controller" and labels(p).get("linkerd.io/extension") == "multicluster"))]
+        or (labels(p).get("component") == "controller" and labels(p).get(EXTENSION_LABEL) == "multicluster"))]
 
 
 # job name (as in Linkerd viz's scrape config) -> (what it scrapes, the pods it should find)
@@ -260,7 +262,7 @@ def _admin_ports(pods: List[dict]) -> List[str]:
         for container in (pod.get("spec") or {}).get("containers") or []:
             for port in container.get("ports") or []:
                 name = port.get("name") or ""
-                if name.endswith("admin") and name != "linkerd-admin" and name not in names:
+                if name.endswith("admin") and name != LINKERD_ADMIN_PORT_NAME and name not in names:
                     names.append(name)
     return names
 

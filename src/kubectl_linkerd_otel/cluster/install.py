@@ -13,7 +13,7 @@ from . import policy as policy_io
 from ..errors import Conflict, Forbidden, KubeError, PluginError, UsageError
 from ..k8s.refs import is_ours, object_ref
 from ..kube import resource_for
-from ..naming import (COLLECTOR_NAME, CONTROL_PLANE_LABEL, EXTENSION_LABEL, EXTENSION_NAME, MANAGED_BY_SELECTOR,
+from ..naming import (COLLECTOR_NAME, IS_CONTROL_PLANE_LABEL, EXTENSION_LABEL, EXTENSION_NAME, MANAGED_BY_SELECTOR,
                       REFERENCE_CONFIGMAP, REFERENCE_WORKLOAD, RESTART_FIELD_MANAGER, RESTARTED_AT_ANNOTATION,
                       SECRET_NAME)
 from ..render.common import credentials_in_secret, secret
@@ -32,7 +32,7 @@ def detect_linkerd_namespace(kube, override: Optional[str], *, required: bool) -
                               hint="give the namespace Linkerd is installed in, or --skip-linkerd-check")
         return override
     labelled = [ns["metadata"]["name"] for ns in
-                kube.list("namespaces", label_selector=f"{CONTROL_PLANE_LABEL}=true")]
+                kube.list("namespaces", label_selector=f"{IS_CONTROL_PLANE_LABEL}=true")]
     if len(labelled) == 1:
         return labelled[0]
     if len(labelled) > 1:
@@ -44,7 +44,7 @@ def detect_linkerd_namespace(kube, override: Optional[str], *, required: bool) -
         return "linkerd"
     if required:
         raise PluginError("Linkerd is not installed in this cluster (no namespace labelled "
-                          f"{CONTROL_PLANE_LABEL}=true)",
+                          f"{IS_CONTROL_PLANE_LABEL}=true)",
                           hint="install Linkerd first (linkerd install | kubectl apply -f -), or pass "
                                "--skip-linkerd-check (with --linkerd-namespace if it is not linkerd)")
     return "linkerd"

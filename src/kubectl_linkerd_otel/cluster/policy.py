@@ -12,10 +12,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from ..errors import (ApiStatusError, ApiTimeout, ApiUnreachable, Conflict, Forbidden, KubeconfigError, KubeError,
                       NotFound, PluginError, UsageError)
 from ..kube import Resource
-from ..naming import COLLECTOR_NAME, COLLECTOR_NAMESPACE_LABEL, MANAGED_BY_SELECTOR
+from ..naming import COLLECTOR_NAME, COLLECTOR_NAMESPACE_LABEL, CONTROL_PLANE_NS_LABEL, MANAGED_BY_SELECTOR
 from ..render import policy as render_policy
-
-MESHED_LABEL = "linkerd.io/control-plane-ns"
 
 
 @dataclass
@@ -55,7 +53,7 @@ def cluster_versions(kube) -> Dict[str, str]:
 
 def meshed_namespaces(kube, linkerd_namespace: str) -> List[str]:
     """Namespaces with pods meshed by this control plane (the collector's own included)."""
-    pods = kube.list("pods", label_selector=f"{MESHED_LABEL}={linkerd_namespace}")
+    pods = kube.list("pods", label_selector=f"{CONTROL_PLANE_NS_LABEL}={linkerd_namespace}")
     return sorted({p["metadata"]["namespace"] for p in pods if (p.get("metadata") or {}).get("namespace")})
 
 

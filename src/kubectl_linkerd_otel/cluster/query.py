@@ -27,7 +27,7 @@ from ..scrape import arrival
 from ..errors import ApiTimeout, KubeError, PluginError, UsageError
 from ..k8s.bounded import Exceeded, read_chunks, read_file, too_big
 from ..k8s.limits import CERT_FILE, METRICS_ANSWER
-from ..k8s.ports import netloc_port, parse_port
+from ..k8s.ports import PORT_RULE, netloc_port, parse_port
 from ..k8s.urls import mask_url
 from ..snapshot.simulation import simulation
 
@@ -69,7 +69,7 @@ def settings_from_flags(url: Optional[str], basic_auth_env: Optional[str], heade
                              "(VAR holding USER:PASSWORD) or --query-header")
         port = netloc_port(parts.netloc)
         if port and parse_port(port) is None:
-            raise UsageError(f"--query-url {mask_url(url)[:120]!r}: the port must be a number from 1 to 65535")
+            raise UsageError(f"--query-url {mask_url(url)[:120]!r}: {PORT_RULE}")
     parsed: List[Tuple[str, str]] = []
     for item in headers or ():
         name, sep, value = item.partition("=")
@@ -181,9 +181,7 @@ def _direct(settings: QuerySettings):
     url = f"{settings.url}/api/v1/query_range"
 
     def ask(params: dict, deadline: float) -> Any:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _Failed(f"no answer within {settings.timeout:g}s (--query-timeout)", transient=True)
+        remaining = _time_left(deadline, settings)
         try:
             with httpx.Client(verify=verify, timeout=remaining, follow_redirects=False) as client:
                 with client.stream("GET", url, params=params, headers=headers) as response:
@@ -214,6 +212,14 @@ def _direct(settings: QuerySettings):
             text = content.decode("utf-8", errors="replace")
         return _parsed(response.status_code, text, response.headers.get("content-type", ""))
     return ask
+
+
+def _time_left(deadline: float, settings: QuerySettings) -> float:
+    """Seconds left for one query; a transient _Failed once --query-timeout has run out."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _Failed(f"no answer within {settings.timeout:g}s (--query-timeout)", transient=True)
+    return remaining
 
 
 def _parsed(status: int, text: str, content_type: str) -> Any:
@@ -336,9 +342,7 @@ def _through_service_proxy(kube: Any, snap: Any, found: OpenObserve, settings: Q
     path = f"api/{found.org}/prometheus/api/v1/query_range"
 
     def ask(params: dict, deadline: float) -> Any:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _Failed(f"no answer within {settings.timeout:g}s (--query-timeout)", transient=True)
+        remaining = _time_left(deadline, settings)
         try:
             response = kube.service_proxy_get(found.namespace, found.service, found.port, path, params=params,
                                               headers=headers, timeout=remaining)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
 from ..errors import UsageError
+from ..naming import PROXY_JOB_NAME
 from .endpoints import split_endpoint
 
 CUMULATIVE, DELTA = "cumulative", "delta"
@@ -106,7 +107,7 @@ BACKENDS: Dict[str, Backend] = {b.name: b for b in (
             region_help="your Coralogix region (eu1, eu2, us1, us2, us3, ap1, ap2, ap3), as your team's "
                         "domain says",
             key_header="Authorization", key_prefix="Bearer ",
-            headers=(("CX-Application-Name", "linkerd"), ("CX-Subsystem-Name", "linkerd-proxy")),
+            headers=(("CX-Application-Name", "linkerd"), ("CX-Subsystem-Name", PROXY_JOB_NAME)),
             # Coralogix Metrics API: PromQL-compatible, https://api.<domain>/metrics, Bearer <API key>
             query_url="https://api.{region}/metrics",
             query_auth="--query-header 'Authorization=Bearer <API key with the DataQuerying role>'"),

@@ -1,5 +1,5 @@
-"""Endpoints as collector configs and `--exporter-endpoint` write them: one parser, and the port each
-protocol dials when an endpoint names none.
+"""Endpoints as collector configs and `--exporter-endpoint` write them (read by k8s/hostport.py), and the
+port each protocol dials when an endpoint names none.
 
 - gRPC (otlp / otlp_grpc): configgrpc drops an `http://` or `https://` prefix and hands the rest to
   `grpc.NewClient`, whose default `dns` resolver dials port 443 when the target has none
@@ -8,30 +8,13 @@ protocol dials when an endpoint names none.
 """
 from __future__ import annotations
 
-import re
 from typing import Optional, Tuple
 
+from ..k8s.hostport import split_endpoint
 from ..k8s.ports import parse_port
 
 GRPC_DEFAULT_PORT = 443
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-
-
-def split_endpoint(endpoint: str) -> Tuple[str, str, Optional[str]]:
-    """(scheme or "", host, the port as written or None) of `host:4317`, `https://user@host:4318/v1`,
-    `[::1]:4317` or a bare IPv6 address; any user[:password]@ is dropped."""
-    text = str(endpoint).strip()
-    match = _SCHEME.match(text)
-    scheme = match.group(1).lower() if match else ""
-    rest = text[match.end():] if match else text
-    rest = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-    if rest.startswith("["):
-        host, _, after = rest[1:].partition("]")
-        return scheme, host, after[1:] if after.startswith(":") else (after or None)
-    if rest.count(":") > 1 and re.fullmatch(r"[0-9A-Fa-f:.]+", rest):     # a bare IPv6 address
-        return scheme, rest, None
-    host, sep, port = rest.partition(":")
-    return scheme, host, port if sep else None
+__all__ = ["GRPC_DEFAULT_PORT", "default_port", "endpoint_hostport", "plain_text", "port_of", "split_endpoint"]
 
 
 def default_port(scheme: str, protocol: str = "grpc") -> int:

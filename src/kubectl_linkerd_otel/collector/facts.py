@@ -8,12 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from .endpoints import endpoint_hostport, plain_text, split_endpoint
-from ..k8s.ports import MAX_PORT, parse_port
-from ..k8s.credentials import credential_header, endpoint_has_userinfo, redact_endpoint_userinfo
+from ..k8s.ports import in_port_range, parse_port
+from ..k8s.credentials import REDACTED, credential_header, endpoint_has_userinfo, redact_endpoint_userinfo
 from .config import ENV_REF, ConfigSyntaxError, component_type, read_config
-
-REDACTED = "<redacted>"
-
 
 @dataclass
 class Exporter:
@@ -60,7 +57,7 @@ def port_number(value: Any, env: Optional[Dict[str, str]] = None) -> Optional[in
         return None
     if isinstance(value, str):
         return parse_port(expand_env(value.strip(), env))
-    if isinstance(value, int) and 0 < value <= MAX_PORT:
+    if isinstance(value, int) and in_port_range(value):
         return value
     return None
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Collection, Iterator, List, Optional, Tuple
 
-from ..k8s.durations import duration_ns
+from ..k8s.durations import go_duration_ns
 from ..scrape.config import ScrapeConfigError, receivers
 from .config import ConfigProblem, component_type, dollar_uses, find_problems
 from .schema import components as C
@@ -173,7 +173,7 @@ class _Walker:
             if high is not None and number > high:
                 self.emit(path, OUT_OF_RANGE, f"must be at most {high}, not {number}")
         elif isinstance(spec, Duration):
-            ns = duration_ns(value)
+            ns = go_duration_ns(value)
             if ns is None:
                 self.emit(path, BAD_DURATION, f"{_describe(value)} is not a duration",
                           "write a Go duration with a unit: 500ms, 5s, 1m30s")

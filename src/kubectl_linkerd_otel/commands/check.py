@@ -12,7 +12,7 @@ import click
 
 from ..k8s.limits import INPUT_FILE, in_help
 from .environment import environment
-from .options import global_options, kube_flags, output_option, parse_bool, parse_duration
+from .options import duration_seconds, global_options, kube_flags, output_option, parse_bool
 from .progress import Progress
 from .snapshots import gather_live
 
@@ -81,19 +81,19 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
     # --api-addr (Linkerd's own control-plane API, "mostly for testing") means nothing to us: accepted, unused.
     if proxy is not None:
         parse_bool(proxy)
-    wait_seconds = parse_duration(wait, flag="--wait") or 0
+    wait_seconds = duration_seconds(wait, flag="--wait") or 0
     deadline = time.monotonic() + wait_seconds
     # --wait bounds the whole run, requests included (a server that never answers must not cost
     # --request-timeout after the wait is over); without it each request has its own timeout
     request_deadline = (deadline, f"--wait {wait}") if wait_seconds else None
-    interval = parse_duration(metrics_interval, flag="--metrics-interval") or 0.0
-    since = parse_duration(log_since, flag="--since")
+    interval = duration_seconds(metrics_interval, flag="--metrics-interval") or 0.0
+    since = duration_seconds(log_since, flag="--since")
     check_options = CheckOptions(namespace_filter=tuple(filters))
     env = environment(opts.no_color)
     from ..cluster.query import settings_from_flags
 
     query = settings_from_flags(query_url, query_basic_auth_from_env, query_header, query_ca_file, no_query,
-                                parse_duration(query_timeout, flag="--query-timeout") or 10.0)
+                                duration_seconds(query_timeout, flag="--query-timeout") or 10.0)
 
     offline = bool(snapshot_file) or demo
     took = 0.0   # how long the last gather took (the saved snapshot's manifest says)

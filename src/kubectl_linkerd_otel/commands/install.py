@@ -6,7 +6,7 @@ import os
 import click
 
 from ..k8s.kubeflags import KubeOptions
-from .options import global_options, kube_flags, output_option, parse_bool, parse_duration
+from .options import duration_seconds, global_options, kube_flags, output_option, parse_bool
 from .output import print_instead_of_apply, print_objects
 
 DRY_RUN_CHOICES = ("none", "client", "server")
@@ -157,7 +157,7 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, bac
         ca_pem = read_text(ca_file, what="--ca-file", fix="give the PEM file of the CA certificate", limit=CERT_FILE)
         if "BEGIN CERTIFICATE" not in ca_pem:
             raise UsageError(f"--ca-file {ca_file} holds no PEM certificate")
-    timeout_seconds = parse_duration(timeout, flag="--timeout")
+    timeout_seconds = duration_seconds(timeout, flag="--timeout")
     if not timeout_seconds and wait and dry_run is None:
         raise UsageError("--timeout 0: give how long to wait, e.g. 5m, or --wait=false not to wait")
 

@@ -29,13 +29,14 @@ def parse_bool(value: Any) -> bool:
     raise click.BadParameter(f"{value!r} is not a boolean (use true or false)")
 
 
-def parse_duration(value: Any, *, flag: str = "duration") -> Optional[float]:
-    """kubectl/Go durations: `30s`, `5m0s`, `1h`, `250ms`, or a bare number of seconds. `0` -> None."""
-    from ..k8s.durations import parse_go_duration
+def duration_seconds(value: Any, *, flag: str = "duration") -> Optional[float]:
+    """Seconds of a kubectl/Go duration flag: `30s`, `5m0s`, `1h`, `250ms`, or a bare number of seconds.
+    `0` -> None."""
+    from ..k8s.durations import go_duration_seconds
 
     if value is None:
         return None
-    seconds = parse_go_duration(str(value), flag=flag)
+    seconds = go_duration_seconds(str(value), flag=flag)
     if seconds < 0:
         from ..errors import UsageError
 
@@ -161,7 +162,7 @@ _FLAGS = [
                  help="Timeout for a whole API request (connecting, headers and body) or credential plugin run, "
                       "e.g. 30s or 1m (0: the default, 30s).",
                  callback=_store("request_timeout",
-                                 lambda v: parse_duration(v, flag="--request-timeout")),
+                                 lambda v: duration_seconds(v, flag="--request-timeout")),
                  expose_value=False, is_eager=True),
     click.option("--as", "as_user", metavar="USER", help="User to impersonate.",
                  callback=_store("as_user"), expose_value=False, is_eager=True),

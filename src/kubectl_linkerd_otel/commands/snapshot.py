@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .options import global_options, kube_flags, parse_duration
+from .options import duration_seconds, global_options, kube_flags
 
 
 @click.command("snapshot")
@@ -43,8 +43,8 @@ def command(path: str, no_redact: bool, metrics_interval: str, log_since: str, p
     from .snapshots import gather_live, save
 
     opts = global_options(click.get_current_context())
-    interval = parse_duration(metrics_interval, flag="--metrics-interval") or 0.0
-    since = parse_duration(log_since, flag="--since")
+    interval = duration_seconds(metrics_interval, flag="--metrics-interval") or 0.0
+    since = duration_seconds(log_since, flag="--since")
     proxy_reads = None
     if not no_stat:
         from ..cluster.proxy_metrics import ProxyReads

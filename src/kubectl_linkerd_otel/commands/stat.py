@@ -16,7 +16,7 @@ import click
 from ..errors import UsageError
 from ..k8s.limits import INPUT_FILE, in_help
 from .environment import environment
-from .options import global_options, kube_flags, output_option, parse_duration
+from .options import duration_seconds, global_options, kube_flags, output_option
 
 DEFAULT_NAMESPACE = "default"
 
@@ -95,7 +95,7 @@ def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, 
     opts = global_options(ctx)
     output = output.lower()
     kind, short, name = parse_resource(resource, name)
-    window = parse_duration(interval, flag="--interval")
+    window = duration_seconds(interval, flag="--interval")
     if not window:
         raise UsageError("--interval must be longer than 0s: the rates are the change between two reads")
     if watch and output == "json":

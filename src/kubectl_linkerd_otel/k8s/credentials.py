@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, List, NamedTuple
 
+from .hostport import SCHEME_PATTERN, USERINFO
 from .safeload import yaml_load
 
 REDACTED = "<redacted>"
@@ -46,8 +47,6 @@ _PARAM_SCHEME_VALUE = re.compile(r"(?i)\s*(?:digest|aws4-hmac-sha256|hawk|oauth|
 _JWT_VALUE = re.compile(r"\s*eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\s*")
 # `${env:VAR}`, `${VAR}`, `${env:VAR:-default}`: the collector's own variable references (name, default)
 ENV_REF = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-# user[:password]@ in front of an endpoint's host, with or without a scheme (gRPC endpoints have none)
-_ENDPOINT_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?(?P<userinfo>[^/@?#\s]*)@")
 
 # In free text (logs, config text, annotations): `password: x`, `"password": "x"`, `token=x`,
 # `Authorization: Basic x`, `x-api-key: x`, `Cookie: a=b`, `signoz-ingestion-key: x`, ...
@@ -63,10 +62,10 @@ _KEYED_SECRET = re.compile(
     | '[^']*'
     | [^\s,;}&]+ )""")
 # a credential scheme and its value without a key in front: `Basic cm9v...`, `Bearer eyJ...`
-_SCHEME_SECRET = re.compile(r"(?i)\b(basic|bearer)[ \t]+(?!<redacted>)[A-Za-z0-9+/=._~-]{8,}")
+_SCHEME_SECRET = re.compile(rf"(?i)\b(basic|bearer)[ \t]+(?!{re.escape(REDACTED)})[A-Za-z0-9+/=._~-]{{8,}}")
 # `endpoint: user:password@host:4317`: gRPC endpoints carry no scheme, so the URL pattern misses them
 _ENDPOINT_TEXT = re.compile(r"""(\bendpoint["']?\s*[:=]\s*["']?)([^\s"'@/<>]+)@""", re.IGNORECASE)
-_URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s\"']+@")
+_URL_USERINFO = re.compile(rf"\b({SCHEME_PATTERN}://)[^/@\s\"']+@")
 
 
 def credential_name(name: Any) -> bool:
@@ -105,27 +104,28 @@ def literal(value: Any) -> bool:
 
 def endpoint_has_userinfo(endpoint: Any) -> bool:
     """The endpoint carries user[:password]@ written in clear (`${env:...}` references are fine)."""
-    match = _ENDPOINT_USERINFO.match(str(endpoint or "").strip())
+    match = USERINFO.match(str(endpoint or "").strip())
     return bool(match) and bool(ENV_REF.sub("", match.group("userinfo")).strip(":"))
 
 
 def redact_endpoint_userinfo(endpoint: str, redacted: str = REDACTED) -> str:
     """The endpoint with its user[:password]@ replaced."""
-    return _ENDPOINT_USERINFO.sub(lambda m: f"{m.group('scheme') or ''}{redacted}@", endpoint)
+    return USERINFO.sub(lambda m: f"{m.group('scheme') or ''}{redacted}@", endpoint)
 
 
-class Credential(NamedTuple):
+class ConfigCredential(NamedTuple):
+    """A credential written in a config (render/options.SecretCredential is one install keeps in a Secret)."""
     path: str      # dotted path in the config
     name: str      # the field or header name
     value: str     # the credential itself: never print it
     kind: str      # "header" | "field" | "userinfo"
 
 
-def config_credentials(config: Any, path: str = "") -> Iterator[Credential]:
+def config_credentials(config: Any, path: str = "") -> Iterator[ConfigCredential]:
     """Every credential written in clear in a config mapping: a header whose name or value looks like one,
     a credential field (`password`, `token`, ...), an endpoint or URL with user:password. The caller
     decides what to show: check shows paths, redaction uses values."""
-    def walk(value: Any, where: str, in_headers: bool) -> Iterator[Credential]:
+    def walk(value: Any, where: str, in_headers: bool) -> Iterator[ConfigCredential]:
         if isinstance(value, list):
             for index, item in enumerate(value):
                 yield from walk(item, f"{where}[{index}]", False)
@@ -137,9 +137,9 @@ def config_credentials(config: Any, path: str = "") -> Iterator[Credential]:
             if isinstance(item, str):
                 looks_secret = credential_header(name, item) if in_headers else credential_field(name)
                 if looks_secret and literal(item):
-                    yield Credential(sub, name, item, "header" if in_headers else "field")
+                    yield ConfigCredential(sub, name, item, "header" if in_headers else "field")
                 elif endpoint_has_userinfo(item) and ("://" in item or name.lower() == "endpoint"):
-                    yield Credential(sub, name, item, "userinfo")
+                    yield ConfigCredential(sub, name, item, "userinfo")
             else:
                 yield from walk(item, sub, name.lower() == "headers")
 
@@ -187,7 +187,7 @@ def redact_config_text(text: str) -> str:
     out = text
     for credential in found:
         if credential.kind == "userinfo":
-            userinfo = _ENDPOINT_USERINFO.match(credential.value.strip()).group("userinfo")
+            userinfo = USERINFO.match(credential.value.strip()).group("userinfo")
             out = out.replace(userinfo + "@", REDACTED + "@")
         else:
             out = _bounded(credential.value).sub(REDACTED, out)
@@ -197,7 +197,7 @@ def redact_config_text(text: str) -> str:
     return out
 
 
-def _still_holds(text: str, found: List[Credential]) -> bool:
+def _still_holds(text: str, found: List[ConfigCredential]) -> bool:
     try:
         doc = yaml_load(text)
     except Exception:   # the replacement broke the document: write the structure out instead

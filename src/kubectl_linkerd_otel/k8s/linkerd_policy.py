@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import List
 
-from ..naming import LINKERD_ADMIN_PORT, LINKERD_ADMIN_PORT_NAME, MANAGED_BY
+from ..naming import CONTROL_PLANE_NS_LABEL, LINKERD_ADMIN_PORT, LINKERD_ADMIN_PORT_NAME, MANAGED_BY
 
 GROUP = "policy.linkerd.io"
 COMPONENT = "linkerd-otel-policy"
@@ -16,7 +16,7 @@ PROBES_POLICY_NAME = "linkerd-otel-proxy-probes"
 KUBELET_AUTHN_NAME = "linkerd-otel-kubelet"
 METRICS_PATH = "/metrics"
 PROBE_PATHS = ("/live", "/ready")
-MESHED_SELECTOR = {"matchExpressions": [{"key": "linkerd.io/control-plane-ns", "operator": "Exists"}]}
+MESHED_SELECTOR = {"matchExpressions": [{"key": CONTROL_PLANE_NS_LABEL, "operator": "Exists"}]}
 
 
 def scrape_policy_name(collector_namespace: str) -> str:
@@ -28,14 +28,15 @@ def is_ours(obj: dict) -> bool:
     return ((obj.get("metadata") or {}).get("labels") or {}).get("app.kubernetes.io/managed-by") == MANAGED_BY
 
 
-def _admin_port(port) -> bool:
+def is_admin_port(port) -> bool:
+    """A Server's `port` names the proxies' admin port: by its name, or its number (int or text)."""
     return port in (LINKERD_ADMIN_PORT_NAME, LINKERD_ADMIN_PORT, str(LINKERD_ADMIN_PORT))
 
 
 def admin_servers(servers: List[dict], namespace: str) -> List[dict]:
     """The namespace's Servers on the proxies' admin port, oldest first (the one Linkerd uses)."""
     found = [s for s in servers if (s.get("metadata") or {}).get("namespace") == namespace
-             and _admin_port((s.get("spec") or {}).get("port"))]
+             and is_admin_port((s.get("spec") or {}).get("port"))]
     return sorted(found, key=lambda s: ((s["metadata"].get("creationTimestamp") or "~"), s["metadata"]["name"]))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, List, Optional
 
-from .ports import MAX_PORT
+from .ports import MAX_PORT, in_port_range
 
 
 def describe(value: Any) -> str:
@@ -108,8 +108,8 @@ def _check(pod: Any) -> None:
             for j, port in enumerate(_objects(container.get("ports"), f"{where}.ports")):
                 number = port.get("containerPort")
                 _integer(number, f"{where}.ports[{j}].containerPort")
-                if number is not None and not 0 < number <= MAX_PORT:
-                    raise _Bad(f"{where}.ports[{j}].containerPort is {number}, not a port (1-65535)")
+                if number is not None and not in_port_range(number):
+                    raise _Bad(f"{where}.ports[{j}].containerPort is {number}, not a port (1-{MAX_PORT})")
                 for key in ("name", "protocol"):
                     _string(port.get(key), f"{where}.ports[{j}].{key}")
     status = _obj(pod.get("status"), "status")

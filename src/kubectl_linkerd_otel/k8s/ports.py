@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from .hostport import split_hostport
+
 MAX_PORT = 65535
+PORT_RULE = f"the port must be a number from 1 to {MAX_PORT}"     # what a refused port is told
+
+
+def in_port_range(number: int) -> bool:
+    """1 to 65535: a TCP port number (0 is no port)."""
+    return 0 < number <= MAX_PORT
 
 
 def ascii_digits(text: Any) -> bool:
@@ -22,15 +30,10 @@ def parse_port(text: Any) -> Optional[int]:
     if not ascii_digits(text):
         return None
     number = int(text)
-    return number if 0 < number <= MAX_PORT else None
+    return number if in_port_range(number) else None
 
 
 def netloc_port(netloc: str) -> Optional[str]:
     """The port as written in a URL's authority (`user@host:port`, `[::1]:port`), None when it names
     none."""
-    hostport = netloc.rsplit("@", 1)[-1]
-    if hostport.startswith("["):
-        after = hostport.partition("]")[2]
-        return after[1:] if after.startswith(":") else None
-    _host, sep, port = hostport.rpartition(":")
-    return port if sep else None
+    return split_hostport(netloc.rsplit("@", 1)[-1]).port

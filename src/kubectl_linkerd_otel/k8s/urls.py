@@ -9,10 +9,9 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from ..errors import KubeconfigError
-from .ports import netloc_port, parse_port
+from .credentials import REDACTED, redact_endpoint_userinfo
+from .ports import PORT_RULE, netloc_port, parse_port
 
-MASK = "<redacted>"
-_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)?([^/@?#\s]*)@")
 _QUERY_VALUE = re.compile(r"([?&;][^=&;#]*=)[^&;#]*")
 
 
@@ -20,12 +19,12 @@ def mask_url(url: object) -> str:
     """`url` with its user[:password]@ and every query value replaced by <redacted>. Works on text that
     does not parse as a URL too (a kubeconfig may hold anything)."""
     text = str(url if url is not None else "")
-    text = _USERINFO.sub(lambda m: f"{m.group(1) or ''}{MASK}@", text, count=1)
+    text = redact_endpoint_userinfo(text, REDACTED)
     head, sep, rest = text.partition("?")
     if not sep:
         return text
     query, hash_, fragment = rest.partition("#")
-    return head + _QUERY_VALUE.sub(lambda m: m.group(1) + MASK, "?" + query) + hash_ + fragment
+    return head + _QUERY_VALUE.sub(lambda m: m.group(1) + REDACTED, "?" + query) + hash_ + fragment
 
 
 def check_server_url(server: object, where: str) -> str:
@@ -46,7 +45,7 @@ def check_server_url(server: object, where: str) -> str:
         parts = urlsplit(candidate)
         port_text = netloc_port(parts.netloc)
         if port_text and parse_port(port_text) is None:
-            raise ValueError("the port must be a number from 1 to 65535")
+            raise ValueError(PORT_RULE)
         port: Optional[int] = parts.port
         host = parts.hostname
     except ValueError as exc:

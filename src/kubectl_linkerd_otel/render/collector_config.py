@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from ..naming import (HEALTH_PORT, LINKERD_ADMIN_PORT_NAME, LINKERD_PROXY_CONTAINER, RECEIVER_API_PORT,
-                      SELF_METRICS_PORT)
+from ..naming import (CONTROL_PLANE_NS_META_LABEL, HEALTH_PORT, LINKERD_ADMIN_PORT_NAME, LINKERD_PROXY_CONTAINER,
+                      PROXY_JOB_NAME, RECEIVER_API_PORT, SELF_METRICS_PORT)
 from ..collector.schema.distributions import exporter_type, has_key
 from ..scrape.metrics import metric_relabel_configs
 from .backends import DELTA, DELTA_PROCESSOR
@@ -66,7 +66,7 @@ def scrape_jobs(opts: InstallOptions) -> List[dict]:
         ],
     }
     proxy = {
-        "job_name": "linkerd-proxy",
+        "job_name": PROXY_JOB_NAME,
         "kubernetes_sd_configs": _sd(opts),
         "relabel_configs": [
             # completed pods keep their IP for a while: never scrape them
@@ -74,7 +74,7 @@ def scrape_jobs(opts: InstallOptions) -> List[dict]:
              "regex": "(Pending|Running)"},
             {"source_labels": ["__meta_kubernetes_pod_container_name",
                                "__meta_kubernetes_pod_container_port_name",
-                               "__meta_kubernetes_pod_label_linkerd_io_control_plane_ns"],
+                               CONTROL_PLANE_NS_META_LABEL],
              "action": "keep",
              "regex": "^%s;%s;%s$$" % (LINKERD_PROXY_CONTAINER, LINKERD_ADMIN_PORT_NAME, cp)},
             {"source_labels": ["__meta_kubernetes_namespace"], "action": "replace",

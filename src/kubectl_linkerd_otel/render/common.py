@@ -12,7 +12,7 @@ from ..naming import (COLLECTOR_NAMESPACE_LABEL, COLLECTOR_NAME, EXTENSION_LABEL
                       SECRET_ENDPOINT_ANNOTATION, SECRET_HEADERS_ANNOTATION, SECRET_NAME, cluster_rbac_name,
                       common_labels)
 from .collector_config import NODE_ENV
-from .options import Credential, InstallOptions, env_name_ok, header_name_ok
+from .options import SecretCredential, InstallOptions, env_name_ok, header_name_ok
 
 CA_KEY = "ca.crt"
 
@@ -76,7 +76,7 @@ def secret(opts: InstallOptions) -> Optional[dict]:
             "type": "Opaque", "data": data}
 
 
-def credentials_in_secret(existing: dict) -> Tuple[Optional[str], List[Tuple[str, Credential]]]:
+def credentials_in_secret(existing: dict) -> Tuple[Optional[str], List[Tuple[str, SecretCredential]]]:
     """What an earlier install recorded on its Secret: the endpoint its credentials are for, and the
     headers that carry them (values stay in the cluster). (None, []) for a hand-made Secret."""
     annotations = (existing.get("metadata") or {}).get("annotations") or {}
@@ -90,7 +90,7 @@ def credentials_in_secret(existing: dict) -> Tuple[Optional[str], List[Tuple[str
         recorded = []
     data = existing.get("data")
     keys = set(data) if isinstance(data, dict) else set()
-    kept: List[Tuple[str, Credential]] = []
+    kept: List[Tuple[str, SecretCredential]] = []
     for item in recorded if isinstance(recorded, list) else []:
         if not isinstance(item, dict):
             continue
@@ -98,7 +98,7 @@ def credentials_in_secret(existing: dict) -> Tuple[Optional[str], List[Tuple[str
         # edited by hand, these names would go into the config and the pod: only well-formed ones
         if (isinstance(header, str) and header_name_ok(header) and isinstance(env, str)
                 and env_name_ok(env) and env in keys and isinstance(prefix, str) and prefix.isprintable()):
-            kept.append((header, Credential(env, "", prefix=prefix)))
+            kept.append((header, SecretCredential(env, "", prefix=prefix)))
     return endpoint, kept
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 import re
 
 from ..errors import UsageError
-from ..k8s.ports import parse_port
+from ..k8s.hostport import IPV6_TEXT, parse_endpoint
+from ..k8s.ports import PORT_RULE, parse_port
 from ..k8s.urls import mask_url
 
 MAX_HOST = 253
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _LABEL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
 _ENV = re.compile(r"^\$\{(?:env:)?[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$")
-_IPV6 = re.compile(r"^[0-9A-Fa-f:.]+(%[A-Za-z0-9_.-]+)?$")
 
 # The grammar of github.com/distribution/reference (reference/regexp.go): [domain/]path[:tag][@digest]
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -32,41 +31,30 @@ def check_endpoint(endpoint: str, protocol: str) -> None:
     """UsageError unless `endpoint` is a usable OTLP endpoint for `protocol` (grpc | http)."""
     text = endpoint.strip()
     shown = mask_url(text)[:120]
-    scheme_match = _SCHEME.match(text)
-    scheme = scheme_match.group(1).lower() if scheme_match else ""
+    parts = parse_endpoint(text)
+    scheme = parts.scheme
     if scheme and scheme not in ("http", "https"):
         raise UsageError(f"invalid --exporter-endpoint {shown!r}: the scheme {scheme}:// is not http or "
                          "https; give host:port for gRPC or an https:// URL for --exporter-protocol http")
-    rest = text[scheme_match.end():] if scheme_match else text
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    if "?" in rest or "#" in rest:
+    if "?" in parts.rest or "#" in parts.rest:
         raise UsageError(f"--exporter-endpoint {shown!r} has a query or fragment, which would be written "
                          "to the collector's ConfigMap in clear; pass credentials as --header NAME=VALUE "
                          "(kept in a Secret) and give the endpoint without ?...")
-    hostport = authority.rsplit("@", 1)[-1]
-    if hostport.startswith("["):
-        end = hostport.find("]")
-        host = hostport[1:end] if end > 0 else ""
-        port_part = hostport[end + 1:] if end > 0 else ""
-        if end < 0 or not _IPV6.match(host) or (port_part and not port_part.startswith(":")):
-            raise UsageError(f"invalid --exporter-endpoint {shown!r}: a bad IPv6 address; write [addr]:port")
-        port = port_part[1:] if port_part else None
-    else:
-        host, sep, port_text = hostport.rpartition(":") if ":" in hostport else (hostport, "", "")
-        port = port_text if sep else None
+    host, port = parts.host, parts.port
+    if parts.bracketed and (parts.malformed or not IPV6_TEXT.match(host)):
+        raise UsageError(f"invalid --exporter-endpoint {shown!r}: a bad IPv6 address; write [addr]:port")
     if not host:
         raise UsageError(f"invalid --exporter-endpoint {shown!r}: it names no host; give host:port "
                          "(gRPC, e.g. otel.example.com:4317) or https://host:4318 (HTTP)")
     if len(host) > MAX_HOST:
         raise UsageError(f"invalid --exporter-endpoint: the host name is {len(host):,} characters long "
                          f"(at most {MAX_HOST})")
-    if not hostport.startswith("[") and not _ENV.match(host) and not all(
+    if not parts.bracketed and not _ENV.match(host) and not all(
             _LABEL.match(label) for label in host.rstrip(".").split(".")):
         raise UsageError(f"invalid --exporter-endpoint {shown!r}: {mask_url(host)[:60]!r} is not a host "
                          "name or IP address")
     if port is not None and not _ENV.match(port) and parse_port(port) is None:
-        raise UsageError(f"invalid --exporter-endpoint {shown!r}: the port must be a number from 1 to "
-                         "65535")
+        raise UsageError(f"invalid --exporter-endpoint {shown!r}: {PORT_RULE}")
 
 
 def check_image(image: str) -> None:

@@ -9,12 +9,12 @@ from typing import Dict, List, Optional, Tuple
 from ..collector.endpoints import GRPC_DEFAULT_PORT, plain_text, split_endpoint
 from ..collector.schema.distributions import parse_image
 from ..k8s.credentials import credential_header, endpoint_has_userinfo
-from ..k8s.ports import parse_port
+from ..k8s.ports import PORT_RULE, parse_port
 from ..errors import UsageError
 from ..k8s.urls import mask_url
 from .endpoint import check_endpoint, check_image
 from ..naming import DEFAULT_LINKERD_NAMESPACE, DEFAULT_NAMESPACE
-from ..scrape.config import ScrapeConfigError, format_duration, parse_duration
+from ..scrape.config import ScrapeConfigError, duration_ms, format_duration
 
 # otel/opentelemetry-collector (core). >= 0.144 names the OTLP exporters otlp_grpc / otlp_http.
 DEFAULT_IMAGE = "otel/opentelemetry-collector:0.159.0"
@@ -48,8 +48,9 @@ def memory_mib(quantity: str) -> int:
 
 
 @dataclass
-class Credential:
-    """A value kept in the Secret under `key` and given to the collector as env var `env`."""
+class SecretCredential:
+    """A value kept in the Secret under `key` and given to the collector as env var `env` (not a credential
+    found in a config: that is k8s/credentials.ConfigCredential)."""
     env: str
     value: str = field(repr=False)
     prefix: str = ""      # the header value is prefix + ${env:ENV}
@@ -82,7 +83,7 @@ class InstallOptions:
     # install --restrict-metrics: the collector is meshed (its pod template asks for the proxy)
     restrict_metrics: bool = False
     # Credentials of a Secret install keeps (no credential flags given): the headers use its keys.
-    kept_credentials: List[Tuple[str, "Credential"]] = field(default_factory=list)
+    kept_credentials: List[Tuple[str, "SecretCredential"]] = field(default_factory=list)
     distribution: Optional[str] = None    # core | contrib | k8s; None: as the image's name says
     metrics: str = "all"                  # all | golden | the --metrics FILE's name
     metrics_keep: Optional[List[str]] = None   # metric names (or regexes) kept; None: all
@@ -98,7 +99,7 @@ class InstallOptions:
     @property
     def scrape_timeout(self) -> str:
         """10s, as Prometheus's default, but never longer than the interval (Prometheus refuses that)."""
-        return format_duration(min(parse_duration(self.scrape_interval), 10_000))
+        return format_duration(min(duration_ms(self.scrape_interval), 10_000))
 
     @property
     def uses_demo_backend(self) -> bool:
@@ -131,18 +132,18 @@ class InstallOptions:
         auth = DEMO_BASIC_AUTH if self.uses_demo_backend and self.basic_auth is None else self.basic_auth
         return auth
 
-    def credentials(self) -> List[Tuple[str, Credential]]:
+    def credentials(self) -> List[Tuple[str, SecretCredential]]:
         """(header name, credential) pairs: the headers whose values live in the Secret."""
         if self.kept_credentials and not self.credentials_given:
             return list(self.kept_credentials)
-        out: List[Tuple[str, Credential]] = []
+        out: List[Tuple[str, SecretCredential]] = []
         auth = self.basic_auth_value()
         if auth is not None:
             token = base64.b64encode(auth.encode("utf-8")).decode("ascii")
-            out.append(("Authorization", Credential("OTLP_AUTH", token, prefix="Basic ")))
+            out.append(("Authorization", SecretCredential("OTLP_AUTH", token, prefix="Basic ")))
         secret_headers = [(k, v) for k, v in self.headers if credential_header(k, v)]
         for index, (name, value) in enumerate(secret_headers + list(self.secret_headers)):
-            out.append((name, Credential(f"OTLP_HEADER_{index}", value, source=f"the {name} header value")))
+            out.append((name, SecretCredential(f"OTLP_HEADER_{index}", value, source=f"the {name} header value")))
         return out
 
     def memory_limiter(self) -> Dict[str, int]:
@@ -237,7 +238,7 @@ class InstallOptions:
 
     def _validate_scrape_interval(self) -> None:
         try:
-            interval_ms = parse_duration(self.scrape_interval)
+            interval_ms = duration_ms(self.scrape_interval)
         except ScrapeConfigError:
             raise UsageError(f"invalid --scrape-interval {self.scrape_interval!r}: use a Prometheus "
                              "duration like 15s, 30s or 1m") from None
@@ -250,8 +251,7 @@ class InstallOptions:
     def _validate_endpoint_port(self) -> None:
         port = _endpoint_port(self.endpoint)
         if port is not None and parse_port(port) is None:
-            raise UsageError(f"invalid --exporter-endpoint {self.endpoint!r}: the port must be a number "
-                             f"from 1 to 65535")
+            raise UsageError(f"invalid --exporter-endpoint {self.endpoint!r}: {PORT_RULE}")
 
     def warnings(self) -> List[str]:
         """Things install does but a user may not mean: an unpinned image, a gRPC endpoint without a

@@ -131,9 +131,9 @@ class EnvContext:
         return "the collector container sets no literal value for it"
 
 
-def parse_duration(text: Any, what: str = "duration") -> int:
-    """Prometheus model.ParseDuration -> milliseconds (`1h30m`, `10s`, `0`). The error reads
-    `<what>: not a valid duration string: "bogus"` (Prometheus' words after the name of the field)."""
+def duration_ms(text: Any, what: str = "duration") -> int:
+    """Milliseconds of a Prometheus duration, as model.ParseDuration reads it (`1h30m`, `10s`, `0`). The
+    error reads `<what>: not a valid duration string: "bogus"` (Prometheus' words after the field's name)."""
     if isinstance(text, bool) or text is None:
         raise ScrapeConfigError(f"{what}: not a valid duration string: {go_quote(text)}")
     text = str(text)
@@ -248,16 +248,16 @@ def _mapping(value: Any, what: str) -> dict:
 def _global(cfg: dict, where: str = "global") -> Tuple[int, int]:
     g = _mapping(cfg.get("global"), where)
     check_fields(g, GLOBAL_KEYS, where, "the global section")
-    interval = parse_duration(g["scrape_interval"], "global scrape_interval") if g.get("scrape_interval") \
+    interval = duration_ms(g["scrape_interval"], "global scrape_interval") if g.get("scrape_interval") \
         is not None else 0
     if interval == 0:
-        interval = parse_duration(DEFAULT_SCRAPE_INTERVAL)
-    timeout = parse_duration(g["scrape_timeout"], "global scrape_timeout") if g.get("scrape_timeout") \
+        interval = duration_ms(DEFAULT_SCRAPE_INTERVAL)
+    timeout = duration_ms(g["scrape_timeout"], "global scrape_timeout") if g.get("scrape_timeout") \
         is not None else 0
     if timeout > interval:
         raise ScrapeConfigError("global scrape timeout greater than scrape interval")
     if timeout == 0:
-        default = parse_duration(DEFAULT_SCRAPE_TIMEOUT)
+        default = duration_ms(DEFAULT_SCRAPE_TIMEOUT)
         timeout = interval if default > interval else default
     return interval, timeout
 
@@ -373,7 +373,7 @@ def _duration_field(raw: dict, key: str, where: str, original: Any, env: Optiona
     if refs:
         notes.append(f"{key} uses {', '.join(refs)} ({env.why()}): the default is assumed")
         return 0
-    return parse_duration(raw[key], f"{where} {key}")
+    return duration_ms(raw[key], f"{where} {key}")
 
 
 def scrape_job(raw: dict, receiver: str, interval_ms: int, timeout_ms: int, *, original: Any = None,

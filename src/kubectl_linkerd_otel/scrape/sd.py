@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ..k8s.meshed import has_proxy_container
 from .text import code, shown
 
 META = "__meta_kubernetes_"
@@ -35,7 +36,6 @@ class _Names(dict):
 
 _P = _Names()
 _NAMESPACE = META + "namespace"
-PROXY_CONTAINER = "linkerd-proxy"
 
 _sanitized: Dict[str, str] = {}
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
@@ -149,17 +149,6 @@ def _of_last(slot: List[Any], pod: dict, build: Callable[[], Any]) -> Any:
     return last[1]
 
 
-def is_meshed(pod: dict) -> bool:
-    spec = pod.get("spec") or {}
-    for c in spec.get("containers") or ():
-        if c.get("name") == PROXY_CONTAINER:
-            return True
-    for c in spec.get("initContainers") or ():
-        if c.get("name") == PROXY_CONTAINER:
-            return True
-    return False
-
-
 def _pod_ready(status: dict) -> str:
     for cond in status.get("conditions") or ():
         if cond.get("type") == "Ready":
@@ -233,7 +222,7 @@ def _port_text(number: Any) -> str:
 def discover(pod: dict) -> PodTargets:
     meta = pod.get("metadata") or {}
     status = pod.get("status") or {}
-    return PodTargets(pod, meta.get("namespace") or "", meta.get("name") or "", is_meshed(pod),
+    return PodTargets(pod, meta.get("namespace") or "", meta.get("name") or "", has_proxy_container(pod),
                       status.get("podIP") or "")
 
 

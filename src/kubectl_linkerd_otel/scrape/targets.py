@@ -28,14 +28,15 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import quote, quote_plus
 
-from .config import ScrapeConfigError, ScrapeJob, parse_duration
+from ..naming import (CONTROL_PLANE_NS_META_LABEL, LINKERD_ADMIN_PORT_NAME, LINKERD_PROXY_CONTAINER,
+                      PROXY_JOB_NAME)
+from .config import ScrapeConfigError, ScrapeJob, duration_ms
 from .relabel import Rule
 from .re2 import RE2Error, compile_anchored
-from .sd import POD, PROXY_CONTAINER, PodTargets, TargetInfo, discover
+from .sd import POD, PodTargets, TargetInfo, discover
 from .text import code, go_quote, shown
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
-ADMIN_PORT = "linkerd-admin"
 COMPLETED = ("Succeeded", "Failed")
 
 
@@ -220,15 +221,17 @@ class Simulation:
 
 def is_proxy_admin(info: Optional[TargetInfo]) -> bool:
     """The target of the proxy's admin port: container linkerd-proxy, port named linkerd-admin."""
-    return info is not None and info.container == PROXY_CONTAINER and info.port_name == ADMIN_PORT
+    return (info is not None and info.container == LINKERD_PROXY_CONTAINER
+            and info.port_name == LINKERD_ADMIN_PORT_NAME)
 
 
 def is_proxy_job(job: ScrapeJob) -> bool:
     """The job meant to scrape Linkerd proxies: named linkerd-proxy, or keeping the proxy's container
     or admin port by name."""
-    if job.name == "linkerd-proxy":
+    if job.name == PROXY_JOB_NAME:
         return True
-    return any(r.action == "keep" and (PROXY_CONTAINER in r.regex_text or ADMIN_PORT in r.regex_text)
+    return any(r.action == "keep"
+               and (LINKERD_PROXY_CONTAINER in r.regex_text or LINKERD_ADMIN_PORT_NAME in r.regex_text)
                and any(s.endswith(("container_name", "container_port_name")) for s in r.source_labels)
                and "controller" not in job.name
                for r in job.rules)
@@ -248,8 +251,8 @@ def _finish(target: Target, labels: Dict[str, str]) -> None:
         target.state, target.error = "invalid", f"{go_quote(address)} is not a valid hostname"
         return
     try:
-        interval = parse_duration(labels.get("__scrape_interval__", ""), "scrape interval")
-        timeout = parse_duration(labels.get("__scrape_timeout__", ""), "scrape timeout")
+        interval = duration_ms(labels.get("__scrape_interval__", ""), "scrape interval")
+        timeout = duration_ms(labels.get("__scrape_timeout__", ""), "scrape timeout")
     except ScrapeConfigError as exc:
         # Prometheus: `error parsing scrape interval: not a valid duration string: "bogus"`
         target.state, target.error = "invalid", f"error parsing {exc}"
@@ -417,7 +420,7 @@ def meshed_unscraped(sim: Simulation) -> List[Unscraped]:
     """Every meshed pod no job has an active proxy-admin target for, explained by the first proxy job
     (one named linkerd-proxy first), or as no job keeping the proxy's admin port when there is none."""
     scraped = {t.pod.key for r in sim.jobs for t in r.active if t.pod is not None and is_proxy_admin(t.info)}
-    proxy = sorted((r for r in sim.jobs if r.proxy_job), key=lambda r: r.job.name != "linkerd-proxy")
+    proxy = sorted((r for r in sim.jobs if r.proxy_job), key=lambda r: r.job.name != PROXY_JOB_NAME)
     explained: Dict[Tuple[str, str], Unscraped] = {}
     for result in proxy:
         for u in result.unscraped:
@@ -440,7 +443,7 @@ def meshed_unscraped(sim: Simulation) -> List[Unscraped]:
 # -- explanations ----------------------------------------------------------------------------------
 FRIENDLY = {
     POD + "phase": "phase",
-    POD + "label_linkerd_io_control_plane_ns": "control-plane namespace label",
+    CONTROL_PLANE_NS_META_LABEL: "control-plane namespace label",
     POD + "container_port_name": "port name",
     POD + "container_name": "container",
     POD + "container_port_number": "port",
@@ -586,8 +589,8 @@ def describe_drop(rule: Rule, labels: Dict[str, str], pt: Optional[PodTargets] =
 def _candidate_rank(target: Target) -> Tuple[int, int, int]:
     info = target.info
     reach = target.rule.index if target.rule is not None else 10_000
-    return (reach, int(info is not None and info.container == PROXY_CONTAINER),
-            int(info is not None and info.port_name == ADMIN_PORT))
+    return (reach, int(info is not None and info.container == LINKERD_PROXY_CONTAINER),
+            int(info is not None and info.port_name == LINKERD_ADMIN_PORT_NAME))
 
 
 def explain_pod(result: JobResult, pt: PodTargets, own_namespace: str = "",
@@ -628,11 +631,11 @@ def explain_pod(result: JobResult, pt: PodTargets, own_namespace: str = "",
     if not candidates:
         has_admin = any(is_proxy_admin(t) for t in pt.targets)
         if not has_admin:
-            names = [t.port_name for t in pt.targets if t.container == PROXY_CONTAINER and t.port_name]
-            if not any(t.container == PROXY_CONTAINER for t in pt.targets):
-                return unscraped(f"no `{PROXY_CONTAINER}` container")
-            return unscraped(f"no `{ADMIN_PORT}` port on the {PROXY_CONTAINER} container (its named ports: "
-                             f"{', '.join(names) if names else 'none'})")
+            names = [t.port_name for t in pt.targets if t.container == LINKERD_PROXY_CONTAINER and t.port_name]
+            if not any(t.container == LINKERD_PROXY_CONTAINER for t in pt.targets):
+                return unscraped(f"no `{LINKERD_PROXY_CONTAINER}` container")
+            return unscraped(f"no `{LINKERD_ADMIN_PORT_NAME}` port on the {LINKERD_PROXY_CONTAINER} container "
+                             f"(its named ports: {', '.join(names) if names else 'none'})")
         return unscraped("no target discovered for this pod")
     invalid = [t for t in candidates if t.state == "invalid"]
     if invalid:

@@ -24,15 +24,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from ..k8s.meshed import has_mesh_label
+from ..naming import LINKERD_ADMIN_PORT_NAME, LINKERD_PROXY_CONTAINER
 from .promql import bucket_quantile, increase
 from .proxy_text import (LATENCY_BUCKETS, RESPONSES, TCP_OPEN, TCP_READ, TCP_WRITE, MetricsTextError,
                          Reading, parse, series_text)
 
 PodKey = Tuple[str, str]    # (namespace, pod)
 QUANTILES = (0.5, 0.95, 0.99)
-CONTROL_PLANE_LABEL = "linkerd.io/control-plane-ns"
-PROXY_CONTAINER = "linkerd-proxy"
-ADMIN_PORT_NAME = "linkerd-admin"
 
 # resource type as typed -> (kind as viz names it, short prefix)
 KINDS = {}
@@ -157,18 +156,14 @@ class StatResult:
 
 # --- pods ---------------------------------------------------------------------------------
 
-def is_meshed(pod: dict) -> bool:
-    return bool(((pod.get("metadata") or {}).get("labels") or {}).get(CONTROL_PLANE_LABEL))
-
-
 def admin_port(pod: dict) -> Optional[int]:
     """The linkerd-proxy container's `linkerd-admin` port (a regular or a native-sidecar proxy)."""
     spec = pod.get("spec") or {}
     for container in list(spec.get("containers") or []) + list(spec.get("initContainers") or []):
-        if container.get("name") != PROXY_CONTAINER:
+        if container.get("name") != LINKERD_PROXY_CONTAINER:
             continue
         for port in container.get("ports") or []:
-            if port.get("name") == ADMIN_PORT_NAME and port.get("containerPort"):
+            if port.get("name") == LINKERD_ADMIN_PORT_NAME and port.get("containerPort"):
                 return int(port["containerPort"])
     return None
 
@@ -228,7 +223,7 @@ def proxies_to_read(pods: List[dict], kind: str, name: Optional[str] = None) -> 
     out = []
     for pod, _ in selected_pods(pods, kind, name):
         port = admin_port(pod)
-        if is_meshed(pod) and port:
+        if has_mesh_label(pod) and port:
             meta = pod["metadata"]
             out.append((meta.get("namespace", ""), meta.get("name", ""), port))
     return out
@@ -322,14 +317,14 @@ def summarize(pods: List[dict], readings: Dict[PodKey, Readings], errors: Dict[P
                                                           "windows": [], "phase": ""})
         group["running"] += 1
         group["phase"] = (pod.get("status") or {}).get("phase", "")
-        if not is_meshed(pod):
+        if not has_mesh_label(pod):
             continue
         group["meshed"] += 1
         key = (meta.get("namespace", ""), meta.get("name", ""))
         status = PodStatus(key[0], key[1], owner_of(pod), read=False, phase=group["phase"])
         port = admin_port(pod)
         if port is None:
-            status.reason = f"no `{ADMIN_PORT_NAME}` port on the {PROXY_CONTAINER} container"
+            status.reason = f"no `{LINKERD_ADMIN_PORT_NAME}` port on the {LINKERD_PROXY_CONTAINER} container"
         elif key in errors:
             status.reason = errors[key]
         elif key not in readings:

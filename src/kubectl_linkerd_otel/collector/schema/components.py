@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Dict
 
-from ...k8s.durations import duration_ns
+from ...k8s.durations import go_duration_ns
 from .types import (AnyValue, Bool, Component, Duration, Enum, Float, Int, ListOf, MapOf, Obj, Since,
                     Str, obj)
 
@@ -57,7 +57,7 @@ def _memory_limiter(value: dict, emit) -> None:
         if not _num(_mapping(value.get("admission")), "request_limit_mib"):
             emit("admission.request_limit_mib", "'request_limit_mib' must be greater than zero")
         return
-    interval = duration_ns(value.get("check_interval"))
+    interval = go_duration_ns(value.get("check_interval"))
     if interval is not None and interval <= 0:
         emit("check_interval", "'check_interval' must be greater than zero",
              "set check_interval: 1s (the limiter checks memory that often)")
@@ -75,8 +75,8 @@ def _memory_limiter(value: dict, emit) -> None:
              "about 20% of limit_mib is usual")
     if pct and pct <= spike_pct:
         emit("spike_limit_percentage", "'spike_limit_percentage' must be smaller than 'limit_percentage'")
-    soft = duration_ns(value.get("min_gc_interval_when_soft_limited"))
-    hard = duration_ns(value.get("min_gc_interval_when_hard_limited"))
+    soft = go_duration_ns(value.get("min_gc_interval_when_soft_limited"))
+    hard = go_duration_ns(value.get("min_gc_interval_when_hard_limited"))
     if soft is not None and hard is not None and soft < hard:
         emit("min_gc_interval_when_soft_limited", "'min_gc_interval_when_soft_limited' should be larger "
                                                   "than 'min_gc_interval_when_hard_limited'")
