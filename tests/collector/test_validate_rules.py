@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from kubectl_linkerd_otel.collector.schema.distributions import PINNED_IMAGES, parse_image
-from kubectl_linkerd_otel.collector.validate import validate
+from kubectl_linkerd_otel.scrape.validation import validate
 from kubectl_linkerd_otel.k8s.durations import go_duration_ns
 from kubectl_linkerd_otel.render.collector_config import collector_config
 from kubectl_linkerd_otel.scrape.metrics import GOLDEN

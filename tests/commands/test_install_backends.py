@@ -10,7 +10,7 @@ import pytest
 import yaml
 from helpers import run_cli
 
-from kubectl_linkerd_otel.collector.validate import errors, validate
+from kubectl_linkerd_otel.scrape.validation import errors, validate
 from kubectl_linkerd_otel.render.backends import BACKENDS
 
 DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "backends.md"

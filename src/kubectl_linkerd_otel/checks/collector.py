@@ -6,7 +6,7 @@ from typing import List
 
 from .. import naming
 from ..collector.config import PLAINTEXT_CREDENTIAL
-from ..collector.validate import validate
+from ..scrape.validation import validate
 from ..k8s import podstatus
 from ..collector.logs import redact
 from ..collector.locate import collector_container, template_spec

@@ -14,10 +14,9 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Any, Collection, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Collection, Iterator, List, Optional, Sequence, Tuple
 
 from ..k8s.durations import go_duration_ns
-from ..scrape.config import ScrapeConfigError, receivers
 from .config import ConfigProblem, component_type, dollar_uses, find_problems
 from .schema import components as C
 from .schema import distributions as D
@@ -357,27 +356,18 @@ def _pipelines(config: dict, out: _Walker) -> None:
                              f"it handles {', '.join(component.signals)} only: move it to such a pipeline")
 
 
-def _prometheus_configs(config: dict, out: _Walker) -> None:
-    """The receivers' Prometheus `config`, as Prometheus 3.5 loads it (scrape/config.py)."""
-    section = config.get("receivers")
-    if not isinstance(section, dict):
-        return
-    for name, body in section.items():
-        if component_type(name) != "prometheus" or not isinstance(body, dict) or body.get("config") is None:
-            continue
-        try:
-            receivers({"receivers": {name: body}}, include_unused=True)
-        except ScrapeConfigError as exc:
-            out.emit(f"receivers.{name}.config", PROMETHEUS_CONFIG, str(exc))
-        except (ValueError, TypeError, AttributeError) as exc:
-            out.emit(f"receivers.{name}.config", PROMETHEUS_CONFIG, f"not a Prometheus config ({exc})")
+# A check of the whole config run among the collector's own rules, in its place: (config, emit). The
+# receivers' Prometheus configs are one (scrape/validation.py: Prometheus's rules live above this package).
+ConfigStep = Callable[[dict, Callable[..., None]], None]
 
 
 def validate(config: Any, *, image: Optional[str] = None, distribution: Optional[str] = None,
-             env_names: Optional[Collection[str]] = None) -> List[ConfigProblem]:
+             env_names: Optional[Collection[str]] = None, config_steps: Sequence[ConfigStep] = ()
+             ) -> List[ConfigProblem]:
     """Every problem of `config` for the collector `image` (its distribution and version; `distribution`
-    overrides what the image name says). `env_names`: the collector container's environment variable
-    names, to flag `${env:VAR}` of variables it does not set (None: not known)."""
+    overrides what the image name says) by the collector's own rules, and by each of `config_steps`.
+    `env_names`: the collector container's environment variable names, to flag `${env:VAR}` of variables
+    it does not set (None: not known)."""
     if not isinstance(config, dict):
         return [Problem("error", f"the config is {_describe(config)}, not a mapping", "", WRONG_TYPE, "")]
     image_distribution, version = D.parse_image(image)
@@ -391,7 +381,8 @@ def validate(config: Any, *, image: Optional[str] = None, distribution: Optional
                      f"the top level has only {', '.join(C.TOP_LEVEL)}")
     _component_ids(config, distribution, version, image, out)
     _pipelines(config, out)
-    _prometheus_configs(config, out)
+    for config_step in config_steps:
+        config_step(config, out.emit)
     _env_refs(config, env_names, out)
     try:
         base = [p for p in find_problems(config, image=image) if p.code not in _REPLACED]

@@ -34,7 +34,7 @@ def command(filename: str, image: Optional[str], distribution: Optional[str], ou
         | kubectl linkerd-otel validate -f - --distribution contrib
     """
     from ..collector.schema.distributions import PINNED_IMAGES, format_version, parse_image
-    from ..collector.validate import validate
+    from ..scrape.validation import validate
     from .inputs import load_config_file
 
     config = load_config_file(filename)

@@ -10,7 +10,7 @@ from typing import List
 
 from ..collector.config import PLAINTEXT_CREDENTIAL
 from ..collector.schema.distributions import COMPONENTS, distributions_with, format_version, has_key
-from ..collector.validate import validate
+from ..scrape.validation import validate
 from ..errors import UsageError
 from .backends import DELTA, DELTA_PROCESSOR
 from .options import InstallOptions
