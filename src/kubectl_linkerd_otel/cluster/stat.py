@@ -148,8 +148,9 @@ class Selection:
         return pods, proxies_to_read(pods, self.kind, self.name)
 
     def describe(self, short: str) -> str:
-        what = f"{short}/{self.name}" if self.name else f"no {short} with meshed running pods"
-        return f"{what} in namespace {self.namespace}" if self.namespace else f"{what} in any namespace"
+        from ..report.stat import nothing_found
+
+        return nothing_found(short, self.name, self.namespace)
 
 
 def summary(selection: Selection, pods, first, second, outbound: bool):

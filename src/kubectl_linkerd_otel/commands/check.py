@@ -112,21 +112,24 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
             failed(results) and any((getattr(snap, "transient_errors", None) or {}).values()))
 
     if offline:
-        from .snapshots import load, print_header
+        from ..source.saved import Saved
+        from .snapshots import print_header
 
-        snap, heading = load(snapshot_file, demo, "check",
-                             opts.namespace if opts.namespace_given and not extension_mode else None)
-        print_header(heading, to_stderr=output == "json")
+        saved = Saved(snapshot_file, demo, "check",
+                      opts.namespace if opts.namespace_given and not extension_mode else None)
+        snap = saved.snapshot
+        print_header(saved.heading, to_stderr=output == "json")
         results = run_categories(CATEGORIES, snap, check_options)
     else:
+        live = opts.cluster()     # made here, not in the display's thread: one per run
         with Progress(env.stderr_isatty and output != "json", quiet_off_tty=True,
                       color=not env.no_color) as progress:
             bound = f" of --wait {wait}" if wait_seconds else ""
 
             def reading() -> str:
                 # the server is named once the first read has built the client: a long wait is about it
-                kube = getattr(opts, "_kube", None)
-                where = f" at {kube.shown_server}" if kube is not None else ""
+                server = live.shown_server
+                where = f" at {server}" if server is not None else ""
                 return f"reading the cluster through the API server{where} ({{elapsed}}{bound})"
 
             progress.update(reading)

@@ -152,7 +152,7 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, bac
     ca_pem = None
     if ca_file:
         from ..k8s.limits import CERT_FILE
-        from .inputs import read_text
+        from ..source.files import read_text
 
         ca_pem = read_text(ca_file, what="--ca-file", fix="give the PEM file of the CA certificate", limit=CERT_FILE)
         if "BEGIN CERTIFICATE" not in ca_pem:
@@ -289,7 +289,7 @@ def _metrics_keep(metrics: str):
         return None
     if metrics == GOLDEN_NAME:
         return list(GOLDEN)
-    from .inputs import read_text
+    from ..source.files import read_text
 
     text = read_text(metrics, what="--metrics", fix="give all, golden, or a file with one metric name per line")
     return parse_metric_list(text, f"--metrics {metrics}")
@@ -323,9 +323,9 @@ def _kubeconfig_named(opts) -> bool:
 
 
 def _no_kubeconfig_at_all(opts) -> bool:
-    from ..kube.kubeconfig import kubeconfig_paths
+    from ..source.live import kubeconfig_files
 
-    return not opts.connection.server and not kubeconfig_paths(KubeOptions())
+    return not opts.connection.server and not kubeconfig_files(KubeOptions())
 
 
 def _demo_note() -> None:

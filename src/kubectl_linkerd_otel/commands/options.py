@@ -50,20 +50,25 @@ class GlobalOptions:
     namespace_given: bool = False
     verbose: int = 0
     no_color: bool = False
-    _kube: Any = field(default=None, repr=False)
+    _cluster: Any = field(default=None, repr=False)
+
+    def cluster(self):
+        """The live cluster as a Source (source/live.py), one per run; it connects on first use."""
+        if self._cluster is None:
+            from ..source.live import Cluster
+            from .progress import terminal_display
+
+            self._cluster = Cluster(self.connection, display=terminal_display)
+        return self._cluster
 
     def kube(self):
-        """The cluster client, built on first use (importing the kubernetes package costs ~0.7 s)."""
-        if self._kube is None:
-            from ..kube import Kube
-
-            self._kube = Kube.connect(self.connection)
-        return self._kube
+        """The cluster client for cluster/ (install, uninstall), built on first use."""
+        return self.cluster().connection()
 
     def close(self) -> None:
-        if self._kube is not None:
-            self._kube.close()
-            self._kube = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
 
 
 def global_options(ctx: click.Context) -> GlobalOptions:
@@ -111,14 +116,13 @@ COMPLETION_TIMEOUT = 5.0
 def _complete_kubeconfig(section: str) -> Callable:
     """Names of contexts, clusters or users in the kubeconfig kubectl would read (no cluster call)."""
     def complete(ctx: click.Context, _param: click.Parameter, incomplete: str) -> List[str]:
-        from ..kube.kubeconfig import kubeconfig_paths, merge_kubeconfigs
+        from ..source.live import kubeconfig_names
 
         try:
-            paths = kubeconfig_paths(KubeOptions(kubeconfig=global_options(ctx).connection.kubeconfig))
-            config = merge_kubeconfigs(paths)
+            names = kubeconfig_names(KubeOptions(kubeconfig=global_options(ctx).connection.kubeconfig), section)
         except Exception:  # completion offers nothing rather than an error in the shell
             return []
-        return [item["name"] for item in config[section] if item["name"].startswith(incomplete)]
+        return [name for name in names if name.startswith(incomplete)]
     return complete
 
 
@@ -128,7 +132,7 @@ def _complete_namespaces(ctx: click.Context, _param: click.Parameter, incomplete
     if opts.connection.request_timeout is None or opts.connection.request_timeout > COMPLETION_TIMEOUT:
         opts.connection.request_timeout = COMPLETION_TIMEOUT
     try:
-        names = [ns["metadata"]["name"] for ns in opts.kube().list("namespaces")]
+        names = opts.cluster().namespace_names()
     except Exception:
         return []
     finally:

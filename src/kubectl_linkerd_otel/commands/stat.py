@@ -12,6 +12,7 @@ import time
 from typing import Optional, Tuple
 
 import click
+from click.core import ParameterSource
 
 from ..errors import UsageError
 from ..k8s.limits import INPUT_FILE, in_help
@@ -19,6 +20,7 @@ from .environment import environment
 from .options import global_options, kube_flags, output_option, parse_duration
 
 DEFAULT_NAMESPACE = "default"
+LIVE_ONLY = {"watch": "--watch", "interval": "--interval", "concurrency": "--concurrency"}
 
 
 def parse_resource(resource: Optional[str], name: Optional[str]) -> Tuple[str, str, Optional[str]]:
@@ -89,8 +91,6 @@ def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, 
       kubectl linkerd-otel stat pod -A --watch
       kubectl linkerd-otel stat deploy -A --snapshot cluster.snapshot.gz
     """
-    from ..cluster.stat import DEFAULT_READ_TIMEOUT, Selection, one_pass
-
     ctx = click.get_current_context()
     opts = global_options(ctx)
     output = output.lower()
@@ -109,17 +109,17 @@ def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, 
     if kind == "namespace" and name:
         namespace = name
     if snapshot_file or demo:
-        from .stat_offline import stat_offline
-
-        stat_offline(ctx, snapshot_file, demo, kind, short, name, namespace, outbound, output,
-                     all_namespaces=all_namespaces, namespace_given=opts.namespace_given)
+        _offline(ctx, snapshot_file, demo, kind, short, name, namespace, outbound, output,
+                 all_namespaces=all_namespaces, namespace_given=opts.namespace_given)
         return
+    from ..cluster.stat import DEFAULT_READ_TIMEOUT
+
     timeout = opts.connection.request_timeout or DEFAULT_READ_TIMEOUT
-    kube = opts.kube()
-    selection = Selection(kube, kind, name, namespace)
+    cluster = opts.cluster()
+    selection = cluster.selection(kind, name, namespace)
     show_namespace = all_namespaces
     if watch:
-        _watch(kube, selection, kind, short, window, timeout, concurrency, outbound,
+        _watch(cluster, selection, kind, short, window, timeout, concurrency, outbound,
                all_namespaces=show_namespace, wide=output == "wide", color=environment(opts.no_color).color)
         return
     from .progress import Progress
@@ -133,8 +133,32 @@ def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, 
             progress.update(f"reading {count} prox{'y' if count == 1 else 'ies'} twice, {window:g}s apart "
                             f"({{elapsed}})")
 
-        result = one_pass(kube, selection, window, timeout, concurrency, outbound, announce=announce)
+        result = cluster.read_twice(selection, window, timeout, concurrency, outbound, announce=announce)
     print_result(result, output, all_namespaces=show_namespace, nothing=selection.describe(short), color=env.color)
+
+
+def _offline(ctx: click.Context, path: Optional[str], demo: bool, kind: str, short: str, name: Optional[str],
+             namespace: Optional[str], outbound: bool, output: str, *, all_namespaces: bool,
+             namespace_given: bool) -> None:
+    """`stat --snapshot FILE` and `stat --demo`: the same rows as live, from the two reads of every meshed
+    proxy a snapshot holds (source/saved.py). No cluster is contacted."""
+    from ..report.stat import nothing_found
+    from ..source.saved import Saved
+    from ..stats.golden import summarize_texts
+    from .snapshots import print_header
+
+    for param, flag in LIVE_ONLY.items():
+        if ctx.get_parameter_source(param) == ParameterSource.COMMANDLINE:
+            raise UsageError(f"{flag} reads the cluster: a snapshot holds the two reads it was taken with "
+                             f"(their interval is `snapshot --metrics-interval`)")
+    if demo and not namespace_given and kind != "namespace":
+        namespace, all_namespaces = None, True     # the demo mesh spans namespaces: show them all
+    saved = Saved(path, demo, "stat")
+    pods, texts, errors = saved.proxy_reads(namespace, kind, name)
+    result = summarize_texts(pods, texts, errors, kind=kind, name=name, outbound=outbound)
+    print_header(saved.heading, to_stderr=output == "json")
+    print_result(result, output, all_namespaces=all_namespaces, nothing=nothing_found(short, name, namespace),
+                 color=environment(global_options(ctx).no_color).color)
 
 
 def print_result(result, output: str, *, all_namespaces: bool, nothing: str, color: bool = False) -> None:
@@ -154,33 +178,28 @@ def print_result(result, output: str, *, all_namespaces: bool, nothing: str, col
     click.echo(text, nl=False)
 
 
-def _watch(kube, selection, kind: str, short: str, window: float, timeout: float,
+def _watch(cluster, selection, kind: str, short: str, window: float, timeout: float,
            concurrency: int, outbound: bool, *, all_namespaces: bool, wide: bool, color: bool) -> None:
     from rich.console import Console
     from rich.live import Live
     from rich.text import Text
 
-    from ..cluster.stat import passes, summary
     from ..report.stat import render_human
 
     console = Console(no_color=not color)
-    previous = None
     try:
         with Live(Text("Reading the proxies ..."), console=console, auto_refresh=False,
                   transient=False) as live:
-            for pods, current in passes(kube, selection.targets, interval=window, concurrency=concurrency,
-                                        timeout=timeout):
-                if previous is None:
-                    live.update(Text(f"Read {len(current.readings)} prox"
-                                     f"{'y' if len(current.readings) == 1 else 'ies'}; "
+            for read, result in cluster.watch(selection, window, timeout, concurrency, outbound):
+                if result is None:
+                    live.update(Text(f"Read {read} prox"
+                                     f"{'y' if read == 1 else 'ies'}; "
                                      f"the first numbers in {window:g}s ... (Ctrl-C to stop)"), refresh=True)
                 else:
-                    result = summary(selection, pods, previous, current, outbound)
                     text = render_human(result, all_namespaces=all_namespaces, wide=wide, color=color) or \
                         f"No meshed pods: {selection.describe(short)}.\n"
                     stamp = time.strftime("%H:%M:%S")
                     live.update(Text.from_ansi(f"{text}\nEvery {window:g}s, last at {stamp} (Ctrl-C to stop)"),
                                 refresh=True)
-                previous = current
     except KeyboardInterrupt:
         return

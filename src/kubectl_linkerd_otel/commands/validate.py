@@ -35,7 +35,7 @@ def command(filename: str, image: Optional[str], distribution: Optional[str], ou
     """
     from ..collector.schema.distributions import PINNED_IMAGES, format_version, parse_image
     from ..collector.validate import validate
-    from .inputs import load_config_file
+    from ..source.files import load_config_file
 
     config = load_config_file(filename)
     if image is None and distribution is not None:

@@ -21,7 +21,7 @@ def command(client_only: str, output: str) -> None:
     if not parse_bool(client_only):
         opts = global_options(click.get_current_context())
         try:
-            server = opts.kube().version()
+            server = opts.cluster().server_version()
             info["serverVersion"] = {"gitVersion": server.get("gitVersion", ""),
                                      "platform": server.get("platform", "")}
         except Exception as exc:  # printed after the client version, like kubectl does

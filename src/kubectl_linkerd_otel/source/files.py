@@ -9,6 +9,7 @@ from typing import Callable, List, Optional
 from ..errors import UsageError
 from ..k8s.limits import CONFIG_FILE, INPUT_FILE, Limit
 from ..k8s.podshape import pod_problem
+from .reading import Display, yaml_error
 
 
 def read_text(path: str, *, what: str = "", fix: str = "", limit: Limit = CONFIG_FILE,
@@ -111,15 +112,6 @@ def _documents(text: str, path: str, fix: str) -> list:
         raise yaml_error(exc, path, fix) from None
 
 
-def yaml_error(exc, path: str, fix: str) -> UsageError:
-    """One line for a file that is neither JSON nor YAML: where, and why when the bounds refused it."""
-    mark = getattr(exc, "problem_mark", None)
-    where = f" at line {mark.line + 1}" if mark is not None else ""
-    problem = getattr(exc, "problem", "") or ""
-    why = f" ({problem.splitlines()[0]})" if problem.startswith(("too many aliases", "nested deeper")) else ""
-    return UsageError(f"{path} is neither JSON nor valid YAML{where}{why}; {fix}")
-
-
 def load_config_file(path: str) -> dict:
     """A collector config file; or a ConfigMap holding one, alone, in a List, or among other documents
     of a YAML stream (the documents that hold no collector config are skipped). Two collector configs in
@@ -149,14 +141,15 @@ def load_config_file(path: str) -> dict:
                      f"nor a ConfigMap holding one")
 
 
-def load_pods_file(path: str, keep_whole: Optional[str] = None) -> List[dict]:
+def load_pods_file(path: str, keep_whole: Optional[str] = None, display: Optional[Display] = None) -> List[dict]:
     """Pods from `kubectl get pods -A -o json` (a List or PodList), a single Pod, several Pods as a YAML
     stream (`---` separated), or the YAML equivalents, each trimmed to what is read of it
     (k8s/podtrim.py; pods in `keep_whole`, the collector's namespace, are kept whole). Pods whose fields
     have the wrong shape are refused with the pod's name: the API server never returns them, so the file
     is not what it seems. A JSON List in a file is decoded a pod at a time (k8s/jsonitems.py): neither
-    its text nor its parse is ever held whole; anything else is read whole, then parsed."""
-    from .slowread import pod_documents, refuse_unless_pods_could_follow
+    its text nor its parse is ever held whole; anything else is read whole, then parsed. `display`: the
+    progress of a long parse (reading.py)."""
+    from .reading import pod_documents, refuse_unless_pods_could_follow
 
     fix = "pass the output of `kubectl get pods -A -o json`"
     streamed = _streamed_pods(path, fix, keep_whole)
@@ -164,7 +157,7 @@ def load_pods_file(path: str, keep_whole: Optional[str] = None) -> List[dict]:
         return streamed
     text = read_text(path, fix=fix, limit=INPUT_FILE,
                      sniff=lambda start: refuse_unless_pods_could_follow(start.lstrip("\ufeff"), path, fix))
-    docs = pod_documents(text, path, fix)
+    docs = pod_documents(text, path, fix, display)
     del text
     pods = _Pods(path, fix, keep_whole)
     for doc in docs:
@@ -216,7 +209,7 @@ class _Pods:
     no pods; else the first pod of the wrong shape is refused."""
 
     def __init__(self, path: str, fix: str, keep_whole: Optional[str]):
-        from ..cluster.pods import pod_trimmer
+        from ..k8s.podtrim import pod_trimmer
 
         self.path, self.fix = path, fix
         # light: a file is read at C speed, and the command's memory is far under its budget (README)
@@ -353,3 +346,32 @@ def _check_pod(pod: dict, path: str, fix: str) -> None:
             for key, value in item.items():
                 if key in ("name", "containerID", "type", "status"):
                     scalar(value, f"status.{field}[{i}].{key}")
+
+
+class Files:
+    """`targets --config FILE` and `--pods FILE` as a Source: what neither file gives comes from `rest`
+    (the live cluster), which is then connected at once, before any file is read."""
+
+    def __init__(self, config_file: Optional[str], pods_file: Optional[str], rest=None,
+                 display: Optional[Display] = None):
+        self.config_file, self.pods_file, self.rest, self.display = config_file, pods_file, rest, display
+        if rest is not None:
+            rest.connection()
+
+    def collector(self, namespace: str):
+        from . import Collector
+
+        if self.config_file:
+            return Collector(load_config_file(self.config_file), namespace)
+        return self.rest.collector(namespace)
+
+    def pods(self, keep_whole: Optional[str] = None) -> List[dict]:
+        if self.pods_file:
+            return load_pods_file(self.pods_file, keep_whole=keep_whole, display=self.display)
+        return self.rest.pods(keep_whole)
+
+    def scraped(self, collector):
+        """The collector's own answers, when it was found in the cluster (None for a config file)."""
+        if self.rest is None or collector.location is None:
+            return None
+        return self.rest.scraped(collector)
