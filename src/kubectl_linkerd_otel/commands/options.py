@@ -11,6 +11,7 @@ from typing import Any, Callable, List, Optional
 
 import click
 
+from ..errors import UsageError
 from ..k8s.kubeflags import KubeOptions
 from ..naming import DEFAULT_NAMESPACE
 
@@ -31,14 +32,13 @@ def parse_bool(value: Any) -> bool:
 
 def parse_duration(value: Any, *, flag: str = "duration") -> Optional[float]:
     """kubectl/Go durations: `30s`, `5m0s`, `1h`, `250ms`, or a bare number of seconds. `0` -> None."""
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from ..k8s.durations import parse_go_duration
 
     if value is None:
         return None
     seconds = parse_go_duration(str(value), flag=flag)
     if seconds < 0:
-        from ..errors import UsageError
-
         raise UsageError(f"invalid {flag} {value!r}: a duration here cannot be negative")
     return seconds or None
 
@@ -55,6 +55,7 @@ class GlobalOptions:
     def cluster(self):
         """The live cluster as a Source (source/live.py), one per run; it connects on first use."""
         if self._cluster is None:
+            # lazy: the Source and the layers below load when the command runs (start-up time of --help)
             from ..source.live import Cluster
             from .progress import terminal_display
 
@@ -116,6 +117,7 @@ COMPLETION_TIMEOUT = 5.0
 def _complete_kubeconfig(section: str) -> Callable:
     """Names of contexts, clusters or users in the kubeconfig kubectl would read (no cluster call)."""
     def complete(ctx: click.Context, _param: click.Parameter, incomplete: str) -> List[str]:
+        # lazy: the Source and the layers below load when the command runs (start-up time of --help)
         from ..source.live import kubeconfig_names
 
         try:

@@ -17,6 +17,7 @@ def print_header(line: str, to_stderr: bool) -> None:
     """The snapshot line before the report (a blank line between); on stderr when stdout is JSON (others
     parse it). The manifest's strings (context, versions) come from the file: `printable` keeps an escape
     sequence or a newline in them from driving the terminal or forging a line."""
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from ..scrape.text import printable
 
     line = printable(line)
@@ -27,6 +28,7 @@ def save(path: str, snap, opts, *, gather_seconds: float = 0.0, redact: bool = T
          source: str = "cluster") -> Tuple[int, int]:
     """Write `snap` to `path`; (bytes written, reads that failed). The context named in its manifest is
     the one this run read through (none when it read no cluster)."""
+    # lazy: the Source and the layers below load when the command runs (start-up time of --help)
     from ..source.saved import save as write
 
     context = opts.cluster().context      # "" when no connection was built: never built just for its name
@@ -36,7 +38,7 @@ def save(path: str, snap, opts, *, gather_seconds: float = 0.0, redact: bool = T
 
 
 def gather_live(opts, extension_mode: bool, linkerd_namespace: str, interval: float, probe: bool,
-                since: Optional[float], query=None, proxy_reads=None, request_deadline=None):
+                since: Optional[float], query=None, proxy_reads_interval=None, request_deadline=None):
     """The live snapshot of the collector's namespace as the flags name it (Linkerd's `check` passes its
     own -n: then ours is the default); see source/live.py Cluster.snapshot for the rest."""
     if extension_mode or not opts.namespace_given:
@@ -46,5 +48,5 @@ def gather_live(opts, extension_mode: bool, linkerd_namespace: str, interval: fl
         source, namespace = "flag", opts.namespace
     return opts.cluster().snapshot(namespace=namespace, namespace_source=source,
                                    linkerd_namespace=linkerd_namespace, interval=interval, probe=probe,
-                                   since=since, query=query, proxy_reads=proxy_reads,
+                                   since=since, query=query, proxy_reads_interval=proxy_reads_interval,
                                    request_deadline=request_deadline)

@@ -25,6 +25,7 @@ LIVE_ONLY = {"watch": "--watch", "interval": "--interval", "concurrency": "--con
 
 def parse_resource(resource: Optional[str], name: Optional[str]) -> Tuple[str, str, Optional[str]]:
     """(kind, short, name) from `deploy web`, `deploy/web` or `deploy` (viz's resource forms)."""
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from ..stats.golden import KINDS
 
     resource = resource or "deploy"
@@ -40,6 +41,7 @@ def parse_resource(resource: Optional[str], name: Optional[str]) -> Tuple[str, s
 
 def complete_resource(_ctx, _param, incomplete: str):
     """The resource types: the short names viz prints, or the long ones when only they match."""
+    # lazy: completion machinery, loaded only when completing (start-up time)
     from click.shell_completion import CompletionItem
 
     from ..stats.golden import KINDS
@@ -112,16 +114,14 @@ def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, 
         _offline(ctx, snapshot_file, demo, kind, short, name, namespace, outbound, output,
                  all_namespaces=all_namespaces, namespace_given=opts.namespace_given)
         return
-    from ..cluster.stat import DEFAULT_READ_TIMEOUT
-
-    timeout = opts.connection.request_timeout or DEFAULT_READ_TIMEOUT
     cluster = opts.cluster()
     selection = cluster.selection(kind, name, namespace)
     show_namespace = all_namespaces
     if watch:
-        _watch(cluster, selection, kind, short, window, timeout, concurrency, outbound,
+        _watch(cluster, selection, kind, short, window, concurrency, outbound,
                all_namespaces=show_namespace, wide=output == "wide", color=environment(opts.no_color).color)
         return
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from .progress import Progress
 
     env = environment(opts.no_color)
@@ -133,7 +133,7 @@ def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, 
             progress.update(f"reading {count} prox{'y' if count == 1 else 'ies'} twice, {window:g}s apart "
                             f"({{elapsed}})")
 
-        result = cluster.read_twice(selection, window, timeout, concurrency, outbound, announce=announce)
+        result = cluster.read_twice(selection, window, concurrency, outbound, announce=announce)
     print_result(result, output, all_namespaces=show_namespace, nothing=selection.describe(short), color=env.color)
 
 
@@ -142,6 +142,7 @@ def _offline(ctx: click.Context, path: Optional[str], demo: bool, kind: str, sho
              namespace_given: bool) -> None:
     """`stat --snapshot FILE` and `stat --demo`: the same rows as live, from the two reads of every meshed
     proxy a snapshot holds (source/saved.py). No cluster is contacted."""
+    # lazy: the Source and the layers below load when the command runs (start-up time of --help)
     from ..report.stat import nothing_found
     from ..source.saved import Saved
     from ..stats.golden import summarize_texts
@@ -165,10 +166,12 @@ def print_result(result, output: str, *, all_namespaces: bool, nothing: str, col
     """The rows as JSON or as the table; `nothing` says what was looked at when no meshed pod was found;
     `color`: the table's health colours (on a terminal, unless turned off)."""
     if output == "json":
+        # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
         from ..report.stat import to_json
 
         click.echo(json.dumps(to_json(result), indent=2, ensure_ascii=False, allow_nan=False))
         return
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from ..report.stat import render_human
 
     text = render_human(result, all_namespaces=all_namespaces, wide=output == "wide", color=color)
@@ -178,8 +181,9 @@ def print_result(result, output: str, *, all_namespaces: bool, nothing: str, col
     click.echo(text, nl=False)
 
 
-def _watch(cluster, selection, kind: str, short: str, window: float, timeout: float,
-           concurrency: int, outbound: bool, *, all_namespaces: bool, wide: bool, color: bool) -> None:
+def _watch(cluster, selection, kind: str, short: str, window: float, concurrency: int, outbound: bool, *,
+           all_namespaces: bool, wide: bool, color: bool) -> None:
+    # lazy: rich costs start-up time and only the live table (--watch) draws with it
     from rich.console import Console
     from rich.live import Live
     from rich.text import Text
@@ -190,7 +194,7 @@ def _watch(cluster, selection, kind: str, short: str, window: float, timeout: fl
     try:
         with Live(Text("Reading the proxies ..."), console=console, auto_refresh=False,
                   transient=False) as live:
-            for read, result in cluster.watch(selection, window, timeout, concurrency, outbound):
+            for read, result in cluster.watch(selection, window, concurrency, outbound):
                 if result is None:
                     live.update(Text(f"Read {read} prox"
                                      f"{'y' if read == 1 else 'ies'}; "

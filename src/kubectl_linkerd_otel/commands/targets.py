@@ -18,6 +18,7 @@ import click
 
 from ..errors import UsageError
 from ..k8s.limits import CONFIG_FILE, INPUT_FILE, in_help
+from .environment import environment
 from .options import global_options, kube_flags, output_option
 
 
@@ -39,9 +40,9 @@ from .options import global_options, kube_flags, output_option
 def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool, jobs: Tuple[str, ...],
             snapshot_file: Optional[str], demo: bool, output: str) -> None:
     """Which pods the collector scrapes, and why the others are not."""
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from ..report import targets as report
     from ..scrape.plan import exit_code, plan_jobs, targets_result
-    from .environment import environment
 
     ctx = click.get_current_context()
     opts = global_options(ctx)
@@ -52,12 +53,14 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
         if config_file or pods_file:
             raise UsageError("--config and --pods cannot be used with --snapshot or --demo: the snapshot "
                              "holds both")
+        # lazy: the Source and the layers below load when the command runs (start-up time of --help)
         from ..source.saved import Saved
         from .snapshots import print_header
 
         source = Saved(snapshot_file, demo, "targets", opts.namespace if opts.namespace_given else None)
         print_header(source.heading, to_stderr=output == "json")
     elif config_file or pods_file:
+        # lazy: the Source and the layers below load when the command runs (start-up time of --help)
         from ..source.files import Files
         from .progress import terminal_display
 
@@ -74,6 +77,7 @@ def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool
 
     code = exit_code(sim, jobs)
     if output == "json":
+        # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
         from .jsonout import write_json
 
         # written as it is encoded, each target on a few lines (the C encoder; see jsonout.py)

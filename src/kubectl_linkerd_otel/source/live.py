@@ -7,7 +7,7 @@ import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from ..k8s.kubeflags import KubeOptions
-from . import Collector, configured
+from .collector import Collector, configured
 from .reading import Display, ReadProgress
 
 
@@ -20,6 +20,7 @@ class Cluster:
     def connection(self):
         """The cluster client, built on first use (importing the kubernetes package costs ~0.7 s)."""
         if self._kube is None:
+            # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
             from ..kube import Kube
 
             self._kube = Kube.connect(self.options)
@@ -43,15 +44,23 @@ class Cluster:
     # check, snapshot
 
     def snapshot(self, *, namespace: str, namespace_source: str, linkerd_namespace: str, interval: float,
-                 probe: bool, since: Optional[float], query=None, proxy_reads=None, request_deadline=None):
-        """The live snapshot; `query` (cluster/query.py settings): also ask the backend whether metrics
-        arrive; `proxy_reads` (cluster/proxy_metrics.ProxyReads): also read every meshed proxy twice, for
-        `stat`; `request_deadline` (monotonic time, why): every request of the run ends by then
-        (`check --wait`). A kubeconfig that gives no client is the snapshot's `client_error`."""
+                 probe: bool, since: Optional[float], query=None, proxy_reads_interval: Optional[float] = None,
+                 request_deadline=None):
+        """The live snapshot; `query` (query_settings): also ask the backend whether metrics arrive;
+        `proxy_reads_interval`: also read every meshed proxy twice, that far apart, for `stat`;
+        `request_deadline` (monotonic time, why): every request of the run ends by then (`check --wait`).
+        A kubeconfig that gives no client is the snapshot's `client_error`."""
+        # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
         from ..cluster.gather import gather
         from ..errors import KubeconfigError
         from ..snapshot import Snapshot
 
+        proxy_reads = None
+        if proxy_reads_interval is not None:
+            # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
+            from ..cluster.proxy_metrics import ProxyReads
+
+            proxy_reads = ProxyReads(interval=proxy_reads_interval, timeout=self.read_timeout())
         try:
             kube = self.connection()
         except KubeconfigError as exc:
@@ -63,16 +72,25 @@ class Cluster:
                       linkerd_namespace=linkerd_namespace, metrics_interval=interval, probe_exporter=probe,
                       log_since_seconds=int(since) if since else None, proxy_reads=proxy_reads)
         if query is not None and snap.version is not None:
+            # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
             from ..cluster.query import query_backend
 
             snap.backend = query_backend(kube, snap, query)
         return snap
+
+    def read_timeout(self) -> float:
+        """How long one read of a proxy's /metrics may take: --request-timeout, else 5s."""
+        # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
+        from ..cluster.stat import DEFAULT_READ_TIMEOUT
+
+        return self.options.request_timeout or DEFAULT_READ_TIMEOUT
 
     # targets
 
     def collector(self, namespace: str) -> Collector:
         """The collector of `namespace`: the operator's, else the Deployment or DaemonSet with its
         ConfigMap."""
+        # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
         from ..cluster.collector import locate_collector
         from ..cluster.operator import locate as locate_operator
 
@@ -85,6 +103,7 @@ class Cluster:
     def pods(self, keep_whole: Optional[str] = None) -> List[dict]:
         """Every pod, trimmed as its page arrives (kept whole in `keep_whole`), with the count so far on
         the terminal once it takes over a second (thousands of pods from a busy API server)."""
+        # lazy: loaded only when this input is read (start-up time)
         from ..k8s.podtrim import pod_trimmer
 
         return self._list("pods", pod_trimmer(keep_whole=keep_whole))
@@ -102,6 +121,7 @@ class Cluster:
     def scraped(self, collector: Collector) -> Tuple[Dict[str, dict], List[str]]:
         """Each running collector pod's `/api/v1/targets` (through pods/proxy), and notes saying what
         could not be read."""
+        # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
         from ..cluster.collector import actual_targets
 
         return actual_targets(self.connection(), collector.location, collector.config, collector.env)
@@ -110,26 +130,29 @@ class Cluster:
 
     def selection(self, kind: str, name: Optional[str], namespace: Optional[str]):
         """The pods `stat` reads (listed again before every pass)."""
+        # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
         from ..cluster.stat import Selection
 
         return Selection(self.connection(), kind, name, namespace)
 
-    def read_twice(self, selection, window: float, timeout: float, concurrency: int, outbound: bool,
+    def read_twice(self, selection, window: float, concurrency: int, outbound: bool,
                    announce: Callable[[int], None]):
         """Two reads of every selected proxy, `window` apart, summarized (stats/golden.py)."""
+        # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
         from ..cluster.stat import one_pass
 
-        return one_pass(self.connection(), selection, window, timeout, concurrency, outbound, announce=announce)
+        return one_pass(self.connection(), selection, window, self.read_timeout(), concurrency, outbound,
+                        announce=announce)
 
-    def watch(self, selection, window: float, timeout: float, concurrency: int,
-              outbound: bool) -> Iterator[Tuple[int, Any]]:
+    def watch(self, selection, window: float, concurrency: int, outbound: bool) -> Iterator[Tuple[int, Any]]:
         """Endless reads of every selected proxy, one every `window` (`stat --watch`): after each, the
         proxies it read and the summary of it with the one before (None after the first)."""
+        # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
         from ..cluster.stat import passes, summary
 
         previous = None
         for pods, current in passes(self.connection(), selection.targets, interval=window,
-                                    concurrency=concurrency, timeout=timeout):
+                                    concurrency=concurrency, timeout=self.read_timeout()):
             yield len(current.readings), (None if previous is None else
                                           summary(selection, pods, previous, current, outbound))
             previous = current
@@ -143,8 +166,19 @@ class Cluster:
         return self.connection().version()
 
 
+def query_settings(url: Optional[str], basic_auth_env: Optional[str], headers, ca_file: Optional[str],
+                   no_query: bool, timeout: float):
+    """`check`'s --query-* flags as the backend query's settings (cluster/query.py); a UsageError for any
+    that cannot work, before any cluster I/O."""
+    # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
+    from ..cluster.query import settings_from_flags
+
+    return settings_from_flags(url, basic_auth_env, headers, ca_file, no_query, timeout)
+
+
 def kubeconfig_files(options: KubeOptions) -> List[str]:
     """The kubeconfig files kubectl would read with these flags (none read, no request made)."""
+    # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
     from ..kube.kubeconfig import kubeconfig_paths
 
     return kubeconfig_paths(options)
@@ -152,6 +186,7 @@ def kubeconfig_files(options: KubeOptions) -> List[str]:
 
 def kubeconfig_names(options: KubeOptions, section: str) -> List[str]:
     """The names of the contexts, clusters or users in those files (no request made)."""
+    # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
     from ..kube.kubeconfig import merge_kubeconfigs
 
     return [item["name"] for item in merge_kubeconfigs(kubeconfig_files(options))[section]]

@@ -122,6 +122,7 @@ def refuse_unless_pods_could_follow(text: str, path: str, fix: str) -> None:
 def pod_documents(text: str, path: str, fix: str, display: Optional[Display] = None) -> List:
     """The documents of a pods file (JSON, or a YAML stream), as files._documents reads them, refusing
     early what cannot hold pods, with progress on a long read."""
+    # lazy: loaded only when this input is read (start-up time)
     from ..k8s.safeload import json_loads, yaml_loader
 
     text = text[1:] if text.startswith("\ufeff") else text
@@ -135,6 +136,7 @@ def pod_documents(text: str, path: str, fix: str, display: Optional[Display] = N
             if len(text) > JSON_ONLY_PAST and first_content(text)[1][:1] in ("{", "["):
                 where = f" at line {exc.lineno}" if hasattr(exc, "lineno") else ""
                 raise UsageError(f"{path} is not valid JSON{where}; {fix}") from None
+        # lazy: PyYAML costs start-up time and only a YAML input needs it
         import yaml
 
         docs = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Tuple
 
 from ..errors import UsageError
-from . import Collector, configured
+from .collector import Collector, configured
 
 DEMO = "(demo)"
 
@@ -14,6 +14,7 @@ DEMO = "(demo)"
 def load(path: Optional[str], demo: bool, reader: str, namespace: Optional[str] = None):
     """(Snapshot, header line) from `--snapshot FILE` or the shipped demo. `namespace`: the collector's
     namespace the user named (-n), which a snapshot fixed when it was taken: another one is an error."""
+    # lazy: loaded only when this input is read (start-up time)
     from ..snapshot.fileformat import FIX, decode, header
     from .files import demo_snapshot_bytes, read_bytes
 
@@ -34,6 +35,7 @@ def save(path: str, snap, *, context: str = "", gather_seconds: float = 0.0, red
          source: str = "cluster") -> Tuple[int, int]:
     """Write `snap` to `path` (`context`: the kubeconfig context it was read through); (bytes written,
     reads that failed)."""
+    # lazy: loaded only when this input is read (start-up time)
     from .. import __version__
     from ..snapshot.fileformat import encode, manifest_for
     from .files import write_bytes
@@ -58,6 +60,7 @@ class Saved:
     def collector(self, namespace: Optional[str] = None) -> Collector:
         """The collector as `targets` finds it in the snapshot's namespace (fixed when it was taken: a
         `namespace` named now was checked against it when the file was read)."""
+        # lazy: loaded only when this input is read (start-up time)
         from ..snapshot.targets_view import collector_location
 
         snap = self.snapshot
@@ -68,6 +71,7 @@ class Saved:
 
     def scraped(self, collector: Collector) -> Tuple[Dict[str, dict], List[str]]:
         """The collector pods' saved `/api/v1/targets` answers, and notes on those it does not hold."""
+        # lazy: loaded only when this input is read (start-up time)
         from ..snapshot.targets_view import receiver_answers
 
         return receiver_answers(self.snapshot, collector.location, collector.config, collector.env)
@@ -77,6 +81,7 @@ class Saved:
     def proxy_reads(self, namespace: Optional[str], kind: str, name: Optional[str]):
         """(pods, texts, errors) for `stat`: the pods of `namespace` (None: all), and the two reads the
         snapshot holds of the selected ones' proxies (stats/golden.summarize_texts takes them)."""
+        # lazy: loaded only when this input is read (start-up time)
         from ..snapshot.stat_view import pods_in, proxy_reads
         from ..stats.golden import proxies_to_read
 
