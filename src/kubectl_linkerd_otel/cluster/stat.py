@@ -153,16 +153,11 @@ class Selection:
         return nothing_found(short, self.name, self.namespace)
 
 
-def summary(selection: Selection, pods, first, second, outbound: bool):
-    from ..stats.golden import summarize
-
-    readings, errors = pair(first, second)
-    return summarize(pods, readings, errors, kind=selection.kind, name=selection.name, outbound=outbound)
-
-
-def one_pass(kube, selection: Selection, window: float, timeout: float, concurrency: int, outbound: bool,
-             announce: Callable[[int], None] = lambda count: None):
-    """Two reads of every selected proxy, `window` apart, summarized."""
+def read_twice(kube, selection: Selection, window: float, timeout: float, concurrency: int,
+               announce: Callable[[int], None] = lambda count: None) \
+        -> Tuple[List[dict], Dict[PodKey, Readings], Dict[PodKey, str]]:
+    """Two reads of every selected proxy, `window` apart: the pods listed, the readings of the proxies
+    both reads reached (stats/golden.summarize takes them), and why the others have none."""
     pods, targets = selection.targets()
     if targets:
         announce(len(targets))
@@ -173,4 +168,5 @@ def one_pass(kube, selection: Selection, window: float, timeout: float, concurre
         if rest > 0:
             time.sleep(rest)
     second = read_pass(kube, targets, concurrency=concurrency, timeout=timeout)
-    return summary(selection, pods, first, second, outbound)
+    readings, errors = pair(first, second)
+    return pods, readings, errors

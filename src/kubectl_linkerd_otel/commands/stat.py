@@ -122,6 +122,7 @@ def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, 
                all_namespaces=show_namespace, wide=output == "wide", color=environment(opts.no_color).color)
         return
     # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
+    from ..stats.golden import summarize
     from .progress import Progress
 
     env = environment(opts.no_color)
@@ -133,7 +134,8 @@ def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, 
             progress.update(f"reading {count} prox{'y' if count == 1 else 'ies'} twice, {window:g}s apart "
                             f"({{elapsed}})")
 
-        result = cluster.read_twice(selection, window, concurrency, outbound, announce=announce)
+        pods, readings, errors = cluster.read_twice(selection, window, concurrency, announce=announce)
+    result = summarize(pods, readings, errors, kind=kind, name=name, outbound=outbound)
     print_result(result, output, all_namespaces=show_namespace, nothing=selection.describe(short), color=env.color)
 
 
@@ -145,7 +147,7 @@ def _offline(ctx: click.Context, path: Optional[str], demo: bool, kind: str, sho
     # lazy: the Source and the layers below load when the command runs (start-up time of --help)
     from ..report.stat import nothing_found
     from ..source.saved import Saved
-    from ..stats.golden import summarize_texts
+    from ..stats.golden import summarize
     from .snapshots import print_header
 
     for param, flag in LIVE_ONLY.items():
@@ -155,8 +157,8 @@ def _offline(ctx: click.Context, path: Optional[str], demo: bool, kind: str, sho
     if demo and not namespace_given and kind != "namespace":
         namespace, all_namespaces = None, True     # the demo mesh spans namespaces: show them all
     saved = Saved(path, demo, "stat")
-    pods, texts, errors = saved.proxy_reads(namespace, kind, name)
-    result = summarize_texts(pods, texts, errors, kind=kind, name=name, outbound=outbound)
+    pods, readings, errors = saved.proxy_reads(namespace, kind, name)
+    result = summarize(pods, readings, errors, kind=kind, name=name, outbound=outbound)
     print_header(saved.heading, to_stderr=output == "json")
     print_result(result, output, all_namespaces=all_namespaces, nothing=nothing_found(short, name, namespace),
                  color=environment(global_options(ctx).no_color).color)
@@ -189,17 +191,19 @@ def _watch(cluster, selection, kind: str, short: str, window: float, concurrency
     from rich.text import Text
 
     from ..report.stat import render_human
+    from ..stats.golden import summarize
 
     console = Console(no_color=not color)
     try:
         with Live(Text("Reading the proxies ..."), console=console, auto_refresh=False,
                   transient=False) as live:
-            for read, result in cluster.watch(selection, window, concurrency, outbound):
-                if result is None:
+            for read, parts in cluster.watch(selection, window, concurrency):
+                if parts is None:
                     live.update(Text(f"Read {read} prox"
                                      f"{'y' if read == 1 else 'ies'}; "
                                      f"the first numbers in {window:g}s ... (Ctrl-C to stop)"), refresh=True)
                 else:
+                    result = summarize(*parts, kind=kind, name=selection.name, outbound=outbound)
                     text = render_human(result, all_namespaces=all_namespaces, wide=wide, color=color) or \
                         f"No meshed pods: {selection.describe(short)}.\n"
                     stamp = time.strftime("%H:%M:%S")

@@ -135,26 +135,25 @@ class Cluster:
 
         return Selection(self.connection(), kind, name, namespace)
 
-    def read_twice(self, selection, window: float, concurrency: int, outbound: bool,
-                   announce: Callable[[int], None]):
-        """Two reads of every selected proxy, `window` apart, summarized (stats/golden.py)."""
+    def read_twice(self, selection, window: float, concurrency: int, announce: Callable[[int], None]):
+        """(pods, readings, errors): two reads of every selected proxy, `window` apart, in the shapes the
+        saved source gives too (stats/golden.summarize takes them)."""
         # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
-        from ..cluster.stat import one_pass
+        from ..cluster.stat import read_twice
 
-        return one_pass(self.connection(), selection, window, self.read_timeout(), concurrency, outbound,
-                        announce=announce)
+        return read_twice(self.connection(), selection, window, self.read_timeout(), concurrency, announce=announce)
 
-    def watch(self, selection, window: float, concurrency: int, outbound: bool) -> Iterator[Tuple[int, Any]]:
-        """Endless reads of every selected proxy, one every `window` (`stat --watch`): after each, the
-        proxies it read and the summary of it with the one before (None after the first)."""
+    def watch(self, selection, window: float, concurrency: int) -> Iterator[Tuple[int, Any]]:
+        """Endless reads of every selected proxy, one every `window` (`stat --watch`): after each, how
+        many proxies it read, and (pods, readings, errors) of it with the one before (None after the
+        first)."""
         # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
-        from ..cluster.stat import passes, summary
+        from ..cluster.stat import pair, passes
 
         previous = None
         for pods, current in passes(self.connection(), selection.targets, interval=window,
                                     concurrency=concurrency, timeout=self.read_timeout()):
-            yield len(current.readings), (None if previous is None else
-                                          summary(selection, pods, previous, current, outbound))
+            yield len(current.readings), (None if previous is None else (pods,) + pair(previous, current))
             previous = current
 
     # completion, version

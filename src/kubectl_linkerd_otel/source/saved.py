@@ -79,13 +79,13 @@ class Saved:
     # stat
 
     def proxy_reads(self, namespace: Optional[str], kind: str, name: Optional[str]):
-        """(pods, texts, errors) for `stat`: the pods of `namespace` (None: all), and the two reads the
-        snapshot holds of the selected ones' proxies (stats/golden.summarize_texts takes them)."""
+        """(pods, readings, errors) for `stat`, as the live source reads them: the pods of `namespace`
+        (None: all), and the two reads the snapshot holds of the selected ones' proxies, parsed."""
         # lazy: loaded only when this input is read (start-up time)
         from ..snapshot.stat_view import pods_in, proxy_reads
-        from ..stats.golden import proxies_to_read
+        from ..stats.golden import proxies_to_read, readings_of_texts
 
         texts, errors = proxy_reads(self.snapshot, self.where)
         pods = pods_in(self.snapshot, namespace, self.where)
         selected = {(ns, pod) for ns, pod, _ in proxies_to_read(pods, kind, name)}
-        return pods, {key: value for key, value in texts.items() if key in selected}, errors
+        return (pods,) + readings_of_texts({key: value for key, value in texts.items() if key in selected}, errors)
