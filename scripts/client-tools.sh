@@ -19,9 +19,9 @@
 set -euo pipefail
 
 KREW_VERSION=v0.4.3
-# The Linkerd release the plugin targets (DESIGN.md section 3): tag version-2.20 of linkerd/linkerd2,
-# commit eadc1acf79ad (2026-06-22 22:51:59 UTC). Its tags are not semver, so Go names the commit by a
-# pseudo-version on the newest semver tag below it (v0.5.0, 2018).
+# The Linkerd release the plugin targets (docs/architecture.md, Design facts: Linkerd): tag version-2.20
+# of linkerd/linkerd2, commit eadc1acf79ad (2026-06-22 22:51:59 UTC). Its tags are not semver, so Go names
+# the commit by a pseudo-version on the newest semver tag below it (v0.5.0, 2018).
 LINKERD_RELEASE=version-2.20
 LINKERD_COMMIT=eadc1acf79ad2e766afbdceadb77f1594296fd77
 LINKERD_MODULE_VERSION=v0.5.1-0.20260622225159-eadc1acf79ad

@@ -15,7 +15,7 @@ from otlp_grpc_server import EXPORT_METHOD, MISSING_KEY_WORDS, WRONG_KEY_WORDS, 
 from otlp_server import serve_otlp
 
 from kubectl_linkerd_otel.cluster import otlp_grpc
-from kubectl_linkerd_otel.cluster import otlp_proof as proof
+from kubectl_linkerd_otel.cluster import otlp_answer
 
 
 @pytest.fixture
@@ -42,10 +42,10 @@ def test_accepted_unauthenticated_and_permission_denied_over_h2c(h2c):
     ok = proof_of(h2c, [("api-key", "good"), ("X-Dataset", "linkerd")])
     missing = proof_of(h2c, [])
     wrong = proof_of(h2c, [("api-key", "bad")])
-    assert (ok.outcome, ok.grpc_status, ok.answer) == (proof.OK, 0, "gRPC OK (0)")
-    assert (missing.outcome, missing.grpc_status, missing.words) == (proof.REFUSED, 16, MISSING_KEY_WORDS)
+    assert (ok.outcome, ok.grpc_status, ok.answer) == (otlp_answer.OK, 0, "gRPC OK (0)")
+    assert (missing.outcome, missing.grpc_status, missing.words) == (otlp_answer.REFUSED, 16, MISSING_KEY_WORDS)
     assert missing.answer == "gRPC UNAUTHENTICATED (16)"
-    assert (wrong.outcome, wrong.grpc_status, wrong.words) == (proof.REFUSED, 7, WRONG_KEY_WORDS)
+    assert (wrong.outcome, wrong.grpc_status, wrong.words) == (otlp_answer.REFUSED, 7, WRONG_KEY_WORDS)
     assert wrong.answer == "gRPC PERMISSION_DENIED (7)"
     first = h2c.calls[0]       # decoded by the official service definition
     assert first.method == EXPORT_METHOD
@@ -66,17 +66,17 @@ def test_tls_with_alpn_h2_and_the_ca(tmp_path):
         trusted = proof_of(tls, [("api-key", "good")], plain=False, ca_pem=ca)
         wrong = proof_of(tls, [("api-key", "bad")], plain=False, ca_pem=ca)
         plain = proof_of(tls, [("api-key", "good")])
-    assert untrusted.outcome == proof.TLS and "CERTIFICATE_VERIFY_FAILED" in untrusted.words
+    assert untrusted.outcome == otlp_answer.TLS and "CERTIFICATE_VERIFY_FAILED" in untrusted.words
     assert "--ca-file" in untrusted.hint
-    assert trusted.outcome == proof.OK and trusted.url == tls.endpoint
-    assert (wrong.outcome, wrong.grpc_status) == (proof.REFUSED, 7)
+    assert trusted.outcome == otlp_answer.OK and trusted.url == tls.endpoint
+    assert (wrong.outcome, wrong.grpc_status) == (otlp_answer.REFUSED, 7)
     # plain text to a TLS endpoint: it drops the connection without an HTTP/2 answer
-    assert plain.outcome == proof.NOT_GRPC and "drop --insecure" in plain.hint
+    assert plain.outcome == otlp_answer.NOT_GRPC and "drop --insecure" in plain.hint
 
 
 def test_tls_to_a_plain_text_endpoint_is_a_tls_failure(h2c):
     mismatch = proof_of(h2c, [("api-key", "good")], plain=False)
-    assert mismatch.outcome == proof.TLS
+    assert mismatch.outcome == otlp_answer.TLS
     assert "--insecure" in mismatch.hint
     assert h2c.calls == []
 
@@ -84,18 +84,18 @@ def test_tls_to_a_plain_text_endpoint_is_a_tls_failure(h2c):
 def test_an_http1_server_is_not_grpc(tmp_path):
     with serve_otlp("api-key", "good") as http1:
         plain = otlp_grpc.prove_grpc(f"127.0.0.1:{http1.port}", [("api-key", "good")], plain=True)
-    assert plain.outcome == proof.NOT_GRPC and plain.words.startswith("it does not speak HTTP/2")
+    assert plain.outcome == otlp_answer.NOT_GRPC and plain.words.startswith("it does not speak HTTP/2")
     assert "4317" in plain.hint
     with serve_otlp("api-key", "good", tls_dir=tmp_path) as https1:
         with open(https1.ca_file) as handle:
             tls = otlp_grpc.prove_grpc(f"127.0.0.1:{https1.port}", [("api-key", "good")], plain=False,
                                        ca_pem=handle.read())
-    assert tls.outcome == proof.NOT_GRPC and tls.words.startswith("it does not speak HTTP/2")
+    assert tls.outcome == otlp_answer.NOT_GRPC and tls.words.startswith("it does not speak HTTP/2")
 
 
 def test_unreachable():
     gone = otlp_grpc.prove_grpc(f"127.0.0.1:{_closed_port()}", [], plain=True)
-    assert gone.outcome == proof.UNREACHABLE and gone.words
+    assert gone.outcome == otlp_answer.UNREACHABLE and gone.words
 
 
 def test_a_silent_endpoint_is_unreachable_within_the_timeout():
@@ -103,21 +103,21 @@ def test_a_silent_endpoint_is_unreachable_within_the_timeout():
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)      # takes the connection, never answers
         result = otlp_grpc.prove_grpc(f"127.0.0.1:{silent.getsockname()[1]}", [], plain=True, timeout=0.5)
-    assert (result.outcome, result.words) == (proof.UNREACHABLE, "no answer within 0.5s")
+    assert (result.outcome, result.words) == (otlp_answer.UNREACHABLE, "no answer within 0.5s")
 
 
 def test_the_http_status_of_an_answer_without_grpc_status_is_mapped_as_grpc_clients_do():
     verdict = otlp_grpc._verdict
-    assert verdict("x", {":status": "401"}, {}, b"").outcome == proof.REFUSED
+    assert verdict("x", {":status": "401"}, {}, b"").outcome == otlp_answer.REFUSED
     assert verdict("x", {":status": "403", "content-type": "text/plain"}, {}, b"denied").words == "denied"
-    assert verdict("x", {":status": "404"}, {}, b"").outcome == proof.NOT_FOUND
-    assert verdict("x", {":status": "503"}, {}, b"").outcome == proof.UNCLEAR
-    assert verdict("x", {":status": "200", "content-type": "text/html"}, {}, b"").outcome == proof.NOT_GRPC
+    assert verdict("x", {":status": "404"}, {}, b"").outcome == otlp_answer.NOT_FOUND
+    assert verdict("x", {":status": "503"}, {}, b"").outcome == otlp_answer.UNCLEAR
+    assert verdict("x", {":status": "200", "content-type": "text/html"}, {}, b"").outcome == otlp_answer.NOT_GRPC
     # grpc-status wins, in the trailers or (trailers-only) the headers; grpc-message is percent-encoded
-    assert verdict("x", {":status": "200", "grpc-status": "12"}, {}, b"").outcome == proof.NOT_FOUND
+    assert verdict("x", {":status": "200", "grpc-status": "12"}, {}, b"").outcome == otlp_answer.NOT_FOUND
     unauth = verdict("x", {":status": "200"}, {"grpc-status": "16", "grpc-message": "bad%20key%E2%9C%93"}, b"")
-    assert (unauth.outcome, unauth.words) == (proof.REFUSED, "bad key✓")
-    assert verdict("x", {":status": "200"}, {"grpc-status": "x"}, b"").outcome == proof.UNCLEAR
+    assert (unauth.outcome, unauth.words) == (otlp_answer.REFUSED, "bad key✓")
+    assert verdict("x", {":status": "200"}, {"grpc-status": "x"}, b"").outcome == otlp_answer.UNCLEAR
 
 
 @contextmanager
@@ -163,7 +163,7 @@ def test_a_proxy_answering_401_without_grpc_status_is_a_refusal():
 
     with serve_h2(unauthorized) as port:
         result = otlp_grpc.prove_grpc(f"127.0.0.1:{port}", [("api-key", "k")], plain=True)
-    assert (result.outcome, result.status, result.grpc_status, result.words) == (proof.REFUSED, 401, None,
+    assert (result.outcome, result.status, result.grpc_status, result.words) == (otlp_answer.REFUSED, 401, None,
                                                                                   "no valid key")
     assert result.answer == "HTTP 401"
 
@@ -174,7 +174,7 @@ def test_a_goaway_before_any_answer_is_named():
 
     with serve_h2(goaway) as port:
         result = otlp_grpc.prove_grpc(f"127.0.0.1:{port}", [], plain=True)
-    assert result.outcome == proof.NOT_GRPC
+    assert result.outcome == otlp_answer.NOT_GRPC
     assert result.words == "the server closed the connection (HTTP/2 GOAWAY, error code 2, overloaded)"
 
 
@@ -209,6 +209,6 @@ def test_any_bytes_from_the_endpoint_become_an_outcome_never_an_exception(prefac
         result = otlp_grpc.prove_grpc(f"127.0.0.1:{listener.getsockname()[1]}", [("api-key", "k")], plain=True,
                                       timeout=0.5)    # an answer that never ends the call waits this out
         thread.join(timeout=10)
-    assert result.outcome in (proof.OK, proof.REFUSED, proof.NOT_FOUND, proof.UNCLEAR, proof.UNREACHABLE,
-                              proof.TLS, proof.NOT_GRPC)
+    assert result.outcome in (otlp_answer.OK, otlp_answer.REFUSED, otlp_answer.NOT_FOUND, otlp_answer.UNCLEAR,
+                              otlp_answer.UNREACHABLE, otlp_answer.TLS, otlp_answer.NOT_GRPC)
     assert "\n" not in result.words

@@ -7,7 +7,8 @@ import itertools
 import pytest
 
 from kubectl_linkerd_otel.collector.schema.distributions import PINNED_IMAGES, parse_image
-from kubectl_linkerd_otel.collector.validate import duration_ns, validate
+from kubectl_linkerd_otel.collector.validate import validate
+from kubectl_linkerd_otel.k8s.durations import duration_ns
 from kubectl_linkerd_otel.render.collector_config import collector_config
 from kubectl_linkerd_otel.scrape.metrics import GOLDEN
 from kubectl_linkerd_otel.render.options import InstallOptions

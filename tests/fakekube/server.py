@@ -68,6 +68,7 @@ class Request:
     body: Optional[bytes] = None
     at: float = field(default_factory=time.monotonic)    # when it arrived
     done: Optional[float] = None                          # when the server was through with it
+    peer: Tuple = ()                                      # the client's address: one per connection
 
     def in_flight_with(self, others: List["Request"]) -> bool:
         """Whether this request and all of `others` were being served at one same moment (each arrived
@@ -123,6 +124,8 @@ class FakeApiServer:
         self.served_versions: Dict[Tuple[str, str], tuple] = {}
         self._lock = threading.Lock()
         self.chaos: Optional["Chaos"] = None     # a share of requests failing at random (seeded)
+        # compress(): answers over this many bytes gzip-compressed to a client that asks (None: never)
+        self.gzip_over: Optional[int] = None
         self._stopping = threading.Event()       # stalled handlers give up when the server stops
         self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -233,6 +236,12 @@ class FakeApiServer:
 
     # --- faults -------------------------------------------------------------------------------
 
+    def compress(self, over: int = 128 * 1024) -> None:
+        """Gzip answers over `over` bytes to a client that sends `Accept-Encoding: gzip`, as the API
+        server does (k8s.io/apiserver responsewriters: defaultGzipThresholdBytes 128 KiB, level 1); a
+        streamed answer (a long list) is compressed whatever its size."""
+        self.gzip_over = over
+
     def fail(self, status: int, times: Optional[int] = 1, path: Optional[str] = None,
              method: Optional[str] = None, retry_after: Optional[str] = None) -> None:
         self.faults.append(Fault("status", times, path, method, status, retry_after))
@@ -308,7 +317,7 @@ def _tls_files() -> Tuple[str, str]:
         atexit.register(shutil.rmtree, directory, True)
         cert, key = f"{directory}/ca.crt", f"{directory}/key.pem"
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:api.fake.internal",
                         "-keyout", key, "-out", cert], check=True, capture_output=True)
         _TLS_FILES[:] = [cert, key]
     return _TLS_FILES[0], _TLS_FILES[1]
@@ -403,7 +412,8 @@ def _handler_for(api: FakeApiServer):
             query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            request = Request(method, path, query, dict(self.headers.items()), body)
+            request = Request(method, path, query, dict(self.headers.items()), body,
+                              peer=tuple(self.client_address))
             api.requests.append(request)
             try:
                 self._answer(method, path, query, body, parts.query)
@@ -505,6 +515,12 @@ def _handler_for(api: FakeApiServer):
                 payload = str(reply.body).encode()
             self.send_response(reply.code)
             self.send_header("Content-Type", reply.content_type)
+            if self._gzip_asked() and len(payload) > api.gzip_over:
+                import gzip
+
+                payload = gzip.compress(payload, compresslevel=1)
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Vary", "Accept-Encoding")
             self.send_header("Content-Length", str(len(payload)))
             for key, value in reply.headers.items():
                 self.send_header(key, value)
@@ -516,13 +532,29 @@ def _handler_for(api: FakeApiServer):
             self.send_response(reply.code)
             self.send_header("Content-Type", reply.content_type)
             self.send_header("Transfer-Encoding", "chunked")
+            squeeze = None
+            if self._gzip_asked():
+                import zlib
+
+                squeeze = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Vary", "Accept-Encoding")
             for key, value in reply.headers.items():
                 self.send_header(key, value)
             self.end_headers()
             for piece in reply.body.pieces():
+                if squeeze is not None:
+                    piece = squeeze.compress(piece)
                 if piece:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            if squeeze is not None:
+                rest = squeeze.flush()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(rest), rest))
             self.wfile.write(b"0\r\n\r\n")
+
+        def _gzip_asked(self) -> bool:
+            asked = (self.headers.get("Accept-Encoding") or "").lower()
+            return api.gzip_over is not None and "gzip" in asked
 
     return Handler
 

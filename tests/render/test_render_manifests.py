@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from kubectl_linkerd_otel import naming
-from kubectl_linkerd_otel.render.manifests import config_map, render, secret, workload
+from kubectl_linkerd_otel.render.common import secret
+from kubectl_linkerd_otel.render.manifests import config_map, render, workload
 from kubectl_linkerd_otel.render.options import InstallOptions
 from kubectl_linkerd_otel.render.yaml_out import dump_all
 

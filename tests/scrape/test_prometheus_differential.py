@@ -301,7 +301,7 @@ def build_cases() -> List[Case]:
              one("straße-ﬀ-ᾳ-ǅ-ŉ-ı")),
         Case("lowercase-empty-deletes", [{"source_labels": ["missing"], "target_label": "src",
                                           "action": "lowercase"}], one("x")),
-        # -- regex pitfalls (DESIGN section 5) ----------------------------------------------------
+        # -- regex pitfalls (docs/architecture.md) --------------------------------------------------
         Case("regex-dot-matches-newline", [{"source_labels": ["src"], "regex": "a.b", "action": "keep"}],
              one("a\nb") + one("a\n\nb", i="2")),
         Case("regex-dollar-before-trailing-newline", [{"source_labels": ["src"], "regex": "abc$", "action": "keep"}],

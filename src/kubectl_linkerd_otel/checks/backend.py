@@ -6,10 +6,11 @@ labels, and what the answers mean.
 """
 from __future__ import annotations
 
+from ..collector.backends import arrival_hint
 from ..scrape import arrival
-from .common import count, listing, verb
+from ..snapshot.simulation import simulation
+from .common import count, facts, listing, verb
 from .framework import Category, Check, fail, passed, skip
-from .targets import simulation
 
 NOT_ASKED = ("not asked: pass --query-url with the backend's Prometheus-compatible query API (the base before "
              "/api/v1/query) to check that the metrics arrive")
@@ -22,9 +23,6 @@ def _names() -> str:
 def _not_asked(snap) -> str:
     """Why the backend was not asked, with what a backend preset knows of its query API (collector/
     backends.py): the URL for the exporter's region, or that it has none."""
-    from ..collector.backends import arrival_hint
-    from .common import facts
-
     hints = [h for h in dict.fromkeys(arrival_hint(e.endpoint) for e in facts(snap).exporters if e.endpoint) if h]
     return "; ".join(hints) if hints else NOT_ASKED
 

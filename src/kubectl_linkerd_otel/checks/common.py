@@ -5,6 +5,7 @@ import re
 from typing import Dict, List, Optional
 
 from .. import naming
+from .framework import fail
 
 NATIVE_SIDECAR_MIN = (1, 29)   # SidecarContainers on by default (beta) from Kubernetes 1.29
 MAX_LISTED = 10
@@ -128,8 +129,6 @@ def transient(snap, *steps: str) -> bool:
 def read_failure(snap, *steps: str):
     """A failed Outcome naming the first step that could not be read (retryable when the failure may pass
     by itself), or None when every step was read."""
-    from .framework import fail
-
     error = gather_error(snap, *steps)
     if not error:
         return None

@@ -6,7 +6,11 @@ from typing import Dict, Optional
 from ..collector import facts as facts_mod
 from ..collector import logs as log_classes
 from ..collector import telemetry
+from ..collector.backends import DELTA, DELTA_PROCESSOR, backend_for_endpoint, key_region, region_mismatch
 from ..collector.config import component_type, plaintext_credentials
+from ..collector.locate import static_env
+from ..k8s.credentials import ENV_REF
+from ..scrape.config import parse_duration, scrape_jobs
 from ..snapshot import ENDPOINTSLICES, READS_STEP, SERVICE, step
 from .common import count, facts, gather_error, listing, transient
 from .framework import Category, Check, fail, passed, skip, warn
@@ -142,9 +146,6 @@ def backend_needs(snap, _opts):
     """An exporter to a backend `install --backend` knows (by its endpoint's host) lacks what that
     backend wants: delta temporality (the cumulativetodelta processor in every pipeline feeding it) or
     an extra header (Honeycomb's dataset, Coralogix's application and subsystem)."""
-    from ..collector.backends import DELTA, DELTA_PROCESSOR, backend_for_endpoint, key_region, region_mismatch
-    from ..k8s.credentials import ENV_REF
-
     def mapping(value) -> dict:
         return value if isinstance(value, dict) else {}
 
@@ -242,9 +243,6 @@ def _backend_sent(read) -> Dict[str, float]:
 
 def _shortest_scrape_interval(snap) -> Optional[float]:
     """The shortest scrape interval of the config's jobs, in seconds (None when unknown)."""
-    from ..collector.locate import static_env
-    from ..scrape.config import parse_duration, scrape_jobs
-
     config = facts(snap).config
     if config is None:
         return None

@@ -4,7 +4,10 @@ from __future__ import annotations
 from typing import Dict, List
 
 from .. import naming
+from ..collector.locate import static_env
 from ..k8s import podstatus
+from ..scrape.config import scrape_jobs
+from ..scrape.targets import simulate
 from .common import control_plane_namespace, count, facts, labels, listing, proxy_container, read_failure, verb
 from .framework import Category, Check, fail, passed, skip
 
@@ -80,10 +83,6 @@ def _ready_copy(pod: dict) -> dict:
 def scrape_namespace(snap, _opts):
     """Would the proxy job keep a proxy of the detected control plane? Asked of the targets engine with the
     control plane's own meshed pods, rather than searched for as text in the config."""
-    from ..collector.locate import static_env
-    from ..scrape.config import scrape_jobs
-    from ..scrape.targets import simulate
-
     config = facts(snap).config
     if config is None:
         return skip("no collector config to compare")

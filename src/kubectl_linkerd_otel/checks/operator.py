@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Dict, List, Set, Tuple
 
 from ..scrape.targets import active_targets
+from ..snapshot.simulation import simulation
 from .common import count, listing
 from .framework import Category, Check, fail, passed, skip, warn
 
@@ -73,8 +74,6 @@ def allocator_answers(snap, _opts):
 
 def _expected(snap):
     """{job: {address: 'ns/pod'}} from the simulation of the CR's config, or a str saying why not."""
-    from .targets import simulation
-
     sim = simulation(snap)
     if isinstance(sim, str):
         return sim

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Dict, List
 
+from ..scrape.series import count as count_series
+from ..scrape.series import metric_rules
+from ..snapshot.simulation import simulation
 from .common import count
 from .framework import passed, skip, warn
 
@@ -14,10 +17,6 @@ def _figures(values: List[int]) -> str:
 
 
 def series_per_target(snap, _opts):
-    from ..scrape.series import count as count_series
-    from ..scrape.series import metric_rules
-    from .targets import simulation
-
     if not snap.target_metrics:
         if snap.target_metrics_errors:
             key, error = sorted(snap.target_metrics_errors.items())[0]

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Callable, Dict, List, Optional, Tuple
 
-from ..collector.locate import static_env
-from ..scrape.config import scrape_jobs
+from ..collector.facts import binds_pod_ip
 from ..scrape.sd import POD, PROXY_CONTAINER
-from ..scrape.targets import ADMIN_PORT, COMPLETED, is_proxy_admin, merge_actual, simulate
+from ..scrape.targets import ADMIN_PORT, COMPLETED, is_proxy_admin
 from ..snapshot import READS_STEP, TARGETS, step
+from ..snapshot.simulation import simulation
 from .common import control_plane_namespace, count, facts, gather_error, labels, listing, live, verb
 from .framework import Category, Check, fail, passed, skip, warn
+from .linkerd_data_plane import effective_policy
 from .policy import scrape_refused
 from .series import series_per_target
 
@@ -26,34 +27,8 @@ PHASE_FIX = ("add `- {source_labels: [__meta_kubernetes_pod_phase], action: keep
              "first in the proxy job's relabel_configs, as Linkerd viz does (linkerd2 issues #10562, #13346)")
 
 
-def simulation(snap):
-    """The targets engine's run over the snapshot (cached), or a str saying why there is none."""
-    cached = getattr(snap, "_simulation_cache", None)
-    if cached is not None:
-        return cached
-    config = facts(snap).config
-    if config is None:
-        result = "the config did not parse"
-    else:
-        try:
-            # no check reads the dropped targets of a pod that is scraped: they are not kept
-            result = simulate(scrape_jobs(config, static_env(snap.workload())), snap.pods,
-                              own_namespace=snap.collector_namespace, keep_dropped=False)
-            if snap.receiver_targets:
-                merge_actual(result, snap.receiver_targets)
-        except ValueError as exc:   # ScrapeConfigError, RE2Error, RelabelConfigError are ValueErrors
-            result = f"the collector config cannot be simulated: {exc}"
-    try:
-        object.__setattr__(snap, "_simulation_cache", result)
-    except AttributeError:
-        pass
-    return result
-
-
 def _no_actual_targets(snap) -> str:
     """Why the collector's own targets are not known."""
-    from ..collector.facts import binds_pod_ip
-
     found = facts(snap)
     if found.receiver_api_unknown:
         return f"cannot tell where its API listens: {found.receiver_api_unknown}"
@@ -102,8 +77,6 @@ class _LazyAddresses:
 def _refused(snap, pods) -> Dict[Tuple[str, str], str]:
     """The pods whose proxy would answer the collector's scrape with HTTP 403 (the inbound-policy check's
     verdict), with why."""
-    from .linkerd_data_plane import effective_policy
-
     out = {}
     for pt in pods:
         policy = effective_policy(snap, pt.pod)

@@ -3,9 +3,16 @@ scrapes (`/api/v1/targets`, read through the API server's pods/proxy). Used by `
 `check` snapshot; the cluster client is passed in."""
 from __future__ import annotations
 
+import json
 from typing import Any, Dict, List, Tuple
 
+from ..collector.locate import locate
 from ..errors import UsageError
+from ..k8s.jsonitems import NotStreamable, decoded, stream_document
+from ..k8s.limits import TARGETS_ANSWER
+from ..k8s.safeload import json_loads
+from ..scrape.receiver import for_targets, readable_receiver
+from ..scrape.targets import active_targets
 
 TARGETS_PATH = "/api/v1/targets"
 
@@ -28,9 +35,6 @@ def read_targets(kube: Any, namespace: str, pod: str, port: int, state: str = "a
     answer that cannot be read that way is parsed whole (`object_hook` then reduces each object). Errors
     of the cluster client propagate; an answer that is not a Prometheus targets document raises
     TargetsUnreadable."""
-    from ..k8s.limits import TARGETS_ANSWER
-    from ..scrape.targets import active_targets
-
     query = f"{TARGETS_PATH}?state={state}"
     doc = None
     if reduce is not None:
@@ -55,8 +59,6 @@ def _streamed(chunks: Any, charset: str, reduce: Any) -> Any:
     """The answer with `reduce` applied to each active target as it is decoded off the network (the answer
     is never held whole, as bytes or parsed), dropped targets left out; None when it cannot be read that
     way (not UTF-8 JSON of the shape Prometheus sends)."""
-    from ..k8s.jsonitems import NotStreamable, decoded, stream_document
-
     if charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
         return None
     active: list = []
@@ -78,14 +80,10 @@ def _streamed(chunks: Any, charset: str, reduce: Any) -> Any:
 
 
 def _parsed(response: Any, object_hook: Any) -> Any:
-    from ..k8s.safeload import json_loads
-
     try:
         if object_hook is None:
             return json_loads(response.text)
-        import json   # each object reduced as it is parsed
-
-        try:
+        try:   # each object reduced as it is parsed
             return json.loads(response.text, object_hook=object_hook)
         except RecursionError:
             raise ValueError("nested too deeply") from None
@@ -95,8 +93,6 @@ def _parsed(response: Any, object_hook: Any) -> Any:
 
 def locate_collector(kube: Any, namespace: str):
     """The collector workload, its ConfigMap and pods in `namespace` (collector.locate.Location)."""
-    from ..collector.locate import locate
-
     found = locate(kube.list("deployments", namespace), kube.list("daemonsets", namespace),
                    kube.list("configmaps", namespace), kube.list("pods", namespace))
     if found is None or found.configmap is None:
@@ -108,9 +104,6 @@ def locate_collector(kube: Any, namespace: str):
 def actual_targets(kube: Any, location, config: dict, env=None) -> Tuple[Dict[str, dict], List[str]]:
     """Each running collector pod's targets document (pod name -> parsed JSON), and notes saying what
     could not be read and why."""
-    from ..collector.locate import readable_receiver
-    from ..scrape.receiver import for_targets
-
     port, running, notes = readable_receiver(location, config, env)
     if port is None:
         return {}, notes

@@ -69,6 +69,7 @@ def _auth_words(target: str) -> str:
 
 class _Api:
     def __init__(self, base: str, authorization: str, product: str, timeout: float = TIMEOUT):
+        # lazy: httpx costs ~90 ms at start-up; only a dashboard upload needs it
         import httpx
 
         self.httpx = httpx

@@ -6,54 +6,30 @@ Never raises for cluster errors: each step that fails lands in `Snapshot.errors`
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional
 
 from .. import naming
+from ..collector import facts as facts_mod
 from ..collector.locate import collector_container
+from ..scrape.receiver import CheckHook, compact_for_check, for_check
 from .series import gather_proxy_series
 from .operator import adopt as adopt_operator, pod_discovery_account
 from .pods import list_pods
+from .step_errors import record_error
 from ..snapshot import (ACCESS, COLLECTOR_STEP, ENDPOINTSLICES, LOGS, METRICS, POLICY_STEPS, PROBE, PROOF, READS_STEP,
                         SERVICE, TARGETS, Snapshot, access_step, choose_collector, review_namespaces, split_step,
                         step)
+from .collector import TargetsUnreadable, read_targets
+from .otlp_proof import prove_configured, provable
+from .probe import dial
 
 LOG_TAIL_LINES = 2000
 LOG_SINCE_SECONDS = 3600
 EXTENSION_SELECTOR = f"{naming.EXTENSION_LABEL}={naming.EXTENSION_NAME}"
 
 
-def describe_error(exc: BaseException) -> str:
-    status = getattr(exc, "status", 0)
-    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return f"{text} (HTTP {status})" if status else text
-
-
-def is_transient(exc: BaseException) -> bool:
-    """May this failure go away by itself (a timeout, a dropped connection, a 5xx or 429)? A refusal
-    (401/403), a missing object (404), a bad answer or an API server that cannot be connected to at all
-    will not."""
-    from ..errors import ApiRefused, ApiStatusError, ApiTimeout, ApiUnreachable, Gone
-
-    if isinstance(exc, ApiRefused):
-        return False   # no connection at all: not a cluster that settles (linkerd check fails at once too)
-    if isinstance(exc, (ApiTimeout, ApiUnreachable, Gone, TimeoutError, ConnectionError)):
-        return True
-    if isinstance(exc, ApiStatusError):
-        return exc.status == 429 or exc.status >= 500
-    return False
-
-
-def record_error(snap: Snapshot, key: str, exc: BaseException) -> None:
-    from ..errors import PluginError
-
-    snap.errors[key] = describe_error(exc) if isinstance(exc, PluginError) or getattr(exc, "status", 0) \
-        else f"{type(exc).__name__}: {exc}"
-    snap.transient_errors[key] = is_transient(exc)
-
-
 def _run_steps(steps: Dict[str, Callable[[], Any]], snap: Snapshot, workers: int = 8) -> Dict[str, Any]:
-    from concurrent.futures import ThreadPoolExecutor
-
     results: Dict[str, Any] = {}
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(steps)))) as pool:
         futures = {name: pool.submit(fn) for name, fn in steps.items()}
@@ -130,6 +106,7 @@ def gather(kube: Any, *, namespace: str, namespace_source: str = "flag", linkerd
         if "(HTTP 404)" in snap.errors.get(optional, ""):
             snap.errors.pop(optional)
     if proxy_reads is not None:
+        # lazy: only `stat` reads every proxy: proxy_metrics brings cluster/stat.py and stats/
         from .proxy_metrics import gather_proxy_metrics
 
         gather_proxy_metrics(kube, snap, proxy_reads)
@@ -159,11 +136,6 @@ def _gather_collector(kube: Any, snap: Snapshot, interval: float, probe_exporter
                       log_since_seconds: Optional[int]) -> None:
     """The second round, once the collector is known: its logs, self-metrics, receiver targets, its
     service account's permissions, and the exporter's Service."""
-    from ..collector import facts as facts_mod
-    from .collector import TargetsUnreadable, read_targets
-    from .otlp_proof import prove_configured, provable
-    from .probe import dial
-
     ns = snap.collector_namespace
     facts = snap.collector_facts()
     pods = [p for p in snap.collector_pods() if (p.get("status") or {}).get("phase") == "Running"]
@@ -171,8 +143,6 @@ def _gather_collector(kube: Any, snap: Snapshot, interval: float, probe_exporter
     steps: Dict[str, Callable[[], Any]] = {}
 
     def targets_or_reason(pod: str, port: int):
-        from ..scrape.receiver import CheckHook, compact_for_check, for_check
-
         try:   # each target reduced as it is decoded (CheckHook if the answer must be parsed whole)
             return compact_for_check(read_targets(kube, ns, pod, port, state="active", object_hook=CheckHook(),
                                                   reduce=for_check()))

@@ -5,13 +5,19 @@ prints and waits.
 """
 from __future__ import annotations
 
+import datetime
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from ..errors import Conflict, KubeError, PluginError
+from . import operator as operator_mode
+from . import policy as policy_io
+from ..errors import Conflict, Forbidden, KubeError, PluginError, UsageError
 from ..k8s.refs import is_ours, object_ref
+from ..kube import resource_for
 from ..naming import (COLLECTOR_NAME, CONTROL_PLANE_LABEL, EXTENSION_LABEL, EXTENSION_NAME, MANAGED_BY_SELECTOR,
                       REFERENCE_CONFIGMAP, REFERENCE_WORKLOAD, RESTART_FIELD_MANAGER, RESTARTED_AT_ANNOTATION,
                       SECRET_NAME)
+from ..render.common import credentials_in_secret, secret
+from ..render.manifests import render
 
 
 # --- Linkerd ----------------------------------------------------------------------------------
@@ -104,8 +110,6 @@ def _partial_hint(done: List[Tuple[dict, str]], objects: List[dict], dry_run: bo
 
 def existing_objects(kube, objects: List[dict]) -> Dict[str, Optional[dict]]:
     """What is already in the cluster under each rendered object's name (None: nothing)."""
-    from ..kube import resource_for
-
     found: Dict[str, Optional[dict]] = {}
     for obj in objects:
         res = resource_for(obj)
@@ -180,8 +184,6 @@ def restart_rollout(kube, workload: dict, *, dry_run: bool, now: Optional[str] =
     """What `kubectl rollout restart` does: a new restartedAt annotation on the pod template. Applied as
     a separate field manager that owns only that annotation (forced: an earlier `kubectl rollout
     restart` may own it), so the regular apply keeps it."""
-    import datetime
-
     stamp = now or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     meta = workload["metadata"]
     partial = {"apiVersion": workload["apiVersion"], "kind": workload["kind"],
@@ -242,11 +244,6 @@ def install(kube, options, *, linkerd_namespace: Optional[str], require_linkerd:
     """Render `options` (render.options.InstallOptions) for this cluster and apply it: one `echo` line per
     object, `note` for objects left out, `inform` for what install decided, `warn` for what the user
     should act on."""
-    from ..naming import COLLECTOR_NAME
-    from ..render.manifests import render, secret
-    from . import operator as operator_mode
-    from . import policy as policy_io
-
     options.linkerd_namespace = detect_linkerd_namespace(kube, linkerd_namespace, required=require_linkerd)
     if options.mode == "operator":
         operator_mode.require_operator(kube, options.namespace)
@@ -305,8 +302,6 @@ def install(kube, options, *, linkerd_namespace: Optional[str], require_linkerd:
 def prepare_print(kube, options, warn: Callable[[str], None], note: Callable[[str], None]) -> None:
     """Printing renders what applying would: Linkerd's namespace as detected, and with a Secret that
     applying would keep, its credentials."""
-    from ..errors import Forbidden
-
     options.linkerd_namespace = detect_linkerd_namespace(kube, None, required=False)
     try:
         _reason, kept = keep_user_secret(kube, options.namespace, options.credentials_given)
@@ -321,9 +316,6 @@ def reuse_kept_secret(options, kept: dict, warn: Callable[[str], None]) -> None:
     """A Secret from an earlier install is kept when no credential flag is given: the config then uses
     its credentials, but only for the endpoint they were given for (never, say, production
     credentials sent to the demo backend)."""
-    from ..errors import UsageError
-    from ..render.manifests import credentials_in_secret
-
     endpoint, credentials = credentials_in_secret(kept)
     delete = f"kubectl -n {options.namespace} delete secret {SECRET_NAME}"
     if endpoint is not None and endpoint != options.endpoint:

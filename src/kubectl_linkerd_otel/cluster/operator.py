@@ -7,11 +7,15 @@ import json
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ..collector.locate import CollectorLocation
 from ..errors import KubeError, NotFound, PluginError
+from ..k8s.durations import format_go_duration
+from ..k8s.limits import TARGETS_ANSWER
 from ..k8s.refs import is_ours
 from ..naming import COLLECTOR_NAME, CONFIGMAP_NAME
 from ..render.operator import (ALLOCATOR_NAME, ALLOCATOR_PORT, CA_CONFIGMAP, CR_NAME, OPERATOR_INSTALL_HINT,
                                STATEFULSET_NAME)
+from ..render.yaml_out import dump
 
 RESOURCE = "opentelemetrycollectors.opentelemetry.io"
 POLL_SECONDS = 2.0
@@ -87,8 +91,6 @@ def wait_ready(kube: Any, namespace: str, *, timeout: float, echo_err: Callable[
             echo_err(f"opentelemetrycollector.opentelemetry.io/{CR_NAME} rolled out: {text}")
             return
         if time.monotonic() >= deadline:
-            from ..k8s.durations import format_go_duration
-
             raise PluginError(f"timed out after {format_go_duration(timeout)} waiting for the operator "
                               f"({text})",
                               hint=f"see `kubectl -n {namespace} describe opentelemetrycollector {CR_NAME}` "
@@ -108,8 +110,6 @@ def _running(pods: List[dict]) -> List[dict]:
 
 
 def _proxy_json(kube: Any, namespace: str, pod: str, path: str):
-    from ..k8s.limits import TARGETS_ANSWER
-
     response = kube.proxy_get(namespace, pod, ALLOCATOR_PORT, path, limit=TARGETS_ANSWER)
     if response.status != 200:
         raise ValueError(f"GET {path} answered HTTP {response.status}")
@@ -171,8 +171,6 @@ def read_state(kube: Any, namespace: str, *, assignment: bool = True) -> Dict[st
 def config_text(resource: dict) -> Optional[str]:
     """The collector config the CR carries (with its scrape jobs; the operator's ConfigMap has the rewrite
     that asks the allocator instead)."""
-    from ..render.yaml_out import dump
-
     config = (resource.get("spec") or {}).get("config")
     if isinstance(config, str):      # v1alpha1 wrote it as text
         return config
@@ -211,8 +209,6 @@ def pod_discovery_account(snap: Any) -> Optional[str]:
 def locate(kube: Any, namespace: str):
     """For `targets`: the collectors of operator mode as a collector.locate.CollectorLocation (the CR's
     config standing in for a ConfigMap), and the allocator's assignment; (None, {}) without our CR."""
-    from ..collector.locate import CollectorLocation
-
     state = read_state(kube, namespace)
     if not state:
         return None, {}

@@ -20,8 +20,11 @@ import time
 from typing import List, Optional, Tuple
 from urllib.parse import unquote
 
-from .otlp_proof import (EMPTY_EXPORT_METRICS_REQUEST, MAX_ANSWER, NOT_FOUND, NOT_GRPC, OK, REFUSED, TIMEOUT_SECONDS,
-                         TLS, UNCLEAR, UNREACHABLE, Proof, _first_line, vendor_words)
+from .. import __version__
+from ..collector.endpoints import endpoint_hostport
+from ..scrape.text import shown
+from .otlp_answer import (EMPTY_EXPORT_METRICS_REQUEST, MAX_ANSWER, NOT_FOUND, NOT_GRPC, OK, REFUSED, TIMEOUT_SECONDS,
+                          TLS, UNCLEAR, UNREACHABLE, Proof, first_line, vendor_words)
 
 GRPC_PATH = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
 # not compressed (0), then the message's length (4 bytes, big-endian), then the message: none
@@ -29,9 +32,6 @@ GRPC_MESSAGE = b"\x00" + len(EMPTY_EXPORT_METRICS_REQUEST).to_bytes(4, "big") + 
 MAX_RECEIVED = 1024 * 1024          # everything read from the connection, frames included
 MAX_HEADER_LIST = 64 * 1024
 
-CODES = ("OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-         "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-         "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED")
 UNAUTHENTICATED, PERMISSION_DENIED, UNIMPLEMENTED, UNKNOWN = 16, 7, 12, 2
 # an answer without grpc-status (a proxy's): doc/http-grpc-status-mapping.md
 HTTP_TO_GRPC = {400: 13, 401: UNAUTHENTICATED, 403: PERMISSION_DENIED, 404: UNIMPLEMENTED,
@@ -45,10 +45,6 @@ MAYBE_TLS_HINT = ("if the endpoint speaks TLS, drop --insecure (--ca-file for a 
                   "--exporter-endpoint")
 NOT_GRPC_HINT = ("check --exporter-endpoint and --exporter-protocol: OTLP/gRPC usually listens on 4317, "
                  "OTLP/HTTP on 4318")
-
-
-def code_name(code: int) -> str:
-    return CODES[code] if 0 <= code < len(CODES) else f"code {code}"
 
 
 def outcome_of(code: int) -> str:
@@ -69,10 +65,9 @@ def prove_grpc(endpoint: str, headers: List[Tuple[str, str]], *, plain: bool, ca
                timeout: float = TIMEOUT_SECONDS) -> Proof:
     """Call MetricsService/Export with the empty request and `headers`; `plain` for h2c (the exporter's
     `tls.insecure`), else TLS trusting the system's CAs or `ca_pem`. Everything within `timeout`."""
+    # lazy: socket and ssl cost ~12 ms at start-up; only the OTLP/gRPC proof dials
     import socket
     import ssl
-
-    from ..collector.endpoints import endpoint_hostport
 
     host, port = endpoint_hostport(endpoint, "grpc")
     where = authority(host, port)
@@ -82,23 +77,23 @@ def prove_grpc(endpoint: str, headers: List[Tuple[str, str]], *, plain: bool, ca
     except socket.timeout:
         return Proof(UNREACHABLE, where, words=f"no answer within {timeout:g}s")
     except OSError as exc:
-        return Proof(UNREACHABLE, where, words=_first_line(str(exc)))
+        return Proof(UNREACHABLE, where, words=first_line(str(exc)))
     try:
         if not plain:
             try:
                 context = ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
             except (ssl.SSLError, ValueError) as exc:
-                return Proof(TLS, where, words=f"the CA certificate cannot be loaded: {_first_line(str(exc))}",
+                return Proof(TLS, where, words=f"the CA certificate cannot be loaded: {first_line(str(exc))}",
                              hint="give a PEM CA certificate with --ca-file")
             context.set_alpn_protocols(["h2"])
             try:
                 sock = context.wrap_socket(sock, server_hostname=host)
             except ssl.SSLCertVerificationError as exc:
-                return Proof(TLS, where, words=_first_line(str(exc)), hint=CERTIFICATE_HINT)
+                return Proof(TLS, where, words=first_line(str(exc)), hint=CERTIFICATE_HINT)
             except socket.timeout:
                 return Proof(TLS, where, words=f"no TLS handshake within {timeout:g}s", hint=NOT_TLS_HINT)
             except (ssl.SSLError, OSError) as exc:
-                return Proof(TLS, where, words=_first_line(str(exc)) or type(exc).__name__, hint=NOT_TLS_HINT)
+                return Proof(TLS, where, words=first_line(str(exc)) or type(exc).__name__, hint=NOT_TLS_HINT)
         return _call(sock, where, "http" if plain else "https", headers, deadline, timeout)
     finally:
         sock.close()
@@ -106,6 +101,7 @@ def prove_grpc(endpoint: str, headers: List[Tuple[str, str]], *, plain: bool, ca
 
 def _call(sock, where: str, scheme: str, headers: List[Tuple[str, str]], deadline: float,
           timeout: float) -> Proof:
+    # lazy: socket and h2 cost ~18 ms at start-up; only the OTLP/gRPC proof speaks HTTP/2
     import socket
 
     import h2.config
@@ -113,8 +109,6 @@ def _call(sock, where: str, scheme: str, headers: List[Tuple[str, str]], deadlin
     import h2.events
     import h2.exceptions
     import h2.settings
-
-    from .. import __version__
 
     conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding=None))
     conn.local_settings = h2.settings.Settings(client=True, initial_values={
@@ -162,7 +156,7 @@ def _call(sock, where: str, scheme: str, headers: List[Tuple[str, str]], deadlin
             try:
                 events = conn.receive_data(data)
             except h2.exceptions.ProtocolError as exc:
-                return fail(NOT_GRPC, "not HTTP/2: " + (_first_line(str(exc)) or type(exc).__name__), NOT_GRPC_HINT)
+                return fail(NOT_GRPC, "not HTTP/2: " + (first_line(str(exc)) or type(exc).__name__), NOT_GRPC_HINT)
             for event in events:
                 if isinstance(event, h2.events.ResponseReceived) and event.stream_id == stream:
                     answer = _headers(event.headers)
@@ -179,18 +173,18 @@ def _call(sock, where: str, scheme: str, headers: List[Tuple[str, str]], deadlin
                     said = (event.additional_data or b"").decode("utf-8", errors="replace")
                     return fail(NOT_GRPC if not answer else UNCLEAR,
                                 f"the server closed the connection (HTTP/2 GOAWAY, error code "
-                                f"{int(event.error_code)}{', ' + _first_line(said) if said.strip() else ''})",
+                                f"{int(event.error_code)}{', ' + first_line(said) if said.strip() else ''})",
                                 NOT_GRPC_HINT if not answer else "")
             sock.sendall(conn.data_to_send())
     except h2.exceptions.H2Error as exc:    # the connection's state machine refused a step: not a usable answer
-        return fail(UNCLEAR, "HTTP/2: " + (_first_line(str(exc)) or type(exc).__name__))
+        return fail(UNCLEAR, "HTTP/2: " + (first_line(str(exc)) or type(exc).__name__))
     except socket.timeout:
         return fail(UNREACHABLE, f"no answer within {timeout:g}s")
     except OSError as exc:
         if not received:    # it took the connection, then dropped it unanswered
             return fail(NOT_GRPC, "the connection was reset without an HTTP/2 answer",
                         MAYBE_TLS_HINT if scheme == "http" else NOT_GRPC_HINT)
-        return fail(UNREACHABLE, _first_line(str(exc)) or type(exc).__name__)
+        return fail(UNREACHABLE, first_line(str(exc)) or type(exc).__name__)
     return _verdict(where, answer, trailers, bytes(body))
 
 
@@ -215,8 +209,6 @@ def _not_http2(first: bytes, scheme: str) -> Optional[Tuple[str, str]]:
     """(what the endpoint said instead, what to check) when its first bytes are not HTTP/2's: a server
     opens with a SETTINGS frame (RFC 9113 section 3.4: 9 bytes of frame header, type 4, stream 0). An
     HTTP/1 status line, a TLS record answering plain text, or anything else."""
-    from ..scrape.text import shown
-
     if scheme == "http" and len(first) >= 2 and first[0] in (0x15, 0x16) and first[1] == 0x03:
         return "it answered the plain-text connection with TLS", WANTS_TLS_HINT
     if first.startswith(b"HTTP/1."):

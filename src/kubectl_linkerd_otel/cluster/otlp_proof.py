@@ -8,42 +8,27 @@ metric. POST <endpoint>/v1/metrics, as the collector's otlp_http exporter sends 
 exporter is about to be configured with.
 
 An OTLP/HTTP error answer is a google.rpc.Status (protobuf, or JSON for JSON requests); vendors also
-answer in plain text or JSON of their own. The vendor's own words are shown, escaped and bounded.
+answer in plain text or JSON of their own. The vendor's own words are shown, escaped and bounded (cluster/otlp_answer.py).
 """
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+import base64
 from typing import List, Optional, Tuple
 
-EMPTY_EXPORT_METRICS_REQUEST = b""      # ExportMetricsServiceRequest{}: no fields, zero bytes
+from ..collector.backends import backend_for_endpoint, key_region
+from ..collector.config import component_type
+from ..collector.endpoints import plain_text
+from ..collector.facts import cluster_service, expand_env
+from ..collector.locate import collector_container, mounted_file, template_spec
+from ..errors import UsageError
+from ..k8s.credentials import ENV_REF, redact_text
+from ..k8s.urls import mask_url
+from .otlp_answer import (EMPTY_EXPORT_METRICS_REQUEST, MAX_ANSWER, NOT_FOUND, NOT_GRPC, OK, REFUSED, TIMEOUT_SECONDS,
+                          TLS, UNCLEAR, UNREACHABLE, Proof, first_line, vendor_words)
+from .otlp_grpc import GRPC_PATH, prove_grpc
+
 CONTENT_TYPE = "application/x-protobuf"
 METRICS_PATH = "/v1/metrics"
-TIMEOUT_SECONDS = 10.0
-MAX_ANSWER = 64 * 1024
-MAX_WORDS = 200
-
-OK, REFUSED, NOT_FOUND, UNCLEAR, UNREACHABLE, TLS = "ok", "refused", "not-found", "unclear", "unreachable", "tls"
-NOT_GRPC = "not-grpc"       # the gRPC proof reached something that does not answer gRPC over HTTP/2
-
-
-@dataclass
-class Proof:
-    outcome: str            # one of the constants above
-    url: str
-    status: int = 0         # the HTTP status, when there was an answer
-    words: str = ""         # the vendor's words, or the connection error
-    grpc_status: Optional[int] = None   # OTLP/gRPC: the grpc-status answered
-    hint: str = ""          # what to check, where the outcome alone does not say (TLS, not gRPC)
-
-    @property
-    def answer(self) -> str:
-        """The answer as a user reads it: HTTP 403, or gRPC UNAUTHENTICATED (16)."""
-        if self.grpc_status is not None:
-            from .otlp_grpc import code_name
-
-            return f"gRPC {code_name(self.grpc_status)} ({self.grpc_status})"
-        return f"HTTP {self.status}"
 
 
 def metrics_url(endpoint: str) -> str:
@@ -54,6 +39,7 @@ def metrics_url(endpoint: str) -> str:
 def prove_http(endpoint: str, headers: List[Tuple[str, str]], *, ca_pem: Optional[str] = None,
                timeout: float = TIMEOUT_SECONDS) -> Proof:
     """Send the empty export with `headers` and say what the endpoint made of it."""
+    # lazy: ssl and httpx cost ~100 ms at start-up; only the credentials proof sends the export
     import ssl
 
     import httpx
@@ -62,7 +48,7 @@ def prove_http(endpoint: str, headers: List[Tuple[str, str]], *, ca_pem: Optiona
     try:
         verify = ssl.create_default_context(cadata=ca_pem) if ca_pem else True
     except (ssl.SSLError, ValueError) as exc:
-        return Proof(TLS, url, words=f"the CA certificate cannot be loaded: {_first_line(str(exc))}",
+        return Proof(TLS, url, words=f"the CA certificate cannot be loaded: {first_line(str(exc))}",
                      hint="give a PEM CA certificate with --ca-file")
     sent = [("Content-Type", CONTENT_TYPE)] + list(headers)
     try:
@@ -72,11 +58,11 @@ def prove_http(endpoint: str, headers: List[Tuple[str, str]], *, ca_pem: Optiona
     except httpx.TimeoutException:
         return Proof(UNREACHABLE, url, words=f"no answer within {timeout:g}s")
     except httpx.ConnectError as exc:
-        text = _first_line(str(exc))
+        text = first_line(str(exc))
         tls = "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text or "TLS" in text
         return Proof(TLS if tls else UNREACHABLE, url, words=text)
     except httpx.HTTPError as exc:
-        return Proof(UNREACHABLE, url, words=_first_line(str(exc)))
+        return Proof(UNREACHABLE, url, words=first_line(str(exc)))
     status = response.status_code
     words = vendor_words(body, response.headers.get("content-type", ""))
     if 200 <= status < 300:
@@ -88,65 +74,6 @@ def prove_http(endpoint: str, headers: List[Tuple[str, str]], *, ca_pem: Optiona
     return Proof(UNCLEAR, url, status, words)
 
 
-def vendor_words(body: bytes, content_type: str) -> str:
-    """What the answer says, for a message: a google.rpc.Status' message, a JSON `message`/`error`, or
-    the text itself; escaped, one line, bounded."""
-    from ..scrape.text import shown
-
-    text = ""
-    if "protobuf" in content_type:
-        text = status_message(body) or ""
-    else:
-        decoded = body.decode("utf-8", errors="replace").strip()
-        try:
-            doc = json.loads(decoded) if decoded.startswith("{") else None
-        except ValueError:
-            doc = None
-        if isinstance(doc, dict):
-            for key in ("message", "error", "errors", "detail"):
-                if doc.get(key):
-                    text = doc[key] if isinstance(doc[key], str) else json.dumps(doc[key])
-                    break
-        text = text or decoded
-    return shown(" ".join(text.split()), MAX_WORDS)
-
-
-def status_message(data: bytes) -> Optional[str]:
-    """The `message` (field 2, a string) of a protobuf google.rpc.Status, or None when `data` is not one."""
-    pos, message = 0, None
-    try:
-        while pos < len(data):
-            key, pos = _varint(data, pos)
-            field, wire = key >> 3, key & 7
-            if wire == 0:
-                _value, pos = _varint(data, pos)
-            elif wire == 2:
-                size, pos = _varint(data, pos)
-                if pos + size > len(data):
-                    return None
-                if field == 2:
-                    message = data[pos:pos + size].decode("utf-8", errors="replace")
-                pos += size
-            else:
-                return None
-    except IndexError:
-        return None
-    return message
-
-
-def _varint(data: bytes, pos: int) -> Tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-        if shift > 63:
-            raise IndexError("varint too long")
-
-
 def _bounded(chunks) -> bytes:
     out = bytearray()
     for chunk in chunks:
@@ -154,12 +81,6 @@ def _bounded(chunks) -> bytes:
         if len(out) >= MAX_ANSWER:
             break
     return bytes(out)
-
-
-def _first_line(text: str) -> str:
-    from ..scrape.text import shown
-
-    return shown((text.strip().splitlines() or [""])[0], MAX_WORDS)
 
 
 SKIP_HINT = "--skip-credentials-check installs without this proof"
@@ -172,11 +93,6 @@ def prove_before_install(opts, *, fix: str, note, warn) -> None:
     OTLP metrics service, does not speak the protocol, or cannot be reached; `fix` says what to check (the
     variable the key came from). What is not proven is said with `note`; an unclear answer is a `warn`ing,
     and install goes on."""
-    from ..collector.endpoints import plain_text
-    from ..collector.facts import cluster_service
-    from ..errors import UsageError
-    from ..k8s.urls import mask_url
-
     if opts.uses_demo_backend or not opts.credentials_given:
         return
     grpc = opts.exporter_protocol == "grpc"
@@ -188,8 +104,6 @@ def prove_before_install(opts, *, fix: str, note, warn) -> None:
         return
     headers = list(opts.plain_headers()) + [(name, cred.prefix + cred.value) for name, cred in opts.credentials()]
     if grpc:
-        from .otlp_grpc import GRPC_PATH, prove_grpc
-
         proof = prove_grpc(opts.endpoint, headers, ca_pem=opts.ca_pem,
                            plain=plain_text(opts.endpoint, "grpc", opts.insecure, has_ca=bool(opts.ca_pem)))
         export = "an empty OTLP/gRPC export"
@@ -232,8 +146,6 @@ OTLP_EXPORTERS = {"otlp_http": "http", "otlphttp": "http", "otlp_grpc": "grpc", 
 def provable(exporter) -> bool:
     """An OTLP exporter (collector/facts.Exporter) `check --probe-exporter` can prove: OTLP/HTTP or
     OTLP/gRPC, with an endpoint outside the cluster."""
-    from ..collector.facts import cluster_service
-
     return exporter.kind in OTLP_EXPORTERS and bool(exporter.endpoint) and \
         cluster_service(exporter.endpoint, exporter.protocol) is None
 
@@ -245,14 +157,6 @@ def prove_configured(kube, snap, name: str) -> dict:
     collector sends them (`${env:VAR}` resolved from the collector container's env and the Secrets it
     names). The answer holds the outcome only, never a credential: {outcome, url, status, answer, words,
     hint}."""
-    import base64
-
-    from ..collector.config import component_type
-    from ..collector.endpoints import plain_text
-    from ..collector.facts import expand_env
-    from ..collector.locate import collector_container, mounted_file, template_spec
-    from ..k8s.credentials import ENV_REF
-
     config = snap.collector_facts().config or {}
     exporter = (config.get("exporters") or {}).get(name) or {}
     protocol = OTLP_EXPORTERS.get(component_type(name), "http")
@@ -293,11 +197,7 @@ def prove_configured(kube, snap, name: str) -> dict:
                                                   f"collector's container does not set"}
         # `$$` is the collector's escaped `$`: kept out of the expansion
         headers.append((str(header), expand_env(text.replace("$$", "\0"), env).replace("\0", "$")))
-    from ..k8s.credentials import redact_text
-
     if protocol == "grpc":
-        from .otlp_grpc import prove_grpc
-
         insecure = tls.get("insecure") is True or str(tls.get("insecure")).lower() == "true"
         result = prove_grpc(endpoint, headers, ca_pem=ca_pem,
                             plain=plain_text(endpoint, "grpc", insecure, has_ca=ca_pem is not None))
@@ -311,8 +211,6 @@ def prove_configured(kube, snap, name: str) -> dict:
 def _key_region(endpoint: str, headers: List[Tuple[str, str]]) -> Optional[str]:
     """The region the API key names, for a backend whose keys say it (collector/backends.key_region): a
     fact about the key, never the key, for the region-mismatch check."""
-    from ..collector.backends import backend_for_endpoint, key_region
-
     backend = backend_for_endpoint(endpoint)
     if backend is None or backend.key_header is None:
         return None

@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..errors import Conflict, KubeError, PluginError, UsageError
-from ..naming import COLLECTOR_NAMESPACE_LABEL, MANAGED_BY_SELECTOR
+from ..errors import (ApiStatusError, ApiTimeout, ApiUnreachable, Conflict, Forbidden, KubeconfigError, KubeError,
+                      NotFound, PluginError, UsageError)
+from ..kube import Resource
+from ..naming import COLLECTOR_NAME, COLLECTOR_NAMESPACE_LABEL, MANAGED_BY_SELECTOR
 from ..render import policy as render_policy
 
 MESHED_LABEL = "linkerd.io/control-plane-ns"
@@ -27,8 +29,6 @@ class PolicyPlan:
 
 
 def _resource(kind: str, version: str):
-    from ..kube import Resource
-
     return Resource(f"{render_policy.GROUP}/{version}", render_policy.PLURALS[kind], kind, True)
 
 
@@ -167,8 +167,6 @@ def _partial(done, policy_plan: PolicyPlan, dry_run: bool, first: str = "") -> s
 def _may_skip(exc: Exception) -> bool:
     """A policy kind uninstall may leave for a second run: refused to us, or its API failing by itself;
     never an API server that cannot be reached or does not answer as one."""
-    from ..errors import ApiStatusError, Forbidden
-
     return isinstance(exc, Forbidden) or (isinstance(exc, ApiStatusError) and
                                           (exc.status == 429 or exc.status >= 500))
 
@@ -177,8 +175,6 @@ def objects_to_delete(kube, collector_namespace: str) -> Tuple[List[Tuple[object
     """(resource, object) pairs of the policy objects the install for `collector_namespace` created, in
     delete order (selected by our labels, never by name: nothing of anyone else's), and what could not be
     looked at. Discovery that fails does not stop uninstall: every version we render is tried instead."""
-    from ..errors import NotFound
-
     problems: List[str] = []
     try:
         served: Optional[Dict[str, List[str]]] = served_versions(kube)
@@ -216,9 +212,6 @@ def before_namespace(found: List[Tuple[object, dict]], ours: List[Tuple[object, 
 def plan_for_printing(get_kube, install, namespaces: Sequence[str], *, note: Callable[[str], None]) -> List[dict]:
     """The policy objects `install` would apply, printed: from the cluster when it answers; without one,
     for the namespaces named by --policy-namespace at the newest versions we know, and saying so."""
-    from ..errors import ApiTimeout, ApiUnreachable, KubeconfigError
-    from ..naming import COLLECTOR_NAME
-
     try:
         found = plan(get_kube(), collector_namespace=install.namespace, service_account=COLLECTOR_NAME,
                      linkerd_namespace=install.linkerd_namespace, namespaces=namespaces)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..collector.endpoints import endpoint_hostport
+
 
 def dial(exporter: Any, timeout: float = 5.0) -> str:
     """"" when the connection (and TLS handshake) worked, else why not."""
+    # lazy: socket and ssl cost ~12 ms at start-up; only check --probe-exporter dials the exporter
     import socket
     import ssl
-
-    from ..collector.endpoints import endpoint_hostport
 
     host, port = endpoint_hostport(exporter.endpoint, exporter.protocol)
     try:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Forbidden, Unauthorized
+from ..stats.golden import proxies_to_read
+from ..stats.proxy_text import golden_lines, stat_lines
 from .stat import DEFAULT_CONCURRENCY, DEFAULT_READ_TIMEOUT, pair, read_pass
 
 
@@ -27,9 +29,6 @@ def proxy_key(namespace: str, pod: str) -> str:
 def gather_proxy_metrics(kube: Any, snap: Any, reads: ProxyReads) -> None:
     """Fill snap.proxy_metrics ("ns/pod" -> {first, first_at, second, second_at}) and
     snap.proxy_metrics_errors ("ns/pod" -> why); never raises for cluster errors."""
-    from ..stats.golden import proxies_to_read
-    from ..stats.proxy_text import golden_lines, stat_lines
-
     snap.proxy_metrics = {}
     targets = proxies_to_read(snap.pods, "pod")
     if not targets:

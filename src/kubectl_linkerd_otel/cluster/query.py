@@ -10,6 +10,7 @@ most that long and fails only its own check.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import time
@@ -19,10 +20,16 @@ from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from ..checks.backend import NOT_ASKED as HOW_TO_ENABLE
+from ..checks.common import facts
+from ..collector.facts import cluster_service
+from ..collector.locate import template_spec
 from ..scrape import arrival
-from ..errors import KubeError, PluginError, UsageError
+from ..errors import ApiTimeout, KubeError, PluginError, UsageError
+from ..k8s.bounded import Exceeded, read_chunks, read_file, too_big
+from ..k8s.limits import CERT_FILE, METRICS_ANSWER
 from ..k8s.ports import netloc_port, parse_port
 from ..k8s.urls import mask_url
+from ..snapshot.simulation import simulation
 
 DEFAULT_TIMEOUT = 10.0
 OPENOBSERVE_HTTP_PORT = 5080
@@ -78,9 +85,6 @@ def settings_from_flags(url: Optional[str], basic_auth_env: Optional[str], heade
         if ":" not in value:
             raise UsageError(f"--query-basic-auth-from-env {basic_auth_env}: the variable must hold USER:PASSWORD")
     if ca_file is not None:
-        from ..k8s.bounded import read_file
-        from ..k8s.limits import CERT_FILE
-
         try:
             text = read_file(ca_file, CERT_FILE, text=True, fix="give the PEM file of the backend's CA certificate")
         except UsageError as exc:
@@ -96,8 +100,6 @@ def settings_from_flags(url: Optional[str], basic_auth_env: Optional[str], heade
 def query_backend(kube: Any, snap: Any, settings: QuerySettings, now: Optional[float] = None) -> Dict[str, Any]:
     """What `snap.backend` holds: {"where", "source", "skipped", "error", "transient", "answers", "errors",
     "now"}. Never raises: every failure is data for the check."""
-    from ..checks.targets import simulation
-
     now = time.time() if now is None else now
     out: Dict[str, Any] = {"where": "", "source": "", "skipped": "", "error": "", "transient": False,
                            "answers": {}, "errors": {}, "now": now}
@@ -160,10 +162,8 @@ class _Failed(Exception):
 
 # -- --query-url ---------------------------------------------------------------------------------
 def _direct(settings: QuerySettings):
+    # lazy: httpx costs ~90 ms at start-up; only --query-url asks the backend directly
     import httpx
-
-    from ..k8s.bounded import Exceeded, read_chunks, too_big
-    from ..k8s.limits import METRICS_ANSWER
 
     headers = [("Accept", "application/json")] + list(settings.headers)
     if settings.basic_auth_env:
@@ -171,6 +171,7 @@ def _direct(settings: QuerySettings):
         headers.append(("Authorization", f"Basic {token}"))
     verify: Any = True
     if settings.ca_file:
+        # lazy: ssl costs ~10 ms at start-up; only a CA file for the query API needs it
         import ssl
 
         try:
@@ -244,9 +245,6 @@ class OpenObserve:
 def openobserve_target(snap: Any) -> Optional[OpenObserve]:
     """The in-cluster OpenObserve the collector exports to (the default install's), with its HTTP port from
     the Service; None when the exporter is not one. Raises _Unusable when it is but cannot be asked."""
-    from ..checks.common import facts
-    from ..collector.facts import cluster_service
-
     found = facts(snap)
     raw_exporters = (found.config or {}).get("exporters") if isinstance(found.config, dict) else None
     for exporter in found.exporters:
@@ -286,8 +284,6 @@ _ENV_REF = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}")
 def _authorization(kube: Any, snap: Any, found: OpenObserve) -> str:
     """The exporter's Authorization value with `${env:VAR}` resolved from the collector container's env:
     a literal, or the Secret key it refers to (read here, kept in memory only)."""
-    from ..collector.locate import template_spec
-
     value = found.authorization
     if not value:
         raise _Unusable(f"exporter {found.exporter} sends no Authorization header to OpenObserve, so there are "
@@ -334,8 +330,6 @@ def _status_of(exc: PluginError) -> str:
 
 
 def _through_service_proxy(kube: Any, snap: Any, found: OpenObserve, settings: QuerySettings):
-    import json
-
     authorization = _authorization(kube, snap, found)
     cookie = json.dumps({"access_token": authorization, "refresh_token": ""}, separators=(",", ":"))
     headers = [("Cookie", f"{OPENOBSERVE_COOKIE}={cookie}")]
@@ -349,8 +343,6 @@ def _through_service_proxy(kube: Any, snap: Any, found: OpenObserve, settings: Q
             response = kube.service_proxy_get(found.namespace, found.service, found.port, path, params=params,
                                               headers=headers, timeout=remaining)
         except KubeError as exc:
-            from ..errors import ApiTimeout
-
             if isinstance(exc, ApiTimeout):
                 raise _Failed(f"OpenObserve did not answer within {settings.timeout:g}s through the service "
                               "proxy; raise --query-timeout if it is just slow", transient=True) from None

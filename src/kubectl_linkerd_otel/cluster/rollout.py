@@ -7,6 +7,7 @@ from typing import Callable, List, Tuple
 
 from ..errors import KubeError, PluginError
 from ..k8s.durations import format_go_duration
+from ..k8s.podstatus import is_fully_ready, not_ready_reason, ready_column, waiting_reasons
 from ..k8s.refs import object_ref
 
 POLL_SECONDS = 2.0
@@ -55,8 +56,6 @@ def _last_event(kube, namespace: str, pod: str) -> str:
 
 def not_ready_pods(kube, workload: dict) -> List[str]:
     """One line per collector pod that is not ready: name, READY, why, last event."""
-    from ..k8s.podstatus import is_fully_ready, not_ready_reason, ready_column, waiting_reasons
-
     namespace = workload["metadata"]["namespace"]
     lines = []
     for pod in kube.list("pods", namespace, label_selector=_pod_selector(workload)):

@@ -3,9 +3,12 @@ can count series per target (scrape/series.py) the way the receiver counts
 `scrape_samples_post_metric_relabeling`."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Tuple
 
 from ..k8s.ports import parse_port
+from ..snapshot.simulation import simulation
+from .step_errors import describe_error
 
 SAMPLE_TARGETS = 3      # per job: enough for a figure, cheap on the API server
 
@@ -13,8 +16,6 @@ SAMPLE_TARGETS = 3      # per job: enough for a figure, cheap on the API server
 def sample_targets(snap: Any) -> List[Tuple[str, str, str, int]]:
     """(job, namespace, pod, port) of up to SAMPLE_TARGETS active pod targets per job (those the collector
     reports up, when its targets are known)."""
-    from ..checks.targets import simulation
-
     sim = simulation(snap)
     if isinstance(sim, str):
         return []
@@ -33,10 +34,6 @@ def sample_targets(snap: Any) -> List[Tuple[str, str, str, int]]:
 
 def gather_proxy_series(kube: Any, snap: Any) -> None:
     """Fill snap.target_metrics ("job/ns/pod" -> text) and snap.target_metrics_errors; never raises."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from .gather import describe_error
-
     def read(item):
         _job, ns, pod, port = item
         response = kube.proxy_get(ns, pod, port, "/metrics")

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from ..errors import ApiTimeout, Forbidden, KubeError, Unauthorized
-from ..stats.golden import PodKey, Readings
+from ..report.stat import nothing_found
+from ..stats.golden import PodKey, Readings, proxies_to_read
 from ..stats.proxy_text import MetricsTextError, Reading, parse
 
 METRICS_PATH = "/metrics"
@@ -142,14 +143,10 @@ class Selection:
         return self.kube.list("pods", self.namespace)
 
     def targets(self) -> Tuple[List[dict], List[Tuple[str, str, int]]]:
-        from ..stats.golden import proxies_to_read
-
         pods = self.pods()
         return pods, proxies_to_read(pods, self.kind, self.name)
 
     def describe(self, short: str) -> str:
-        from ..report.stat import nothing_found
-
         return nothing_found(short, self.name, self.namespace)
 
 

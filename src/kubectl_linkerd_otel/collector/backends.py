@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
 from ..errors import UsageError
+from .endpoints import split_endpoint
 
 CUMULATIVE, DELTA = "cumulative", "delta"
 TEMPORALITIES = (CUMULATIVE, DELTA)
@@ -137,8 +138,6 @@ NAMES = tuple(BACKENDS)
 
 
 def _hosts(backend: Backend) -> Tuple[Optional[str], ...]:
-    from .endpoints import split_endpoint
-
     if backend.endpoint is None:
         return ()
     if backend.regions:
@@ -148,8 +147,6 @@ def _hosts(backend: Backend) -> Tuple[Optional[str], ...]:
 
 def backend_for_endpoint(endpoint: str) -> Optional[Backend]:
     """The backend a configured exporter endpoint belongs to (its host is one of the preset's), or None."""
-    from .endpoints import split_endpoint
-
     host = (split_endpoint(str(endpoint or "").strip())[1] or "").lower().rstrip(".")
     if not host:
         return None
@@ -175,8 +172,6 @@ def key_region(backend: Backend, key: str) -> Optional[str]:
 
 def endpoint_region(backend: Backend, endpoint: str) -> Optional[str]:
     """The --region value whose endpoint host `endpoint` has (None: not one of the preset's)."""
-    from .endpoints import split_endpoint
-
     host = (split_endpoint(str(endpoint or "").strip())[1] or "").lower().rstrip(".")
     if backend.endpoint is None or "{region}" not in backend.endpoint:
         return None
@@ -208,8 +203,6 @@ def region_mismatch(backend: Backend, endpoint: str, key: str, key_is_region: bo
 
 
 def split_host(endpoint: str) -> str:
-    from .endpoints import split_endpoint
-
     return split_endpoint(str(endpoint))[1]
 
 

@@ -12,6 +12,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 
 from ..errors import UsageError
 from ..k8s.credentials import ENV_REF, config_credentials
+from ..k8s.safeload import yaml_load
 
 KINDS = ("receivers", "processors", "exporters", "extensions", "connectors")
 
@@ -70,9 +71,8 @@ class ConfigSyntaxError(ValueError):
 def read_config(text: str) -> Optional[dict]:
     """The collector config in `text` as a dict, None when the text holds no YAML document at all;
     ConfigSyntaxError when it is not a YAML mapping."""
+    # lazy: yaml costs ~12 ms at start-up; `check` loads this module before it knows a config is there to parse
     import yaml
-
-    from ..k8s.safeload import yaml_load
 
     try:
         data = yaml_load(text)

@@ -15,6 +15,7 @@ config can be read. None when nothing looks like a collector.
 """
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from typing import Iterable, List, Optional, Tuple
 
@@ -102,8 +103,6 @@ def mounted_file(workload: dict, configmaps: List[dict], path: str) -> Optional[
     """The text of the file at `path` in the collector's container when a configMap volume of the
     workload's template puts it there (a volumeMount, with subPath or not, and the volume's items or
     its keys as file names), from `configmaps`; None when it comes from anywhere else."""
-    import posixpath
-
     spec = template_spec(workload)
     container = collector_container(spec) or {}
     volumes = {v.get("name"): v for v in spec.get("volumes") or [] if isinstance(v, dict)}
@@ -218,25 +217,3 @@ def static_env(workload: Optional[dict]) -> dict:
             if "value" in item and item.get("name"):
                 env.setdefault(item["name"], str(item.get("value") or ""))
     return env
-
-
-def readable_receiver(location, config: dict, env=None) -> Tuple[Optional[int], List[dict], List[str]]:
-    """Where the receiver's Prometheus API can be read through pods/proxy: (port, the running collector
-    pods, notes); port None, with a note saying why, when it cannot be read at all."""
-    from ..naming import RECEIVER_API_PORT
-    from ..scrape.config import receivers
-    from .facts import binds_pod_ip, split_hostport
-
-    endpoints = [r.api_server for r in receivers(config, env) if r.api_server]
-    if not endpoints:
-        return None, [], ["the collector's prometheus receiver runs no API server, so health, last error and "
-                          "last scrape are unknown (enable receivers.prometheus.api_server with endpoint "
-                          "0.0.0.0:9090)"]
-    host, port = split_hostport(endpoints[0], RECEIVER_API_PORT)
-    if not binds_pod_ip((host, port)):
-        return None, [], [f"the receiver's API server listens on {host} only: pods/proxy cannot reach it "
-                          f"(use endpoint 0.0.0.0:{port})"]
-    running = [p for p in location.pods if (p.get("status") or {}).get("phase") == "Running"]
-    if not running:
-        return None, [], [f"no running collector pod of {location.describe()}: only the expectation is shown"]
-    return port, running, []

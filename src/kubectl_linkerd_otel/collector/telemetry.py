@@ -43,6 +43,7 @@ def _base(name: str) -> str:
 
 
 def parse(text: str) -> Telemetry:
+    # lazy: prometheus_client's parser costs ~40 ms at start-up; only the collector's self-metrics need it
     from prometheus_client.parser import text_string_to_metric_families
 
     out = Telemetry()

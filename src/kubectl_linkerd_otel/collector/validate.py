@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Collection, Iterator, List, Optional, Tuple
 
+from ..k8s.durations import duration_ns
+from ..scrape.config import ScrapeConfigError, receivers
 from .config import ConfigProblem, component_type, dollar_uses, find_problems
 from .schema import components as C
 from .schema import distributions as D
@@ -45,30 +47,9 @@ class Problem(ConfigProblem):
     path: str = ""
 
 
-_GO_DURATION = re.compile(r"^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+$", re.ASCII)
-_UNIT_NS = {"ns": 1, "us": 1e3, "\u00b5s": 1e3, "\u03bcs": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9}
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)", re.ASCII)
 _TYPE_ID = re.compile(r"^[a-zA-Z][0-9a-zA-Z_]{0,62}$")
 _ENV_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _SCHEMES = ("env", "file", "http", "https", "yaml")
-
-
-def duration_ns(value: Any) -> Optional[int]:
-    """A Go duration (`5s`, `1m30s`, `0`, or an integer of nanoseconds) in ns; None when it is not one
-    (or holds a `${...}` reference)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if text in ("0", "+0", "-0"):
-        return 0
-    if not _GO_DURATION.match(text):
-        return None
-    total = sum(float(n) * _UNIT_NS[u] for n, u in _PART.findall(text))
-    return int(-total if text.startswith("-") else total)
 
 
 def _has_ref(value: Any) -> bool:
@@ -378,8 +359,6 @@ def _pipelines(config: dict, out: _Walker) -> None:
 
 def _prometheus_configs(config: dict, out: _Walker) -> None:
     """The receivers' Prometheus `config`, as Prometheus 3.5 loads it (scrape/config.py)."""
-    from ..scrape.config import ScrapeConfigError, receivers
-
     section = config.get("receivers")
     if not isinstance(section, dict):
         return
@@ -425,4 +404,4 @@ def errors(problems: List[ConfigProblem]) -> List[ConfigProblem]:
     return [p for p in problems if p.severity == "error"]
 
 
-__all__ = ["validate", "duration_ns", "errors", "Problem"]
+__all__ = ["validate", "errors", "Problem"]

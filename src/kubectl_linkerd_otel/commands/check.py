@@ -15,7 +15,7 @@ from ..k8s.limits import INPUT_FILE, in_help
 from .environment import environment
 from .options import global_options, kube_flags, output_option, parse_bool, parse_duration
 from .progress import Progress
-from .snapshots import gather_live
+from .snapshots import gather_live, save
 
 RETRY_EVERY = 5.0
 
@@ -155,8 +155,6 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
         click.echo(render_human(results, short=output == "short", color=env.color), nl=False)
     if save_snapshot:
         # after the report: a bad path must not cost the user the results
-        from .snapshots import save
-
         try:
             save(save_snapshot, snap, opts, gather_seconds=took,
                  redact=not no_redact, source="demo" if demo else "cluster")

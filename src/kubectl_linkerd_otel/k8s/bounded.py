@@ -13,6 +13,7 @@ hand it their answers' chunks). Limits are in limits.py.
 from __future__ import annotations
 
 import io
+import codecs
 import os
 import stat
 import sys
@@ -82,6 +83,7 @@ class _Body:
         if not self.blocks and len(self.head) + len(chunk) <= self.SMALL:
             self.head += chunk
             return
+        # lazy: only an answer past SMALL needs mmap; most reads (and most commands) never load it
         import mmap
 
         view = memoryview(chunk)
@@ -296,8 +298,6 @@ def _read_stdin(label, limit, cap, tail, text, error, sniff):
 def _read_stream(handle, label, limit, cap, tail, text, error, sniff):
     """A binary stream read up to `cap` bytes; decoded as it comes when `text` (so that bytes that are not
     UTF-8 are refused at once)."""
-    import codecs
-
     decoder = codecs.getincrementaldecoder("utf-8")() if text else None
     parts: list = []
     seen = 0
@@ -361,6 +361,7 @@ def gunzip(data: bytes, cap: int) -> bytes:
     """`data` decompressed (every gzip member), piece by piece: Exceeded("size") past `cap` bytes,
     Exceeded("ratio") when past limits.GZIP_CHECK_FROM it has expanded more than GZIP_MAX_RATIO times.
     Damage raises as the gzip module does (EOFError when truncated, OSError / zlib.error when corrupt)."""
+    # lazy: gzip costs ~1.5 ms at start-up; only a gzipped snapshot is decompressed
     import gzip
 
     source = _Trickle(data)

@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, List, NamedTuple
 
+from .safeload import yaml_load
+
 REDACTED = "<redacted>"
 
 # Header (or env var) names whose values are credentials (Authorization, X-Api-Key, Cookie,
@@ -172,9 +174,8 @@ def redact_config_text(text: str) -> str:
     layout kept (so a redacted config reads as the original one did, line numbers included), then the
     free-text rules. When a value cannot be found in the text as written (an escaped string), the
     redacted document is written out instead: never the credential."""
+    # lazy: yaml costs ~12 ms at start-up; only a config's text is redacted with it
     import yaml
-
-    from .safeload import yaml_load
 
     try:
         doc = yaml_load(text)
@@ -197,8 +198,6 @@ def redact_config_text(text: str) -> str:
 
 
 def _still_holds(text: str, found: List[Credential]) -> bool:
-    from .safeload import yaml_load
-
     try:
         doc = yaml_load(text)
     except Exception:   # the replacement broke the document: write the structure out instead

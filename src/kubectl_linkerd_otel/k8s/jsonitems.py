@@ -12,6 +12,7 @@ gives that input's usual answer or error.
 """
 from __future__ import annotations
 
+import codecs
 import json
 from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Tuple
 
@@ -168,8 +169,6 @@ def _array(window: _Window, each: Callable[[Any], None]) -> None:
 def text_chunks(data: bytes, size: int = 1 << 20) -> Iterator[str]:
     """`data` (UTF-8) as text, `size` bytes at a time: never a second copy of the whole (UnicodeDecodeError
     as bytes.decode raises it)."""
-    import codecs
-
     decoder = codecs.getincrementaldecoder("utf-8")()
     view = memoryview(data)
     try:
@@ -183,8 +182,6 @@ def text_chunks(data: bytes, size: int = 1 << 20) -> Iterator[str]:
 def decoded(chunks: Iterable[bytes]) -> Iterator[str]:
     """Byte chunks as they come (an answer streamed off the network), as UTF-8 text (UnicodeDecodeError as
     bytes.decode raises it)."""
-    import codecs
-
     decoder = codecs.getincrementaldecoder("utf-8")()
     for chunk in chunks:
         yield decoder.decode(chunk)

@@ -1,4 +1,4 @@
-"""How much the plugin reads of anything that comes in, one home for every bound (README: Limits).
+"""How much the plugin reads of anything that comes in, one home for every bound (docs/commands.md, Limits).
 
 Each kind of input has a size limit far above what a real cluster or file needs; those a user could
 legitimately need more of can be raised with an environment variable (bytes, or a quantity such as

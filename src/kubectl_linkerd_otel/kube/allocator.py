@@ -26,6 +26,7 @@ def tune() -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
+        # lazy: ctypes (a few ms) only once a connection is made
         import ctypes
 
         mallopt = ctypes.CDLL(None).mallopt      # the process's own C library

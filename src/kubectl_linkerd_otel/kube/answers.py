@@ -6,9 +6,12 @@ is one line saying so (exit 2), never an AttributeError deep inside a check.
 """
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import json
+from typing import Any, Optional
 
 from ..errors import ApiStatusError
+from ..k8s.limits import MAX_EMPTY_PAGES, MAX_LIST_OBJECTS
 from ..k8s.podshape import describe, pod_problem
 
 
@@ -63,8 +66,6 @@ class Paging:
     without an object, more pages than MAX_LIST_OBJECTS objects fill (k8s/limits.py)."""
 
     def __init__(self, what: Any, server: str, limit: int):
-        from ..k8s.limits import MAX_LIST_OBJECTS
-
         self.what, self.server = what, server
         self.max_pages = MAX_LIST_OBJECTS // max(int(limit or 0), 1) + 1
         self.pages = 0
@@ -73,10 +74,6 @@ class Paging:
 
     def next(self, token: str, items: int) -> None:
         """Page `self.pages + 1` had `items` objects and `token`; raise unless following it is sane."""
-        import hashlib
-
-        from ..k8s.limits import MAX_EMPTY_PAGES, MAX_LIST_OBJECTS
-
         self.pages += 1
         digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
         if digest in self._seen:
@@ -90,3 +87,44 @@ class Paging:
         if self.pages >= self.max_pages:
             raise _unexpected(self.what, self.server, f"still a continue token after {self.pages:,} pages, "
                               f"more than {MAX_LIST_OBJECTS:,} objects fill (the list would never end)")
+
+
+class ProxyResponse:
+    """A pod's or service's answer through the API server's proxy: its `status`, and its body as `text`
+    (decoded when first read), or what `consume` made of it as it streamed."""
+
+    __slots__ = ("status", "_answer", "_text")
+
+    def __init__(self, status: int, answer: "Answer"):
+        self.status, self._answer, self._text = status, answer, None
+
+    @property
+    def consumed(self) -> Any:
+        """What `consume` made of a 200 answer as it streamed (its body is then not kept); None otherwise."""
+        return self._answer.consumed
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self._answer.text
+        return self._text
+
+
+class Answer:
+    """An answer read whole (within its limits)."""
+
+    def __init__(self, status_code: int, headers: Any, content: bytes, charset: Optional[str],
+                 consumed: Any = None):
+        self.status_code, self.headers, self.content = status_code, headers, content
+        self._charset = charset or "utf-8"
+        self.consumed = consumed
+
+    @property
+    def text(self) -> str:
+        try:
+            return self.content.decode(self._charset, errors="replace")
+        except LookupError:     # a charset Python does not know
+            return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)

@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
 from ..errors import KubeconfigError
+from ..k8s.bounded import read_file
 from ..k8s.kubeflags import KubeOptions
+from ..k8s.limits import CERT_FILE, KUBECONFIG
 from ..k8s.urls import check_server_url
+from .exec_credential import ExecPlugin
 
 IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
@@ -64,10 +67,9 @@ def _in_cluster() -> bool:
 
 
 def _read_yaml(path: str) -> dict:
+    # lazy: yaml (15 ms) only when a kubeconfig is read, never for --demo or a snapshot
     import yaml
 
-    from ..k8s.bounded import read_file
-    from ..k8s.limits import KUBECONFIG
     from ..k8s.safeload import yaml_load
 
     raw = read_file(path, KUBECONFIG, label=f"kubeconfig {path}", error=KubeconfigError,
@@ -200,6 +202,7 @@ def resolve(opts: KubeOptions) -> Connection:
 
 
 def _load(config: dict, context_name: str, cluster: dict, opts: KubeOptions) -> Connection:
+    # lazy: the kubernetes client (about 150 ms) only when a cluster is reached
     from kubernetes.client import Configuration
     from kubernetes.config.config_exception import ConfigException
     from kubernetes.config.kube_config import KubeConfigLoader
@@ -208,9 +211,7 @@ def _load(config: dict, context_name: str, cluster: dict, opts: KubeOptions) -> 
     token_file = (_named(config["users"], config["contexts"][0]["context"].get("user") or "", "user") or {}).get(
         "tokenFile") if isinstance(config.get("users"), list) else None
     if isinstance(token_file, str) and token_file and os.path.exists(token_file):
-        from ..k8s.bounded import read_file     # the client reads it whole: not /dev/zero, not 10 GB
-        from ..k8s.limits import CERT_FILE
-
+        # the client reads it whole: not /dev/zero, not 10 GB
         read_file(token_file, CERT_FILE, label=f"the tokenFile {token_file} of context {context_name!r}",
                   error=KubeconfigError, fix="point it at the file holding the token")
     errors: List[str] = []
@@ -269,8 +270,6 @@ def _exec_plugin(config: dict, context_name: str, cluster: dict, opts: KubeOptio
     """The context's exec credential plugin, run once here with a time bound (exec_credential.py), its
     answer put in place of the exec entry for the loader; None when the user has none, or has a token or
     an auth-provider the loader uses first."""
-    from .exec_credential import ExecPlugin
-
     user_name = config["contexts"][0]["context"].get("user") or ""
     user = _named(config["users"], user_name, "user")
     if not isinstance(user, dict) or "exec" not in user or opts.token:
@@ -285,6 +284,7 @@ def _exec_plugin(config: dict, context_name: str, cluster: dict, opts: KubeOptio
 
 
 def _in_cluster_connection(opts: KubeOptions) -> Connection:
+    # lazy: the kubernetes client (about 150 ms) only when a cluster is reached
     from kubernetes.client import Configuration
     from kubernetes.config.config_exception import ConfigException
     from kubernetes.config.incluster_config import InClusterConfigLoader, SERVICE_CERT_FILENAME

@@ -9,6 +9,7 @@ from typing import Optional
 
 from ..collector.backends import (BACKENDS, CUMULATIVE, DELTA, DELTA_PROCESSOR, NAMES, TEMPORALITIES,  # noqa: F401
                                   Backend)
+from ..collector.backends import region_mismatch
 from ..errors import UsageError
 
 
@@ -67,8 +68,6 @@ def resolve(name: str, *, region: Optional[str], api_key: Optional[str], api_key
         raise UsageError(f"--backend {backend.name} needs credentials: give {how}")
     found = []
     if api_key and chosen_endpoint:
-        from ..collector.backends import region_mismatch
-
         mismatch = region_mismatch(backend, chosen_endpoint, api_key)
         if mismatch:
             found.append(mismatch)

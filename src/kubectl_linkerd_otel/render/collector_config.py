@@ -13,6 +13,7 @@ from ..collector.schema.distributions import exporter_type, has_key
 from ..scrape.metrics import metric_relabel_configs
 from .backends import DELTA, DELTA_PROCESSOR
 from .options import InstallOptions
+from .yaml_out import dump
 
 RECEIVER = "prometheus/linkerd"
 NODE_ENV = "K8S_NODE_NAME"
@@ -158,6 +159,4 @@ def collector_config(opts: InstallOptions) -> dict:
 
 
 def collector_config_text(opts: InstallOptions) -> str:
-    from .yaml_out import dump
-
     return dump(collector_config(opts))

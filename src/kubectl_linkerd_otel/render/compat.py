@@ -9,14 +9,15 @@ from __future__ import annotations
 from typing import List
 
 from ..collector.config import PLAINTEXT_CREDENTIAL
+from ..collector.schema.distributions import COMPONENTS, distributions_with, format_version, has_key
+from ..collector.validate import validate
 from ..errors import UsageError
+from .backends import DELTA, DELTA_PROCESSOR
 from .options import InstallOptions
 
 
 def image_problems(opts: InstallOptions, config: dict) -> List[str]:
     """The errors the collector of `opts.image` would stop at, as messages with their hints."""
-    from ..collector.validate import validate
-
     distribution, _version = opts.collector
     return [f"{p.message}" + (f" ({p.hint})" if p.hint else "")
             for p in validate(config, image=opts.image, distribution=distribution)
@@ -33,8 +34,6 @@ def refuse_unsupported(opts: InstallOptions, config: dict) -> None:
 
 def image_notes(opts: InstallOptions) -> List[str]:
     """What the rendering leaves out because the image is too old for it."""
-    from ..collector.schema.distributions import format_version, has_key
-
     version = opts.collector[1]
     if not has_key("receivers", "prometheus", "api_server", version):
         return [f"collector {opts.image} ({format_version(version)}) predates the prometheus receiver's "
@@ -45,9 +44,6 @@ def image_notes(opts: InstallOptions) -> List[str]:
 
 def _refuse_delta_without_processor(opts: InstallOptions) -> None:
     """Delta temporality needs the cumulativetodelta processor: say so, and which distributions have it."""
-    from ..collector.schema.distributions import COMPONENTS, distributions_with
-    from .backends import DELTA, DELTA_PROCESSOR
-
     distribution = opts.collector[0]
     if opts.temporality != DELTA or distribution is None or \
             DELTA_PROCESSOR in COMPONENTS[distribution]["processors"]:

@@ -1,105 +1,21 @@
 """The collector stack as Kubernetes objects (plain dicts), in the order they must be applied."""
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-from typing import List, Optional, Tuple
+from typing import List
 
-from ..naming import (COLLECTOR_NAMESPACE_LABEL, CONFIG_HASH_ANNOTATION, CONFIG_KEY, CONFIGMAP_NAME,
-                      COLLECTOR_NAME, CONTAINER_NAME, EXTENSION_LABEL, EXTENSION_NAME, HEALTH_PORT,
-                      HEALTH_PORT_NAME, RECEIVER_API_PORT, RECEIVER_API_PORT_NAME,
-                      SECRET_ENDPOINT_ANNOTATION, SECRET_HEADERS_ANNOTATION, SECRET_NAME,
-                      SELF_METRICS_PORT, SELF_METRICS_PORT_NAME, cluster_rbac_name, common_labels)
-from .collector_config import CA_MOUNT_PATH, NODE_ENV, collector_config_text
-from .options import Credential, InstallOptions, env_name_ok, header_name_ok
+from ..naming import (CONFIG_HASH_ANNOTATION, CONFIG_KEY, CONFIGMAP_NAME, COLLECTOR_NAME, CONTAINER_NAME,
+                      HEALTH_PORT, HEALTH_PORT_NAME, RECEIVER_API_PORT, RECEIVER_API_PORT_NAME, SECRET_NAME,
+                      SELF_METRICS_PORT, SELF_METRICS_PORT_NAME, common_labels)
+from .collector_config import CA_MOUNT_PATH, collector_config_text
+from .common import (CA_KEY, cluster_role, cluster_role_binding, collector_env, collector_resources, metadata,
+                     namespace, secret, service_account)
+from .operator import render as render_operator
+from .options import InstallOptions
+from .policy import mesh_annotations
 
 CONFIG_DIR = "/etc/linkerd-otel"
-CA_KEY = "ca.crt"
-
-
-def _meta(name: str, component: str, namespace: Optional[str] = None, **extra) -> dict:
-    meta: dict = {"name": name}
-    if namespace:
-        meta["namespace"] = namespace
-    meta["labels"] = common_labels(component)
-    meta.update(extra)
-    return meta
-
-
-def namespace(opts: InstallOptions) -> dict:
-    meta = _meta(opts.namespace, "linkerd-otel")
-    meta["labels"][EXTENSION_LABEL] = EXTENSION_NAME
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
-
-
-def service_account(opts: InstallOptions) -> dict:
-    return {"apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": _meta(COLLECTOR_NAME, "otel-collector", opts.namespace)}
-
-
-def _cluster_meta(opts: InstallOptions) -> dict:
-    # one per collector namespace: installs in two namespaces must not take each other's RBAC
-    meta = _meta(cluster_rbac_name(opts.namespace), "otel-collector")
-    meta["labels"][COLLECTOR_NAMESPACE_LABEL] = opts.namespace
-    return meta
-
-
-def cluster_role(opts: InstallOptions) -> dict:
-    # the scrape config discovers pods only (role: pod); nothing else is needed
-    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": _cluster_meta(opts),
-            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]}
-
-
-def cluster_role_binding(opts: InstallOptions) -> dict:
-    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-            "metadata": _cluster_meta(opts),
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                        "name": cluster_rbac_name(opts.namespace)},
-            "subjects": [{"kind": "ServiceAccount", "name": COLLECTOR_NAME,
-                          "namespace": opts.namespace}]}
-
-
-def secret(opts: InstallOptions) -> Optional[dict]:
-    """The exporter credentials, or None when there are none. Holds credential values: never print it
-    unless the user asked (--show-secrets)."""
-    creds = opts.credentials()
-    if not creds:
-        return None
-    data = {c.env: base64.b64encode(c.value.encode("utf-8")).decode("ascii") for _n, c in creds}
-    headers = [{"header": name, "env": c.env, "prefix": c.prefix} for name, c in creds]
-    annotations = {SECRET_ENDPOINT_ANNOTATION: opts.endpoint,
-                   SECRET_HEADERS_ANNOTATION: json.dumps(headers, separators=(",", ":"))}
-    return {"apiVersion": "v1", "kind": "Secret",
-            "metadata": _meta(SECRET_NAME, "otel-collector", opts.namespace, annotations=annotations),
-            "type": "Opaque", "data": data}
-
-
-def credentials_in_secret(existing: dict) -> Tuple[Optional[str], List[Tuple[str, Credential]]]:
-    """What an earlier install recorded on its Secret: the endpoint its credentials are for, and the
-    headers that carry them (values stay in the cluster). (None, []) for a hand-made Secret."""
-    annotations = (existing.get("metadata") or {}).get("annotations") or {}
-    if not isinstance(annotations, dict):
-        return None, []
-    endpoint = annotations.get(SECRET_ENDPOINT_ANNOTATION)
-    endpoint = endpoint if isinstance(endpoint, str) and endpoint else None
-    try:
-        recorded = json.loads(annotations.get(SECRET_HEADERS_ANNOTATION) or "[]")
-    except (TypeError, ValueError):
-        recorded = []
-    data = existing.get("data")
-    keys = set(data) if isinstance(data, dict) else set()
-    kept: List[Tuple[str, Credential]] = []
-    for item in recorded if isinstance(recorded, list) else []:
-        if not isinstance(item, dict):
-            continue
-        header, env, prefix = item.get("header"), item.get("env"), item.get("prefix") or ""
-        # edited by hand, these names would go into the config and the pod: only well-formed ones
-        if (isinstance(header, str) and header_name_ok(header) and isinstance(env, str)
-                and env_name_ok(env) and env in keys and isinstance(prefix, str) and prefix.isprintable()):
-            kept.append((header, Credential(env, "", prefix=prefix)))
-    return endpoint, kept
 
 
 def config_map(opts: InstallOptions) -> dict:
@@ -107,30 +23,11 @@ def config_map(opts: InstallOptions) -> dict:
     if opts.ca_pem:
         data[CA_KEY] = opts.ca_pem
     return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": _meta(CONFIGMAP_NAME, "otel-collector", opts.namespace), "data": data}
+            "metadata": metadata(CONFIGMAP_NAME, "otel-collector", opts.namespace), "data": data}
 
 
 def config_hash(cm: dict) -> str:
     return hashlib.sha256(json.dumps(cm["data"], sort_keys=True).encode("utf-8")).hexdigest()[:16]
-
-
-def _resources(opts: InstallOptions) -> dict:
-    limits = {"memory": opts.memory_limit}
-    if opts.cpu_limit:
-        limits["cpu"] = opts.cpu_limit
-    return {"requests": {"cpu": opts.cpu_request, "memory": opts.memory_request}, "limits": limits}
-
-
-def _env(opts: InstallOptions) -> List[dict]:
-    env: List[dict] = []
-    # the Go runtime then collects garbage before the container limit is reached
-    env.append({"name": "GOMEMLIMIT", "value": "%dMiB" % opts.memory_limiter()["limit_mib"]})
-    if opts.mode == "daemonset":
-        env.append({"name": NODE_ENV, "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}})
-    for _name, cred in opts.credentials():
-        env.append({"name": cred.env,
-                    "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": cred.env}}})
-    return env
 
 
 def _probe(delay: int) -> dict:
@@ -147,7 +44,7 @@ def _pod_template(opts: InstallOptions, hash_: str) -> dict:
         "image": opts.image,
         "imagePullPolicy": "IfNotPresent",
         "args": ["--config=%s/%s" % (CONFIG_DIR, CONFIG_KEY)],
-        "env": _env(opts),
+        "env": collector_env(opts),
         "ports": [
             {"name": SELF_METRICS_PORT_NAME, "containerPort": SELF_METRICS_PORT, "protocol": "TCP"},
             {"name": RECEIVER_API_PORT_NAME, "containerPort": RECEIVER_API_PORT, "protocol": "TCP"},
@@ -155,7 +52,7 @@ def _pod_template(opts: InstallOptions, hash_: str) -> dict:
         ],
         "livenessProbe": _probe(10),
         "readinessProbe": _probe(5),
-        "resources": _resources(opts),
+        "resources": collector_resources(opts),
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
@@ -169,8 +66,6 @@ def _pod_template(opts: InstallOptions, hash_: str) -> dict:
     labels = dict(common_labels("otel-collector"))
     annotations = {CONFIG_HASH_ANNOTATION: hash_}
     if opts.restrict_metrics:
-        from .policy import mesh_annotations
-
         annotations.update(mesh_annotations())
     return {
         "metadata": {"labels": labels, "annotations": annotations},
@@ -195,14 +90,12 @@ def workload(opts: InstallOptions, cm: dict) -> dict:
         kind = "Deployment"
         spec = dict({"replicas": 1}, **spec)
     return {"apiVersion": "apps/v1", "kind": kind,
-            "metadata": _meta(COLLECTOR_NAME, "otel-collector", opts.namespace), "spec": spec}
+            "metadata": metadata(COLLECTOR_NAME, "otel-collector", opts.namespace), "spec": spec}
 
 
 def render(opts: InstallOptions, *, include_secret: bool = True) -> List[dict]:
     """Every object of the stack, in apply order. `include_secret=False` leaves the Secret out."""
     if opts.mode == "operator":
-        from .operator import render as render_operator
-
         return render_operator(opts, include_secret=include_secret)
     cm = config_map(opts)
     objects = [namespace(opts), service_account(opts), cluster_role(opts), cluster_role_binding(opts)]

@@ -2,7 +2,7 @@
 (opentelemetry.io/v1beta1, mode statefulset) with its Target Allocator, which spreads the scrape targets
 over the collectors by consistent hashing (pure).
 
-The collector config, Secret, ServiceAccount and hardening are those of the other modes (render/manifests.py,
+The collector config, Secret, ServiceAccount and hardening are those of the other modes (render/common.py,
 render/collector_config.py); only the workload differs. The operator makes, from the CR:
   StatefulSet <cr>-collector (pods <cr>-collector-0..N-1, env POD_NAME = the collector_id),
   Deployment and Service <cr>-targetallocator (HTTP 8080 in the pod, 80 on the Service),
@@ -18,8 +18,8 @@ from typing import List
 
 from ..naming import COLLECTOR_NAME
 from . import collector_config as collector_config_mod
-from .manifests import (CA_KEY, _env, _meta, _resources, cluster_role, cluster_role_binding, namespace,
-                        secret, service_account)
+from .common import (CA_KEY, cluster_role, cluster_role_binding, collector_env, collector_resources, metadata,
+                     namespace, secret, service_account)
 from .options import InstallOptions
 
 API_VERSION = "opentelemetry.io/v1beta1"
@@ -54,7 +54,7 @@ def operator_config(opts: InstallOptions) -> dict:
 
 def allocator_service_account(opts: InstallOptions) -> dict:
     return {"apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": _meta(ALLOCATOR_NAME, "target-allocator", opts.namespace)}
+            "metadata": metadata(ALLOCATOR_NAME, "target-allocator", opts.namespace)}
 
 
 def allocator_cluster_role_binding(opts: InstallOptions) -> dict:
@@ -67,7 +67,7 @@ def allocator_cluster_role_binding(opts: InstallOptions) -> dict:
 
 def ca_config_map(opts: InstallOptions) -> dict:
     return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": _meta(CA_CONFIGMAP, "otel-collector", opts.namespace),
+            "metadata": metadata(CA_CONFIGMAP, "otel-collector", opts.namespace),
             "data": {CA_KEY: opts.ca_pem}}
 
 
@@ -85,8 +85,8 @@ def collector_resource(opts: InstallOptions) -> dict:
         "upgradeStrategy": "none",        # the image is pinned: the operator must not move it
         "image": opts.image,
         "serviceAccount": COLLECTOR_NAME,
-        "env": _env(opts),
-        "resources": _resources(opts),
+        "env": collector_env(opts),
+        "resources": collector_resources(opts),
         "securityContext": _container_security(),
         "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
         "config": operator_config(opts),
@@ -101,7 +101,7 @@ def collector_resource(opts: InstallOptions) -> dict:
     if opts.ca_pem:
         spec["configmaps"] = [{"name": CA_CONFIGMAP, "mountpath": CA_MOUNT}]
     return {"apiVersion": API_VERSION, "kind": KIND,
-            "metadata": _meta(CR_NAME, "otel-collector", opts.namespace), "spec": spec}
+            "metadata": metadata(CR_NAME, "otel-collector", opts.namespace), "spec": spec}
 
 
 def render(opts: InstallOptions, *, include_secret: bool = True) -> List[dict]:

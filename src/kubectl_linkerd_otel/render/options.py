@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from ..collector.endpoints import GRPC_DEFAULT_PORT, plain_text, split_endpoint
+from ..collector.schema.distributions import parse_image
 from ..k8s.credentials import credential_header, endpoint_has_userinfo
 from ..k8s.ports import parse_port
 from ..errors import UsageError
+from ..k8s.urls import mask_url
 from .endpoint import check_endpoint, check_image
 from ..naming import DEFAULT_LINKERD_NAMESPACE, DEFAULT_NAMESPACE
+from ..scrape.config import ScrapeConfigError, format_duration, parse_duration
 
 # otel/opentelemetry-collector (core). >= 0.144 names the OTLP exporters otlp_grpc / otlp_http.
 DEFAULT_IMAGE = "otel/opentelemetry-collector:0.159.0"
@@ -89,16 +92,12 @@ class InstallOptions:
     @property
     def collector(self) -> Tuple[Optional[str], Optional[Tuple[int, int]]]:
         """(distribution, (major, minor)) of the collector this renders for."""
-        from ..collector.schema.distributions import parse_image
-
         named, version = parse_image(self.image)
         return self.distribution or named, version
 
     @property
     def scrape_timeout(self) -> str:
         """10s, as Prometheus's default, but never longer than the interval (Prometheus refuses that)."""
-        from ..scrape.config import format_duration, parse_duration
-
         return format_duration(min(parse_duration(self.scrape_interval), 10_000))
 
     @property
@@ -237,8 +236,6 @@ class InstallOptions:
         return self
 
     def _validate_scrape_interval(self) -> None:
-        from ..scrape.config import ScrapeConfigError, parse_duration
-
         try:
             interval_ms = parse_duration(self.scrape_interval)
         except ScrapeConfigError:
@@ -281,8 +278,6 @@ class InstallOptions:
         return ", ".join(flags)
 
     def _shown_endpoint(self) -> str:
-        from ..k8s.urls import mask_url
-
         return mask_url(self.endpoint)[:120]
 
     def image_warnings(self) -> List[str]:

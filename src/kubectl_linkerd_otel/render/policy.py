@@ -13,13 +13,16 @@ to it (the oldest of two identical routes wins too).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ..errors import UsageError
 from ..k8s.linkerd_policy import (COMPONENT, GROUP, KUBELET_AUTHN_NAME, MESHED_SELECTOR, METRICS_PATH, METRICS_ROUTE_NAME,
                                   PROBE_PATHS, PROBES_POLICY_NAME, PROBES_ROUTE_NAME, SERVER_NAME, admin_servers,
                                   is_ours, route_covers, routes_on, scrape_policy_name)
-from ..naming import COLLECTOR_NAMESPACE_LABEL, LINKERD_ADMIN_PORT_NAME, common_labels
+from ..naming import (COLLECTOR_NAMESPACE_LABEL, LINKERD_ADMIN_PORT_NAME, RECEIVER_API_PORT, SELF_METRICS_PORT,
+                      common_labels)
 
 # The versions of each kind this module can render, newest first: the fields used here (podSelector,
 # port, proxyProtocol; parentRefs, rules[].matches[].path; targetRef, requiredAuthenticationRefs;
@@ -50,8 +53,6 @@ def mesh_annotations() -> Dict[str, str]:
     proxy, nor depend on the proxy's handling of the API server's long watches); its own API and
     self-metrics ports reached around it, so that `check` and `targets` read them through the API
     server's pods/proxy under any default inbound policy. The exporter is reached through the proxy."""
-    from ..naming import RECEIVER_API_PORT, SELF_METRICS_PORT
-
     return {"linkerd.io/inject": "enabled",
             "config.linkerd.io/skip-outbound-ports": "443",
             "config.linkerd.io/skip-inbound-ports": f"{RECEIVER_API_PORT},{SELF_METRICS_PORT}"}
@@ -179,10 +180,6 @@ def describe_versions(versions: Dict[str, str]) -> str:
 
 
 def validate_namespaces(namespaces: Sequence[str]) -> None:
-    import re
-
-    from ..errors import UsageError
-
     for name in namespaces:
         if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name or "") or len(name) > 63:
             raise UsageError(f"invalid --policy-namespace {name!r}: use a namespace name like emojivoto")

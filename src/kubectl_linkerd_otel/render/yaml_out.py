@@ -6,6 +6,7 @@ from typing import Iterable
 
 
 def _dumper():
+    # lazy: yaml costs ~12 ms at start-up; only YAML output needs it
     import yaml
 
     class Dumper(yaml.SafeDumper):
@@ -23,6 +24,7 @@ def _dumper():
 
 
 def dump(data) -> str:
+    # lazy: yaml costs ~12 ms at start-up; only YAML output needs it
     import yaml
 
     return yaml.dump(data, Dumper=_dumper(), sort_keys=False, default_flow_style=False,

@@ -6,7 +6,10 @@ cluster or a snapshot) goes through `printable`: an escape sequence or a newline
 terminal or forge a line."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, List, Sequence
+
+import click
 
 from ..checks.framework import ERROR, OK, SKIPPED, WARNING, Result
 from ..scrape.text import printable
@@ -20,14 +23,10 @@ SKIP_MARK = "-"
 def _styler(color: bool) -> Callable[[str, str], str]:
     if not color:
         return lambda text, _fg: text
-    import click
-
     return lambda text, fg: click.style(text, fg=fg)
 
 
 def _safe(result: Result) -> Result:
-    import dataclasses
-
     return dataclasses.replace(result, category=printable(result.category),
                                description=printable(result.description), error=printable(result.error),
                                hint=printable(result.hint), details=[printable(d) for d in result.details])

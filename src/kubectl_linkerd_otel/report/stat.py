@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
+import click
+
 from ..scrape.text import printable, shown
 from ..stats.golden import KINDS, QUANTILES, Row, StatResult
 from .stat_style import byte_rate, latency_color, success_color
@@ -141,8 +143,6 @@ def table(headers: List[str], rows: List[List[str]], colors: Optional[List[Dict[
         padded = cell if i == len(headers) - 1 else cell.ljust(widths[i])
         if not fg:
             return padded
-        import click
-
         return click.style(cell, fg=fg) + padded[len(cell):]   # the padding stays plain: columns align
 
     painted = [{}] + (colors or [{}] * len(rows))

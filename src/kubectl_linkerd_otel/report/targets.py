@@ -15,6 +15,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import List, Optional
 
+import click
+
 from ..scrape.targets import Simulation, Target, Unscraped, dropped_reason
 from ..scrape.text import printable
 
@@ -162,8 +164,6 @@ class _Cell(str):
 
 def _table(headers: List[str], rows: List[List[str]], color: bool) -> List[str]:
     """kubectl-style columns: two spaces apart, no trailing blanks; styles applied after padding."""
-    import click
-
     rows = [[_Cell.of(printable(cell), getattr(cell, "style", None)) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
@@ -187,8 +187,6 @@ def render_human(sim: Simulation, *, show_all: bool = False, wide: bool = False,
                  jobs: Optional[List[str]] = None, now: Optional[datetime] = None) -> str:
     """A table per job (namespace, pod, container, address, health, last scrape, error), the meshed
     pods a proxy job does not scrape with the reason, and a one-line summary per job."""
-    import click
-
     def styled(text: str, **kw) -> str:
         text = printable(text)
         return click.style(text, **kw) if color else text

@@ -16,6 +16,7 @@ from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from ..collector.config import ENV_REF, component_type, dollar_uses
 from ..collector.facts import receiver_api_endpoint
+from ..collector.locate import config_key
 from .relabel import RelabelConfigError, Rules, compile_rules
 from .sd import SDConfig, SelectorError
 from .text import go_quote, shown
@@ -526,8 +527,6 @@ _CONFIG_SECTIONS = ("receivers", "exporters", "processors", "connectors", "exten
 
 def configmap_config_text(doc: dict) -> Optional[str]:
     """The collector config a ConfigMap holds (collector.locate.config_key picks the key), None without one."""
-    from ..collector.locate import config_key
-
     data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
     key = config_key({"data": data})
     return data[key] if key else None

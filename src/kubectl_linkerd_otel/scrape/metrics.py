@@ -1,6 +1,7 @@
 """What is sent: `install --metrics all|golden|FILE` as `metric_relabel_configs` of the scrape jobs (pure).
 
-`golden` keeps the series Linkerd's dashboards use (DESIGN.md section 3, the viz dashboards' queries):
+`golden` keeps the series Linkerd's dashboards use (docs/architecture.md, Design facts: Linkerd;
+the viz dashboards' and metrics API's queries):
 requests and responses, the latency histogram, TCP connections and bytes, authorization decisions and the
 process start time. Everything else a proxy exports (about 1,700 series per proxy, linkerd2#2980) is
 dropped after the scrape, before it reaches the pipeline.
@@ -11,6 +12,7 @@ import re
 from typing import List, Optional, Sequence
 
 from ..errors import UsageError
+from .relabel import RelabelConfigError, compile_rules
 
 GOLDEN = (
     "request_total",
@@ -31,8 +33,6 @@ _NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
 def parse_metric_list(text: str, where: str) -> List[str]:
     """A --metrics FILE: one metric name (or RE2 regex over the name) per line; `#` starts a comment."""
-    from .relabel import RelabelConfigError, compile_rules
-
     entries: List[str] = []
     for number, line in enumerate(text.splitlines(), 1):
         entry = line.split("#", 1)[0].strip()

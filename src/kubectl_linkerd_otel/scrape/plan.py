@@ -6,9 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ..collector.config import find_problems
 from ..errors import UsageError
+from .allocation import merge_assignment
 from .config import Receiver, ScrapeConfigError, ScrapeJob, receivers, unused_receivers
 from .targets import Simulation, merge_actual, simulate
+from .text import shown
 
 # find_problems codes that stop the collector from starting (it refuses the config): nothing is scraped
 REFUSED = ("no-pipelines", "undefined-component", "incomplete-pipeline", "not-in-image", "name-too-new")
@@ -49,9 +52,6 @@ def plan_jobs(config: dict, env: Optional[dict] = None, image: Optional[str] = N
 
 def refuse_collector_config(config: dict, image: Optional[str] = None) -> None:
     """A UsageError (exit 2) when the collector itself would refuse the config and not start."""
-    from ..collector.config import find_problems
-    from .text import shown
-
     refused = [p for p in find_problems(config, image=image) if p.severity == "error" and p.code in REFUSED]
     if not refused:
         return
@@ -80,8 +80,6 @@ def targets_result(plan: Plan, pods: List[dict], scraped: Optional[Tuple[Dict[st
         if answers:
             merge_actual(sim, answers)
         if operator_state:
-            from .allocation import merge_assignment
-
             merge_assignment(sim, operator_state.get("assignment") or {}, operator_state.get("errors") or {})
     return sim
 

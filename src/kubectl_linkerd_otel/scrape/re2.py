@@ -22,6 +22,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from .linear import LinearRegex, backtracking_safe
+
 MAX_REPEAT = 1000
 # Go allows 1000 levels of nesting; our recursive parser and emitter stop earlier, with an error.
 MAX_NESTING = 150
@@ -595,8 +597,6 @@ def compile_anchored(pattern: str, engine: str = "auto") -> AnchoredRegex:
     cached = _anchored_cache.get((pattern, engine))
     if cached is not None:
         return cached
-    from .linear import LinearRegex, backtracking_safe
-
     key = (pattern, engine)
     tr = translate(pattern, DOTNL)
     try:

@@ -1,4 +1,5 @@
-"""A collector receiver's /api/v1/targets answer, kept in the form `check` reads (pure).
+"""A collector receiver's /api/v1/targets answer: where it can be read (`readable_receiver`), and kept in
+the form `check` reads (pure).
 
 With one target per meshed pod the answer of a large mesh is hundreds of MB parsed, mostly each target's
 discoveredLabels. `check` matches targets by scrape pool and labels, reads health, last error and last
@@ -7,9 +8,12 @@ scrapes (checks/targets.py `_actual_admin_pod`); droppedTargets it never reads.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, List, Optional, Tuple
 
+from ..collector.facts import binds_pod_ip, split_hostport
 from ..k8s.podtrim import Trimmer
+from ..naming import RECEIVER_API_PORT
+from .config import receivers
 
 POD = "__meta_kubernetes_pod_"
 DISCOVERED_KEPT = frozenset({"__address__", "__meta_kubernetes_namespace", POD + "name", POD + "container_name",
@@ -99,3 +103,21 @@ def _is_compact(item: dict) -> bool:
         last = n
     discovered = item.get("discoveredLabels", {})
     return isinstance(discovered, dict) and all(k in DISCOVERED_KEPT for k in discovered)
+
+
+def readable_receiver(location, config: dict, env=None) -> Tuple[Optional[int], List[dict], List[str]]:
+    """Where the receiver's Prometheus API can be read through pods/proxy: (port, the running collector
+    pods, notes); port None, with a note saying why, when it cannot be read at all."""
+    endpoints = [r.api_server for r in receivers(config, env) if r.api_server]
+    if not endpoints:
+        return None, [], ["the collector's prometheus receiver runs no API server, so health, last error and "
+                          "last scrape are unknown (enable receivers.prometheus.api_server with endpoint "
+                          "0.0.0.0:9090)"]
+    host, port = split_hostport(endpoints[0], RECEIVER_API_PORT)
+    if not binds_pod_ip((host, port)):
+        return None, [], [f"the receiver's API server listens on {host} only: pods/proxy cannot reach it "
+                          f"(use endpoint 0.0.0.0:{port})"]
+    running = [p for p in location.pods if (p.get("status") or {}).get("phase") == "Running"]
+    if not running:
+        return None, [], [f"no running collector pod of {location.describe()}: only the expectation is shown"]
+    return port, running, []

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from .text import code, shown
+
 META = "__meta_kubernetes_"
 POD = META + "pod_"
 
@@ -437,8 +439,6 @@ class SDConfig:
 
     def why_not(self, pod: dict, own: str = "") -> str:
         """Which of this SD config's filters leaves `pod` out, in words ("" when it selects it)."""
-        from .text import code, shown
-
         meta = pod.get("metadata") or {}
         namespace = meta.get("namespace") or ""
         if not self.namespace_ok(namespace, own):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 from .config import ScrapeJob, unescape
+from .metrics import GOLDEN, metric_relabel_configs
 from .relabel import Rules, compile_rules
 
 
@@ -29,13 +30,12 @@ def metric_rules(job: ScrapeJob) -> Rules:
 
 
 def _golden_rules() -> Rules:
-    from .metrics import GOLDEN, metric_relabel_configs
-
     return compile_rules(unescape(metric_relabel_configs(list(GOLDEN))), "golden")
 
 
 def samples(text: str) -> List[Dict[str, str]]:
     """Each sample line of a Prometheus text exposition as a label set with `__name__`."""
+    # lazy: prometheus_client's parser costs ~40 ms at start-up; only check's series count reads a target's /metrics
     from prometheus_client.parser import text_string_to_metric_families
 
     out: List[Dict[str, str]] = []

@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, List, Optional
 
 from .. import naming
-from ..collector.locate import config_key, locate, selects, template_spec
+from ..collector.locate import config_key, locate, selects, static_env, template_spec
+from ..k8s.podshape import pod_problem
 
 FORMAT = "kubectl-linkerd-otel/snapshot/v1"
 
@@ -73,8 +74,8 @@ class Snapshot:
         is a parse error naming it, never raised."""
         cache = self.__dict__.get("_facts_cache")
         if cache is None:
+            # lazy: collector/facts and scrape/config (~20 ms) serve check and targets, never stat
             from ..collector import facts as facts_mod
-            from ..collector.locate import static_env
 
             try:
                 cache = facts_mod.extract(self.config_text(), static_env(self.workload()))
@@ -131,8 +132,6 @@ def damaged(data: dict) -> str:
     fields have the wrong types. Pods are checked at this edge as the live path checks the API server's
     (kube/answers.py, k8s/podshape.pod_problem), so `check`, `targets` and `stat` see the same shapes
     from a file as from a cluster."""
-    from ..k8s.podshape import pod_problem
-
     wrong = _mistyped_fields(data)
     if wrong:
         return f"field {wrong!r} has the wrong type"
@@ -184,7 +183,7 @@ def review_namespaces(snap: Snapshot) -> List[str]:
     """Where the collector's pod discovery lists and watches pods, as the access reviews ask: "" for the
     cluster scope (an SD config without `namespaces:` watches every namespace), else the namespaces the SD
     configs name. [] when no scrape job discovers pods. A config that cannot be read: the cluster scope."""
-    from ..collector.locate import static_env
+    # lazy: collector/facts and scrape/config (~20 ms) serve check and targets, never stat
     from ..scrape.config import scrape_jobs
 
     config = snap.collector_facts().config

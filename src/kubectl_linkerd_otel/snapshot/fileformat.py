@@ -24,7 +24,9 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Dict, List, Tuple
 
 from ..errors import UsageError
+from ..k8s.bounded import Exceeded, gunzip, too_big
 from ..k8s.limits import GZIP_MAX_RATIO, INPUT_FILE, show
+from ..k8s.safeload import json_loads
 from .data import FORMAT as FORMAT_V1, Snapshot, damaged
 from .redaction import redact
 
@@ -101,8 +103,6 @@ def decode(data: bytes, where: str, reader: str) -> Tuple[Snapshot, Manifest]:
     if compressed and not text.strip():
         raise UsageError(f"{where} is not a linkerd-otel snapshot (gzip-compressed, but it holds "
                          f"{'only whitespace' if text else 'nothing'}); {FIX}")
-    from ..k8s.safeload import json_loads
-
     try:
         doc = json_loads(text)
     except (ValueError, RecursionError):
@@ -152,8 +152,6 @@ def _cluster(manifest: Manifest) -> str:
 
 def _decompressed(data: bytes, where: str) -> Tuple[bytes, bool]:
     """(the file's JSON bytes, whether they were gzip-compressed)."""
-    from ..k8s.bounded import Exceeded, gunzip, too_big
-
     if not data.startswith(b"\x1f\x8b"):
         if data[:1] == b"\x1f":      # half a gzip magic number: cut at the first byte
             raise UsageError(f"snapshot {where} is truncated (it ends inside the gzip header); take it again")

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
+from ..collector.locate import locate
 from ..errors import UsageError
+from ..scrape.receiver import readable_receiver
+from ..scrape.targets import active_targets
 from .data import Snapshot
 
 
 def collector_location(snap: Snapshot):
     """The collector as `targets` finds it in its namespace (cluster/collector.py locate_collector)."""
-    from ..collector.locate import locate
-
     ns = snap.collector_namespace
     in_ns = [p for p in snap.pods if (p.get("metadata") or {}).get("namespace") == ns]
     found = locate([w for w in snap.workloads if w.get("kind") == "Deployment"],
@@ -24,13 +25,9 @@ def collector_location(snap: Snapshot):
 
 def receiver_answers(snap: Snapshot, location, config: dict, env=None) -> Tuple[Dict[str, dict], List[str]]:
     """Each running collector pod's saved targets document, and notes saying what could not be read."""
-    from ..collector.locate import readable_receiver
-
     port, running, notes = readable_receiver(location, config, env)
     if port is None:
         return {}, notes
-    from ..scrape.targets import active_targets
-
     answers: Dict[str, dict] = {}
     for pod in running:
         name = pod["metadata"]["name"]

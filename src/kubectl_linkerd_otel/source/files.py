@@ -208,7 +208,7 @@ class _Pods:
         from ..k8s.podtrim import pod_trimmer
 
         self.path, self.fix = path, fix
-        # light: a file is read at C speed, and the command's memory is far under its budget (README)
+        # light: a file is read at C speed, and the command's memory is far under its budget (docs/benchmarks.md)
         self.trim = pod_trimmer(keep_whole, light=True)
         self.items = 0
         self.lists = 0

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Dict
 
+from ...k8s.durations import duration_ns
 from .types import (AnyValue, Bool, Component, Duration, Enum, Float, Int, ListOf, MapOf, Obj, Since,
                     Str, obj)
 
@@ -52,8 +53,6 @@ def _num(value, key) -> float:
 
 
 def _memory_limiter(value: dict, emit) -> None:
-    from ..validate import duration_ns
-
     if str(value.get("model") or "gcstats").lower() == "admission":
         if not _num(_mapping(value.get("admission")), "request_limit_mib"):
             emit("admission.request_limit_mib", "'request_limit_mib' must be greater than zero")

@@ -14,6 +14,8 @@ import re
 from typing import Dict, Optional, Set, Tuple
 
 from ..config import CONTRIB, CORE
+from .components import BY_KIND
+from .types import Since
 
 Version = Tuple[int, int]
 
@@ -106,9 +108,6 @@ def format_version(version: Optional[Version]) -> str:
 
 def has_key(kind: str, ctype: str, key: str, version: Optional[Version]) -> bool:
     """Whether the collector of `version` (None: the newest) knows `key` at the top of that component."""
-    from .components import BY_KIND
-    from .types import Since
-
     component = BY_KIND[kind].get(ctype)
     spec = component.schema.fields.get(key) if component is not None else None
     if spec is None:
