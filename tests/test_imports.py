@@ -10,9 +10,6 @@ from typing import Dict, List, Set
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "kubectl_linkerd_otel"
 ROOT = "kubectl_linkerd_otel"
-# commands/ (and the entry points cli.py, entry.py, which load the commands) are reworked by another
-# part of issue 25: their own loops and function-local imports are checked once that work lands
-NOT_YET = ("commands", "cli", "entry")
 
 
 def _modules() -> Dict[str, Path]:
@@ -90,12 +87,8 @@ def _loops(graph: Dict[str, Set[str]]) -> List[List[str]]:
     return found
 
 
-def _not_yet(module: str) -> bool:
-    return len(module.split(".")) > 1 and module.split(".")[1] in NOT_YET
-
-
 def test_no_import_loops():
-    loops = [loop for loop in _loops(_graph(_modules())) if not all(_not_yet(m) for m in loop)]
+    loops = _loops(_graph(_modules()))
     assert loops == [], "modules that import each other (move what they share down into a module both import): " \
         + "; ".join(" <-> ".join(loop) for loop in loops)
 
@@ -104,8 +97,6 @@ def test_a_function_local_import_says_why():
     local = re.compile(r"^(\s+)(import |from \S+ import )")
     missing = []
     for name, path in _modules().items():
-        if _not_yet(name):
-            continue
         lines = path.read_text(encoding="utf-8").split("\n")
         for i, line in enumerate(lines):
             if not local.match(line):

@@ -46,6 +46,7 @@ class LazyGroup(click.Group):
     def resolve_command(self, ctx: click.Context, args: List[str]):
         name = args[0] if args else ""
         if name and not name.startswith("-") and not ctx.resilient_parsing and self.get_command(ctx, name) is None:
+            # lazy: only a mistyped command needs it (start-up time)
             import difflib
 
             # as kubectl does: a mistyped command gets the closest one (click suggests only for options)
@@ -150,6 +151,7 @@ def _usage_error_line(exc: click.ClickException) -> str:
 def _error_line(line: str) -> None:
     """The one line of an error, on stderr. It may quote the cluster, a file or a snapshot (an API
     server's message, a name): escape sequences and line breaks in it are escaped (scrape/text.py)."""
+    # lazy: only an error needs it (start-up time)
     from .scrape.text import printable
 
     click.echo(printable(line), err=True)
@@ -178,6 +180,7 @@ def _fail(line: str, code: int, json_output: bool, exc: Optional[BaseException] 
     """End with an error: its line on stderr, and for `check -o json` a document on stdout too
     (report/check_json.error_document), unless the command printed its report before failing."""
     if json_output and code == 2 and not getattr(exc, "report_printed", False):
+        # lazy: only `check -o json` failing needs it (start-up time)
         from .report.check_json import error_document
 
         click.echo(error_document(line[len("Error: "):] if line.startswith("Error: ") else line), nl=False)
@@ -218,6 +221,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         line = (f"Error: internal error: {type(exc).__name__}: {exc} "
                 f"(re-run with -v for the traceback, and please report it)")
         if verbose:
+            # lazy: only -v on an internal error needs it (start-up time)
             import traceback
 
             traceback.print_exc()

@@ -15,10 +15,12 @@ def main() -> None:
         complete_main()
         return
     if os.environ.get("_KUBECTL_LINKERD_OTEL_COMPLETE"):
+        # lazy: this module only picks the way in; each way loads what it runs (start-up time)
         from .cli import cli
         from .commands.shell_completion import shell_complete
 
         sys.exit(shell_complete(cli))
+    # lazy: this module only picks the way in; each way loads what it runs (start-up time)
     from .cli import main as cli_main
 
     cli_main()
@@ -26,6 +28,7 @@ def main() -> None:
 
 def complete_main() -> None:
     """`kubectl_complete-linkerd_otel WORD...`: kubectl's completion request."""
+    # lazy: this module only picks the way in; each way loads what it runs (start-up time)
     from .cli import cli
     from .commands.shell_completion import main as complete
 

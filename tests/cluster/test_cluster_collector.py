@@ -90,7 +90,7 @@ def test_an_answer_the_stream_reader_cannot_follow_is_asked_again_and_read_whole
 def test_actual_targets_reads_every_running_collector_pod(mesh_api, kube):
     scenarios.healthy(mesh_api)
     location = locate_collector(kube, scenarios.NS)
-    from kubectl_linkerd_otel.commands.inputs import parse_config_text
+    from kubectl_linkerd_otel.source.collector import parse_config_text
 
     config = parse_config_text(location.config_text, "configmap")
     answers, notes = actual_targets(kube, location, config)

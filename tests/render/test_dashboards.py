@@ -149,7 +149,7 @@ def test_every_kind_offered_is_the_label_our_install_gives_its_pods():
 
     import yaml
 
-    from kubectl_linkerd_otel.commands.snapshots import load
+    from kubectl_linkerd_otel.source.saved import load
     from kubectl_linkerd_otel.render.collector_config import collector_config_text
     from kubectl_linkerd_otel.render.options import InstallOptions
     from kubectl_linkerd_otel.scrape.config import scrape_jobs

@@ -55,7 +55,7 @@ def demo_data():
     each demo proxy (tests/demo_proxies.py, with the admin port's own probe and scrape traffic that
     inbound panels must leave out, as `stat` does)."""
     import demo_proxies
-    from kubectl_linkerd_otel.commands.snapshots import load
+    from kubectl_linkerd_otel.source.saved import load
 
     snap, _ = load(None, True, "stat")
     texts = {(p.me.namespace, p.me.pod): (p.text(1), p.text(2)) for p in demo_proxies.proxies()}

@@ -3,16 +3,9 @@ list never exists whole. Pods of the collector's namespace are kept whole: few, 
 read more of them."""
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional
+from typing import Any, List, Optional
 
-from ..k8s.podtrim import Trimmer
-
-
-def pod_trimmer(keep_whole: Optional[str] = None, light: bool = False) -> Callable[[dict], dict]:
-    """What each listed pod becomes: trimmed, unless it lives in `keep_whole` (`light`: see Trimmer)."""
-    trim = Trimmer(light=light)
-    return lambda pod: pod if keep_whole and (pod.get("metadata") or {}).get("namespace") == keep_whole \
-        else trim(pod)
+from ..k8s.podtrim import pod_trimmer
 
 
 def list_pods(kube: Any, *, keep_whole: Optional[str] = None) -> List[dict]:

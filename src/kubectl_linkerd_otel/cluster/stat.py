@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from ..errors import ApiTimeout, Forbidden, KubeError, Unauthorized
-from ..stats.golden import PodKey, Readings, proxies_to_read, summarize
+from ..report.stat import nothing_found
+from ..stats.golden import PodKey, Readings, proxies_to_read
 from ..stats.proxy_text import MetricsTextError, Reading, parse
 
 METRICS_PATH = "/metrics"
@@ -146,18 +147,14 @@ class Selection:
         return pods, proxies_to_read(pods, self.kind, self.name)
 
     def describe(self, short: str) -> str:
-        what = f"{short}/{self.name}" if self.name else f"no {short} with meshed running pods"
-        return f"{what} in namespace {self.namespace}" if self.namespace else f"{what} in any namespace"
+        return nothing_found(short, self.name, self.namespace)
 
 
-def summary(selection: Selection, pods, first, second, outbound: bool):
-    readings, errors = pair(first, second)
-    return summarize(pods, readings, errors, kind=selection.kind, name=selection.name, outbound=outbound)
-
-
-def one_pass(kube, selection: Selection, window: float, timeout: float, concurrency: int, outbound: bool,
-             announce: Callable[[int], None] = lambda count: None):
-    """Two reads of every selected proxy, `window` apart, summarized."""
+def read_twice(kube, selection: Selection, window: float, timeout: float, concurrency: int,
+               announce: Callable[[int], None] = lambda count: None) \
+        -> Tuple[List[dict], Dict[PodKey, Readings], Dict[PodKey, str]]:
+    """Two reads of every selected proxy, `window` apart: the pods listed, the readings of the proxies
+    both reads reached (stats/golden.summarize takes them), and why the others have none."""
     pods, targets = selection.targets()
     if targets:
         announce(len(targets))
@@ -168,4 +165,5 @@ def one_pass(kube, selection: Selection, window: float, timeout: float, concurre
         if rest > 0:
             time.sleep(rest)
     second = read_pass(kube, targets, concurrency=concurrency, timeout=timeout)
-    return summary(selection, pods, first, second, outbound)
+    readings, errors = pair(first, second)
+    return pods, readings, errors

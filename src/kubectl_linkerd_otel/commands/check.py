@@ -10,11 +10,12 @@ from typing import Optional
 
 import click
 
+from ..errors import PluginError, UsageError
 from ..k8s.limits import INPUT_FILE, in_help
 from .environment import environment
 from .options import duration_seconds, global_options, kube_flags, output_option, parse_bool
 from .progress import Progress
-from .snapshots import gather_live
+from .snapshots import gather_live, save
 
 RETRY_EVERY = 5.0
 
@@ -61,6 +62,7 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
             query_ca_file: Optional[str], query_timeout: str, no_query: bool, linkerd_namespace: Optional[str],
             proxy: Optional[str], api_addr: Optional[str], pre: Optional[str]) -> None:
     """Diagnose whether Linkerd's metrics reach your backend, and why not."""
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from ..checks.framework import ERROR, CheckOptions, could_not_run, failed, retryable_failures, run_categories
     from ..checks.registry import CATEGORIES
 
@@ -72,8 +74,6 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
     if ctx.args and not extension_mode:
         # Unknown flags are ignored only when Linkerd runs us (it always passes --linkerd-namespace and
         # --proxy, and newer releases may pass more); a person's typo is an error.
-        from ..errors import UsageError
-
         raise UsageError(f"unknown arguments: {' '.join(ctx.args)} (see '{ctx.command_path} --help')")
     if extension_mode and opts.namespace_given:
         # Linkerd's --namespace is its data-plane filter, not our collector's namespace.
@@ -90,10 +90,11 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
     since = duration_seconds(log_since, flag="--since")
     check_options = CheckOptions(namespace_filter=tuple(filters))
     env = environment(opts.no_color)
-    from ..cluster.query import settings_from_flags
+    # lazy: the Source and the layers below load when the command runs (start-up time of --help)
+    from ..source.live import query_settings
 
-    query = settings_from_flags(query_url, query_basic_auth_from_env, query_header, query_ca_file, no_query,
-                                duration_seconds(query_timeout, flag="--query-timeout") or 10.0)
+    query = query_settings(query_url, query_basic_auth_from_env, query_header, query_ca_file, no_query,
+                           duration_seconds(query_timeout, flag="--query-timeout") or 10.0)
 
     offline = bool(snapshot_file) or demo
     took = 0.0   # how long the last gather took (the saved snapshot's manifest says)
@@ -112,21 +113,25 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
             failed(results) and any((getattr(snap, "transient_errors", None) or {}).values()))
 
     if offline:
-        from .snapshots import load, print_header
+        # lazy: the Source and the layers below load when the command runs (start-up time of --help)
+        from ..source.saved import Saved
+        from .snapshots import print_header
 
-        snap, heading = load(snapshot_file, demo, "check",
-                             opts.namespace if opts.namespace_given and not extension_mode else None)
-        print_header(heading, to_stderr=output == "json")
+        saved = Saved(snapshot_file, demo, "check",
+                      opts.namespace if opts.namespace_given and not extension_mode else None)
+        snap = saved.snapshot
+        print_header(saved.heading, to_stderr=output == "json")
         results = run_categories(CATEGORIES, snap, check_options)
     else:
+        live = opts.cluster()     # made here, not in the display's thread: one per run
         with Progress(env.stderr_isatty and output != "json", quiet_off_tty=True,
                       color=not env.no_color) as progress:
             bound = f" of --wait {wait}" if wait_seconds else ""
 
             def reading() -> str:
                 # the server is named once the first read has built the client: a long wait is about it
-                kube = getattr(opts, "_kube", None)
-                where = f" at {kube.shown_server}" if kube is not None else ""
+                server = live.shown_server
+                where = f" at {server}" if server is not None else ""
                 return f"reading the cluster through the API server{where} ({{elapsed}}{bound})"
 
             progress.update(reading)
@@ -141,16 +146,15 @@ def command(output: str, wait: str, namespace_filter, metrics_interval: str, log
                 results = run_categories(CATEGORIES, snap, check_options)
 
     if output == "json":
+        # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
         from ..report.check_json import render as render_json
         click.echo(render_json(results), nl=False)
     else:
+        # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
         from ..report.check_human import render as render_human
         click.echo(render_human(results, short=output == "short", color=env.color), nl=False)
     if save_snapshot:
         # after the report: a bad path must not cost the user the results
-        from ..errors import PluginError
-        from .snapshots import save
-
         try:
             save(save_snapshot, snap, opts, gather_seconds=took,
                  redact=not no_redact, source="demo" if demo else "cluster")

@@ -22,6 +22,7 @@ def command(shell: str) -> None:
 
     `kubectl linkerd-otel <TAB>` needs no script: kubectl runs kubectl_complete-linkerd_otel.
     """
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from .shell_completion import source
 
     click.echo(source(click.get_current_context().find_root().command, shell), nl=False)

@@ -54,6 +54,7 @@ def command(target: str, which: str, counter_names: str, output: str, path: Opti
       GRAFANA_TOKEN=... kubectl linkerd-otel dashboard --for grafana --apply \\
           --url https://grafana.example --auth-from-env GRAFANA_TOKEN
     """
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from ..render.dashboards import Names, outline, render, select
 
     target, which = target.lower(), which.lower()
@@ -64,6 +65,7 @@ def command(target: str, which: str, counter_names: str, output: str, path: Opti
     chosen = select(which, Names(trimmed_total=counter_names.lower() == "trimmed"))
     docs = [(d.name, render(target, d)) for d in chosen]
     if apply_:
+        # lazy: the Source and the layers below load when the command runs (start-up time of --help)
         from ..cluster.dashboards import check_settings, upload
 
         base, authorization = check_settings(target, url, auth_env)

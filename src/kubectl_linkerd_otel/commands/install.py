@@ -5,7 +5,11 @@ import os
 
 import click
 
+from ..errors import ApiTimeout, ApiUnreachable, KubeError, KubeconfigError, UsageError
 from ..k8s.kubeflags import KubeOptions
+from ..k8s.limits import CERT_FILE
+from ..naming import SECRET_NAME
+from .environment import environment
 from .options import duration_seconds, global_options, kube_flags, output_option, parse_bool
 from .output import print_instead_of_apply, print_objects
 
@@ -132,10 +136,9 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, bac
       kubectl linkerd-otel install --backend datadog --site datadoghq.eu --api-key-from-env DD_API_KEY
       linkerd-otel install --show-secrets | kubectl apply -f -
     """
+    # lazy: the Source and the layers below load when the command runs (start-up time of --help)
     from ..cluster import install as applier
-    from ..errors import KubeconfigError, KubeError, UsageError
     from ..render.options import DEFAULT_IMAGE, InstallOptions, parse_header
-    from .environment import environment
 
     opts = global_options(click.get_current_context())
     env = environment(opts.no_color)
@@ -151,8 +154,8 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, bac
                              f"must hold USER:PASSWORD")
     ca_pem = None
     if ca_file:
-        from ..k8s.limits import CERT_FILE
-        from .inputs import read_text
+        # lazy: the Source and the layers below load when the command runs (start-up time of --help)
+        from ..source.files import read_text
 
         ca_pem = read_text(ca_file, what="--ca-file", fix="give the PEM file of the CA certificate", limit=CERT_FILE)
         if "BEGIN CERTIFICATE" not in ca_pem:
@@ -161,6 +164,7 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, bac
     if not timeout_seconds and wait and dry_run is None:
         raise UsageError("--timeout 0: give how long to wait, e.g. 5m, or --wait=false not to wait")
 
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from ..collector.schema.distributions import PINNED_IMAGES
 
     metrics_keep = _metrics_keep(metrics)
@@ -170,6 +174,7 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, bac
         raise UsageError(f"{'--region/--site' if region is not None else '--api-key-from-env'} needs "
                          f"--backend NAME (e.g. --backend datadog)")
     if backend is not None:
+        # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
         from ..render.backends import DELTA, resolve
 
         backend = backend.strip().lower()
@@ -204,6 +209,7 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, bac
         raise UsageError("--policy-namespace needs --restrict-metrics")
     install.validate()
     _refuse_unsupported(install)
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from ..render.policy import validate_namespaces
 
     validate_namespaces(policy_namespaces)
@@ -215,6 +221,7 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, bac
         return
 
     if not skip_credentials_check:
+        # lazy: the Source and the layers below load when the command runs (start-up time of --help)
         from ..cluster.otlp_proof import prove_before_install
 
         prove_before_install(install, fix=_credential_source(api_key_env, basic_auth_from_env),
@@ -242,11 +249,13 @@ def command(linkerd_namespace, mode, replicas, image, distribution, metrics, bac
         _demo_note()
     if server_dry_run or not wait:
         return
+    # lazy: the Source and the layers below load when the command runs (start-up time of --help)
     from ..cluster.rollout import wait_for_rollout
     from .progress import Progress
 
     try:
         if install.mode == "operator":
+            # lazy: the Source and the layers below load when the command runs (start-up time of --help)
             from ..cluster.operator import wait_ready
 
             wait_ready(kube, install.namespace, timeout=timeout_seconds,
@@ -272,6 +281,7 @@ def _credential_source(api_key_env, basic_auth_from_env) -> str:
 def _echo(line: str, err: bool = False) -> None:
     """A line about what install did or found; it may quote the cluster (an annotation, an API server's
     message), so through `printable`."""
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from ..scrape.text import printable
 
     click.echo(printable(line), err=err)
@@ -283,19 +293,22 @@ def _warn(line: str) -> None:
 
 def _metrics_keep(metrics: str):
     """--metrics: None for all, the golden names, or the names listed in the file."""
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from ..scrape.metrics import ALL, GOLDEN, GOLDEN_NAME, parse_metric_list
 
     if metrics == ALL:
         return None
     if metrics == GOLDEN_NAME:
         return list(GOLDEN)
-    from .inputs import read_text
+    # lazy: the Source and the layers below load when the command runs (start-up time of --help)
+    from ..source.files import read_text
 
     text = read_text(metrics, what="--metrics", fix="give all, golden, or a file with one metric name per line")
     return parse_metric_list(text, f"--metrics {metrics}")
 
 
 def _refuse_unsupported(install) -> None:
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from ..render.collector_config import collector_config
     from ..render.compat import image_notes, refuse_unsupported
 
@@ -323,9 +336,10 @@ def _kubeconfig_named(opts) -> bool:
 
 
 def _no_kubeconfig_at_all(opts) -> bool:
-    from ..kube.kubeconfig import kubeconfig_paths
+    # lazy: the Source and the layers below load when the command runs (start-up time of --help)
+    from ..source.live import kubeconfig_files
 
-    return not opts.connection.server and not kubeconfig_paths(KubeOptions())
+    return not opts.connection.server and not kubeconfig_files(KubeOptions())
 
 
 def _demo_note() -> None:
@@ -336,8 +350,8 @@ def _demo_note() -> None:
 
 def _print(opts, install, linkerd_namespace, output, dry_run, show_secrets, policy_namespaces=()) -> None:
     """Render only. Reads the cluster just to find Linkerd's namespace, and only when it can."""
+    # lazy: the Source and the layers below load when the command runs (start-up time of --help)
     from ..cluster.install import prepare_print
-    from ..errors import ApiTimeout, ApiUnreachable, KubeconfigError, KubeError
     from ..render.manifests import render, secret_instructions
 
     if not linkerd_namespace:
@@ -364,14 +378,13 @@ def _print(opts, install, linkerd_namespace, output, dry_run, show_secrets, poli
     kept = bool(install.kept_credentials)
     objects = render(install, include_secret=show_secrets and not kept)
     if install.restrict_metrics:
+        # lazy: the Source and the layers below load when the command runs (start-up time of --help)
         from ..cluster.policy import plan_for_printing
 
         objects += plan_for_printing(opts.kube, install, policy_namespaces,
                                      note=lambda line: _echo(f"Note: {line}", err=True))
     print_objects(objects, output)
     if kept:
-        from ..naming import SECRET_NAME
-
         click.echo(f"Note: the config uses the credentials of the existing secret/{SECRET_NAME} (kept; "
                    f"not in this output)", err=True)
     elif install.credentials() and show_secrets:

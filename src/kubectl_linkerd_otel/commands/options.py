@@ -11,6 +11,7 @@ from typing import Any, Callable, List, Optional
 
 import click
 
+from ..errors import UsageError
 from ..k8s.kubeflags import KubeOptions
 from ..naming import DEFAULT_NAMESPACE
 
@@ -32,14 +33,13 @@ def parse_bool(value: Any) -> bool:
 def duration_seconds(value: Any, *, flag: str = "duration") -> Optional[float]:
     """Seconds of a kubectl/Go duration flag: `30s`, `5m0s`, `1h`, `250ms`, or a bare number of seconds.
     `0` -> None."""
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from ..k8s.durations import go_duration_seconds
 
     if value is None:
         return None
     seconds = go_duration_seconds(str(value), flag=flag)
     if seconds < 0:
-        from ..errors import UsageError
-
         raise UsageError(f"invalid {flag} {value!r}: a duration here cannot be negative")
     return seconds or None
 
@@ -51,20 +51,26 @@ class GlobalOptions:
     namespace_given: bool = False
     verbose: int = 0
     no_color: bool = False
-    _kube: Any = field(default=None, repr=False)
+    _cluster: Any = field(default=None, repr=False)
+
+    def cluster(self):
+        """The live cluster as a Source (source/live.py), one per run; it connects on first use."""
+        if self._cluster is None:
+            # lazy: the Source and the layers below load when the command runs (start-up time of --help)
+            from ..source.live import Cluster
+            from .progress import terminal_display
+
+            self._cluster = Cluster(self.connection, display=terminal_display)
+        return self._cluster
 
     def kube(self):
-        """The cluster client, built on first use (importing the kubernetes package costs ~0.7 s)."""
-        if self._kube is None:
-            from ..kube import Kube
-
-            self._kube = Kube.connect(self.connection)
-        return self._kube
+        """The cluster client for cluster/ (install, uninstall), built on first use."""
+        return self.cluster().connection()
 
     def close(self) -> None:
-        if self._kube is not None:
-            self._kube.close()
-            self._kube = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
 
 
 def global_options(ctx: click.Context) -> GlobalOptions:
@@ -112,14 +118,14 @@ COMPLETION_TIMEOUT = 5.0
 def _complete_kubeconfig(section: str) -> Callable:
     """Names of contexts, clusters or users in the kubeconfig kubectl would read (no cluster call)."""
     def complete(ctx: click.Context, _param: click.Parameter, incomplete: str) -> List[str]:
-        from ..kube.kubeconfig import kubeconfig_paths, merge_kubeconfigs
+        # lazy: the Source and the layers below load when the command runs (start-up time of --help)
+        from ..source.live import kubeconfig_names
 
         try:
-            paths = kubeconfig_paths(KubeOptions(kubeconfig=global_options(ctx).connection.kubeconfig))
-            config = merge_kubeconfigs(paths)
+            names = kubeconfig_names(KubeOptions(kubeconfig=global_options(ctx).connection.kubeconfig), section)
         except Exception:  # completion offers nothing rather than an error in the shell
             return []
-        return [item["name"] for item in config[section] if item["name"].startswith(incomplete)]
+        return [name for name in names if name.startswith(incomplete)]
     return complete
 
 
@@ -129,7 +135,7 @@ def _complete_namespaces(ctx: click.Context, _param: click.Parameter, incomplete
     if opts.connection.request_timeout is None or opts.connection.request_timeout > COMPLETION_TIMEOUT:
         opts.connection.request_timeout = COMPLETION_TIMEOUT
     try:
-        names = [ns["metadata"]["name"] for ns in opts.kube().list("namespaces")]
+        names = opts.cluster().namespace_names()
     except Exception:
         return []
     finally:

@@ -26,6 +26,7 @@ def print_objects(objects: List[dict], output: Optional[str]) -> None:
     if output == "json":
         click.echo(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=2, allow_nan=False))
         return
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from ..render.yaml_out import dump_all
 
     if objects:

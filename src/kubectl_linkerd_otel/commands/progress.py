@@ -17,9 +17,17 @@ from typing import Callable, Optional, Union
 
 import click
 
+from .environment import environment
+
 Text = Union[str, Callable[[], str]]
 FRAMES = "\u280b\u2819\u2839\u2838\u283c\u2834\u2826\u2827\u2807\u280f"
 REDRAW_EVERY = 0.1
+
+
+def terminal_display() -> Optional["Progress"]:
+    """The display a long read shows its progress on (source/reading.py): a spinner on a terminal; off
+    one, none (as kubectl: there stderr carries errors only)."""
+    return Progress(True) if environment().stderr_isatty else None
 
 
 def elapsed_text(seconds: float) -> str:

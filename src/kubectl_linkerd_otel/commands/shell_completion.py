@@ -14,6 +14,8 @@ import os
 import sys
 from typing import List, Optional, Tuple
 
+from ..errors import UsageError
+
 COMPLETE_VAR = "_KUBECTL_LINKERD_OTEL_COMPLETE"
 # Names a user types to run the binary directly; each gets its own completion function.
 BINARY_NAMES = ("kubectl-linkerd_otel", "linkerd-otel")
@@ -37,6 +39,7 @@ def _one_line(text: Optional[str]) -> str:
 def complete(cli, words: List[str]) -> Tuple[List[Tuple[str, str]], int]:
     """Candidates (value, description) and cobra directive for the words after the plugin name, from the
     command tree `cli` (the root group, passed in: this layer sits below it)."""
+    # lazy: completion machinery, loaded only when completing (start-up time)
     from click.shell_completion import ShellComplete
 
     words = list(words) or [""]
@@ -56,6 +59,7 @@ def complete(cli, words: List[str]) -> Tuple[List[Tuple[str, str]], int]:
 
 def _describe(cli, item) -> str:
     """click cuts command help at 45 characters for its own menus; shells show one full line."""
+    # lazy: entry.py loads this module before click, to answer completion fast (start-up time)
     import click
 
     if item.type == "plain" and not str(item.value).startswith("-"):
@@ -90,18 +94,18 @@ def main(cli, argv: Optional[List[str]] = None) -> None:
 
 def source(cli, shell: str) -> str:
     """click's completion script for `shell`, for every name the binary is used under."""
+    # lazy: completion machinery, loaded only when completing (start-up time)
     from click.shell_completion import get_completion_class
 
     comp_cls = get_completion_class(shell)
     if comp_cls is None:
-        from ..errors import UsageError
-
         raise UsageError(f"no completion for shell {shell!r}; use bash, zsh or fish")
     return "".join(comp_cls(cli, {}, name, COMPLETE_VAR).source() for name in BINARY_NAMES)
 
 
 def shell_complete(cli, instruction: Optional[str] = None) -> int:
     """Answer a direct-use completion script (COMPLETE_VAR=bash_complete etc.); returns the exit code."""
+    # lazy: completion machinery, loaded only when completing (start-up time)
     from click.shell_completion import shell_complete as click_shell_complete
 
     instruction = instruction or os.environ.get(COMPLETE_VAR, "")

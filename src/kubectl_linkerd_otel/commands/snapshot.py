@@ -7,6 +7,7 @@ import time
 
 import click
 
+from ..errors import KubeError
 from .options import duration_seconds, global_options, kube_flags
 
 
@@ -38,23 +39,18 @@ def command(path: str, no_redact: bool, metrics_interval: str, log_since: str, p
     (20 at a time; --request-timeout bounds each read, default 5s); only the golden metrics' lines
     are kept.
     """
-    from ..errors import KubeError
-    from ..cluster.query import settings_from_flags
+    # lazy: the Source and the layers below load when the command runs (start-up time of --help)
+    from ..source.live import query_settings
     from .snapshots import gather_live, save
 
     opts = global_options(click.get_current_context())
     interval = duration_seconds(metrics_interval, flag="--metrics-interval") or 0.0
     since = duration_seconds(log_since, flag="--since")
-    proxy_reads = None
-    if not no_stat:
-        from ..cluster.proxy_metrics import ProxyReads
-        from ..cluster.stat import DEFAULT_READ_TIMEOUT
-
-        proxy_reads = ProxyReads(interval=interval, timeout=opts.connection.request_timeout or DEFAULT_READ_TIMEOUT)
     begin = time.monotonic()
     # the backend's answers too, where check finds the backend by itself (the in-cluster OpenObserve)
     snap = gather_live(opts, False, "", interval, probe_exporter, since,
-                       settings_from_flags(None, None, (), None, False, 10.0), proxy_reads=proxy_reads)
+                       query_settings(None, None, (), None, False, 10.0),
+                       proxy_reads_interval=None if no_stat else interval)
     took = time.monotonic() - begin
     if snap.client_error:
         raise KubeError(snap.client_error)

@@ -12,6 +12,7 @@ import time
 from typing import Optional, Tuple
 
 import click
+from click.core import ParameterSource
 
 from ..errors import UsageError
 from ..k8s.limits import INPUT_FILE, in_help
@@ -19,10 +20,12 @@ from .environment import environment
 from .options import duration_seconds, global_options, kube_flags, output_option
 
 DEFAULT_NAMESPACE = "default"
+LIVE_ONLY = {"watch": "--watch", "interval": "--interval", "concurrency": "--concurrency"}
 
 
 def parse_resource(resource: Optional[str], name: Optional[str]) -> Tuple[str, str, Optional[str]]:
     """(kind, short, name) from `deploy web`, `deploy/web` or `deploy` (viz's resource forms)."""
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from ..stats.golden import KINDS
 
     resource = resource or "deploy"
@@ -38,6 +41,7 @@ def parse_resource(resource: Optional[str], name: Optional[str]) -> Tuple[str, s
 
 def complete_resource(_ctx, _param, incomplete: str):
     """The resource types: the short names viz prints, or the long ones when only they match."""
+    # lazy: completion machinery, loaded only when completing (start-up time)
     from click.shell_completion import CompletionItem
 
     from ..stats.golden import KINDS
@@ -89,8 +93,6 @@ def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, 
       kubectl linkerd-otel stat pod -A --watch
       kubectl linkerd-otel stat deploy -A --snapshot cluster.snapshot.gz
     """
-    from ..cluster.stat import DEFAULT_READ_TIMEOUT, Selection, one_pass
-
     ctx = click.get_current_context()
     opts = global_options(ctx)
     output = output.lower()
@@ -109,19 +111,18 @@ def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, 
     if kind == "namespace" and name:
         namespace = name
     if snapshot_file or demo:
-        from .stat_offline import stat_offline
-
-        stat_offline(ctx, snapshot_file, demo, kind, short, name, namespace, outbound, output,
-                     all_namespaces=all_namespaces, namespace_given=opts.namespace_given)
+        _offline(ctx, snapshot_file, demo, kind, short, name, namespace, outbound, output,
+                 all_namespaces=all_namespaces, namespace_given=opts.namespace_given)
         return
-    timeout = opts.connection.request_timeout or DEFAULT_READ_TIMEOUT
-    kube = opts.kube()
-    selection = Selection(kube, kind, name, namespace)
+    cluster = opts.cluster()
+    selection = cluster.selection(kind, name, namespace)
     show_namespace = all_namespaces
     if watch:
-        _watch(kube, selection, kind, short, window, timeout, concurrency, outbound,
+        _watch(cluster, selection, kind, short, window, concurrency, outbound,
                all_namespaces=show_namespace, wide=output == "wide", color=environment(opts.no_color).color)
         return
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
+    from ..stats.golden import summarize
     from .progress import Progress
 
     env = environment(opts.no_color)
@@ -133,18 +134,46 @@ def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, 
             progress.update(f"reading {count} prox{'y' if count == 1 else 'ies'} twice, {window:g}s apart "
                             f"({{elapsed}})")
 
-        result = one_pass(kube, selection, window, timeout, concurrency, outbound, announce=announce)
+        pods, readings, errors = cluster.read_twice(selection, window, concurrency, announce=announce)
+    result = summarize(pods, readings, errors, kind=kind, name=name, outbound=outbound)
     print_result(result, output, all_namespaces=show_namespace, nothing=selection.describe(short), color=env.color)
+
+
+def _offline(ctx: click.Context, path: Optional[str], demo: bool, kind: str, short: str, name: Optional[str],
+             namespace: Optional[str], outbound: bool, output: str, *, all_namespaces: bool,
+             namespace_given: bool) -> None:
+    """`stat --snapshot FILE` and `stat --demo`: the same rows as live, from the two reads of every meshed
+    proxy a snapshot holds (source/saved.py). No cluster is contacted."""
+    # lazy: the Source and the layers below load when the command runs (start-up time of --help)
+    from ..report.stat import nothing_found
+    from ..source.saved import Saved
+    from ..stats.golden import summarize
+    from .snapshots import print_header
+
+    for param, flag in LIVE_ONLY.items():
+        if ctx.get_parameter_source(param) == ParameterSource.COMMANDLINE:
+            raise UsageError(f"{flag} reads the cluster: a snapshot holds the two reads it was taken with "
+                             f"(their interval is `snapshot --metrics-interval`)")
+    if demo and not namespace_given and kind != "namespace":
+        namespace, all_namespaces = None, True     # the demo mesh spans namespaces: show them all
+    saved = Saved(path, demo, "stat")
+    pods, readings, errors = saved.proxy_reads(namespace, kind, name)
+    result = summarize(pods, readings, errors, kind=kind, name=name, outbound=outbound)
+    print_header(saved.heading, to_stderr=output == "json")
+    print_result(result, output, all_namespaces=all_namespaces, nothing=nothing_found(short, name, namespace),
+                 color=environment(global_options(ctx).no_color).color)
 
 
 def print_result(result, output: str, *, all_namespaces: bool, nothing: str, color: bool = False) -> None:
     """The rows as JSON or as the table; `nothing` says what was looked at when no meshed pod was found;
     `color`: the table's health colours (on a terminal, unless turned off)."""
     if output == "json":
+        # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
         from ..report.stat import to_json
 
         click.echo(json.dumps(to_json(result), indent=2, ensure_ascii=False, allow_nan=False))
         return
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from ..report.stat import render_human
 
     text = render_human(result, all_namespaces=all_namespaces, wide=output == "wide", color=color)
@@ -154,33 +183,31 @@ def print_result(result, output: str, *, all_namespaces: bool, nothing: str, col
     click.echo(text, nl=False)
 
 
-def _watch(kube, selection, kind: str, short: str, window: float, timeout: float,
-           concurrency: int, outbound: bool, *, all_namespaces: bool, wide: bool, color: bool) -> None:
+def _watch(cluster, selection, kind: str, short: str, window: float, concurrency: int, outbound: bool, *,
+           all_namespaces: bool, wide: bool, color: bool) -> None:
+    # lazy: rich costs start-up time and only the live table (--watch) draws with it
     from rich.console import Console
     from rich.live import Live
     from rich.text import Text
 
-    from ..cluster.stat import passes, summary
     from ..report.stat import render_human
+    from ..stats.golden import summarize
 
     console = Console(no_color=not color)
-    previous = None
     try:
         with Live(Text("Reading the proxies ..."), console=console, auto_refresh=False,
                   transient=False) as live:
-            for pods, current in passes(kube, selection.targets, interval=window, concurrency=concurrency,
-                                        timeout=timeout):
-                if previous is None:
-                    live.update(Text(f"Read {len(current.readings)} prox"
-                                     f"{'y' if len(current.readings) == 1 else 'ies'}; "
+            for read, parts in cluster.watch(selection, window, concurrency):
+                if parts is None:
+                    live.update(Text(f"Read {read} prox"
+                                     f"{'y' if read == 1 else 'ies'}; "
                                      f"the first numbers in {window:g}s ... (Ctrl-C to stop)"), refresh=True)
                 else:
-                    result = summary(selection, pods, previous, current, outbound)
+                    result = summarize(*parts, kind=kind, name=selection.name, outbound=outbound)
                     text = render_human(result, all_namespaces=all_namespaces, wide=wide, color=color) or \
                         f"No meshed pods: {selection.describe(short)}.\n"
                     stamp = time.strftime("%H:%M:%S")
                     live.update(Text.from_ansi(f"{text}\nEvery {window:g}s, last at {stamp} (Ctrl-C to stop)"),
                                 refresh=True)
-                previous = current
     except KeyboardInterrupt:
         return

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from ..naming import MANAGED_BY_SELECTOR
+from .environment import environment
 from .install import dry_run_option
 from .options import global_options, kube_flags, output_option
 from .output import print_instead_of_apply, print_objects
@@ -22,17 +24,18 @@ def command(dry_run, output):
     On a terminal it deletes; piped, or with -o yaml, it prints what to delete:
       linkerd-otel uninstall | kubectl delete -f -
     """
+    # lazy: the Source and the layers below load when the command runs (start-up time of --help)
     from ..cluster import uninstall as remover
     from ..k8s.refs import object_ref, reference
-    from ..naming import MANAGED_BY_SELECTOR
-    from .environment import environment
 
     opts = global_options(click.get_current_context())
     kube = opts.kube()
     namespace = opts.namespace
+    # lazy: the Source and the layers below load when the command runs (start-up time of --help)
     from ..cluster import policy as policy_io
 
     policy_found, unread = policy_io.objects_to_delete(kube, namespace)   # from install --restrict-metrics
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from ..scrape.text import printable
 
     for problem in unread:      # an API server's message: through printable

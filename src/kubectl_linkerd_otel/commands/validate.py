@@ -33,9 +33,10 @@ def command(filename: str, image: Optional[str], distribution: Optional[str], ou
       kubectl get configmap -n observability linkerd-otel-collector-config -o yaml \\
         | kubectl linkerd-otel validate -f - --distribution contrib
     """
+    # lazy: the Source and the layers below load when the command runs (start-up time of --help)
     from ..collector.schema.distributions import PINNED_IMAGES, format_version, parse_image
     from ..scrape.validation import validate
-    from .inputs import load_config_file
+    from ..source.files import load_config_file
 
     config = load_config_file(filename)
     if image is None and distribution is not None:
@@ -53,6 +54,7 @@ def command(filename: str, image: Optional[str], distribution: Optional[str], ou
             "problems": [{"severity": p.severity, "code": p.code, "path": getattr(p, "path", ""),
                           "message": p.message, "hint": p.hint} for p in problems]}, indent=2, allow_nan=False))
     else:
+        # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
         from ..scrape.text import printable     # messages quote keys and values of the file
 
         for problem in errors + warnings:
@@ -69,6 +71,7 @@ def command(filename: str, image: Optional[str], distribution: Optional[str], ou
 
 def checked_as(image: Optional[str], distribution: Optional[str]) -> str:
     """The image, and which schema it was checked against when the image does not say it all."""
+    # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
     from ..collector.schema.distributions import format_version, parse_image
 
     if image is None:

@@ -21,7 +21,7 @@ def command(client_only: str, output: str) -> None:
     if not parse_bool(client_only):
         opts = global_options(click.get_current_context())
         try:
-            server = opts.kube().version()
+            server = opts.cluster().server_version()
             info["serverVersion"] = {"gitVersion": server.get("gitVersion", ""),
                                      "platform": server.get("platform", "")}
         except Exception as exc:  # printed after the client version, like kubectl does
@@ -29,12 +29,14 @@ def command(client_only: str, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(info, indent=2, allow_nan=False))
     elif output == "yaml":
+        # lazy: PyYAML costs start-up time and only -o yaml needs it
         import yaml
 
         click.echo(yaml.safe_dump(info, sort_keys=False), nl=False)
     else:
         click.echo(f"Client Version: {info['clientVersion']['version']}")
         if "serverVersion" in info:
+            # lazy: loaded when the command runs, not for --help or the other commands (start-up time)
             from ..scrape.text import printable
 
             click.echo(f"Server Version: {printable(info['serverVersion']['gitVersion'])}")

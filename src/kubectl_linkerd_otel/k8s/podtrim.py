@@ -19,7 +19,7 @@ their template-derived fields).
 """
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Callable, Dict, Optional
 
 # env variables the checks read from a container (checks/policy.py, checks/linkerd_data_plane.py)
 KEPT_ENV = frozenset({"_l5d_trustdomain", "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY"})
@@ -198,3 +198,10 @@ def _token(value: Any) -> Any:
     if isinstance(value, str):
         return value
     return (type(value).__name__, value) if isinstance(value, _SCALARS) else ("id", id(value))
+
+
+def pod_trimmer(keep_whole: Optional[str] = None, light: bool = False) -> Callable[[dict], dict]:
+    """What each read pod becomes: trimmed, unless it lives in `keep_whole` (`light`: see Trimmer)."""
+    trim = Trimmer(light=light)
+    return lambda pod: pod if keep_whole and (pod.get("metadata") or {}).get("namespace") == keep_whole \
+        else trim(pod)

@@ -172,3 +172,9 @@ def render_human(result: StatResult, *, all_namespaces: bool = False, wide: bool
         lines += table(["NAMESPACE", "POD", "SAMPLE"],
                        [[shown(p.namespace), shown(p.name), shown(sample, 300)] for p, sample in bad])
     return "\n".join(lines) + "\n"
+
+
+def nothing_found(short: str, name: Optional[str], namespace: Optional[str]) -> str:
+    """What was looked at, for the line `No meshed pods: ...` when no meshed pod was selected."""
+    what = f"{short}/{name}" if name else f"no {short} with meshed running pods"
+    return f"{what} in namespace {namespace}" if namespace else f"{what} in any namespace"

@@ -1,4 +1,4 @@
-"""The snapshot file (pure; the commands read and write the bytes through commands/inputs.py).
+"""The snapshot file (pure; the commands read and write the bytes through source/files.py).
 
 One gzip-compressed JSON document:
 

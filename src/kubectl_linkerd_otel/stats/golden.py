@@ -362,6 +362,14 @@ def summarize(pods: List[dict], readings: Dict[PodKey, Readings], errors: Dict[P
 def summarize_texts(pods: List[dict], texts: Dict[PodKey, Tuple[str, float, str, float]],
                     errors: Dict[PodKey, str], **kwargs) -> StatResult:
     """`summarize` from the metrics texts themselves: (first text, its time, second text, its time)."""
+    readings, errors = readings_of_texts(texts, errors)
+    return summarize(pods, readings, errors, **kwargs)
+
+
+def readings_of_texts(texts: Dict[PodKey, Tuple[str, float, str, float]], errors: Dict[PodKey, str]) \
+        -> Tuple[Dict[PodKey, Readings], Dict[PodKey, str]]:
+    """The two reads of each proxy parsed, as `summarize` takes them; a text that does not parse adds
+    its reason to (a copy of) `errors`."""
     readings: Dict[PodKey, Readings] = {}
     errors = dict(errors)
     for key, (first, first_at, second, second_at) in texts.items():
@@ -369,4 +377,4 @@ def summarize_texts(pods: List[dict], texts: Dict[PodKey, Tuple[str, float, str,
             readings[key] = Readings(parse(first), first_at, parse(second), second_at)
         except MetricsTextError as exc:
             errors[key] = f"the proxy's /metrics is {exc}"
-    return summarize(pods, readings, errors, **kwargs)
+    return readings, errors

@@ -9,12 +9,15 @@ from typing import Callable, List, Optional
 from ..errors import UsageError
 from ..k8s.limits import CONFIG_FILE, INPUT_FILE, Limit
 from ..k8s.podshape import pod_problem
+from .collector import Collector, parse_config_text
+from .reading import Display, pod_documents, refuse_unless_pods_could_follow, yaml_error
 
 
 def read_text(path: str, *, what: str = "", fix: str = "", limit: Limit = CONFIG_FILE,
               sniff: Optional[Callable] = None) -> str:
     """The text of `path` (`-`: stdin), within `limit`. `what` names the file in errors (e.g.
     "--ca-file"), `fix` says what to pass instead; `sniff(first text)` may refuse a stream early."""
+    # lazy: loaded only when this input is read (start-up time)
     from ..k8s.bounded import read_file
 
     return read_file(path, limit, label=f"{what} {path}" if what else path, fix=fix, text=True, sniff=sniff)
@@ -34,6 +37,7 @@ def write_text(path: str, text: str, *, what: str = "") -> None:
 
 def read_bytes(path: str, *, what: str = "", fix: str = "", limit: Limit = INPUT_FILE) -> bytes:
     """The bytes of `path` (`-`: stdin), with the one-line errors of read_text."""
+    # lazy: loaded only when this input is read (start-up time)
     from ..k8s.bounded import read_file
 
     return read_file(path, limit, label=f"{what} {path}" if what else path, fix=fix)
@@ -42,6 +46,7 @@ def read_bytes(path: str, *, what: str = "", fix: str = "", limit: Limit = INPUT
 def write_bytes(path: str, data: bytes, *, what: str = "") -> None:
     """Write `data` to `path` whole: into a temporary file beside it, then renamed over it, so a full
     disk or an interrupt never leaves half a file under the name the user gave."""
+    # lazy: only writing a file needs them (start-up time)
     import os
     import tempfile
 
@@ -72,6 +77,7 @@ def write_bytes(path: str, data: bytes, *, what: str = "") -> None:
 
 def demo_snapshot_bytes() -> bytes:
     """The demo snapshot shipped inside the package (scripts/demo-snapshot.py builds it)."""
+    # lazy: loaded only when this input is read (start-up time)
     from importlib.resources import files
 
     try:
@@ -81,21 +87,10 @@ def demo_snapshot_bytes() -> bytes:
                          f"reinstall kubectl-linkerd-otel") from None
 
 
-def parse_config_text(text: str, where: str) -> dict:
-    """A collector config's text parsed; `where` names its source in errors (a file, configmap/NAME)."""
-    from ..collector.config import parse_config
-
-    if not text.strip():
-        raise UsageError(f"{where} holds no collector config")
-    try:
-        return parse_config(text)
-    except UsageError as exc:
-        raise UsageError(f"{where}: {exc.message}") from None
-
-
 def _documents(text: str, path: str, fix: str) -> list:
     """The documents of a JSON or YAML file: JSON first (tabs are fine there, not in YAML), then every
     document of a YAML stream (`---` separated); empty documents left out."""
+    # lazy: loaded only when this input is read (start-up time)
     from ..k8s.safeload import json_loads, yaml_load_all
 
     text = text[1:] if text.startswith("\ufeff") else text
@@ -103,6 +98,7 @@ def _documents(text: str, path: str, fix: str) -> list:
         return [json_loads(text)]
     except ValueError:
         pass
+    # lazy: PyYAML costs start-up time and only a YAML input needs it
     import yaml
 
     try:
@@ -111,19 +107,11 @@ def _documents(text: str, path: str, fix: str) -> list:
         raise yaml_error(exc, path, fix) from None
 
 
-def yaml_error(exc, path: str, fix: str) -> UsageError:
-    """One line for a file that is neither JSON nor YAML: where, and why when the bounds refused it."""
-    mark = getattr(exc, "problem_mark", None)
-    where = f" at line {mark.line + 1}" if mark is not None else ""
-    problem = getattr(exc, "problem", "") or ""
-    why = f" ({problem.splitlines()[0]})" if problem.startswith(("too many aliases", "nested deeper")) else ""
-    return UsageError(f"{path} is neither JSON nor valid YAML{where}{why}; {fix}")
-
-
 def load_config_file(path: str) -> dict:
     """A collector config file; or a ConfigMap holding one, alone, in a List, or among other documents
     of a YAML stream (the documents that hold no collector config are skipped). Two collector configs in
     one file are refused: which one the collector runs is not ours to guess."""
+    # lazy: loaded only when this input is read (start-up time)
     from ..scrape.config import collector_configs_in
 
     text = read_text(path)
@@ -149,22 +137,21 @@ def load_config_file(path: str) -> dict:
                      f"nor a ConfigMap holding one")
 
 
-def load_pods_file(path: str, keep_whole: Optional[str] = None) -> List[dict]:
+def load_pods_file(path: str, keep_whole: Optional[str] = None, display: Optional[Display] = None) -> List[dict]:
     """Pods from `kubectl get pods -A -o json` (a List or PodList), a single Pod, several Pods as a YAML
     stream (`---` separated), or the YAML equivalents, each trimmed to what is read of it
     (k8s/podtrim.py; pods in `keep_whole`, the collector's namespace, are kept whole). Pods whose fields
     have the wrong shape are refused with the pod's name: the API server never returns them, so the file
     is not what it seems. A JSON List in a file is decoded a pod at a time (k8s/jsonitems.py): neither
-    its text nor its parse is ever held whole; anything else is read whole, then parsed."""
-    from .slowread import pod_documents, refuse_unless_pods_could_follow
-
+    its text nor its parse is ever held whole; anything else is read whole, then parsed. `display`: the
+    progress of a long parse (reading.py)."""
     fix = "pass the output of `kubectl get pods -A -o json`"
     streamed = _streamed_pods(path, fix, keep_whole)
     if streamed is not None:
         return streamed
     text = read_text(path, fix=fix, limit=INPUT_FILE,
                      sniff=lambda start: refuse_unless_pods_could_follow(start.lstrip("\ufeff"), path, fix))
-    docs = pod_documents(text, path, fix)
+    docs = pod_documents(text, path, fix, display)
     del text
     pods = _Pods(path, fix, keep_whole)
     for doc in docs:
@@ -182,6 +169,7 @@ def load_pods_file(path: str, keep_whole: Optional[str] = None) -> List[dict]:
 def _streamed_pods(path: str, fix: str, keep_whole: Optional[str]) -> Optional[List[dict]]:
     """The pods of a JSON object in a regular file with its `items` decoded one at a time; None when the
     file is not that (read it the other way)."""
+    # lazy: loaded only when this input is read (start-up time)
     from ..k8s.bounded import file_text_chunks
     from ..k8s.jsonitems import NotStreamable, stream_document
 
@@ -216,7 +204,8 @@ class _Pods:
     no pods; else the first pod of the wrong shape is refused."""
 
     def __init__(self, path: str, fix: str, keep_whole: Optional[str]):
-        from ..cluster.pods import pod_trimmer
+        # lazy: loaded only when this input is read (start-up time)
+        from ..k8s.podtrim import pod_trimmer
 
         self.path, self.fix = path, fix
         # light: a file is read at C speed, and the command's memory is far under its budget (docs/benchmarks.md)
@@ -353,3 +342,30 @@ def _check_pod(pod: dict, path: str, fix: str) -> None:
             for key, value in item.items():
                 if key in ("name", "containerID", "type", "status"):
                     scalar(value, f"status.{field}[{i}].{key}")
+
+
+class Files:
+    """`targets --config FILE` and `--pods FILE` as a Source: what neither file gives comes from `rest`
+    (the live cluster), which is then connected at once, before any file is read."""
+
+    def __init__(self, config_file: Optional[str], pods_file: Optional[str], rest=None,
+                 display: Optional[Display] = None):
+        self.config_file, self.pods_file, self.rest, self.display = config_file, pods_file, rest, display
+        if rest is not None:
+            rest.connection()
+
+    def collector(self, namespace: str):
+        if self.config_file:
+            return Collector(load_config_file(self.config_file), namespace)
+        return self.rest.collector(namespace)
+
+    def pods(self, keep_whole: Optional[str] = None) -> List[dict]:
+        if self.pods_file:
+            return load_pods_file(self.pods_file, keep_whole=keep_whole, display=self.display)
+        return self.rest.pods(keep_whole)
+
+    def scraped(self, collector):
+        """The collector's own answers, when it was found in the cluster (None for a config file)."""
+        if self.rest is None or collector.location is None:
+            return None
+        return self.rest.scraped(collector)

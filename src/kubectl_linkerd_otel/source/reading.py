@@ -5,14 +5,21 @@ PyYAML in pure Python reads about 1 MB/s: 48 MB of YAML pods take about a minute
 seconds to fail. So the first line must look like JSON or a Kubernetes object, a scalar document is
 refused as soon as it is read, and a big file that starts as JSON is judged as JSON (reading it again as
 YAML flow style would crawl to the same refusal).
+
+The display is the command's (a terminal spinner, or none): a reader is handed a `display` function that
+gives one, or None off a terminal.
 """
 from __future__ import annotations
 
 import re
 import threading
-from typing import Callable, List, Optional
+from typing import Any, Callable, List, Optional
 
 from ..errors import UsageError
+
+# What a command hands a reader to show progress with: called once a read has taken SHOW_AFTER, it gives
+# an object with update(text) and close() (commands/progress.py Progress), or None to show nothing
+Display = Callable[[], Optional[Any]]
 
 SHOW_AFTER = 1.0              # seconds: shorter reads show nothing
 TICK = 0.25
@@ -23,13 +30,14 @@ _KEY = re.compile(r"""^(?:"([^"]*)"|'([^']*)'|([^\s#:][^#:]*?))[ \t]*:(?:[ \t]|$
 
 
 class ReadProgress:
-    """A context manager: while it is open and once SHOW_AFTER has passed, the one progress display
-    (progress.py) says on a terminal what is read and how far (`position()`: characters done, None when
+    """A context manager: while it is open and once SHOW_AFTER has passed, the display (`display()`)
+    says on a terminal what is read and how far (`position()`: characters done, None when
     unknown). The spinner is erased when the read ends, so an error after it is still one line."""
 
     def __init__(self, label: str, total: int, position: Callable[[], Optional[int]],
-                 describe: Optional[Callable[[], str]] = None):
+                 describe: Optional[Callable[[], str]] = None, display: Optional[Display] = None):
         self.label = label
+        self.display = display
         self.total = max(total, 1)
         self.position = position
         self.describe = describe
@@ -56,12 +64,9 @@ class ReadProgress:
     def _run(self) -> None:
         if self._stop.wait(SHOW_AFTER):
             return
-        from .environment import environment
-        from .progress import Progress
-
-        if not environment().stderr_isatty:
+        progress = self.display() if self.display is not None else None
+        if progress is None:
             return   # as kubectl: off a terminal, stderr carries errors only
-        progress = Progress(True)
         self.shown = True
         try:
             while True:
@@ -114,22 +119,24 @@ def refuse_unless_pods_could_follow(text: str, path: str, fix: str) -> None:
                          f"{', '.join(OBJECT_FIELDS)}, which start a Kubernetes object; {fix}")
 
 
-def pod_documents(text: str, path: str, fix: str) -> List:
-    """The documents of a pods file (JSON, or a YAML stream), as inputs._documents reads them, refusing
+def pod_documents(text: str, path: str, fix: str, display: Optional[Display] = None) -> List:
+    """The documents of a pods file (JSON, or a YAML stream), as files._documents reads them, refusing
     early what cannot hold pods, with progress on a long read."""
+    # lazy: loaded only when this input is read (start-up time)
     from ..k8s.safeload import json_loads, yaml_loader
 
     text = text[1:] if text.startswith("\ufeff") else text
     refuse_unless_pods_could_follow(text, path, fix)
     loader = None
     label = f"{path} ({size_text(len(text))})"
-    with ReadProgress(label, len(text), lambda: None if loader is None else loader.index):
+    with ReadProgress(label, len(text), lambda: None if loader is None else loader.index, display=display):
         try:
             return [json_loads(text)]
         except ValueError as exc:
             if len(text) > JSON_ONLY_PAST and first_content(text)[1][:1] in ("{", "["):
                 where = f" at line {exc.lineno}" if hasattr(exc, "lineno") else ""
                 raise UsageError(f"{path} is not valid JSON{where}; {fix}") from None
+        # lazy: PyYAML costs start-up time and only a YAML input needs it
         import yaml
 
         docs = []
@@ -144,8 +151,6 @@ def pod_documents(text: str, path: str, fix: str) -> List:
                                      f"object; {fix}")
                 docs.append(doc)
         except yaml.YAMLError as exc:
-            from .inputs import yaml_error
-
             raise yaml_error(exc, path, fix) from None
         finally:
             if loader is not None:
@@ -153,13 +158,10 @@ def pod_documents(text: str, path: str, fix: str) -> List:
         return docs
 
 
-def list_with_progress(kube, resource: str, transform: Optional[Callable[[dict], dict]] = None) -> List[dict]:
-    """kube.list(resource), page by page, with the count so far on the terminal once it takes over a
-    second (thousands of pods from a busy API server); `transform` applies to each item as it arrives."""
-    items: List[dict] = []
-    with ReadProgress(resource, 0, lambda: None,
-                      describe=lambda: f"listing {resource} in all namespaces: {len(items):,} so far"):
-        # each item transformed as its page is decoded: no page exists whole
-        for item in kube.iter(resource, transform=transform) if transform else kube.iter(resource):
-            items.append(item)
-    return items
+def yaml_error(exc, path: str, fix: str) -> UsageError:
+    """One line for a file that is neither JSON nor YAML: where, and why when the bounds refused it."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", "") or ""
+    why = f" ({problem.splitlines()[0]})" if problem.startswith(("too many aliases", "nested deeper")) else ""
+    return UsageError(f"{path} is neither JSON nor valid YAML{where}{why}; {fix}")
