@@ -74,7 +74,7 @@ class _NoRecord(list):
 def one_pass(kubeconfig: str, concurrency: int, latency_ms: float) -> int:
     """In the measured child: one pass, as `stat deploy -A` makes it; prints its figures."""
     from kubectl_linkerd_otel.cluster.stat import pair, read_pass
-    from kubectl_linkerd_otel.kube import Kube, KubeOptions
+    from kubectl_linkerd_otel.apiclient import Kube, KubeOptions
     from kubectl_linkerd_otel.stats.golden import proxies_to_read, summarize
 
     kube = Kube.connect(KubeOptions(kubeconfig=kubeconfig))

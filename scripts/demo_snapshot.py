@@ -27,7 +27,7 @@ def build() -> bytes:
     from kubectl_linkerd_otel.cluster.gather import gather
     from kubectl_linkerd_otel.cluster.proxy_metrics import ProxyReads
     from kubectl_linkerd_otel.k8s.kubeflags import KubeOptions
-    from kubectl_linkerd_otel.kube import Kube
+    from kubectl_linkerd_otel.apiclient import Kube
     from kubectl_linkerd_otel.snapshot.fileformat import encode, manifest_for
 
     server = FakeApiServer().start()

@@ -9,7 +9,7 @@ from kubectl_linkerd_otel.cluster.collector import (TargetsUnreadable, actual_ta
                                                     read_targets)
 from kubectl_linkerd_otel.errors import UsageError
 from kubectl_linkerd_otel.k8s.kubeflags import KubeOptions
-from kubectl_linkerd_otel.kube import Kube
+from kubectl_linkerd_otel.apiclient import Kube
 
 import scenarios
 

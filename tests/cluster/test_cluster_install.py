@@ -7,7 +7,7 @@ from kubectl_linkerd_otel import naming
 from kubectl_linkerd_otel.cluster import install as applier
 from kubectl_linkerd_otel.errors import PluginError
 from kubectl_linkerd_otel.k8s.kubeflags import KubeOptions
-from kubectl_linkerd_otel.kube import Kube
+from kubectl_linkerd_otel.apiclient import Kube
 from kubectl_linkerd_otel.render.options import DEFAULT_IMAGE, InstallOptions
 
 NS = "otel"

@@ -5,7 +5,7 @@ from kubectl_linkerd_otel import naming
 from kubectl_linkerd_otel.cluster import install as applier
 from kubectl_linkerd_otel.cluster import uninstall as remover
 from kubectl_linkerd_otel.k8s.kubeflags import KubeOptions
-from kubectl_linkerd_otel.kube import Kube
+from kubectl_linkerd_otel.apiclient import Kube
 
 from test_cluster_install import NS, options, run
 

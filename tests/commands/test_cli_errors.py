@@ -70,7 +70,7 @@ def test_unauthorized(fake_api_tls):
 
 def test_forbidden_names_verb_and_resource(mesh_api):
     mesh_api.fail(403, times=None, path="^/api/v1/namespaces/observability/configmaps/")
-    from kubectl_linkerd_otel.kube import Kube, KubeOptions
+    from kubectl_linkerd_otel.apiclient import Kube, KubeOptions
     from kubectl_linkerd_otel import errors
 
     with pytest.raises(errors.Forbidden) as caught:

@@ -72,7 +72,7 @@ def test_check_identical_on_trimmed_pods(mesh_api):
     from kubectl_linkerd_otel.checks.framework import CheckOptions, run_categories
     from kubectl_linkerd_otel.checks.registry import CATEGORIES
     from kubectl_linkerd_otel.cluster.gather import gather
-    from kubectl_linkerd_otel.kube import Kube, KubeOptions
+    from kubectl_linkerd_otel.apiclient import Kube, KubeOptions
     from kubectl_linkerd_otel.report.check_json import render
 
     scenarios.healthy(mesh_api)

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from helpers import examples, run_cli
 from kubectl_linkerd_otel.errors import PluginError
-from kubectl_linkerd_otel.kube.answers import check_list, check_object, check_version
+from kubectl_linkerd_otel.apiclient.answers import check_list, check_object, check_version
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),

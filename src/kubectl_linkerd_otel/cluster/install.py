@@ -12,7 +12,7 @@ from . import operator as operator_mode
 from . import policy as policy_io
 from ..errors import Conflict, Forbidden, KubeError, PluginError, UsageError
 from ..k8s.refs import is_ours, object_ref
-from ..kube import resource_for
+from ..apiclient import resource_for
 from ..naming import (COLLECTOR_NAME, IS_CONTROL_PLANE_LABEL, EXTENSION_LABEL, EXTENSION_NAME, MANAGED_BY_SELECTOR,
                       REFERENCE_CONFIGMAP, REFERENCE_WORKLOAD, RESTART_FIELD_MANAGER, RESTARTED_AT_ANNOTATION,
                       SECRET_NAME)

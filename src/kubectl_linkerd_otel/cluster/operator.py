@@ -1,4 +1,4 @@
-"""The OpenTelemetry Operator side of `--mode operator` (cluster I/O through kube/): is the operator's
+"""The OpenTelemetry Operator side of `--mode operator` (cluster I/O through apiclient/): is the operator's
 API there, what did it make of our OpenTelemetryCollector, and what does its Target Allocator answer
 (`/jobs`, `/jobs/<job>/targets?collector_id=<pod>`, read through the API server's pods/proxy)."""
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import (ApiStatusError, ApiTimeout, ApiUnreachable, Conflict, Forbidden, KubeconfigError, KubeError,
                       NotFound, PluginError, UsageError)
-from ..kube import Resource
+from ..apiclient import Resource
 from ..naming import COLLECTOR_NAME, COLLECTOR_NAMESPACE_LABEL, CONTROL_PLANE_NS_LABEL, MANAGED_BY_SELECTOR
 from ..render import policy as render_policy
 

@@ -1,5 +1,5 @@
 """kubectl's connection flags as one value: which kubeconfig, context, cluster and user, or a server and
-token given directly, and how to talk to it. The command line fills it (commands/options.py); kube/
+token given directly, and how to talk to it. The command line fills it (commands/options.py); apiclient/
 connects with it."""
 from __future__ import annotations
 

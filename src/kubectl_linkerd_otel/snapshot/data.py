@@ -130,7 +130,7 @@ class Snapshot:
 def damaged(data: dict) -> str:
     """Why a snapshot's data cannot be used, "" when it can: a field of the wrong type, or a pod whose
     fields have the wrong types. Pods are checked at this edge as the live path checks the API server's
-    (kube/answers.py, k8s/podshape.pod_problem), so `check`, `targets` and `stat` see the same shapes
+    (apiclient/answers.py, k8s/podshape.pod_problem), so `check`, `targets` and `stat` see the same shapes
     from a file as from a cluster."""
     wrong = _mistyped_fields(data)
     if wrong:

@@ -1,4 +1,4 @@
-"""The live cluster as a command's Source: every read goes through cluster/ (and its one door, kube/),
+"""The live cluster as a command's Source: every read goes through cluster/ (and its one door, apiclient/),
 on one connection per run, built from kubectl's flags (KubeOptions) when first needed. The commands hold
 a `Cluster` and never the client: only the `connection()` they pass on to cluster/ (install, uninstall)."""
 from __future__ import annotations
@@ -20,8 +20,8 @@ class Cluster:
     def connection(self):
         """The cluster client, built on first use (importing the kubernetes package costs ~0.7 s)."""
         if self._kube is None:
-            # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
-            from ..kube import Kube
+            # lazy: cluster/ and apiclient/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
+            from ..apiclient import Kube
 
             self._kube = Kube.connect(self.options)
         return self._kube
@@ -50,14 +50,14 @@ class Cluster:
         `proxy_reads_interval`: also read every meshed proxy twice, that far apart, for `stat`;
         `request_deadline` (monotonic time, why): every request of the run ends by then (`check --wait`).
         A kubeconfig that gives no client is the snapshot's `client_error`."""
-        # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
+        # lazy: cluster/ and apiclient/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
         from ..cluster.gather import gather
         from ..errors import KubeconfigError
         from ..snapshot import Snapshot
 
         proxy_reads = None
         if proxy_reads_interval is not None:
-            # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
+            # lazy: cluster/ and apiclient/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
             from ..cluster.proxy_metrics import ProxyReads
 
             proxy_reads = ProxyReads(interval=proxy_reads_interval, timeout=self.read_timeout())
@@ -72,7 +72,7 @@ class Cluster:
                       linkerd_namespace=linkerd_namespace, metrics_interval=interval, probe_exporter=probe,
                       log_since_seconds=int(since) if since else None, proxy_reads=proxy_reads)
         if query is not None and snap.version is not None:
-            # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
+            # lazy: cluster/ and apiclient/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
             from ..cluster.query import query_backend
 
             snap.backend = query_backend(kube, snap, query)
@@ -80,7 +80,7 @@ class Cluster:
 
     def read_timeout(self) -> float:
         """How long one read of a proxy's /metrics may take: --request-timeout, else 5s."""
-        # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
+        # lazy: cluster/ and apiclient/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
         from ..cluster.stat import DEFAULT_READ_TIMEOUT
 
         return self.options.request_timeout or DEFAULT_READ_TIMEOUT
@@ -90,7 +90,7 @@ class Cluster:
     def collector(self, namespace: str) -> Collector:
         """The collector of `namespace`: the operator's, else the Deployment or DaemonSet with its
         ConfigMap."""
-        # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
+        # lazy: cluster/ and apiclient/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
         from ..cluster.collector import locate_collector
         from ..cluster.operator import locate as locate_operator
 
@@ -121,7 +121,7 @@ class Cluster:
     def scraped(self, collector: Collector) -> Tuple[Dict[str, dict], List[str]]:
         """Each running collector pod's `/api/v1/targets` (through pods/proxy), and notes saying what
         could not be read."""
-        # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
+        # lazy: cluster/ and apiclient/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
         from ..cluster.collector import actual_targets
 
         return actual_targets(self.connection(), collector.location, collector.config, collector.env)
@@ -130,7 +130,7 @@ class Cluster:
 
     def selection(self, kind: str, name: Optional[str], namespace: Optional[str]):
         """The pods `stat` reads (listed again before every pass)."""
-        # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
+        # lazy: cluster/ and apiclient/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
         from ..cluster.stat import Selection
 
         return Selection(self.connection(), kind, name, namespace)
@@ -138,7 +138,7 @@ class Cluster:
     def read_twice(self, selection, window: float, concurrency: int, announce: Callable[[int], None]):
         """(pods, readings, errors): two reads of every selected proxy, `window` apart, in the shapes the
         saved source gives too (stats/golden.summarize takes them)."""
-        # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
+        # lazy: cluster/ and apiclient/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
         from ..cluster.stat import read_twice
 
         return read_twice(self.connection(), selection, window, self.read_timeout(), concurrency, announce=announce)
@@ -147,7 +147,7 @@ class Cluster:
         """Endless reads of every selected proxy, one every `window` (`stat --watch`): after each, how
         many proxies it read, and (pods, readings, errors) of it with the one before (None after the
         first)."""
-        # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
+        # lazy: cluster/ and apiclient/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
         from ..cluster.stat import pair, passes
 
         previous = None
@@ -169,7 +169,7 @@ def query_settings(url: Optional[str], basic_auth_env: Optional[str], headers, c
                    no_query: bool, timeout: float):
     """`check`'s --query-* flags as the backend query's settings (cluster/query.py); a UsageError for any
     that cannot work, before any cluster I/O."""
-    # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
+    # lazy: cluster/ and apiclient/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
     from ..cluster.query import settings_from_flags
 
     return settings_from_flags(url, basic_auth_env, headers, ca_file, no_query, timeout)
@@ -177,15 +177,15 @@ def query_settings(url: Optional[str], basic_auth_env: Optional[str], headers, c
 
 def kubeconfig_files(options: KubeOptions) -> List[str]:
     """The kubeconfig files kubectl would read with these flags (none read, no request made)."""
-    # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
-    from ..kube.kubeconfig import kubeconfig_paths
+    # lazy: cluster/ and apiclient/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
+    from ..apiclient.kubeconfig import kubeconfig_paths
 
     return kubeconfig_paths(options)
 
 
 def kubeconfig_names(options: KubeOptions, section: str) -> List[str]:
     """The names of the contexts, clusters or users in those files (no request made)."""
-    # lazy: cluster/ and kube/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
-    from ..kube.kubeconfig import merge_kubeconfigs
+    # lazy: cluster/ and apiclient/ load only when the cluster is read (kubernetes costs ~0.7 s at start-up)
+    from ..apiclient.kubeconfig import merge_kubeconfigs
 
     return [item["name"] for item in merge_kubeconfigs(kubeconfig_files(options))[section]]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from kubectl_linkerd_otel import errors
-from kubectl_linkerd_otel.kube import Answer, Kube, KubeOptions
+from kubectl_linkerd_otel.apiclient import Answer, Kube, KubeOptions
 
 
 def connect() -> Kube:

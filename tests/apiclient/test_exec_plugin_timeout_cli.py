@@ -80,7 +80,7 @@ def test_a_hanging_plugin_is_stopped_after_the_request_timeout(fake_api_tls, tmp
 
 
 def test_without_request_timeout_the_bound_is_30s_and_named(fake_api_tls, tmp_path, monkeypatch):
-    from kubectl_linkerd_otel.kube import exec_credential
+    from kubectl_linkerd_otel.apiclient import exec_credential
 
     monkeypatch.setattr(exec_credential, "TIMEOUT", 1.0)   # the fixed bound, shortened for the test
     plugin = _script(tmp_path / "stuck", f"#!{sys.executable}\nimport time\ntime.sleep(600)\n")

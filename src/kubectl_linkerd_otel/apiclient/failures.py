@@ -1,5 +1,5 @@
 """What a failed request means, in the one line a user reads: the API server's Status, a TLS handshake
-that failed, a connection that could not be made (kube/client.py's request loop asks)."""
+that failed, a connection that could not be made (apiclient/client.py's request loop asks)."""
 from __future__ import annotations
 
 import re

@@ -59,7 +59,7 @@ class ExecPlugin:
         self._status: Optional[dict] = None
         self._expiry: Optional[datetime] = None
 
-    # --- what the rest of kube/ uses ------------------------------------------------------------
+    # --- what the rest of apiclient/ uses ------------------------------------------------------------
     def user_entry(self, user: dict) -> dict:
         """`user` with its exec entry replaced by what the plugin gave (a token or client certificate data),
         for the kubernetes package's loader."""

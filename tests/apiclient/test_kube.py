@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from kubectl_linkerd_otel import errors
-from kubectl_linkerd_otel.kube import Kube, KubeOptions
+from kubectl_linkerd_otel.apiclient import Kube, KubeOptions
 
 COLLECTOR_POD = "otel-collector-857df6bd6f-b84jg"
 

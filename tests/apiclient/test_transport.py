@@ -1,4 +1,4 @@
-"""How requests reach the API server (kube/transport.py, kube/direct.py): straight through http.client with
+"""How requests reach the API server (apiclient/transport.py, apiclient/direct.py): straight through http.client with
 keep-alive connections, gzip answers as the API server sends them, a server behind a path, the
 kubeconfig's tls-server-name, and through httpx when a proxy is set (proxy-url or *_PROXY)."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ import scenarios
 from helpers import run_cli
 from stat_scenarios import meshed_pod, metrics
 
-from kubectl_linkerd_otel.kube import Kube, KubeOptions
+from kubectl_linkerd_otel.apiclient import Kube, KubeOptions
 
 
 def _mesh(api, count: int) -> None:
