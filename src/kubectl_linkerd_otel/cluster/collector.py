@@ -11,7 +11,7 @@ from ..errors import UsageError
 from ..k8s.jsonitems import NotStreamable, decoded, stream_document
 from ..k8s.limits import TARGETS_ANSWER
 from ..k8s.safeload import json_loads
-from ..scrape.receiver import for_targets, readable_receiver
+from ..scrape.receiver import NotRead, for_targets, running_pods_answers
 from ..scrape.targets import active_targets
 
 TARGETS_PATH = "/api/v1/targets"
@@ -104,19 +104,15 @@ def locate_collector(kube: Any, namespace: str):
 def actual_targets(kube: Any, location, config: dict, env=None) -> Tuple[Dict[str, dict], List[str]]:
     """Each running collector pod's targets document (pod name -> parsed JSON), and notes saying what
     could not be read and why."""
-    port, running, notes = readable_receiver(location, config, env)
-    if port is None:
-        return {}, notes
-    answers: Dict[str, dict] = {}
-    for pod in running:
-        name = pod["metadata"]["name"]
+    def read(name: str, port: int) -> dict:
         try:
             # the active targets only, each reduced as it is read: what merge_actual reads of them
-            answers[name] = read_targets(kube, location.namespace, name, port, state="active",
-                                         reduce=for_targets())
+            return read_targets(kube, location.namespace, name, port, state="active", reduce=for_targets())
         except TargetsUnreadable as exc:
             suffix = ": only the expectation is shown for it" if exc.kind == "shape" else ""
-            notes.append(f"collector pod {name} {exc}{suffix}")
+            raise NotRead(f"collector pod {name} {exc}{suffix}") from None
         except Exception as exc:  # a refusal names itself; one pod failing does not stop the others
-            notes.append(f"cannot read the targets of collector pod {name}: {getattr(exc, 'message', exc)}")
-    return answers, notes
+            raise NotRead(f"cannot read the targets of collector pod {name}: {getattr(exc, 'message', exc)}") \
+                from None
+
+    return running_pods_answers(location, config, env, read)

@@ -11,9 +11,8 @@ from typing import Optional
 import click
 
 from ..errors import PluginError, UsageError
-from ..k8s.limits import INPUT_FILE, in_help
 from .environment import environment
-from .options import duration_seconds, global_options, kube_flags, output_option, parse_bool
+from .options import duration_seconds, global_options, kube_flags, output_option, parse_bool, snapshot_options
 from .progress import Progress
 from .snapshots import gather_live, save
 
@@ -33,10 +32,7 @@ RETRY_EVERY = 5.0
               help="How far back to read the collector's logs (at most 2000 lines per pod).")
 @click.option("--probe-exporter", is_flag=True, help="Connect to an external exporter endpoint from here, and send an OTLP one (HTTP or "
                    "gRPC) an empty export with the collector's credentials (read from its Secret).")
-@click.option("--snapshot", "snapshot_file", metavar="FILE",
-              help="Check a saved snapshot (`kubectl linkerd-otel snapshot -f FILE`) instead of the cluster "
-                   f"({in_help(INPUT_FILE)}).")
-@click.option("--demo", is_flag=True, help="Check the demo snapshot shipped with the plugin (no cluster needed).")
+@snapshot_options("Check")
 @click.option("--save-snapshot", metavar="FILE", help="Also write what was gathered (credentials redacted) to FILE.")
 @click.option("--no-redact", is_flag=True, help="Keep credentials in the saved snapshot (warns; do not share it).")
 @click.option("--query-url", metavar="URL", default=None,

@@ -13,6 +13,7 @@ import click
 
 from ..errors import UsageError
 from ..k8s.kubeflags import KubeOptions
+from ..k8s.limits import INPUT_FILE, in_help
 from ..naming import DEFAULT_NAMESPACE
 
 _UNSET_VALUES = (None, (), "")
@@ -211,6 +212,17 @@ def group_flags(func: Callable) -> Callable:
     for option in reversed(_FLAGS + _switches(on_group=True)):
         func = option(func)
     return func
+
+
+def snapshot_options(verb: str = "Read", what: str = "a saved snapshot") -> Callable[[Callable], Callable]:
+    """--snapshot FILE and --demo: the command reads a snapshot instead of the cluster (`verb what`)."""
+    def decorate(func: Callable) -> Callable:
+        func = click.option("--demo", is_flag=True,
+                            help=f"{verb} the demo snapshot shipped with the plugin (no cluster needed).")(func)
+        return click.option("--snapshot", "snapshot_file", metavar="FILE",
+                            help=f"{verb} {what} (`kubectl linkerd-otel snapshot -f FILE`) instead of the cluster "
+                                 f"({in_help(INPUT_FILE)}).")(func)
+    return decorate
 
 
 def output_option(*choices: str, default: str):

@@ -15,9 +15,8 @@ import click
 from click.core import ParameterSource
 
 from ..errors import UsageError
-from ..k8s.limits import INPUT_FILE, in_help
 from .environment import environment
-from .options import duration_seconds, global_options, kube_flags, output_option
+from .options import duration_seconds, global_options, kube_flags, output_option, snapshot_options
 
 DEFAULT_NAMESPACE = "default"
 LIVE_ONLY = {"watch": "--watch", "interval": "--interval", "concurrency": "--concurrency"}
@@ -62,10 +61,7 @@ def complete_resource(_ctx, _param, incomplete: str):
 @click.option("-w", "--watch", is_flag=True, help="Keep reading and redraw the table every interval, until Ctrl-C.")
 @click.option("--concurrency", default=20, show_default=True, type=click.IntRange(1, 500),
               help="Proxies read at the same time.")
-@click.option("--snapshot", "snapshot_file", metavar="FILE",
-              help="Read the proxies' metrics saved in a snapshot (`kubectl linkerd-otel snapshot -f FILE`) "
-                   f"instead of the cluster ({in_help(INPUT_FILE)}).")
-@click.option("--demo", is_flag=True, help="Read the demo snapshot shipped with the plugin (no cluster needed).")
+@snapshot_options(what="the proxies' metrics saved in a snapshot")
 @output_option("table", "wide", "json", default="table")
 @kube_flags
 def command(resource: Optional[str], name: Optional[str], all_namespaces: bool, outbound: bool,

@@ -19,7 +19,7 @@ import click
 from ..errors import UsageError
 from ..k8s.limits import CONFIG_FILE, INPUT_FILE, in_help
 from .environment import environment
-from .options import global_options, kube_flags, output_option
+from .options import global_options, kube_flags, output_option, snapshot_options
 
 
 @click.command("targets")
@@ -31,10 +31,7 @@ from .options import global_options, kube_flags, output_option
                    f"{in_help(INPUT_FILE)}).")
 @click.option("--all", "show_all", is_flag=True, help="Also list the dropped targets and why.")
 @click.option("--job", "jobs", multiple=True, metavar="NAME", help="Only this scrape job (repeatable).")
-@click.option("--snapshot", "snapshot_file", metavar="FILE",
-              help="Read a saved snapshot (`kubectl linkerd-otel snapshot -f FILE`) instead of the cluster "
-                   f"({in_help(INPUT_FILE)}).")
-@click.option("--demo", is_flag=True, help="Read the demo snapshot shipped with the plugin (no cluster needed).")
+@snapshot_options()
 @output_option("table", "wide", "json", default="table")
 @kube_flags
 def command(config_file: Optional[str], pods_file: Optional[str], show_all: bool, jobs: Tuple[str, ...],

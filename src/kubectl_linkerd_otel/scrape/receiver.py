@@ -8,7 +8,7 @@ scrapes (checks/targets.py `_actual_admin_pod`); droppedTargets it never reads.
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..collector.facts import binds_pod_ip, split_hostport
 from ..k8s.podtrim import Trimmer
@@ -121,3 +121,25 @@ def readable_receiver(location, config: dict, env=None) -> Tuple[Optional[int], 
     if not running:
         return None, [], [f"no running collector pod of {location.describe()}: only the expectation is shown"]
     return port, running, []
+
+
+class NotRead(Exception):
+    """A collector pod's targets that could not be had: the message is the note `targets` shows for it."""
+
+
+def running_pods_answers(location, config: dict, env, read: Callable[[str, int], dict]
+                         ) -> Tuple[Dict[str, dict], List[str]]:
+    """Each running collector pod's targets document (pod name -> parsed JSON) as `read(pod name, port)`
+    has it (from the cluster, or a snapshot), and notes saying what could not be had and why (`read`
+    raises NotRead with the note)."""
+    port, running, notes = readable_receiver(location, config, env)
+    if port is None:
+        return {}, notes
+    answers: Dict[str, dict] = {}
+    for pod in running:
+        name = pod["metadata"]["name"]
+        try:
+            answers[name] = read(name, port)
+        except NotRead as exc:
+            notes.append(str(exc))
+    return answers, notes

@@ -6,7 +6,7 @@ from typing import Dict, List, Tuple
 
 from ..collector.locate import locate
 from ..errors import UsageError
-from ..scrape.receiver import readable_receiver
+from ..scrape.receiver import NotRead, running_pods_answers
 from ..scrape.targets import active_targets
 from .data import Snapshot
 
@@ -25,23 +25,17 @@ def collector_location(snap: Snapshot):
 
 def receiver_answers(snap: Snapshot, location, config: dict, env=None) -> Tuple[Dict[str, dict], List[str]]:
     """Each running collector pod's saved targets document, and notes saying what could not be read."""
-    port, running, notes = readable_receiver(location, config, env)
-    if port is None:
-        return {}, notes
-    answers: Dict[str, dict] = {}
-    for pod in running:
-        name = pod["metadata"]["name"]
+    def read(name: str, _port: int) -> dict:
         doc = snap.receiver_targets.get(name)
         if isinstance(doc, dict) and active_targets(doc) is not None:
-            answers[name] = doc
-        elif name in snap.receiver_targets_errors:
-            why = snap.receiver_targets_errors[name]
-            if why.startswith(("answered", "did not answer")):      # as cluster/collector.py words them
-                suffix = ": only the expectation is shown for it" if "without a list" in why else ""
-                notes.append(f"collector pod {name} {why}{suffix}")
-            else:
-                notes.append(f"cannot read the targets of collector pod {name}: {why}")
-        else:
-            notes.append(f"the snapshot holds no targets of collector pod {name}: only the expectation is shown "
-                         f"for it")
-    return answers, notes
+            return doc
+        why = snap.receiver_targets_errors.get(name)
+        if why is None:
+            raise NotRead(f"the snapshot holds no targets of collector pod {name}: only the expectation is shown "
+                          f"for it")
+        if why.startswith(("answered", "did not answer")):      # as cluster/collector.py words them
+            suffix = ": only the expectation is shown for it" if "without a list" in why else ""
+            raise NotRead(f"collector pod {name} {why}{suffix}")
+        raise NotRead(f"cannot read the targets of collector pod {name}: {why}")
+
+    return running_pods_answers(location, config, env, read)
