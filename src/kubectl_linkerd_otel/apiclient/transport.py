@@ -6,8 +6,8 @@ failures to one-line errors in one place:
 - `Direct` (http.client, in direct.py): a connection straight to the API server. Its CPU cost is what
   `stat` lives on: a pass reads thousands of proxies' /metrics through pods/proxy, 20 at a time under
   one interpreter lock. httpx, with httpcore and h11 under it, spends 0.5-1 ms of one core on a request;
-  http.client 0.1-0.3 ms (`bench/stat.py`: a pass at 2.3-2.7x its floor through httpx, 1.4x through
-  http.client).
+  http.client 0.25-0.4 ms (`bench/stat.py`, the pass's HTTP alone: 5.0 s of CPU through httpx, 1.9 s
+  through http.client; docs/benchmarks.md).
 - `ThroughHttpx`: a connection through a proxy, the kubeconfig's `proxy-url` or the `HTTPS_PROXY`/
   `HTTP_PROXY`/`ALL_PROXY` environment (with `NO_PROXY`), which httpx follows as kubectl does.
 """
