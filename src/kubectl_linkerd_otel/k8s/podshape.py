@@ -21,15 +21,15 @@ def describe(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string"}.get(type(value), type(value).__name__)
 
 
-class _Bad(Exception):
-    pass
+class ShapeError(Exception):
+    """A field of another type than the API server gives it: `FIELD is X, not Y`."""
 
 
-def _fail(where: str, value: Any, expected: str) -> _Bad:
-    return _Bad(f"{where} is {describe(value)}, not {expected}")
+def _fail(where: str, value: Any, expected: str) -> ShapeError:
+    return ShapeError(f"{where} is {describe(value)}, not {expected}")
 
 
-def _obj(value: Any, where: str) -> dict:
+def object_at(value: Any, where: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -37,7 +37,7 @@ def _obj(value: Any, where: str) -> dict:
     return value
 
 
-def _objects(value: Any, where: str) -> List[dict]:
+def objects_at(value: Any, where: str) -> List[dict]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -46,6 +46,12 @@ def _objects(value: Any, where: str) -> List[dict]:
         if not isinstance(item, dict):
             raise _fail(f"{where}[{i}]", item, "an object")
     return value
+
+
+def scalar_at(value: Any, where: str) -> None:
+    """A field read as text: a string, or a number or boolean that reads as one (a file's looser form)."""
+    if value is not None and not isinstance(value, (str, int, float, bool)):
+        raise _fail(where, value, "a string")
 
 
 def _string(value: Any, where: str) -> None:
@@ -64,9 +70,9 @@ def _integer(value: Any, where: str) -> None:
 
 
 def _strings(value: Any, where: str) -> None:
-    for key, item in _obj(value, where).items():
+    for key, item in object_at(value, where).items():
         if not isinstance(key, str):
-            raise _Bad(f"{where} has a key that is {describe(key)}, not a string")
+            raise ShapeError(f"{where} has a key that is {describe(key)}, not a string")
         _string(item, f"{where}[{key}]")
 
 
@@ -81,7 +87,7 @@ def pod_problem(pod: Any) -> Optional[str]:
     """None for a pod of the documented shape; else `pod NS/NAME: FIELD is X, not Y`."""
     try:
         _check(pod)
-    except _Bad as bad:
+    except ShapeError as bad:
         return f"pod {pod_name(pod)}: {bad}"
     return None
 
@@ -89,42 +95,42 @@ def pod_problem(pod: Any) -> Optional[str]:
 def _check(pod: Any) -> None:
     if not isinstance(pod, dict):
         raise _fail("the pod", pod, "an object")
-    meta = _obj(pod.get("metadata"), "metadata")
+    meta = object_at(pod.get("metadata"), "metadata")
     for key in ("name", "namespace", "uid"):
         _string(meta.get(key), f"metadata.{key}")
     _strings(meta.get("labels"), "metadata.labels")
     _strings(meta.get("annotations"), "metadata.annotations")
-    for i, ref in enumerate(_objects(meta.get("ownerReferences"), "metadata.ownerReferences")):
+    for i, ref in enumerate(objects_at(meta.get("ownerReferences"), "metadata.ownerReferences")):
         for key in ("kind", "name"):
             _string(ref.get(key), f"metadata.ownerReferences[{i}].{key}")
         _boolean(ref.get("controller"), f"metadata.ownerReferences[{i}].controller")
-    spec = _obj(pod.get("spec"), "spec")
+    spec = object_at(pod.get("spec"), "spec")
     _string(spec.get("nodeName"), "spec.nodeName")
     for field in ("containers", "initContainers"):
-        for i, container in enumerate(_objects(spec.get(field), f"spec.{field}")):
+        for i, container in enumerate(objects_at(spec.get(field), f"spec.{field}")):
             where = f"spec.{field}[{i}]"
             for key in ("name", "image", "restartPolicy"):
                 _string(container.get(key), f"{where}.{key}")
-            for j, port in enumerate(_objects(container.get("ports"), f"{where}.ports")):
+            for j, port in enumerate(objects_at(container.get("ports"), f"{where}.ports")):
                 number = port.get("containerPort")
                 _integer(number, f"{where}.ports[{j}].containerPort")
                 if number is not None and not in_port_range(number):
-                    raise _Bad(f"{where}.ports[{j}].containerPort is {number}, not a port (1-{MAX_PORT})")
+                    raise ShapeError(f"{where}.ports[{j}].containerPort is {number}, not a port (1-{MAX_PORT})")
                 for key in ("name", "protocol"):
                     _string(port.get(key), f"{where}.ports[{j}].{key}")
-    status = _obj(pod.get("status"), "status")
+    status = object_at(pod.get("status"), "status")
     for key in ("podIP", "hostIP", "phase", "reason"):
         _string(status.get(key), f"status.{key}")
     for field in ("containerStatuses", "initContainerStatuses"):
-        for i, item in enumerate(_objects(status.get(field), f"status.{field}")):
+        for i, item in enumerate(objects_at(status.get(field), f"status.{field}")):
             for key in ("name", "containerID", "image"):
                 _string(item.get(key), f"status.{field}[{i}].{key}")
             for key in ("ready", "started"):
                 _boolean(item.get(key), f"status.{field}[{i}].{key}")
             _integer(item.get("restartCount"), f"status.{field}[{i}].restartCount")
             for key in ("state", "lastState"):
-                for state, body in _obj(item.get(key), f"status.{field}[{i}].{key}").items():
-                    _obj(body, f"status.{field}[{i}].{key}.{state}")
-    for i, item in enumerate(_objects(status.get("conditions"), "status.conditions")):
+                for state, body in object_at(item.get(key), f"status.{field}[{i}].{key}").items():
+                    object_at(body, f"status.{field}[{i}].{key}.{state}")
+    for i, item in enumerate(objects_at(status.get("conditions"), "status.conditions")):
         for key in ("type", "status"):
             _string(item.get(key), f"status.conditions[{i}].{key}")

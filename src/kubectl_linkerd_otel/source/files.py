@@ -8,7 +8,7 @@ from typing import Callable, List, Optional
 
 from ..errors import UsageError
 from ..k8s.limits import CONFIG_FILE, INPUT_FILE, Limit
-from ..k8s.podshape import pod_problem
+from ..k8s.podshape import ShapeError, describe, object_at, objects_at, pod_problem, scalar_at
 from .collector import Collector, parse_config_text
 from .reading import Display, pod_documents, refuse_unless_pods_could_follow, yaml_error
 
@@ -262,16 +262,6 @@ def _looks_like_pod(obj) -> bool:
             and isinstance(obj.get("metadata"), dict))
 
 
-_SCALAR = (str, int, float, bool)
-
-
-def _shape(value) -> str:
-    if value is None:
-        return "null"
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
-
-
 def _unusual_status_keys(pod: dict) -> bool:
     """Whether a container status or condition holds a key _check_pod reads and pod_problem does not (a
     status's `type`/`status`, a condition's `name`/`containerID`)."""
@@ -290,58 +280,40 @@ def _check_pod(pod: dict, path: str, fix: str) -> None:
     """Every field the simulation reads has the type the API server gives it; else a one-line error."""
     meta = pod["metadata"]
     name = f"{meta.get('namespace') or '-'}/{meta.get('name') or '-'}"
+    try:
+        _check_fields(pod, meta)
+    except ShapeError as exc:
+        raise UsageError(f"{path}: pod {name}: {exc}; {fix}") from None
 
-    def bad(where: str, value, expected: str) -> UsageError:
-        return UsageError(f"{path}: pod {name}: {where} is {_shape(value)}, not {expected}; {fix}")
 
-    def obj(value, where: str) -> dict:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise bad(where, value, "an object")
-        return value
-
-    def objects(value, where: str) -> List[dict]:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise bad(where, value, "a list")
-        for i, item in enumerate(value):
-            if not isinstance(item, dict):
-                raise bad(f"{where}[{i}]", item, "an object")
-        return value
-
-    def scalar(value, where: str) -> None:
-        if value is not None and not isinstance(value, _SCALAR):
-            raise bad(where, value, "a string")
-
+def _check_fields(pod: dict, meta: dict) -> None:
     for key in ("name", "namespace", "uid"):
-        scalar(meta.get(key), f"metadata.{key}")
+        scalar_at(meta.get(key), f"metadata.{key}")
     for key in ("labels", "annotations"):
-        for k, v in obj(meta.get(key), f"metadata.{key}").items():
+        for k, v in object_at(meta.get(key), f"metadata.{key}").items():
             if not isinstance(k, str):
-                raise bad(f"metadata.{key} key {k!r}", k, "a string")
-            scalar(v, f"metadata.{key}[{k}]")
-    for i, ref in enumerate(objects(meta.get("ownerReferences"), "metadata.ownerReferences")):
-        scalar(ref.get("kind"), f"metadata.ownerReferences[{i}].kind")
-        scalar(ref.get("name"), f"metadata.ownerReferences[{i}].name")
-    spec = obj(pod.get("spec"), "spec")
-    scalar(spec.get("nodeName"), "spec.nodeName")
+                raise ShapeError(f"metadata.{key} key {k!r} is {describe(k)}, not a string")
+            scalar_at(v, f"metadata.{key}[{k}]")
+    for i, ref in enumerate(objects_at(meta.get("ownerReferences"), "metadata.ownerReferences")):
+        scalar_at(ref.get("kind"), f"metadata.ownerReferences[{i}].kind")
+        scalar_at(ref.get("name"), f"metadata.ownerReferences[{i}].name")
+    spec = object_at(pod.get("spec"), "spec")
+    scalar_at(spec.get("nodeName"), "spec.nodeName")
     for field in ("containers", "initContainers"):
-        for i, container in enumerate(objects(spec.get(field), f"spec.{field}")):
+        for i, container in enumerate(objects_at(spec.get(field), f"spec.{field}")):
             for key in ("name", "image"):
-                scalar(container.get(key), f"spec.{field}[{i}].{key}")
-            for j, port in enumerate(objects(container.get("ports"), f"spec.{field}[{i}].ports")):
+                scalar_at(container.get(key), f"spec.{field}[{i}].{key}")
+            for j, port in enumerate(objects_at(container.get("ports"), f"spec.{field}[{i}].ports")):
                 for key in ("containerPort", "name", "protocol"):
-                    scalar(port.get(key), f"spec.{field}[{i}].ports[{j}].{key}")
-    status = obj(pod.get("status"), "status")
+                    scalar_at(port.get(key), f"spec.{field}[{i}].ports[{j}].{key}")
+    status = object_at(pod.get("status"), "status")
     for key in ("podIP", "hostIP", "phase"):
-        scalar(status.get(key), f"status.{key}")
+        scalar_at(status.get(key), f"status.{key}")
     for field in ("containerStatuses", "initContainerStatuses", "conditions"):
-        for i, item in enumerate(objects(status.get(field), f"status.{field}")):
+        for i, item in enumerate(objects_at(status.get(field), f"status.{field}")):
             for key, value in item.items():
                 if key in ("name", "containerID", "type", "status"):
-                    scalar(value, f"status.{field}[{i}].{key}")
+                    scalar_at(value, f"status.{field}[{i}].{key}")
 
 
 class Files:
