@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator
 
 import pytest
 import yaml
@@ -80,15 +82,24 @@ class _Once(BaseHTTPRequestHandler):
         pass
 
 
+@contextmanager
+def _serving(handler) -> Iterator[ThreadingHTTPServer]:
+    """`handler` answering on 127.0.0.1 in a thread, for the test."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 @pytest.fixture
 def once_server():
     _Once.connections = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Once)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    with _serving(_Once) as httpd:
+        yield httpd
 
 
 def _kube_at(tmp_path, server: str, **cluster) -> Kube:
@@ -174,12 +185,8 @@ class _ForwardProxy(BaseHTTPRequestHandler):
 @pytest.fixture
 def forward_proxy():
     _ForwardProxy.forwarded = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _ForwardProxy)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with _serving(_ForwardProxy) as httpd:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
 def test_proxy_url_carries_the_requests(mesh_api, forward_proxy):

@@ -192,9 +192,8 @@ def _wire_error(exc: BaseException) -> BaseException:
         return exc     # KeyboardInterrupt and the like go on as they are
     if isinstance(exc, socket.timeout):
         return WireError(TIMEOUT, exc)
-    if isinstance(exc, (http.client.IncompleteRead, http.client.RemoteDisconnected, ConnectionError,
-                        ssl.SSLError)):
-        return WireError(DROPPED, exc)
-    if isinstance(exc, (http.client.HTTPException, OSError, ValueError)):
-        return WireError(FAILED if not isinstance(exc, OSError) else DROPPED, exc)
+    if isinstance(exc, (http.client.IncompleteRead, http.client.RemoteDisconnected, OSError)):
+        return WireError(DROPPED, exc)       # OSError: a reset, a broken pipe, TLS failing mid-answer
+    if isinstance(exc, (http.client.HTTPException, ValueError)):
+        return WireError(FAILED, exc)        # a malformed answer
     return exc

@@ -28,10 +28,10 @@ def through_a_proxy(server: str, proxy: Optional[str]) -> bool:
     if proxy:
         return True
     proxies = urllib.request.getproxies()
-    scheme = urlsplit(server).scheme.lower()
-    if not (proxies.get(scheme) or proxies.get("all")):
+    parts = urlsplit(server)
+    if not (proxies.get(parts.scheme.lower()) or proxies.get("all")):
         return False
-    return not urllib.request.proxy_bypass(urlsplit(server).hostname or "")
+    return not urllib.request.proxy_bypass(parts.hostname or "")
 
 
 def transport_for(server: str, *, tls: Union[ssl.SSLContext, bool], sni: Optional[str], proxy: Optional[str],
